@@ -1,0 +1,93 @@
+"""Names and output keys shared by the stack, the scripts and the integration tests.
+
+Integration tests read `cfn-outputs/flat-outputs.json` by these keys only, so a renamed
+output breaks a test instead of silently skipping a check.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+STACK_NAME: Final = "tap-migrate"
+CONFIG_CONTEXT_KEY: Final = "tapConfigFile"
+DEFAULT_CONFIG_FILE: Final = "config/tap-migrate.toml"
+OUTPUTS_FILE: Final = "cfn-outputs/flat-outputs.json"
+
+# Route 53 weighted-record set identifiers; the cutover Lambda uses the same literals.
+SET_ID_SOURCE: Final = "source"
+SET_ID_AURORA: Final = "aurora"
+READER_RECORD_PREFIX: Final = "reader"
+WRITER_RECORD_PREFIX: Final = "writer"
+
+# Account-wide DMS service roles: AWS looks them up by these exact names.
+DMS_VPC_ROLE_NAME: Final = "dms-vpc-role"
+DMS_CLOUDWATCH_LOGS_ROLE_NAME: Final = "dms-cloudwatch-logs-role"
+
+LAMBDA_HANDLER: Final = "tap_cutover.handler.handler"
+LAMBDA_RUNTIME: Final = "python3.11"
+
+# The initial cutover state the stack writes; the Lambda owns the value afterwards.
+INITIAL_CUTOVER_STATE: Final = '{"version": 1, "phase": "replicating"}'
+
+
+class Output:
+    """Terraform output keys (flattened into cfn-outputs/flat-outputs.json)."""
+
+    VPC_ID: Final = "vpc_id"
+    PRIVATE_SUBNET_IDS: Final = "private_subnet_ids"
+    AURORA_SECURITY_GROUP_ID: Final = "aurora_security_group_id"
+    DMS_SECURITY_GROUP_ID: Final = "dms_security_group_id"
+    KMS_KEY_ARN: Final = "kms_key_arn"
+    KMS_KEY_ALIAS: Final = "kms_key_alias"
+    AURORA_CLUSTER_ARN: Final = "aurora_cluster_arn"
+    AURORA_CLUSTER_ID: Final = "aurora_cluster_id"
+    AURORA_WRITER_ENDPOINT: Final = "aurora_writer_endpoint"
+    AURORA_READER_ENDPOINT: Final = "aurora_reader_endpoint"
+    AURORA_INSTANCE_IDS: Final = "aurora_instance_ids"
+    AURORA_MASTER_SECRET_ARN: Final = "aurora_master_secret_arn"  # noqa: S105  (an output key, not a secret)
+    SOURCE_SECRET_ARN: Final = "source_secret_arn"  # noqa: S105
+    DMS_REPLICATION_INSTANCE_ARN: Final = "dms_replication_instance_arn"
+    DMS_REPLICATION_INSTANCE_ID: Final = "dms_replication_instance_id"
+    DMS_SOURCE_ENDPOINT_ARN: Final = "dms_source_endpoint_arn"
+    DMS_TARGET_ENDPOINT_ARN: Final = "dms_target_endpoint_arn"
+    DMS_TASK_ARNS: Final = "dms_replication_task_arns"
+    DMS_SECRETS_ACCESS_ROLE_ARN: Final = "dms_secrets_access_role_arn"
+    HOSTED_ZONE_ID: Final = "hosted_zone_id"
+    READER_RECORD_NAME: Final = "reader_record_name"
+    WRITER_RECORD_NAME: Final = "writer_record_name"
+    CUTOVER_FUNCTION_NAME: Final = "cutover_function_name"
+    CUTOVER_STATE_PARAMETER: Final = "cutover_state_parameter"
+    CUTOVER_LOCK_PARAMETER: Final = "cutover_lock_parameter"
+    NOTIFICATION_TOPIC_ARN: Final = "notification_topic_arn"
+    ALARM_NAME_PREFIX: Final = "alarm_name_prefix"
+    REGION: Final = "region"
+    DEPLOYMENT_TARGET: Final = "deployment_target"
+
+
+class CutoverEnv:
+    """Environment variable names of the cutover Lambda (read by tap_cutover.settings)."""
+
+    STATE_PARAMETER_NAME: Final = "STATE_PARAMETER_NAME"
+    LOCK_PARAMETER_NAME: Final = "LOCK_PARAMETER_NAME"
+    HOSTED_ZONE_ID: Final = "HOSTED_ZONE_ID"
+    READER_RECORD_NAME: Final = "READER_RECORD_NAME"
+    WRITER_RECORD_NAME: Final = "WRITER_RECORD_NAME"
+    SOURCE_HOST: Final = "SOURCE_HOST"
+    AURORA_READER_ENDPOINT: Final = "AURORA_READER_ENDPOINT"
+    AURORA_WRITER_ENDPOINT: Final = "AURORA_WRITER_ENDPOINT"
+    RECORD_TTL: Final = "RECORD_TTL"
+    CUTOVER_TTL: Final = "CUTOVER_TTL"
+    DMS_TASK_ARN: Final = "DMS_TASK_ARN"
+    DMS_REPLICATION_INSTANCE_ID: Final = "DMS_REPLICATION_INSTANCE_ID"
+    AURORA_CLUSTER_ID: Final = "AURORA_CLUSTER_ID"
+    SNS_TOPIC_ARN: Final = "SNS_TOPIC_ARN"
+    ALARM_NAME_PREFIX: Final = "ALARM_NAME_PREFIX"
+    READ_STEPS: Final = "READ_STEPS"
+    STEP_HOLD_SECONDS: Final = "STEP_HOLD_SECONDS"
+    LATENCY_THRESHOLD_SECONDS: Final = "LATENCY_THRESHOLD_SECONDS"
+    LATENCY_PERIODS: Final = "LATENCY_PERIODS"
+    METRIC_PERIOD_SECONDS: Final = "METRIC_PERIOD_SECONDS"
+    DRAIN_THRESHOLD_SECONDS: Final = "DRAIN_THRESHOLD_SECONDS"
+    DRAIN_TIMEOUT_SECONDS: Final = "DRAIN_TIMEOUT_SECONDS"
+    DRAIN_POLL_SECONDS: Final = "DRAIN_POLL_SECONDS"
+    LOCK_TTL_SECONDS: Final = "LOCK_TTL_SECONDS"

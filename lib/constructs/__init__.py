@@ -1,0 +1,1 @@
+"""One construct per concern; `lib.tap_stack.TapStack` composes them."""

@@ -1,0 +1,102 @@
+"""Aurora PostgreSQL 15 Serverless v2 target: one writer, N readers, encrypted, TLS-only."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster, RdsClusterServerlessv2ScalingConfiguration
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import RdsClusterParameterGroup, RdsClusterParameterGroupParameter
+from constructs import Construct
+
+from lib.config import AuroraConfig
+
+ENGINE = "aurora-postgresql"
+PORT = 5432
+LOG_EXPORTS = ["postgresql"]
+
+
+class Aurora(Construct):
+    """No backtrack: it exists only for Aurora MySQL (seed 004 learnt this at deploy time)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        config: AuroraConfig,
+        subnet_ids: list[str],
+        security_group_id: str,
+        kms_key_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.cluster_identifier = f"{prefix}-aurora"
+        self.subnet_group = DbSubnetGroup(self, "subnets", name=f"{prefix}-aurora", subnet_ids=subnet_ids)
+        major = config.engine_version.split(".")[0]
+        self.parameter_group = RdsClusterParameterGroup(
+            self,
+            "cluster-params",
+            name=f"{prefix}-aurora-pg{major}",
+            family=f"aurora-postgresql{major}",
+            description=f"{prefix}: TLS-only connections; logical replication available for a reverse task",
+            parameter=[
+                RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
+                # Lets an Aurora -> source task run after the writer flip, the only rollback that keeps writes.
+                RdsClusterParameterGroupParameter(name="rds.logical_replication", value="1", apply_method="pending-reboot"),
+            ],
+        )
+        self.cluster = RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=self.cluster_identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=config.engine_version,
+            database_name=config.database_name,
+            master_username=config.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=kms_key_arn,
+            port=PORT,
+            db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[security_group_id],
+            db_cluster_parameter_group_name=self.parameter_group.name,
+            storage_encrypted=True,
+            kms_key_id=kms_key_arn,
+            iam_database_authentication_enabled=True,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            backup_retention_period=config.backup_retention_days,
+            preferred_backup_window=config.preferred_backup_window,
+            copy_tags_to_snapshot=True,
+            deletion_protection=config.deletion_protection,
+            skip_final_snapshot=config.skip_final_snapshot,
+            final_snapshot_identifier=None if config.skip_final_snapshot else f"{prefix}-aurora-final",
+            serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
+                min_capacity=config.min_acu, max_capacity=config.max_acu
+            ),
+        )
+        self.instances: list[RdsClusterInstance] = []
+        for index in range(1 + config.reader_count):
+            role = "writer" if index == 0 else f"reader-{index}"
+            self.instances.append(
+                RdsClusterInstance(
+                    self,
+                    role,
+                    identifier=f"{prefix}-aurora-{role}",
+                    cluster_identifier=self.cluster.id,
+                    engine=ENGINE,
+                    engine_version=config.engine_version,
+                    instance_class="db.serverless",
+                    db_subnet_group_name=self.subnet_group.name,
+                    publicly_accessible=False,
+                    # Tier 0 for the first instance keeps failover deterministic.
+                    promotion_tier=0 if index == 0 else 1,
+                    performance_insights_enabled=True,
+                    performance_insights_kms_key_id=kms_key_arn,
+                    performance_insights_retention_period=config.performance_insights_retention_days,
+                    auto_minor_version_upgrade=True,
+                )
+            )
+
+    @property
+    def master_secret_arn(self) -> str:
+        return self.cluster.master_user_secret.get(0).secret_arn

@@ -1,0 +1,253 @@
+"""Route 53 weighted pairs in front of source and Aurora, and the Lambda that moves them.
+
+Reads and writes get separate names (`reader.<domain>`, `writer.<domain>`): reads may shift
+in steps, the writer moves once, after the write fence (see docs/cutover.md). Terraform
+creates the records at source=100 / aurora=0 and then never touches weight or TTL again:
+the Lambda owns them, and a later `terraform apply` must not undo a cutover.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordWeightedRoutingPolicy
+from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
+from constructs import Construct
+
+from lib.config import CutoverConfig
+from lib.constants import (
+    INITIAL_CUTOVER_STATE,
+    LAMBDA_HANDLER,
+    LAMBDA_RUNTIME,
+    READER_RECORD_PREFIX,
+    SET_ID_AURORA,
+    SET_ID_SOURCE,
+    WRITER_RECORD_PREFIX,
+    CutoverEnv,
+)
+from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.lambda_package import build_zip
+
+LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambda" / "cutover"
+FULL_WEIGHT = 100
+# Time beyond the drain poll for the reads, the flip and the state write.
+INVOCATION_MARGIN_SECONDS = 60
+# The Lambda owns these after creation; Terraform resetting them would undo a cutover.
+LAMBDA_OWNED_RECORD_ATTRIBUTES = ["weighted_routing_policy", "ttl"]
+DMS_TASK_STATE_CHANGE = "DMS Replication Task State Change"
+
+
+@dataclass(frozen=True)
+class CutoverTargets:
+    """What the cutover watches and moves, from the other constructs."""
+
+    vpc_id: str
+    source_host: str
+    aurora_writer_endpoint: str
+    aurora_reader_endpoint: str
+    aurora_cluster_id: str
+    aurora_cluster_arn: str
+    dms_task_arn: str
+    dms_instance_id: str
+    topic_arn: str
+    kms_key_arn: str
+    alarm_name_prefix: str
+
+
+class Cutover(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        parameter_path: str,
+        region: str,
+        account_id: str,
+        partition: str,
+        config: CutoverConfig,
+        log_retention_days: int,
+        targets: CutoverTargets,
+    ) -> None:
+        super().__init__(scope, id_)
+        if config.hosted_zone_id:
+            self.zone_id = config.hosted_zone_id
+        else:
+            zone = Route53Zone(
+                self,
+                "zone",
+                name=config.domain,
+                comment=f"{prefix}: cutover names (private)",
+                vpc=[Route53ZoneVpc(vpc_id=targets.vpc_id)],
+            )
+            self.zone_id = zone.zone_id
+        self.reader_name = f"{READER_RECORD_PREFIX}.{config.domain}"
+        self.writer_name = f"{WRITER_RECORD_PREFIX}.{config.domain}"
+        self.records: dict[tuple[str, str], Route53Record] = {}
+        for name, aurora_host in (
+            (self.reader_name, targets.aurora_reader_endpoint),
+            (self.writer_name, targets.aurora_writer_endpoint),
+        ):
+            for set_id, host, weight in ((SET_ID_SOURCE, targets.source_host, FULL_WEIGHT), (SET_ID_AURORA, aurora_host, 0)):
+                label = f"{name.split('.')[0]}-{set_id}"
+                self.records[(name, set_id)] = Route53Record(
+                    self,
+                    label,
+                    zone_id=self.zone_id,
+                    name=name,
+                    type="CNAME",
+                    ttl=config.record_ttl,
+                    records=[host],
+                    set_identifier=set_id,
+                    weighted_routing_policy=Route53RecordWeightedRoutingPolicy(weight=weight),
+                    lifecycle=TerraformResourceLifecycle(ignore_changes=LAMBDA_OWNED_RECORD_ATTRIBUTES),
+                )
+
+        self.state_parameter = SsmParameter(
+            self,
+            "state",
+            name=f"{parameter_path}/cutover/state",
+            type="String",
+            description="Cutover state machine document (owned by the cutover Lambda; versioned compare-and-set)",
+            value=INITIAL_CUTOVER_STATE,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
+        )
+        # Created and deleted by the Lambda as its mutex; Terraform only names it (and scopes IAM to it).
+        self.lock_parameter_name = f"{parameter_path}/cutover/lock"
+        ssm_arn_base = f"arn:{partition}:ssm:{region}:{account_id}:parameter"
+        lock_parameter_arn = f"{ssm_arn_base}{self.lock_parameter_name}"
+
+        self.function_name = f"{prefix}-cutover"
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=f"/aws/lambda/{self.function_name}",
+            retention_in_days=log_retention_days,
+            kms_key_id=targets.kms_key_arn,
+        )
+        self.role = IamRole(self, "role", name=f"{prefix}-cutover", assume_role_policy=assume_role_policy("lambda.amazonaws.com"))
+        IamRolePolicy(
+            self,
+            "least-privilege",
+            name="cutover",
+            role=self.role.id,
+            policy=document(
+                statement(
+                    "MoveWeightedRecordsInThisZone",
+                    ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"],
+                    [f"arn:{partition}:route53:::hostedzone/{self.zone_id}"],
+                ),
+                statement("WaitForRecordChanges", ["route53:GetChange"], [f"arn:{partition}:route53:::change/*"]),
+                statement(
+                    "StateAndLockParameters",
+                    ["ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"],
+                    [self.state_parameter.arn, lock_parameter_arn],
+                ),
+                statement("PublishTransitions", ["sns:Publish"], [targets.topic_arn]),
+                statement(
+                    "EncryptForTopicAndLogs",
+                    ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    [targets.kms_key_arn],
+                ),
+                # GetMetricData has no resource-level permissions in IAM: "*" is the only form AWS accepts.
+                statement("ReadLatencyMetrics", ["cloudwatch:GetMetricData"], "*"),
+                statement(
+                    "ReadProjectAlarms",
+                    ["cloudwatch:DescribeAlarms"],
+                    [f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{targets.alarm_name_prefix}*"],
+                ),
+                statement("DescribeThisTask", ["dms:DescribeReplicationTasks"], [targets.dms_task_arn]),
+                statement("DescribeTargetCluster", ["rds:DescribeDBClusters"], [targets.aurora_cluster_arn]),
+                statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
+            ),
+        )
+
+        zip_path = build_zip(LAMBDA_SOURCE_DIR, Path(tempfile.mkdtemp(prefix="tap-cutover-")) / "cutover.zip")
+        asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
+        timeout = config.drain_timeout_seconds + INVOCATION_MARGIN_SECONDS
+        self.environment = {
+            CutoverEnv.STATE_PARAMETER_NAME: self.state_parameter.name,
+            CutoverEnv.LOCK_PARAMETER_NAME: self.lock_parameter_name,
+            CutoverEnv.HOSTED_ZONE_ID: self.zone_id,
+            CutoverEnv.READER_RECORD_NAME: self.reader_name,
+            CutoverEnv.WRITER_RECORD_NAME: self.writer_name,
+            CutoverEnv.SOURCE_HOST: targets.source_host,
+            CutoverEnv.AURORA_READER_ENDPOINT: targets.aurora_reader_endpoint,
+            CutoverEnv.AURORA_WRITER_ENDPOINT: targets.aurora_writer_endpoint,
+            CutoverEnv.RECORD_TTL: str(config.record_ttl),
+            CutoverEnv.CUTOVER_TTL: str(config.cutover_ttl),
+            CutoverEnv.DMS_TASK_ARN: targets.dms_task_arn,
+            CutoverEnv.DMS_REPLICATION_INSTANCE_ID: targets.dms_instance_id,
+            CutoverEnv.AURORA_CLUSTER_ID: targets.aurora_cluster_id,
+            CutoverEnv.SNS_TOPIC_ARN: targets.topic_arn,
+            CutoverEnv.ALARM_NAME_PREFIX: targets.alarm_name_prefix,
+            CutoverEnv.READ_STEPS: ",".join(str(step) for step in config.read_steps),
+            CutoverEnv.STEP_HOLD_SECONDS: str(config.step_hold_seconds),
+            CutoverEnv.LATENCY_THRESHOLD_SECONDS: str(config.latency_threshold_seconds),
+            CutoverEnv.LATENCY_PERIODS: str(config.latency_periods),
+            CutoverEnv.METRIC_PERIOD_SECONDS: str(config.metric_period_seconds),
+            CutoverEnv.DRAIN_THRESHOLD_SECONDS: str(config.drain_threshold_seconds),
+            CutoverEnv.DRAIN_TIMEOUT_SECONDS: str(config.drain_timeout_seconds),
+            CutoverEnv.DRAIN_POLL_SECONDS: str(config.drain_poll_seconds),
+            # A lock older than one full invocation can only belong to an invocation that died.
+            CutoverEnv.LOCK_TTL_SECONDS: str(timeout + INVOCATION_MARGIN_SECONDS),
+        }
+        self.function = LambdaFunction(
+            self,
+            "function",
+            function_name=self.function_name,
+            description="Moves the reader/writer weighted records when DMS replication has really caught up",
+            role=self.role.arn,
+            runtime=LAMBDA_RUNTIME,
+            handler=LAMBDA_HANDLER,
+            filename=asset.path,
+            source_code_hash=asset.asset_hash,
+            timeout=timeout,
+            memory_size=256,
+            # One transition at a time is also enforced by the SSM lock; this keeps ticks from piling up.
+            reserved_concurrent_executions=2,
+            kms_key_arn=targets.kms_key_arn,
+            environment=LambdaFunctionEnvironment(variables=self.environment),
+            depends_on=[self.log_group],
+        )
+
+        task_events = CloudwatchEventRule(
+            self,
+            "dms-task-events",
+            name=f"{prefix}-cutover-dms-task",
+            description="DMS task state changes for the cutover task",
+            event_pattern=json.dumps(
+                {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_task_arn]},
+                sort_keys=True,
+            ),
+        )
+        schedule = CloudwatchEventRule(
+            self,
+            "schedule",
+            name=f"{prefix}-cutover-tick",
+            description="Periodic cutover tick: re-evaluates the gates",
+            schedule_expression=f"rate({config.schedule_rate_minutes} minute{'s' if config.schedule_rate_minutes > 1 else ''})",
+        )
+        for label, rule in (("dms-task-events", task_events), ("schedule", schedule)):
+            CloudwatchEventTarget(self, f"{label}-target", rule=rule.name, arn=self.function.arn, target_id="cutover")
+            LambdaPermission(
+                self,
+                f"{label}-invoke",
+                statement_id=f"allow-{label}",
+                action="lambda:InvokeFunction",
+                function_name=self.function.function_name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+            )

@@ -1,0 +1,145 @@
+"""Private network: one VPC, three private subnets over three AZs, least-ingress security groups."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from lib.config import NetworkConfig, SourceConfig
+
+AURORA_POSTGRES_PORT = 5432
+HTTPS_PORT = 443
+INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "kms")
+
+
+class Network(Construct):
+    """No internet gateway and no 0.0.0.0/0 ingress: DMS reaches on-premises over VPN/DX routes."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, prefix: str, region: str, network: NetworkConfig, source: SourceConfig
+    ) -> None:
+        super().__init__(scope, id_)
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=network.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{prefix}-vpc"},
+        )
+        self.route_table = RouteTable(self, "private-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private"})
+        self.private_subnets: list[Subnet] = []
+        for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, network.availability_zones, strict=True)):
+            subnet = Subnet(
+                self,
+                f"private-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{prefix}-private-{zone}"},
+            )
+            RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=self.route_table.id)
+            self.private_subnets.append(subnet)
+
+        self.dms_security_group = SecurityGroup(
+            self,
+            "dms-sg",
+            name=f"{prefix}-dms",
+            description="DMS replication instance: no ingress; egress to Aurora and the on-premises source only",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{prefix}-dms"},
+        )
+        self.aurora_security_group = SecurityGroup(
+            self,
+            "aurora-sg",
+            name=f"{prefix}-aurora",
+            description="Aurora: ingress from DMS on the engine port only",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{prefix}-aurora"},
+        )
+        self.endpoint_security_group = SecurityGroup(
+            self,
+            "endpoints-sg",
+            name=f"{prefix}-endpoints",
+            description="VPC interface endpoints: HTTPS from DMS only",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{prefix}-endpoints"},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "aurora-from-dms",
+            security_group_id=self.aurora_security_group.id,
+            referenced_security_group_id=self.dms_security_group.id,
+            ip_protocol="tcp",
+            from_port=AURORA_POSTGRES_PORT,
+            to_port=AURORA_POSTGRES_PORT,
+            description="DMS writes to Aurora",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "dms-to-aurora",
+            security_group_id=self.dms_security_group.id,
+            referenced_security_group_id=self.aurora_security_group.id,
+            ip_protocol="tcp",
+            from_port=AURORA_POSTGRES_PORT,
+            to_port=AURORA_POSTGRES_PORT,
+            description="DMS writes to Aurora",
+        )
+        for index, cidr in enumerate(source.cidr_blocks):
+            VpcSecurityGroupEgressRule(
+                self,
+                f"dms-to-source-{index}",
+                security_group_id=self.dms_security_group.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=source.port,
+                to_port=source.port,
+                description="DMS reads the on-premises source",
+            )
+        VpcSecurityGroupEgressRule(
+            self,
+            "dms-to-endpoints",
+            security_group_id=self.dms_security_group.id,
+            referenced_security_group_id=self.endpoint_security_group.id,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="DMS reads its credentials from Secrets Manager",
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "endpoints-from-dms",
+            security_group_id=self.endpoint_security_group.id,
+            referenced_security_group_id=self.dms_security_group.id,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="DMS reads its credentials from Secrets Manager",
+        )
+        # The subnets have no NAT: DMS fetches the endpoint secrets through these.
+        self.interface_endpoints = [
+            VpcEndpoint(
+                self,
+                f"endpoint-{service}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[self.endpoint_security_group.id],
+                private_dns_enabled=True,
+                tags={"Name": f"{prefix}-{service}"},
+            )
+            for service in INTERFACE_ENDPOINT_SERVICES
+        ]
+
+    @property
+    def private_subnet_ids(self) -> list[str]:
+        return [subnet.id for subnet in self.private_subnets]

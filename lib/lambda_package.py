@@ -1,0 +1,28 @@
+"""Build the cutover Lambda zip deterministically (same sources -> same bytes -> no spurious plan diff)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+FIXED_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
+INCLUDED_SUFFIXES = (".py", ".json", ".txt")
+
+
+def build_zip(source_dir: Path, output: Path) -> Path:
+    """Zip the package files under `source_dir` with fixed timestamps; skips caches and tests."""
+    files = sorted(
+        p
+        for p in source_dir.rglob("*")
+        if p.is_file() and p.suffix in INCLUDED_SUFFIXES and "__pycache__" not in p.parts and not p.name.startswith(".")
+    )
+    if not any(p.name == "handler.py" for p in files):
+        raise FileNotFoundError(f"{source_dir} holds no handler.py: the cutover Lambda sources are missing")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=FIXED_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return output

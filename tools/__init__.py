@@ -1,0 +1,1 @@
+"""Developer tooling: Terraform CLI setup, the emulator launcher, deploy helpers."""
