@@ -14,7 +14,7 @@ from constructs import Construct
 
 from lib.config import AppConfig
 
-# Every service the stack (and the Terraform provider's reads) talks to.
+# Every service the stack (and the Terraform provider's reads) talks to; `lambda_` is the binding's name for lambda.
 EMULATED_SERVICES = (
     "backup",
     "cloudwatch",
@@ -24,7 +24,7 @@ EMULATED_SERVICES = (
     "eventbridge",
     "iam",
     "kms",
-    "lambda",
+    "lambda_",
     "rds",
     "route53",
     "s3",

@@ -1,0 +1,94 @@
+"""Synthesize each stack variant once per session; tests assert on the JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import lib  # noqa: F401  (fast provider import before cdktf loads anything)
+from lib.config import PROJECT_ROOT, AppConfig, load_config
+
+BASE_CONFIG = PROJECT_ROOT / "config" / "tap-migrate.toml"
+
+
+def synthesize(config: AppConfig) -> str:
+    import cdktf
+
+    from lib.tap_stack import TapStack
+
+    app = cdktf.Testing.app()
+    stack = TapStack(app, "under-test", config)
+    return cdktf.Testing.synth(stack)
+
+
+@pytest.fixture(scope="session")
+def base_config() -> AppConfig:
+    return load_config(BASE_CONFIG, env={})
+
+
+@pytest.fixture(scope="session")
+def synthesized(base_config: AppConfig) -> str:
+    return synthesize(base_config)
+
+
+@pytest.fixture(scope="session")
+def stack_json(synthesized: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(synthesized)
+    return parsed
+
+
+@pytest.fixture(scope="session")
+def variant_json(base_config: AppConfig) -> dict[str, Any]:
+    """prod profile, existing source secret, looked-up DMS roles, emulator target, verify-full with a CA."""
+    raw_overrides = {
+        "project": {"profile": "prod"},
+        "deployment": {"target": "emulator", "emulator_endpoint": "http://127.0.0.1:4599", "create_dms_service_roles": False},
+        "source": {
+            "host": "pg.corp.example.com",
+            "database": "appdb",
+            "cidr_blocks": ["192.168.0.0/16"],
+            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:onprem-pg-AbCdEf",
+            "ssl_mode": "verify-full",
+            "ca_certificate_file": "tests/unit/fixtures/source-ca.pem",
+        },
+        "cutover": {"hosted_zone_id": "Z0123456789ABCDEFGHIJ"},
+    }
+    config = config_from(raw_overrides)
+    parsed: dict[str, Any] = json.loads(synthesize(config))
+    return parsed
+
+
+def config_from(overrides: dict[str, dict[str, Any]], env: dict[str, str] | None = None) -> AppConfig:
+    """The base TOML with some fields replaced (validation runs as for a user's file)."""
+    import tomllib
+
+    from lib.config import parse_config
+
+    raw = tomllib.loads(BASE_CONFIG.read_text())
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update(values)
+    return parse_config(raw, env=env or {}, config_file=BASE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def make_config() -> Callable[..., AppConfig]:
+    return config_from
+
+
+def resources(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = stack.get("resource", {}).get(resource_type, {})
+    return found
+
+
+def only(stack: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    found = resources(stack, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def replace(config: AppConfig, **sections: Any) -> AppConfig:
+    return dataclasses.replace(config, **sections)

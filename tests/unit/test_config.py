@@ -1,0 +1,160 @@
+"""Every validation error names the field, the bad value and the fix — and no stack gets built."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import main
+from lib.config import AppConfig, ConfigError, load_config
+from tests.unit.conftest import BASE_CONFIG
+
+BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
+    ("reader count above 15", {"aurora": {"reader_count": 16}}, ["aurora.reader_count", "16", "0..15"]),
+    ("negative reader count", {"aurora": {"reader_count": -1}}, ["aurora.reader_count", "-1"]),
+    ("min ACU above max", {"aurora": {"min_acu": 8.0, "max_acu": 2.0}}, ["aurora.min_acu", "8.0", "min <= max"]),
+    ("ACU not in half steps", {"aurora": {"min_acu": 0.7}}, ["aurora.min_acu", "0.7", "steps of 0.5"]),
+    ("Aurora not PostgreSQL 15", {"aurora": {"engine_version": "14.9"}}, ["aurora.engine_version", "'14.9'", "15.x"]),
+    ("SSL none on PostgreSQL 15", {"source": {"ssl_mode": "none"}}, ["source.ssl_mode", "'none'", "'require'"]),
+    ("unknown SSL mode", {"source": {"ssl_mode": "prefer"}}, ["source.ssl_mode", "'prefer'"]),
+    ("verify-full without a CA", {"source": {"ssl_mode": "verify-full"}}, ["source.ca_certificate_file", "verify-full"]),
+    ("source CIDR overlaps VPC", {"source": {"cidr_blocks": ["10.20.5.0/24"]}}, ["source.cidr_blocks[0]", "10.20.5.0/24", "overlaps"]),
+    ("source CIDR is the world", {"source": {"cidr_blocks": ["0.0.0.0/0"]}}, ["source.cidr_blocks[0]", "0.0.0.0/0"]),
+    ("source CIDR malformed", {"source": {"cidr_blocks": ["192.168.1.0/33"]}}, ["source.cidr_blocks[0]", "'192.168.1.0/33'"]),
+    ("missing source host", {"source": {"host": ""}}, ["source.host", "''"]),
+    ("source port out of range", {"source": {"port": 70000}}, ["source.port", "70000", "1..65535"]),
+    ("bad secret ARN", {"source": {"secret_arn": "my-secret"}}, ["source.secret_arn", "'my-secret'", "leave it empty"]),
+    ("two subnets", {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20"]}}, ["network.private_subnet_cidrs", "exactly 3"]),
+    (
+        "subnet outside the VPC",
+        {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20", "10.99.0.0/20"]}},
+        ["network.private_subnet_cidrs[2]", "10.99.0.0/20", "outside"],
+    ),
+    (
+        "overlapping subnets",
+        {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.0.0/21", "10.20.32.0/20"]}},
+        ["network.private_subnet_cidrs[1]", "overlaps"],
+    ),
+    ("VPC CIDR malformed", {"network": {"vpc_cidr": "10.20.0.1/16"}}, ["network.vpc_cidr", "'10.20.0.1/16'"]),
+    ("environment suffix with capitals", {"project": {"environment_suffix": "Dev"}}, ["project.environment_suffix", "'Dev'"]),
+    ("unknown profile", {"project": {"profile": "qa"}}, ["project.profile", "'qa'", "dev"]),
+    ("region typo", {"project": {"region": "us-east"}}, ["project.region", "'us-east'", "us-east-1"]),
+    ("unknown field", {"aurora": {"readers": 2}}, ["aurora.readers", "unknown field"]),
+    ("wrong type", {"aurora": {"reader_count": "two"}}, ["aurora.reader_count", "expected int", "'two'"]),
+    ("prod without deletion protection", {"project": {"profile": "prod"}, "aurora": {"deletion_protection": False}}, ["aurora.deletion_protection", "prod"]),
+    ("backup retention too long", {"aurora": {"backup_retention_days": 40}}, ["aurora.backup_retention_days", "40", "1..35"]),
+    ("read steps not ending at 100", {"cutover": {"read_steps": [10, 50]}}, ["cutover.read_steps", "[10, 50]", "ending at 100"]),
+    ("read steps not increasing", {"cutover": {"read_steps": [50, 25, 100]}}, ["cutover.read_steps", "strictly increasing"]),
+    ("cutover TTL above record TTL", {"cutover": {"cutover_ttl": 120}}, ["cutover.cutover_ttl", "120"]),
+    ("drain longer than a Lambda", {"cutover": {"drain_timeout_seconds": 900}}, ["cutover.drain_timeout_seconds", "900", "840"]),
+    ("cutover task missing", {"cutover": {"task_key": "orders"}}, ["cutover.task_key", "'orders'", "main"]),
+    ("domain with capitals", {"cutover": {"domain": "DB.example"}}, ["cutover.domain", "'DB.example'"]),
+    ("DMS class typo", {"dms": {"instance_class": "r5.large"}}, ["dms.instance_class", "'r5.large'", "dms.r6i.large"]),
+    ("log retention not allowed", {"dms": {"log_retention_days": 10}}, ["dms.log_retention_days", "10"]),
+    ("emulator with a non-loopback endpoint", {"deployment": {"target": "emulator", "emulator_endpoint": "http://10.0.0.5:5000"}}, ["deployment.emulator_endpoint", "loopback"]),
+    ("unknown target", {"deployment": {"target": "gcp"}}, ["deployment.target", "'gcp'"]),
+    ("bad migration type", {"dms": {"tasks": {"main": {"migration_type": "cdc-only"}}}}, ["dms.tasks.main.migration_type", "'cdc-only'"]),
+    ("missing table mappings", {"dms": {"tasks": {"main": {"table_mappings_file": "dms/nope.json"}}}}, ["dms.tasks.main.table_mappings_file", "nope.json", "not found"]),
+]
+
+
+@pytest.mark.parametrize(("case", "overrides", "expected"), BAD_FIELDS, ids=[c[0] for c in BAD_FIELDS])
+def test_each_bad_field_is_named_with_its_value_and_fix(
+    case: str, overrides: dict[str, dict[str, Any]], expected: list[str], make_config: Callable[..., AppConfig]
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_config(overrides)
+    matching = [p for p in raised.value.problems if all(fragment in p for fragment in expected)]
+    assert matching, f"{case}: no problem mentions all of {expected}: {raised.value.problems}"
+
+
+def test_all_problems_are_reported_at_once(make_config: Callable[..., AppConfig]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_config({"aurora": {"reader_count": 99, "min_acu": 9.0, "max_acu": 1.0}, "source": {"ssl_mode": "none"}})
+    assert len(raised.value.problems) >= 3
+    assert str(raised.value).startswith("invalid tap-migrate configuration")
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_task_settings_that_do_not_parse_are_refused(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    broken = _write(tmp_path, "settings.json", '{"Logging": {"EnableLogging": true,}')
+    with pytest.raises(ConfigError, match=r"dms\.tasks\.main\.settings_file: .* is not valid JSON \(line 1"):
+        make_config({"dms": {"tasks": {"main": {"settings_file": str(broken)}}}})
+
+
+def test_task_settings_must_keep_logging_and_validation(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    settings = json.loads(Path("dms/task-settings.json").read_text())
+    settings["Logging"]["EnableLogging"] = False
+    settings["ValidationSettings"]["EnableValidation"] = False
+    path = _write(tmp_path, "settings.json", json.dumps(settings))
+    with pytest.raises(ConfigError) as raised:
+        make_config({"dms": {"tasks": {"main": {"settings_file": str(path)}}}})
+    text = str(raised.value)
+    assert "Logging.EnableLogging must be true" in text
+    assert "ValidationSettings.EnableValidation must be true" in text
+
+
+def test_table_mappings_need_a_selection_rule(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    path = _write(tmp_path, "mappings.json", '{"rules": []}')
+    with pytest.raises(ConfigError, match="at least one 'selection' rule"):
+        make_config({"dms": {"tasks": {"main": {"table_mappings_file": str(path)}}}})
+
+
+def test_ca_file_must_not_contain_a_private_key(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    path = _write(tmp_path, "ca.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError, match="contains a private key"):
+        make_config({"source": {"ssl_mode": "verify-full", "ca_certificate_file": str(path)}})
+
+
+def test_missing_and_malformed_files_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist; set TAP_CONFIG"):
+        load_config(tmp_path / "absent.toml", env={})
+    broken = _write(tmp_path, "broken.toml", "[project\nname = 1")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(broken, env={})
+
+
+def test_environment_overrides_apply_and_are_validated(make_config: Callable[..., AppConfig]) -> None:
+    config = make_config({}, env={"ENVIRONMENT_SUFFIX": "pr42", "AWS_REGION": "eu-west-1", "TAP_PROFILE": "staging"})
+    assert (config.project.prefix, config.project.region, config.project.profile) == ("tap-migrate-pr42", "eu-west-1", "staging")
+    assert config.network.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert config.aurora.backup_retention_days == 7  # the staging profile's default
+    with pytest.raises(ConfigError, match="deployment.target: 'azure'"):
+        make_config({}, env={"TAP_TARGET": "azure"})
+
+
+def test_config_file_is_chosen_by_argument_then_env_then_context(tmp_path: Path) -> None:
+    from lib.config import resolve_config_path
+
+    assert resolve_config_path("a.toml", {"TAP_CONFIG": "b.toml"}, "c.toml").name == "a.toml"
+    assert resolve_config_path(None, {"TAP_CONFIG": "b.toml"}, "c.toml").name == "b.toml"
+    assert resolve_config_path(None, {}, "c.toml").name == "c.toml"
+    assert resolve_config_path(None, {}, None).name == "tap-migrate.toml"
+
+
+def test_config_objects_are_frozen(base_config: AppConfig) -> None:
+    with pytest.raises(AttributeError):
+        base_config.aurora.reader_count = 5  # type: ignore[misc]
+
+
+def test_a_bad_config_stops_main_before_any_construct_or_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _write(tmp_path, "bad.toml", BASE_CONFIG.read_text().replace("reader_count = 2", "reader_count = 20"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAP_CONFIG", str(bad))
+    built: list[object] = []
+    monkeypatch.setattr("lib.tap_stack.TapStack.__init__", lambda *args, **kwargs: built.append(args))
+    assert main.main() == 2
+    assert built == []
+    assert not (tmp_path / "cdktf.out").exists()
+    assert "aurora.reader_count: 20 must be 0..15" in capsys.readouterr().err

@@ -1,0 +1,318 @@
+"""Security-relevant properties of every construct, asserted on the synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import cdktf
+from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint
+from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
+from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import RdsClusterParameterGroup
+from cdktf_cdktf_provider_aws.route53_record import Route53Record
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
+
+from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME, INITIAL_CUTOVER_STATE, CutoverEnv, Output
+from tests.unit.conftest import only, resources
+
+
+def test_kms_key_rotates_and_names_the_services_that_use_it(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(synthesized, KmsKey.TF_RESOURCE_TYPE, {"enable_key_rotation": True})
+    policy = json.loads(only(stack_json, "aws_kms_key")["policy"])
+    via = next(s for s in policy["Statement"] if s["Sid"] == "ServicesInThisAccountUseKey")
+    services = {entry.split(".")[0] for entry in via["Condition"]["StringLike"]["kms:ViaService"]}
+    assert {"rds", "dms", "secretsmanager", "sns"} <= services
+    assert any(s["Principal"].get("Service", "").startswith("logs.") for s in policy["Statement"] if "Principal" in s)
+    assert only(stack_json, "aws_kms_alias")["name"] == "alias/tap-migrate-dev"
+
+
+def test_network_has_three_private_subnets_in_three_zones(stack_json: dict[str, Any]) -> None:
+    subnets = resources(stack_json, "aws_subnet")
+    assert len(subnets) == 3
+    assert len({s["availability_zone"] for s in subnets.values()}) == 3
+    assert all(s["map_public_ip_on_launch"] is False for s in subnets.values())
+    assert "aws_internet_gateway" not in stack_json["resource"]
+    assert "aws_nat_gateway" not in stack_json["resource"]
+
+
+def test_no_security_group_opens_to_the_world(synthesized: str) -> None:
+    assert "0.0.0.0/0" not in synthesized
+    assert "::/0" not in synthesized
+
+
+def test_aurora_ingress_is_only_dms_on_the_engine_port(stack_json: dict[str, Any]) -> None:
+    ingress = resources(stack_json, "aws_vpc_security_group_ingress_rule")
+    aurora_rules = [r for r in ingress.values() if "aurora-sg" in r["security_group_id"]]
+    assert len(aurora_rules) == 1
+    rule = aurora_rules[0]
+    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
+    assert "dms-sg" in rule["referenced_security_group_id"]
+    assert all("cidr_ipv4" not in r for r in ingress.values())
+
+
+def test_dms_egress_reaches_the_source_cidr_on_the_source_port_only(stack_json: dict[str, Any]) -> None:
+    egress = resources(stack_json, "aws_vpc_security_group_egress_rule")
+    to_source = [r for r in egress.values() if "cidr_ipv4" in r]
+    assert [(r["cidr_ipv4"], r["from_port"], r["to_port"]) for r in to_source] == [("192.168.0.0/16", 5432, 5432)]
+
+
+def test_aurora_cluster_is_encrypted_tls_only_and_serverless_v2(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized,
+        RdsCluster.TF_RESOURCE_TYPE,
+        {
+            "engine": "aurora-postgresql",
+            "engine_version": "15.10",
+            "storage_encrypted": True,
+            "iam_database_authentication_enabled": True,
+            "manage_master_user_password": True,
+            "enabled_cloudwatch_logs_exports": ["postgresql"],
+            "serverlessv2_scaling_configuration": {"min_capacity": 0.5, "max_capacity": 4},
+            "deletion_protection": False,
+            "skip_final_snapshot": True,
+        },
+    )
+    cluster = only(stack_json, "aws_rds_cluster")
+    assert "aws_kms_key" in cluster["kms_key_id"]
+    assert "backtrack_window" not in cluster
+    assert "master_password" not in cluster
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, RdsClusterParameterGroup.TF_RESOURCE_TYPE, {"family": "aurora-postgresql15"}
+    )
+    parameters = {p["name"]: p["value"] for p in only(stack_json, RdsClusterParameterGroup.TF_RESOURCE_TYPE)["parameter"]}
+    assert parameters["rds.force_ssl"] == "1"
+
+
+def test_aurora_has_one_writer_and_the_configured_readers(stack_json: dict[str, Any], synthesized: str) -> None:
+    instances = resources(stack_json, "aws_rds_cluster_instance")
+    assert len(instances) == 3
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized,
+        RdsClusterInstance.TF_RESOURCE_TYPE,
+        {"instance_class": "db.serverless", "publicly_accessible": False, "performance_insights_enabled": True},
+    )
+    assert all("aws_kms_key" in i["performance_insights_kms_key_id"] for i in instances.values())
+
+
+def test_prod_profile_protects_the_cluster(variant_json: dict[str, Any]) -> None:
+    cluster = only(variant_json, "aws_rds_cluster")
+    assert cluster["deletion_protection"] is True
+    assert cluster["skip_final_snapshot"] is False
+    assert cluster["final_snapshot_identifier"] == "tap-migrate-dev-aurora-final"
+    assert cluster["backup_retention_period"] == 14
+
+
+def test_dms_instance_is_private_and_encrypted(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, DmsReplicationInstance.TF_RESOURCE_TYPE, {"publicly_accessible": False}
+    )
+    instance = only(stack_json, "aws_dms_replication_instance")
+    assert "aws_kms_key" in instance["kms_key_arn"]
+    # Roles must exist before the first instance, or DMS fails to attach the VPC.
+    assert any("dms-vpc-role" in dependency for dependency in instance["depends_on"])
+
+
+def test_dms_service_roles_are_created_with_their_fixed_names(stack_json: dict[str, Any]) -> None:
+    names = {role["name"] for role in resources(stack_json, "aws_iam_role").values()}
+    assert {DMS_VPC_ROLE_NAME, DMS_CLOUDWATCH_LOGS_ROLE_NAME} <= names
+
+
+def test_dms_service_roles_are_looked_up_when_another_stack_owns_them(variant_json: dict[str, Any]) -> None:
+    names = {role["name"] for role in resources(variant_json, "aws_iam_role").values()}
+    assert DMS_VPC_ROLE_NAME not in names
+    looked_up = {d["name"] for d in variant_json["data"]["aws_iam_role"].values()}
+    assert looked_up == {DMS_VPC_ROLE_NAME, DMS_CLOUDWATCH_LOGS_ROLE_NAME}
+
+
+def test_source_endpoint_requires_ssl_and_reads_credentials_from_secrets_manager(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized,
+        DmsEndpoint.TF_RESOURCE_TYPE,
+        {"endpoint_type": "source", "engine_name": "postgres", "ssl_mode": "require"},
+    )
+    source = next(e for e in resources(stack_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "source")
+    assert "aws_secretsmanager_secret" in source["secrets_manager_arn"]
+    assert "dms-secrets-role" in source["secrets_manager_access_role_arn"]
+    assert not {"password", "username"} & set(source)
+
+
+def test_verify_full_uploads_the_ca_certificate(variant_json: dict[str, Any]) -> None:
+    source = next(e for e in resources(variant_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "source")
+    assert source["ssl_mode"] == "verify-full"
+    assert "aws_dms_certificate" in source["certificate_arn"]
+    assert source["secrets_manager_arn"].endswith(":secret:onprem-pg-AbCdEf")
+    assert "aws_secretsmanager_secret" not in variant_json["resource"]
+
+
+def test_target_endpoint_is_the_aurora_writer_over_tls(stack_json: dict[str, Any]) -> None:
+    target = next(e for e in resources(stack_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "target")
+    assert target["engine_name"] == "aurora-postgresql"
+    assert target["ssl_mode"] == "require"
+    assert "aws_rds_cluster" in target["server_name"] and target["server_name"].endswith(".endpoint}")
+    assert "master_user_secret" in target["secrets_manager_arn"]
+    assert "password" not in target
+
+
+def test_secrets_role_reads_only_the_endpoint_secrets(stack_json: dict[str, Any]) -> None:
+    policy = next(p for p in resources(stack_json, "aws_iam_role_policy").values() if p["name"] == "read-endpoint-secrets")
+    statements = json.loads(policy["policy"])["Statement"]
+    read = next(s for s in statements if s["Sid"] == "ReadEndpointSecrets")
+    assert len(read["Resource"]) == 2 and "*" not in read["Resource"]
+
+
+def test_task_is_full_load_and_cdc_with_logging_and_validation(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized,
+        DmsReplicationTask.TF_RESOURCE_TYPE,
+        {"migration_type": "full-load-and-cdc", "replication_task_id": "tap-migrate-dev-main"},
+    )
+    task = only(stack_json, "aws_dms_replication_task")
+    settings = json.loads(task["replication_task_settings"])
+    assert settings["Logging"]["EnableLogging"] is True
+    assert settings["ValidationSettings"]["EnableValidation"] is True
+    mappings = json.loads(task["table_mappings"])
+    assert any(rule["rule-type"] == "selection" for rule in mappings["rules"])
+
+
+def test_task_settings_are_normalized_so_plans_do_not_drift(stack_json: dict[str, Any]) -> None:
+    settings_text = only(stack_json, "aws_dms_replication_task")["replication_task_settings"]
+    assert settings_text == json.dumps(json.loads(settings_text), sort_keys=True, separators=(",", ":"))
+    assert "CloudWatchLogGroup" not in settings_text
+
+
+def test_dms_task_logs_have_retention_and_encryption(stack_json: dict[str, Any]) -> None:
+    groups = {g["name"]: g for g in resources(stack_json, "aws_cloudwatch_log_group").values()}
+    task_logs = groups["dms-tasks-tap-migrate-dev-dms"]
+    assert task_logs["retention_in_days"] == 14
+    assert "aws_kms_key" in task_logs["kms_key_id"]
+
+
+def test_weighted_records_start_on_the_source_and_terraform_never_resets_them(
+    synthesized: str, stack_json: dict[str, Any]
+) -> None:
+    records = resources(stack_json, "aws_route53_record")
+    assert len(records) == 4
+    weights = {(r["name"], r["set_identifier"]): r["weighted_routing_policy"]["weight"] for r in records.values()}
+    assert weights == {
+        ("reader.db.migration.internal", "source"): 100,
+        ("reader.db.migration.internal", "aurora"): 0,
+        ("writer.db.migration.internal", "source"): 100,
+        ("writer.db.migration.internal", "aurora"): 0,
+    }
+    for record in records.values():
+        assert {"weighted_routing_policy", "ttl"} <= set(record["lifecycle"]["ignore_changes"])
+    assert cdktf.Testing.to_have_resource_with_properties(synthesized, Route53Record.TF_RESOURCE_TYPE, {"type": "CNAME", "ttl": 60})
+
+
+def test_reader_aurora_record_points_at_the_reader_endpoint(stack_json: dict[str, Any]) -> None:
+    records = {(r["name"], r["set_identifier"]): r for r in resources(stack_json, "aws_route53_record").values()}
+    assert records[("reader.db.migration.internal", "aurora")]["records"][0].endswith(".reader_endpoint}")
+    assert records[("writer.db.migration.internal", "aurora")]["records"][0].endswith(".endpoint}")
+    assert records[("writer.db.migration.internal", "source")]["records"] == ["onprem-pg.corp.example.com"]
+
+
+def test_private_zone_is_attached_to_the_vpc_unless_an_existing_zone_is_given(
+    stack_json: dict[str, Any], variant_json: dict[str, Any]
+) -> None:
+    zone = only(stack_json, "aws_route53_zone")
+    assert "aws_vpc" in zone["vpc"][0]["vpc_id"]
+    assert "aws_route53_zone" not in variant_json["resource"]
+    assert {r["zone_id"] for r in resources(variant_json, "aws_route53_record").values()} == {"Z0123456789ABCDEFGHIJ"}
+
+
+def test_cutover_state_parameter_starts_replicating_and_belongs_to_the_lambda(synthesized: str, stack_json: dict[str, Any]) -> None:
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized,
+        SsmParameter.TF_RESOURCE_TYPE,
+        {"name": "/tap-migrate/dev/cutover/state", "type": "String", "value": INITIAL_CUTOVER_STATE},
+    )
+    assert only(stack_json, "aws_ssm_parameter")["lifecycle"]["ignore_changes"] == ["value"]
+
+
+def _cutover_statements(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if p["name"] == "cutover")
+    return {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+
+
+def test_cutover_lambda_policy_is_least_privilege(stack_json: dict[str, Any]) -> None:
+    statements = _cutover_statements(stack_json)
+    wildcard = {sid for sid, s in statements.items() if s["Resource"] == "*" or "*" in s["Resource"]}
+    # CloudWatch GetMetricData cannot be scoped to a resource by IAM; nothing else may be "*".
+    assert wildcard == {"ReadLatencyMetrics"}
+    assert statements["ReadLatencyMetrics"]["Action"] == ["cloudwatch:GetMetricData"]
+    route53 = statements["MoveWeightedRecordsInThisZone"]
+    assert len(route53["Resource"]) == 1
+    assert re.fullmatch(r"arn:\$\{data\.aws_partition\.\w+\.partition\}:route53:::hostedzone/\$\{aws_route53_zone\.\w+\.zone_id\}", route53["Resource"][0])
+    ssm = statements["StateAndLockParameters"]
+    assert len(ssm["Resource"]) == 2 and ssm["Resource"][1].endswith("/tap-migrate/dev/cutover/lock")
+    assert re.fullmatch(r"\$\{aws_sns_topic\.[\w-]+\.arn\}", statements["PublishTransitions"]["Resource"][0])
+    assert re.fullmatch(r"\$\{aws_dms_replication_task\.[\w-]+\.replication_task_arn\}", statements["DescribeThisTask"]["Resource"][0])
+    assert re.fullmatch(r"\$\{aws_rds_cluster\.[\w-]+\.arn\}", statements["DescribeTargetCluster"]["Resource"][0])
+    assert all(not any(a.endswith(":*") or a == "*" for a in s["Action"]) for s in statements.values())
+
+
+def test_cutover_lambda_environment_matches_the_lambda_settings(stack_json: dict[str, Any]) -> None:
+    function = only(stack_json, "aws_lambda_function")
+    variables = function["environment"]["variables"]
+    expected = {value for key, value in vars(CutoverEnv).items() if not key.startswith("_")}
+    assert set(variables) == expected
+    assert function["handler"] == "tap_cutover.handler.handler"
+    assert function["runtime"] == "python3.11"
+    assert variables[CutoverEnv.READ_STEPS] == "10,25,50,100"
+    assert int(variables[CutoverEnv.LOCK_TTL_SECONDS]) > function["timeout"]
+    assert "aws_kms_key" in function["kms_key_arn"]
+
+
+def test_cutover_is_triggered_by_task_events_and_a_schedule(stack_json: dict[str, Any]) -> None:
+    rules = {r["name"]: r for r in resources(stack_json, "aws_cloudwatch_event_rule").values()}
+    pattern = json.loads(rules["tap-migrate-dev-cutover-dms-task"]["event_pattern"])
+    assert pattern["source"] == ["aws.dms"]
+    assert "replication_task_arn" in pattern["resources"][0]
+    assert rules["tap-migrate-dev-cutover-tick"]["schedule_expression"] == "rate(5 minutes)"
+    permissions = resources(stack_json, "aws_lambda_permission")
+    assert {p["principal"] for p in permissions.values()} == {"events.amazonaws.com"}
+    assert all("source_arn" in p for p in permissions.values())
+
+
+def test_topic_is_encrypted_with_the_project_key(stack_json: dict[str, Any]) -> None:
+    assert "aws_kms_key" in only(stack_json, "aws_sns_topic")["kms_master_key_id"]
+
+
+def test_every_output_key_is_emitted(stack_json: dict[str, Any]) -> None:
+    expected = {value for key, value in vars(Output).items() if not key.startswith("_")}
+    assert set(stack_json["output"]) == expected
+
+
+def test_no_password_or_secret_value_is_synthesized(synthesized: str, stack_json: dict[str, Any]) -> None:
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if re.search(r"password|secret_string|secret_key|access_key|token", key, re.IGNORECASE):
+                    assert not isinstance(value, str) or value == "" or key in ALLOWED_SECRETISH_KEYS, f"{path}.{key}"
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    walk(stack_json, "$")
+    assert "aws_secretsmanager_secret_version" not in stack_json["resource"]
+    assert "BEGIN RSA PRIVATE KEY" not in synthesized and "PRIVATE KEY-----" not in synthesized
+
+
+ALLOWED_SECRETISH_KEYS = {"manage_master_user_password"}
+
+
+def test_aws_target_provider_has_no_emulator_settings(stack_json: dict[str, Any], variant_json: dict[str, Any]) -> None:
+    provider = stack_json["provider"]["aws"][0]
+    assert provider["region"] == "us-east-1"
+    assert "endpoints" not in provider and "skip_credentials_validation" not in provider
+    assert provider["default_tags"][0]["tags"]["Owner"] == "platform-team"
+    emulated = variant_json["provider"]["aws"][0]
+    assert emulated["skip_credentials_validation"] is True
+    assert set(emulated["endpoints"][0].values()) == {"http://127.0.0.1:4599"}
+    assert "access_key" not in emulated and "secret_key" not in emulated
