@@ -10,7 +10,6 @@ in-process; the same with 100 extra DMS tasks (target: + <= 0.5 s).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import resource

@@ -129,6 +129,25 @@ class CutoverConfig:
 
 
 @dataclass(frozen=True)
+class ObservabilityConfig:
+    alarm_email: str
+    cdc_latency_alarm_seconds: int
+    cdc_latency_alarm_periods: int
+    dms_free_storage_min_gb: int
+    dms_freeable_memory_min_mb: int
+    aurora_cpu_max_percent: int
+    aurora_connections_max: int
+    cutover_errors_max: int
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    schedule: str
+    daily_retention_days: int
+    monthly_retention_days: int  # 0: no monthly rule
+
+
+@dataclass(frozen=True)
 class AppConfig:
     project: ProjectConfig
     deployment: DeploymentConfig
@@ -137,6 +156,8 @@ class AppConfig:
     aurora: AuroraConfig
     dms: DmsConfig
     cutover: CutoverConfig
+    observability: ObservabilityConfig
+    backup: BackupConfig
     config_file: Path = field(compare=False)
 
     @property
@@ -301,8 +322,12 @@ class _Reader:
         aurora = self._aurora(project.profile)
         dms = self._dms(project.profile)
         cutover = self._cutover(dms)
+        observability = self._observability()
+        backup = self._backup(project.profile)
         self._cross_checks(network, source, aurora)
-        return AppConfig(project, deployment, network, source, aurora, dms, cutover, config_file=self.base_dir)
+        return AppConfig(
+            project, deployment, network, source, aurora, dms, cutover, observability, backup, config_file=self.base_dir
+        )
 
     # ---- sections ------------------------------------------------------------------
 
@@ -667,6 +692,44 @@ class _Reader:
             drain_poll,
             rate,
         )
+
+    def _observability(self) -> ObservabilityConfig:
+        email = self.get("observability", "alarm_email", str)
+        latency = self.get("observability", "cdc_latency_alarm_seconds", int)
+        periods = self.get("observability", "cdc_latency_alarm_periods", int)
+        storage = self.get("observability", "dms_free_storage_min_gb", int)
+        memory = self.get("observability", "dms_freeable_memory_min_mb", int)
+        cpu = self.get("observability", "aurora_cpu_max_percent", int)
+        connections = self.get("observability", "aurora_connections_max", int)
+        errors = self.get("observability", "cutover_errors_max", int)
+        self.check(
+            email == "" or bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", email)),
+            f"observability.alarm_email: {email!r} is not an email address; leave it empty for no subscription",
+        )
+        self.check(latency >= 1, f"observability.cdc_latency_alarm_seconds: {latency} must be >= 1")
+        self.check(1 <= periods <= 60, f"observability.cdc_latency_alarm_periods: {periods} must be 1..60")
+        self.check(storage >= 1, f"observability.dms_free_storage_min_gb: {storage} must be >= 1")
+        self.check(memory >= 1, f"observability.dms_freeable_memory_min_mb: {memory} must be >= 1")
+        self.check(1 <= cpu <= 100, f"observability.aurora_cpu_max_percent: {cpu} must be 1..100")
+        self.check(connections >= 1, f"observability.aurora_connections_max: {connections} must be >= 1")
+        self.check(errors >= 0, f"observability.cutover_errors_max: {errors} must be >= 0")
+        return ObservabilityConfig(email, latency, periods, storage, memory, cpu, connections, errors)
+
+    def _backup(self, profile: str) -> BackupConfig:
+        preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
+        schedule = self.get("backup", "schedule", str)
+        daily = self.get("backup", "daily_retention_days", int, preset.backup_daily_retention_days)
+        monthly = self.get("backup", "monthly_retention_days", int, preset.backup_monthly_retention_days)
+        self.check(
+            bool(re.fullmatch(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)", schedule)),
+            f"backup.schedule: {schedule!r} must be an AWS cron expression with 6 fields, e.g. 'cron(0 5 * * ? *)'",
+        )
+        self.check(1 <= daily <= 36500, f"backup.daily_retention_days: {daily} must be 1..36500")
+        self.check(
+            monthly == 0 or daily < monthly <= 36500,
+            f"backup.monthly_retention_days: {monthly} must be 0 (no monthly rule) or longer than daily_retention_days ({daily})",
+        )
+        return BackupConfig(schedule, daily, monthly)
 
     def _cross_checks(self, network: NetworkConfig, source: SourceConfig, aurora: AuroraConfig) -> None:
         vpc = _network_or_none(network.vpc_cidr)

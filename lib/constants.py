@@ -60,6 +60,10 @@ class Output:
     CUTOVER_LOCK_PARAMETER: Final = "cutover_lock_parameter"
     NOTIFICATION_TOPIC_ARN: Final = "notification_topic_arn"
     ALARM_NAME_PREFIX: Final = "alarm_name_prefix"
+    ALARM_NAMES: Final = "alarm_names"
+    DASHBOARD_NAME: Final = "dashboard_name"
+    BACKUP_VAULT_NAME: Final = "backup_vault_name"
+    BACKUP_PLAN_ID: Final = "backup_plan_id"
     REGION: Final = "region"
     DEPLOYMENT_TARGET: Final = "deployment_target"
 

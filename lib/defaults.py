@@ -20,12 +20,14 @@ class Profile:
     dms_instance_class: str
     dms_multi_az: bool
     log_retention_days: int
+    backup_daily_retention_days: int
+    backup_monthly_retention_days: int  # 0: no monthly rule
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    "dev": Profile(False, True, 1, "dms.t3.medium", False, 14),
-    "staging": Profile(False, False, 7, "dms.r6i.large", False, 30),
-    "prod": Profile(True, False, 14, "dms.r6i.xlarge", True, 90),
+    "dev": Profile(False, True, 1, "dms.t3.medium", False, 14, 7, 0),
+    "staging": Profile(False, False, 7, "dms.r6i.large", False, 30, 14, 0),
+    "prod": Profile(True, False, 14, "dms.r6i.xlarge", True, 90, 35, 365),
 }
 
 SOURCE_ENGINES: Final = ("postgres",)
@@ -114,6 +116,21 @@ SECTIONS: Final[dict[str, dict[str, Any]]] = {
         "multi_az": None,
         "log_retention_days": None,
         "tasks": {"main": dict(TASK_FIELDS)},
+    },
+    "observability": {
+        "alarm_email": "",
+        "cdc_latency_alarm_seconds": 60,
+        "cdc_latency_alarm_periods": 5,
+        "dms_free_storage_min_gb": 10,
+        "dms_freeable_memory_min_mb": 512,
+        "aurora_cpu_max_percent": 80,
+        "aurora_connections_max": 800,
+        "cutover_errors_max": 0,
+    },
+    "backup": {
+        "schedule": "cron(0 5 * * ? *)",
+        "daily_retention_days": None,
+        "monthly_retention_days": None,
     },
     "cutover": {
         "domain": "db.migration.internal",

@@ -11,13 +11,16 @@ from lib.config import AppConfig
 from lib.constants import Output
 from lib.constructs.aurora import PORT as AURORA_PORT
 from lib.constructs.aurora import Aurora
+from lib.constructs.backup import Backup
 from lib.constructs.cutover import Cutover, CutoverTargets
 from lib.constructs.dms import Dms, DmsServiceRoles
 from lib.constructs.encryption import Encryption
 from lib.constructs.network import Network
 from lib.constructs.notifications import Notifications
+from lib.constructs.observability import Observability, ObservedResources
 from lib.constructs.provider import build_provider
 from lib.constructs.secrets import Secrets
+from lib.emulator_support import supported
 
 
 class TapStack(TerraformStack):
@@ -69,7 +72,14 @@ class TapStack(TerraformStack):
             target_port=AURORA_PORT,
             target_database=config.aurora.database_name,
         )
-        self.notifications = Notifications(self, "notifications", prefix=prefix, kms_key_arn=key_arn)
+        self.notifications = Notifications(
+            self,
+            "notifications",
+            prefix=prefix,
+            kms_key_arn=key_arn,
+            account_id=account_id,
+            alarm_email=config.observability.alarm_email,
+        )
         self.alarm_name_prefix = f"{prefix}-"
         cutover_task = self.dms.tasks[config.cutover.task_key]
         self.cutover = Cutover(
@@ -95,6 +105,34 @@ class TapStack(TerraformStack):
                 kms_key_arn=key_arn,
                 alarm_name_prefix=self.alarm_name_prefix,
             ),
+        )
+        self.observability = Observability(
+            self,
+            "observability",
+            prefix=prefix,
+            region=project.region,
+            config=config.observability,
+            observed=ObservedResources(
+                dms_instance_id=self.dms.instance.replication_instance_id,
+                dms_task_ids={key: task.replication_task_id for key, task in self.dms.tasks.items()},
+                dms_task_arns={key: task.replication_task_arn for key, task in self.dms.tasks.items()},
+                cutover_task_key=config.cutover.task_key,
+                aurora_cluster_id=self.aurora.cluster.cluster_identifier,
+                cutover_function_name=self.cutover.function.function_name,
+                cutover_state_parameter=self.cutover.state_parameter.name,
+                topic_arn=self.notifications.topic.arn,
+            ),
+            create_event_subscriptions=supported("aws_dms_event_subscription", emulator=config.is_emulator),
+        )
+        self.backup = Backup(
+            self,
+            "backup",
+            prefix=prefix,
+            partition=partition,
+            config=config.backup,
+            kms_key_arn=key_arn,
+            protected_resource_arns=[self.aurora.cluster.arn],
+            create_selection=supported("aws_backup_selection", emulator=config.is_emulator),
         )
         self._outputs()
 
@@ -127,6 +165,10 @@ class TapStack(TerraformStack):
             Output.CUTOVER_LOCK_PARAMETER: self.cutover.lock_parameter_name,
             Output.NOTIFICATION_TOPIC_ARN: self.notifications.topic.arn,
             Output.ALARM_NAME_PREFIX: self.alarm_name_prefix,
+            Output.DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
+            Output.ALARM_NAMES: [alarm.alarm_name for alarm in self.observability.alarms.values()],
+            Output.BACKUP_VAULT_NAME: self.backup.vault.name,
+            Output.BACKUP_PLAN_ID: self.backup.plan.id,
             Output.REGION: self.config.project.region,
             Output.DEPLOYMENT_TARGET: self.config.deployment.target,
         }

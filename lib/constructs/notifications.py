@@ -1,12 +1,36 @@
-"""The one SNS topic every alert and cutover transition goes to, encrypted with the project key."""
+"""The one SNS topic every alarm, DMS event and cutover transition goes to, encrypted with the project key."""
 
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
+
+from lib.constructs.policy_documents import document, statement
+
+# Services that publish alerts to the topic; each only on behalf of this account.
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "dms.amazonaws.com")
 
 
 class Notifications(Construct):
-    def __init__(self, scope: Construct, id_: str, *, prefix: str, kms_key_arn: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, prefix: str, kms_key_arn: str, account_id: str, alarm_email: str) -> None:
         super().__init__(scope, id_)
         self.topic = SnsTopic(self, "topic", name=f"{prefix}-migration-events", kms_master_key_id=kms_key_arn)
+        SnsTopicPolicy(
+            self,
+            "policy",
+            arn=self.topic.arn,
+            policy=document(
+                statement(
+                    "ServicesPublishForThisAccount",
+                    ["sns:Publish"],
+                    [self.topic.arn],
+                    principal={"Service": list(PUBLISHING_SERVICES)},
+                    condition={"StringEquals": {"aws:SourceAccount": account_id}},
+                ),
+            ),
+        )
+        if alarm_email:
+            # Email subscriptions stay pending until the recipient confirms; Terraform cannot confirm them.
+            SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=alarm_email)

@@ -73,6 +73,9 @@ def test_fast_provider_import_synthesizes_byte_identical_json(fast_synth: Path, 
 
 
 def test_fast_path_really_skips_the_provider_package_init() -> None:
-    code = "import lib, sys; from cdktf_cdktf_provider_aws.vpc import Vpc; print(len([m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]))"
+    code = (
+        "import lib, sys; from cdktf_cdktf_provider_aws.vpc import Vpc; "
+        "print(len([m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]))"
+    )
     loaded = int(_run([sys.executable, "-c", code], PROJECT_ROOT, _env()).stdout)
     assert loaded < 10, f"{loaded} provider submodules imported: the package __init__ ran"

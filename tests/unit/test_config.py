@@ -22,13 +22,21 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
     ("SSL none on PostgreSQL 15", {"source": {"ssl_mode": "none"}}, ["source.ssl_mode", "'none'", "'require'"]),
     ("unknown SSL mode", {"source": {"ssl_mode": "prefer"}}, ["source.ssl_mode", "'prefer'"]),
     ("verify-full without a CA", {"source": {"ssl_mode": "verify-full"}}, ["source.ca_certificate_file", "verify-full"]),
-    ("source CIDR overlaps VPC", {"source": {"cidr_blocks": ["10.20.5.0/24"]}}, ["source.cidr_blocks[0]", "10.20.5.0/24", "overlaps"]),
+    (
+        "source CIDR overlaps VPC",
+        {"source": {"cidr_blocks": ["10.20.5.0/24"]}},
+        ["source.cidr_blocks[0]", "10.20.5.0/24", "overlaps"],
+    ),
     ("source CIDR is the world", {"source": {"cidr_blocks": ["0.0.0.0/0"]}}, ["source.cidr_blocks[0]", "0.0.0.0/0"]),
     ("source CIDR malformed", {"source": {"cidr_blocks": ["192.168.1.0/33"]}}, ["source.cidr_blocks[0]", "'192.168.1.0/33'"]),
     ("missing source host", {"source": {"host": ""}}, ["source.host", "''"]),
     ("source port out of range", {"source": {"port": 70000}}, ["source.port", "70000", "1..65535"]),
     ("bad secret ARN", {"source": {"secret_arn": "my-secret"}}, ["source.secret_arn", "'my-secret'", "leave it empty"]),
-    ("two subnets", {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20"]}}, ["network.private_subnet_cidrs", "exactly 3"]),
+    (
+        "two subnets",
+        {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20"]}},
+        ["network.private_subnet_cidrs", "exactly 3"],
+    ),
     (
         "subnet outside the VPC",
         {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20", "10.99.0.0/20"]}},
@@ -45,7 +53,11 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
     ("region typo", {"project": {"region": "us-east"}}, ["project.region", "'us-east'", "us-east-1"]),
     ("unknown field", {"aurora": {"readers": 2}}, ["aurora.readers", "unknown field"]),
     ("wrong type", {"aurora": {"reader_count": "two"}}, ["aurora.reader_count", "expected int", "'two'"]),
-    ("prod without deletion protection", {"project": {"profile": "prod"}, "aurora": {"deletion_protection": False}}, ["aurora.deletion_protection", "prod"]),
+    (
+        "prod without deletion protection",
+        {"project": {"profile": "prod"}, "aurora": {"deletion_protection": False}},
+        ["aurora.deletion_protection", "prod"],
+    ),
     ("backup retention too long", {"aurora": {"backup_retention_days": 40}}, ["aurora.backup_retention_days", "40", "1..35"]),
     ("read steps not ending at 100", {"cutover": {"read_steps": [10, 50]}}, ["cutover.read_steps", "[10, 50]", "ending at 100"]),
     ("read steps not increasing", {"cutover": {"read_steps": [50, 25, 100]}}, ["cutover.read_steps", "strictly increasing"]),
@@ -55,10 +67,22 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
     ("domain with capitals", {"cutover": {"domain": "DB.example"}}, ["cutover.domain", "'DB.example'"]),
     ("DMS class typo", {"dms": {"instance_class": "r5.large"}}, ["dms.instance_class", "'r5.large'", "dms.r6i.large"]),
     ("log retention not allowed", {"dms": {"log_retention_days": 10}}, ["dms.log_retention_days", "10"]),
-    ("emulator with a non-loopback endpoint", {"deployment": {"target": "emulator", "emulator_endpoint": "http://10.0.0.5:5000"}}, ["deployment.emulator_endpoint", "loopback"]),
+    (
+        "emulator with a non-loopback endpoint",
+        {"deployment": {"target": "emulator", "emulator_endpoint": "http://10.0.0.5:5000"}},
+        ["deployment.emulator_endpoint", "loopback"],
+    ),
     ("unknown target", {"deployment": {"target": "gcp"}}, ["deployment.target", "'gcp'"]),
-    ("bad migration type", {"dms": {"tasks": {"main": {"migration_type": "cdc-only"}}}}, ["dms.tasks.main.migration_type", "'cdc-only'"]),
-    ("missing table mappings", {"dms": {"tasks": {"main": {"table_mappings_file": "dms/nope.json"}}}}, ["dms.tasks.main.table_mappings_file", "nope.json", "not found"]),
+    (
+        "bad migration type",
+        {"dms": {"tasks": {"main": {"migration_type": "cdc-only"}}}},
+        ["dms.tasks.main.migration_type", "'cdc-only'"],
+    ),
+    (
+        "missing table mappings",
+        {"dms": {"tasks": {"main": {"table_mappings_file": "dms/nope.json"}}}},
+        ["dms.tasks.main.table_mappings_file", "nope.json", "not found"],
+    ),
 ]
 
 
@@ -128,7 +152,7 @@ def test_environment_overrides_apply_and_are_validated(make_config: Callable[...
     assert (config.project.prefix, config.project.region, config.project.profile) == ("tap-migrate-pr42", "eu-west-1", "staging")
     assert config.network.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
     assert config.aurora.backup_retention_days == 7  # the staging profile's default
-    with pytest.raises(ConfigError, match="deployment.target: 'azure'"):
+    with pytest.raises(ConfigError, match=r"deployment\.target: 'azure'"):
         make_config({}, env={"TAP_TARGET": "azure"})
 
 

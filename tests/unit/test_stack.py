@@ -129,7 +129,9 @@ def test_dms_service_roles_are_looked_up_when_another_stack_owns_them(variant_js
     assert looked_up == {DMS_VPC_ROLE_NAME, DMS_CLOUDWATCH_LOGS_ROLE_NAME}
 
 
-def test_source_endpoint_requires_ssl_and_reads_credentials_from_secrets_manager(synthesized: str, stack_json: dict[str, Any]) -> None:
+def test_source_endpoint_requires_ssl_and_reads_credentials_from_secrets_manager(
+    synthesized: str, stack_json: dict[str, Any]
+) -> None:
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized,
         DmsEndpoint.TF_RESOURCE_TYPE,
@@ -206,7 +208,9 @@ def test_weighted_records_start_on_the_source_and_terraform_never_resets_them(
     }
     for record in records.values():
         assert {"weighted_routing_policy", "ttl"} <= set(record["lifecycle"]["ignore_changes"])
-    assert cdktf.Testing.to_have_resource_with_properties(synthesized, Route53Record.TF_RESOURCE_TYPE, {"type": "CNAME", "ttl": 60})
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, Route53Record.TF_RESOURCE_TYPE, {"type": "CNAME", "ttl": 60}
+    )
 
 
 def test_reader_aurora_record_points_at_the_reader_endpoint(stack_json: dict[str, Any]) -> None:
@@ -225,7 +229,9 @@ def test_private_zone_is_attached_to_the_vpc_unless_an_existing_zone_is_given(
     assert {r["zone_id"] for r in resources(variant_json, "aws_route53_record").values()} == {"Z0123456789ABCDEFGHIJ"}
 
 
-def test_cutover_state_parameter_starts_replicating_and_belongs_to_the_lambda(synthesized: str, stack_json: dict[str, Any]) -> None:
+def test_cutover_state_parameter_starts_replicating_and_belongs_to_the_lambda(
+    synthesized: str, stack_json: dict[str, Any]
+) -> None:
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized,
         SsmParameter.TF_RESOURCE_TYPE,
@@ -247,11 +253,16 @@ def test_cutover_lambda_policy_is_least_privilege(stack_json: dict[str, Any]) ->
     assert statements["ReadLatencyMetrics"]["Action"] == ["cloudwatch:GetMetricData"]
     route53 = statements["MoveWeightedRecordsInThisZone"]
     assert len(route53["Resource"]) == 1
-    assert re.fullmatch(r"arn:\$\{data\.aws_partition\.\w+\.partition\}:route53:::hostedzone/\$\{aws_route53_zone\.\w+\.zone_id\}", route53["Resource"][0])
+    assert re.fullmatch(
+        r"arn:\$\{data\.aws_partition\.\w+\.partition\}:route53:::hostedzone/\$\{aws_route53_zone\.\w+\.zone_id\}",
+        route53["Resource"][0],
+    )
     ssm = statements["StateAndLockParameters"]
     assert len(ssm["Resource"]) == 2 and ssm["Resource"][1].endswith("/tap-migrate/dev/cutover/lock")
     assert re.fullmatch(r"\$\{aws_sns_topic\.[\w-]+\.arn\}", statements["PublishTransitions"]["Resource"][0])
-    assert re.fullmatch(r"\$\{aws_dms_replication_task\.[\w-]+\.replication_task_arn\}", statements["DescribeThisTask"]["Resource"][0])
+    assert re.fullmatch(
+        r"\$\{aws_dms_replication_task\.[\w-]+\.replication_task_arn\}", statements["DescribeThisTask"]["Resource"][0]
+    )
     assert re.fullmatch(r"\$\{aws_rds_cluster\.[\w-]+\.arn\}", statements["DescribeTargetCluster"]["Resource"][0])
     assert all(not any(a.endswith(":*") or a == "*" for a in s["Action"]) for s in statements.values())
 

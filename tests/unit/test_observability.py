@@ -1,0 +1,176 @@
+"""Dashboard JSON, alarms, DMS event routing and backups, asserted on the synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import cdktf
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+
+from lib.dashboard import Metric, MetricWidget, TextWidget, render
+from tests.unit.conftest import only, resources
+
+REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
+LOCAL = re.compile(r"^\$\{local\.(?P<name>[\w-]+)\}$")
+
+
+def _dashboard(stack: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(only(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
+    return body
+
+
+def test_dashboard_metrics_are_flat_arrays_with_dimensions(stack_json: dict[str, Any]) -> None:
+    widgets = _dashboard(stack_json)["widgets"]
+    metric_widgets = [w for w in widgets if w["type"] == "metric"]
+    assert metric_widgets
+    for widget in metric_widgets:
+        for metric in widget["properties"]["metrics"]:
+            *flat, options = metric
+            assert isinstance(options, dict) and "stat" in options
+            assert all(isinstance(part, str) for part in flat), metric
+            assert len(flat) >= 4 and len(flat) % 2 == 0, f"namespace, name, then name/value pairs: {metric}"
+        assert {"x", "y", "width", "height"} <= set(widget)
+        assert widget["properties"]["region"] == "us-east-1"
+
+
+def test_dashboard_shows_the_metrics_operators_need(stack_json: dict[str, Any]) -> None:
+    shown = {(m[0], m[1]) for w in _dashboard(stack_json)["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
+    expected_dms = {
+        "CDCLatencySource",
+        "CDCLatencyTarget",
+        "CDCIncomingChanges",
+        "FullLoadThroughputRowsTarget",
+        "CDCThroughputRowsTarget",
+    }
+    expected_dms |= {"CPUUtilization", "FreeableMemory", "FreeStorageSpace"}
+    assert {("AWS/DMS", name) for name in expected_dms} <= shown
+    expected_rds = {"CPUUtilization", "DatabaseConnections", "AuroraReplicaLag", "ACUUtilization"}
+    assert {("AWS/RDS", name) for name in expected_rds} <= shown
+    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Duration")} <= shown
+    text = next(w for w in _dashboard(stack_json)["widgets"] if w["type"] == "text")
+    assert "aws_ssm_parameter" in text["properties"]["markdown"]
+
+
+def test_render_lays_out_and_flattens() -> None:
+    body = json.loads(
+        render(
+            [MetricWidget("t", [Metric("AWS/RDS", "CPUUtilization", {"DBClusterIdentifier": "c"}, "Maximum")]), TextWidget("hi")],
+            "eu-west-1",
+        )
+    )
+    first, second = body["widgets"]
+    assert first["properties"]["metrics"] == [["AWS/RDS", "CPUUtilization", "DBClusterIdentifier", "c", {"stat": "Maximum"}]]
+    assert (first["x"], second["x"], second["type"]) == (0, 12, "text")
+
+
+def _dimension_target(value: str, stack: dict[str, Any]) -> str:
+    """Resolve a dimension value to the resource type it references (through locals)."""
+    local = LOCAL.match(value)
+    if local:
+        expression = stack["locals"][local["name"]]
+        return re.search(r"aws_[a-z0-9_]+", expression).group(0)  # type: ignore[union-attr]
+    match = REFERENCE.match(value)
+    assert match, f"dimension {value!r} is not a reference to a stack resource"
+    assert match["name"] in resources(stack, match["type"]), value
+    return match["type"]
+
+
+EXPECTED_DIMENSION_TARGETS = {
+    "ReplicationInstanceIdentifier": "aws_dms_replication_instance",
+    "ReplicationTaskIdentifier": "aws_dms_replication_task",
+    "DBClusterIdentifier": "aws_rds_cluster",
+    "FunctionName": "aws_lambda_function",
+}
+REQUIRED_DIMENSIONS = {
+    "AWS/DMS": {"ReplicationInstanceIdentifier"},
+    "AWS/RDS": {"DBClusterIdentifier"},
+    "AWS/Lambda": {"FunctionName"},
+}
+
+
+def test_every_alarm_metric_matches_a_resource_in_the_stack(stack_json: dict[str, Any]) -> None:
+    alarms = resources(stack_json, CloudwatchMetricAlarm.TF_RESOURCE_TYPE)
+    assert len(alarms) == 7
+    for name, alarm in alarms.items():
+        assert REQUIRED_DIMENSIONS[alarm["namespace"]] <= set(alarm["dimensions"]), name
+        for dimension, value in alarm["dimensions"].items():
+            assert _dimension_target(value, stack_json) == EXPECTED_DIMENSION_TARGETS[dimension], (name, dimension)
+        assert alarm["alarm_name"].startswith("tap-migrate-dev-")
+        assert alarm["alarm_actions"] == alarm["ok_actions"] and "aws_sns_topic" in alarm["alarm_actions"][0]
+
+
+def test_lag_alarms_use_cdc_latency_and_treat_missing_data_as_breaching(synthesized: str, stack_json: dict[str, Any]) -> None:
+    lag = [a for a in resources(stack_json, "aws_cloudwatch_metric_alarm").values() if a["metric_name"].startswith("CDCLatency")]
+    assert sorted(a["metric_name"] for a in lag) == ["CDCLatencySource", "CDCLatencyTarget"]
+    for alarm in lag:
+        assert alarm["namespace"] == "AWS/DMS"
+        assert set(alarm["dimensions"]) == {"ReplicationInstanceIdentifier", "ReplicationTaskIdentifier"}
+        assert (alarm["treat_missing_data"], alarm["threshold"], alarm["evaluation_periods"]) == ("breaching", 60, 5)
+    assert "ElapsedTimeMillis" not in synthesized
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, CloudwatchMetricAlarm.TF_RESOURCE_TYPE, {"metric_name": "Errors", "treat_missing_data": "notBreaching"}
+    )
+
+
+def test_task_resource_id_is_taken_from_the_task_arn(stack_json: dict[str, Any]) -> None:
+    expression = next(v for k, v in stack_json["locals"].items() if "task-resource-id-main" in k)
+    assert re.fullmatch(r'\$\{element\(split\(":", aws_dms_replication_task\.[\w-]+\.replication_task_arn\), 6\)\}', expression)
+
+
+def test_task_failure_and_stop_events_reach_the_topic(stack_json: dict[str, Any]) -> None:
+    rule = next(r for r in resources(stack_json, "aws_cloudwatch_event_rule").values() if r["name"].endswith("dms-task-stopped"))
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["detail"]["eventType"] == ["REPLICATION_TASK_FAILED", "REPLICATION_TASK_STOPPED"]
+    targets = [t for t in resources(stack_json, "aws_cloudwatch_event_target").values() if "task-stopped" in t["rule"]]
+    assert len(targets) == 1 and "aws_sns_topic" in targets[0]["arn"]
+
+
+def test_topic_policy_lets_only_alerting_services_of_this_account_publish(stack_json: dict[str, Any]) -> None:
+    policy = json.loads(only(stack_json, "aws_sns_topic_policy")["policy"])
+    (publish,) = policy["Statement"]
+    assert publish["Action"] == ["sns:Publish"]
+    assert sorted(publish["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "dms.amazonaws.com", "events.amazonaws.com"]
+    assert "aws_caller_identity" in publish["Condition"]["StringEquals"]["aws:SourceAccount"]
+
+
+def test_dms_event_subscriptions_cover_instance_and_task(stack_json: dict[str, Any], variant_json: dict[str, Any]) -> None:
+    subscriptions = {s["source_type"]: s for s in resources(stack_json, "aws_dms_event_subscription").values()}
+    assert set(subscriptions) == {"replication-instance", "replication-task"}
+    assert "failure" in subscriptions["replication-task"]["event_categories"]
+    assert "low storage" in subscriptions["replication-instance"]["event_categories"]
+    assert all("aws_sns_topic" in s["sns_topic_arn"] for s in subscriptions.values())
+    # The emulator target leaves them out (lib/emulator_support.py); the aws target never does.
+    assert "aws_dms_event_subscription" not in variant_json["resource"]
+
+
+def test_no_email_subscription_unless_configured(stack_json: dict[str, Any], make_config: Any) -> None:
+    assert "aws_sns_topic_subscription" not in stack_json["resource"]
+    from tests.unit.conftest import synthesize
+
+    with_email = json.loads(synthesize(make_config({"observability": {"alarm_email": "dba@example.com"}})))
+    subscription = only(with_email, "aws_sns_topic_subscription")
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "dba@example.com")
+
+
+def test_backup_vault_plan_and_selection_protect_the_cluster(stack_json: dict[str, Any]) -> None:
+    assert "aws_kms_key" in only(stack_json, "aws_backup_vault")["kms_key_arn"]
+    plan = only(stack_json, "aws_backup_plan")
+    assert [r["rule_name"] for r in plan["rule"]] == ["daily"]
+    assert plan["rule"][0]["lifecycle"]["delete_after"] == 7
+    selection = only(stack_json, "aws_backup_selection")
+    assert (
+        len(selection["resources"]) == 1
+        and selection["resources"][0].endswith(".arn}")
+        and "aws_rds_cluster" in selection["resources"][0]
+    )
+    assert "aws_iam_role" in selection["iam_role_arn"]
+
+
+def test_prod_adds_a_monthly_backup_rule_and_the_emulator_skips_the_selection(variant_json: dict[str, Any]) -> None:
+    plan = only(variant_json, "aws_backup_plan")
+    rules = {r["rule_name"]: r for r in plan["rule"]}
+    assert rules["daily"]["lifecycle"]["delete_after"] == 35
+    assert rules["monthly"]["lifecycle"]["delete_after"] == 365
+    assert "aws_backup_selection" not in variant_json["resource"]
