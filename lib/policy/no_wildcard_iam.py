@@ -1,0 +1,42 @@
+"""No IAM statement allows every action on every resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lib.policy.model import Finding, SynthesizedStack
+
+RULE = "no-wildcard-iam"
+POLICY_ATTRIBUTES = {
+    "aws_iam_role_policy": "policy",
+    "aws_iam_policy": "policy",
+    "aws_iam_role": "assume_role_policy",
+    "aws_sns_topic_policy": "policy",
+    "aws_s3_bucket_policy": "policy",
+}
+
+
+def check(stack: SynthesizedStack) -> list[Finding]:
+    findings: list[Finding] = []
+    for resource_type, attribute in POLICY_ATTRIBUTES.items():
+        for address, body in stack.resources(resource_type):
+            document = body.get(attribute)
+            if not isinstance(document, str):
+                continue
+            try:
+                statements = json.loads(document).get("Statement", [])
+            except json.JSONDecodeError:
+                findings.append(Finding(RULE, address, f"{attribute} is not plain JSON, so it cannot be checked"))
+                continue
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if statement.get("Effect") == "Allow" and _all(statement.get("Action")) and _all(statement.get("Resource")):
+                    findings.append(
+                        Finding(RULE, address, f"statement {statement.get('Sid', '?')!r} allows Action * on Resource *")
+                    )
+    return findings
+
+
+def _all(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return "*" in values
