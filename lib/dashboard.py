@@ -1,4 +1,4 @@
-"""Typed CloudWatch dashboard widgets rendered to the dashboard body JSON.
+"""Typed CloudWatch dashboard widgets rendered to the dashboard body document.
 
 CloudWatch wants each metric as one flat array: `[namespace, name, dim1, value1, ..., {options}]`.
 Seed 004 nested the dimensions in an object and the API rejected the dashboard; building the
@@ -7,7 +7,6 @@ arrays here, from typed values, makes that mistake impossible.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,8 +61,8 @@ class TextWidget:
     markdown: str
 
 
-def render(widgets: Sequence[MetricWidget | TextWidget], region: str) -> str:
-    """Lay widgets out two per row and return the dashboard body."""
+def dashboard_document(widgets: Sequence[MetricWidget | TextWidget], region: str) -> dict[str, Any]:
+    """Lay widgets out two per row; the construct encodes the result with Terraform's jsonencode."""
     rendered: list[dict[str, Any]] = []
     for index, widget in enumerate(widgets):
         x = (index % (GRID_COLUMNS // WIDGET_WIDTH)) * WIDGET_WIDTH
@@ -73,4 +72,4 @@ def render(widgets: Sequence[MetricWidget | TextWidget], region: str) -> str:
             rendered.append({"type": "text", **position, "properties": {"markdown": widget.markdown}})
         else:
             rendered.append({"type": "metric", **position, "properties": widget.properties(region)})
-    return json.dumps({"widgets": rendered})
+    return {"widgets": rendered}

@@ -34,18 +34,26 @@ class TapStack(TerraformStack):
         partition = DataAwsPartition(self, "partition").partition
         account_id = identity.account_id
 
-        self.network = Network(
-            self, "network", prefix=prefix, region=project.region, network=config.network, source=config.source
-        )
         self.encryption = Encryption(
             self, "encryption", prefix=prefix, account_id=account_id, partition=partition, region=project.region
         )
         key_arn = self.encryption.key_arn
+        self.network = Network(
+            self,
+            "network",
+            prefix=prefix,
+            region=project.region,
+            network=config.network,
+            source=config.source,
+            kms_key_arn=key_arn,
+            log_retention_days=config.dms.log_retention_days,
+        )
         self.secrets = Secrets(self, "secrets", prefix=prefix, region=project.region, source=config.source, kms_key_arn=key_arn)
         self.aurora = Aurora(
             self,
             "aurora",
             prefix=prefix,
+            partition=partition,
             config=config.aurora,
             subnet_ids=self.network.private_subnet_ids,
             security_group_id=self.network.aurora_security_group.id,

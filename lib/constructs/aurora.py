@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster, RdsClusterServerlessv2ScalingConfiguration
 from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
 from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import RdsClusterParameterGroup, RdsClusterParameterGroupParameter
 from constructs import Construct
 
 from lib.config import AuroraConfig
+from lib.constructs.policy_documents import assume_role_policy
 
 ENGINE = "aurora-postgresql"
 PORT = 5432
 LOG_EXPORTS = ["postgresql"]
+ENHANCED_MONITORING_SECONDS = 60
 
 
 class Aurora(Construct):
@@ -24,6 +28,7 @@ class Aurora(Construct):
         id_: str,
         *,
         prefix: str,
+        partition: str,
         config: AuroraConfig,
         subnet_ids: list[str],
         security_group_id: str,
@@ -41,6 +46,9 @@ class Aurora(Construct):
             description=f"{prefix}: TLS-only connections; logical replication available for a reverse task",
             parameter=[
                 RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
+                # DDL during a migration breaks DMS apply; slow statements show where Aurora is undersized.
+                RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
+                RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
                 # Lets an Aurora -> source task run after the writer flip, the only rollback that keeps writes.
                 RdsClusterParameterGroupParameter(name="rds.logical_replication", value="1", apply_method="pending-reboot"),
             ],
@@ -74,6 +82,18 @@ class Aurora(Construct):
                 min_capacity=config.min_acu, max_capacity=config.max_acu
             ),
         )
+        self.monitoring_role = IamRole(
+            self,
+            "monitoring-role",
+            name=f"{prefix}-rds-monitoring",
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+        )
+        IamRolePolicyAttachment(
+            self,
+            "monitoring-policy",
+            role=self.monitoring_role.name,
+            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        )
         self.instances: list[RdsClusterInstance] = []
         for index in range(1 + config.reader_count):
             role = "writer" if index == 0 else f"reader-{index}"
@@ -94,6 +114,8 @@ class Aurora(Construct):
                     performance_insights_kms_key_id=kms_key_arn,
                     performance_insights_retention_period=config.performance_insights_retention_days,
                     auto_minor_version_upgrade=True,
+                    monitoring_interval=ENHANCED_MONITORING_SECONDS,
+                    monitoring_role_arn=self.monitoring_role.arn,
                 )
             )
 

@@ -8,12 +8,11 @@ the Lambda owns them, and a later `terraform apply` must not undo a cutover.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf import AssetType, Fn, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -144,6 +143,8 @@ class Cutover(Construct):
             name="cutover",
             role=self.role.id,
             policy=document(
+                self,
+                "cutover-policy",
                 statement(
                     "MoveWeightedRecordsInThisZone",
                     ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"],
@@ -228,9 +229,8 @@ class Cutover(Construct):
             "dms-task-events",
             name=f"{prefix}-cutover-dms-task",
             description="DMS task state changes for the cutover task",
-            event_pattern=json.dumps(
-                {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_task_arn]},
-                sort_keys=True,
+            event_pattern=Fn.jsonencode(
+                {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_task_arn]}
             ),
         )
         schedule = CloudwatchEventRule(

@@ -18,6 +18,8 @@ class Encryption(Construct):
         super().__init__(scope, id_)
         root = f"arn:{partition}:iam::{account_id}:root"
         policy = document(
+            self,
+            "key-policy",
             # Without the account root statement nobody could ever administer the key again.
             statement("AccountAdministers", ["kms:*"], "*", principal={"AWS": root}),
             statement(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -13,6 +18,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from lib.config import NetworkConfig, SourceConfig
+from lib.constructs.policy_documents import assume_role_policy, document, statement
 
 AURORA_POSTGRES_PORT = 5432
 HTTPS_PORT = 443
@@ -23,7 +29,16 @@ class Network(Construct):
     """No internet gateway and no 0.0.0.0/0 ingress: DMS reaches on-premises over VPN/DX routes."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, prefix: str, region: str, network: NetworkConfig, source: SourceConfig
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        region: str,
+        network: NetworkConfig,
+        source: SourceConfig,
+        kms_key_arn: str,
+        log_retention_days: int,
     ) -> None:
         super().__init__(scope, id_)
         self.vpc = Vpc(
@@ -34,6 +49,9 @@ class Network(Construct):
             enable_dns_support=True,
             tags={"Name": f"{prefix}-vpc"},
         )
+        # The default group would otherwise allow all traffic between its members: strip every rule.
+        DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-closed"})
+        self._flow_logs(prefix, kms_key_arn, log_retention_days)
         self.route_table = RouteTable(self, "private-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private"})
         self.private_subnets: list[Subnet] = []
         for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, network.availability_zones, strict=True)):
@@ -139,6 +157,43 @@ class Network(Construct):
             )
             for service in INTERFACE_ENDPOINT_SERVICES
         ]
+
+    def _flow_logs(self, prefix: str, kms_key_arn: str, log_retention_days: int) -> None:
+        """Rejected and accepted flows to an encrypted log group: the evidence when DMS cannot reach the source."""
+        group = CloudwatchLogGroup(
+            self, "flow-logs", name=f"/{prefix}/vpc-flow-logs", retention_in_days=log_retention_days, kms_key_id=kms_key_arn
+        )
+        role = IamRole(
+            self,
+            "flow-logs-role",
+            name=f"{prefix}-flow-logs",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+        )
+        IamRolePolicy(
+            self,
+            "flow-logs-write",
+            name="write-flow-logs",
+            role=role.id,
+            policy=document(
+                self,
+                "flow-logs-policy",
+                statement(
+                    "WriteFlowLogs",
+                    ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    [group.arn, f"{group.arn}:*"],
+                ),
+            ),
+        )
+        FlowLog(
+            self,
+            "flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+        )
 
     @property
     def private_subnet_ids(self) -> list[str]:

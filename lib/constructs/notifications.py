@@ -22,6 +22,8 @@ class Notifications(Construct):
             "policy",
             arn=self.topic.arn,
             policy=document(
+                self,
+                "topic-policy",
                 statement(
                     "ServicesPublishForThisAccount",
                     ["sns:Publish"],

@@ -8,7 +8,6 @@ state; missing Lambda errors are not breaching (no invocations, no errors).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from constructs import Construct
 
 from lib.config import ObservabilityConfig
-from lib.dashboard import Metric, MetricWidget, TextWidget, render
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 
 GIB = 1024**3
 MIB = 1024**2
@@ -117,14 +116,13 @@ class Observability(Construct):
             "task-stopped",
             name=f"{prefix}-dms-task-stopped",
             description="DMS replication task failed or stopped",
-            event_pattern=json.dumps(
+            event_pattern=Fn.jsonencode(
                 {
                     "source": ["aws.dms"],
                     "detail-type": ["DMS Replication Task State Change"],
                     "resources": list(observed.dms_task_arns.values()),
                     "detail": {"eventType": DMS_TASK_STOP_EVENTS},
-                },
-                sort_keys=True,
+                }
             ),
         )
         CloudwatchEventTarget(
@@ -153,21 +151,23 @@ class Observability(Construct):
                 enabled=True,
             )
 
+        # The document is kept as a typed attribute: tests check the flat metric arrays on it.
+        self.dashboard_document = dashboard_document(
+            self._widgets(
+                config,
+                observed=observed,
+                task_dims=task_dims[observed.cutover_task_key],
+                instance_dims=instance_dims,
+                cluster_dims=cluster_dims,
+                function_dims=function_dims,
+            ),
+            region,
+        )
         self.dashboard = CloudwatchDashboard(
             self,
             "dashboard",
             dashboard_name=f"{prefix}-migration",
-            dashboard_body=render(
-                self._widgets(
-                    config,
-                    observed=observed,
-                    task_dims=task_dims[observed.cutover_task_key],
-                    instance_dims=instance_dims,
-                    cluster_dims=cluster_dims,
-                    function_dims=function_dims,
-                ),
-                region,
-            ),
+            dashboard_body=Fn.jsonencode(self.dashboard_document),
         )
 
     @staticmethod

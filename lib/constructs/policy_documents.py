@@ -1,7 +1,9 @@
-"""IAM policy documents as plain JSON text (tokens inside resolve to Terraform references).
+"""IAM policy documents, written as IAM JSON dicts and emitted as `aws_iam_policy_document` data sources.
 
-Plain JSON, not `jsonencode(...)`, so the policy gate and the unit tests can parse every
-policy straight out of the synthesized stack.
+Why a data source and not a JSON string: CDKTF's `synth --hcl` (our exit path) mangles JSON
+strings that embed Terraform references, while a data source renders cleanly in both JSON
+and HCL, and keeps every statement structured for the policy gate and checkov.
+Assume-role documents hold no references, so they stay plain JSON strings.
 """
 
 from __future__ import annotations
@@ -9,6 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from constructs import Construct
 
 
 def statement(
@@ -27,11 +37,46 @@ def statement(
     return body
 
 
-def document(*statements: Mapping[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+def _as_list(value: Any) -> list[str]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def document(scope: Construct, id_: str, *statements: Mapping[str, Any]) -> str:
+    """Create the data source in `scope` and return its rendered JSON (a Terraform reference)."""
+    rendered = [
+        DataAwsIamPolicyDocumentStatement(
+            sid=s["Sid"],
+            effect=s.get("Effect", "Allow"),
+            actions=_as_list(s["Action"]),
+            resources=_as_list(s["Resource"]),
+            principals=[
+                DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=_as_list(ids))
+                for kind, ids in s.get("Principal", {}).items()
+            ]
+            or None,
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=_as_list(values))
+                for test, pairs in s.get("Condition", {}).items()
+                for variable, values in pairs.items()
+            ]
+            or None,
+        )
+        for s in statements
+    ]
+    return DataAwsIamPolicyDocument(scope, id_, statement=rendered).json
 
 
 def assume_role_policy(*services: str) -> str:
-    return document(
-        {"Sid": "AssumeByService", "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": sorted(services)}}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AssumeByService",
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": sorted(services)},
+                }
+            ],
+        }
     )

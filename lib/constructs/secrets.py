@@ -54,6 +54,8 @@ class Secrets(Construct):
             name="read-endpoint-secrets",
             role=self.dms_access_role.id,
             policy=document(
+                self,
+                "secrets-read-policy",
                 statement("ReadEndpointSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], secret_arns),
                 statement(
                     "DecryptEndpointSecrets",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,28 @@ class SynthesizedStack:
             for name, body in bodies.items():
                 yield f"{resource_type}.{name}", body
 
+    def data(self, data_type: str) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self.document.get("data", {}).get(data_type, {})
+        return found
+
+    def policy_statements(self, value: Any) -> list[dict[str, Any]] | None:
+        """IAM-JSON statements of a policy attribute: plain JSON, or a reference to an aws_iam_policy_document.
+
+        None when the value is neither (an expression the gate cannot read).
+        """
+        if not isinstance(value, str):
+            return None
+        match = POLICY_DOCUMENT_REFERENCE.fullmatch(value)
+        if match:
+            body = self.data("aws_iam_policy_document").get(match["name"])
+            return None if body is None else [_iam_statement(s) for s in body.get("statement", [])]
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+        return statements if isinstance(statements, list) else [statements]
+
     @property
     def profile(self) -> str:
         """The environment profile, read from the provider's default tags."""
@@ -43,6 +67,26 @@ class SynthesizedStack:
 
 
 Rule = Callable[[SynthesizedStack], list[Finding]]
+
+POLICY_DOCUMENT_REFERENCE = re.compile(r"\$\{data\.aws_iam_policy_document\.(?P<name>[\w-]+)\.json\}")
+
+
+def _iam_statement(block: dict[str, Any]) -> dict[str, Any]:
+    """An aws_iam_policy_document statement block in IAM JSON form (Sid, Effect, Action, Resource, ...)."""
+    statement: dict[str, Any] = {
+        "Sid": block.get("sid", ""),
+        "Effect": block.get("effect", "Allow"),
+        "Action": block.get("actions", []),
+        "Resource": block.get("resources", []),
+    }
+    if block.get("principals"):
+        statement["Principal"] = {p["type"]: p["identifiers"] for p in block["principals"]}
+    if block.get("condition"):
+        conditions: dict[str, dict[str, Any]] = {}
+        for condition in block["condition"]:
+            conditions.setdefault(condition["test"], {})[condition["variable"]] = condition["values"]
+        statement["Condition"] = conditions
+    return statement
 
 
 def is_reference(value: Any) -> bool:

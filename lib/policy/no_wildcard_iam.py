@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lib.policy.model import Finding, SynthesizedStack
@@ -14,6 +13,7 @@ POLICY_ATTRIBUTES = {
     "aws_iam_role": "assume_role_policy",
     "aws_sns_topic_policy": "policy",
     "aws_s3_bucket_policy": "policy",
+    "aws_kms_key": "policy",
 }
 
 
@@ -21,15 +21,15 @@ def check(stack: SynthesizedStack) -> list[Finding]:
     findings: list[Finding] = []
     for resource_type, attribute in POLICY_ATTRIBUTES.items():
         for address, body in stack.resources(resource_type):
-            document = body.get(attribute)
-            if not isinstance(document, str):
+            if attribute not in body:
                 continue
-            try:
-                statements = json.loads(document).get("Statement", [])
-            except json.JSONDecodeError:
-                findings.append(Finding(RULE, address, f"{attribute} is not plain JSON, so it cannot be checked"))
+            statements = stack.policy_statements(body[attribute])
+            if statements is None:
+                findings.append(
+                    Finding(RULE, address, f"{attribute} is neither JSON nor an aws_iam_policy_document, so it cannot be checked")
+                )
                 continue
-            for statement in statements if isinstance(statements, list) else [statements]:
+            for statement in statements:
                 if statement.get("Effect") == "Allow" and _all(statement.get("Action")) and _all(statement.get("Resource")):
                     findings.append(
                         Finding(RULE, address, f"statement {statement.get('Sid', '?')!r} allows Action * on Resource *")

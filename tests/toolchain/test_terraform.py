@@ -6,8 +6,6 @@ Each test runs a separate process (synth, terraform), so they live apart from th
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,28 +13,10 @@ import pytest
 
 from lib.config import PROJECT_ROOT
 from lib.constants import STACK_NAME
-from tools.terraform_cli import cli_config, prepare_workdir, terraform_binary
+from tests.toolchain.conftest import _env, _run, _synth_json
+from tools.terraform_cli import prepare_workdir, terraform_binary
 
 pytestmark = pytest.mark.terraform
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(cli_config(env))
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    env.update(extra)
-    return env
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    assert result.returncode == 0, f"{' '.join(args)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result
-
-
-def _synth_json(outdir: Path, **extra: str) -> Path:
-    _run([sys.executable, "main.py"], PROJECT_ROOT, _env(CDKTF_OUTDIR=str(outdir), **extra))
-    return outdir / "stacks" / STACK_NAME
 
 
 def _validate(stack_dir: Path) -> str:
@@ -45,11 +25,6 @@ def _validate(stack_dir: Path) -> str:
     terraform = terraform_binary(env)
     _run([terraform, "init", "-input=false", "-no-color", "-lockfile=readonly", "-backend=false"], stack_dir, env)
     return _run([terraform, "validate", "-no-color", "-json"], stack_dir, env).stdout
-
-
-@pytest.fixture(scope="module")
-def fast_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _synth_json(tmp_path_factory.mktemp("fast"))
 
 
 def test_synthesized_json_passes_terraform_validate(fast_synth: Path) -> None:

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import lib  # noqa: F401  (fast provider import before cdktf loads anything)
 from lib.config import PROJECT_ROOT, AppConfig, load_config
+from lib.policy.model import SynthesizedStack
+
+if TYPE_CHECKING:
+    from lib.tap_stack import TapStack
 
 BASE_CONFIG = PROJECT_ROOT / "config" / "tap-migrate.toml"
+
+
+def build(config: AppConfig) -> TapStack:
+    import cdktf
+
+    from lib.tap_stack import TapStack
+
+    return TapStack(cdktf.Testing.app(), "under-test", config)
 
 
 def synthesize(config: AppConfig) -> str:
     import cdktf
 
-    from lib.tap_stack import TapStack
-
-    app = cdktf.Testing.app()
-    stack = TapStack(app, "under-test", config)
-    return cdktf.Testing.synth(stack)
+    return cdktf.Testing.synth(build(config))
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +40,15 @@ def base_config() -> AppConfig:
 
 
 @pytest.fixture(scope="session")
-def synthesized(base_config: AppConfig) -> str:
-    return synthesize(base_config)
+def base_stack(base_config: AppConfig) -> TapStack:
+    return build(base_config)
+
+
+@pytest.fixture(scope="session")
+def synthesized(base_stack: TapStack) -> str:
+    import cdktf
+
+    return cdktf.Testing.synth(base_stack)
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +108,22 @@ def only(stack: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 def replace(config: AppConfig, **sections: Any) -> AppConfig:
     return dataclasses.replace(config, **sections)
+
+
+def statements(stack: dict[str, Any], policy_value: str) -> dict[str, dict[str, Any]]:
+    """A policy attribute's statements by Sid (JSON or aws_iam_policy_document reference)."""
+    found = SynthesizedStack(stack).policy_statements(policy_value)
+    assert found is not None, f"unreadable policy {policy_value!r}"
+    return {s["Sid"]: s for s in found}
+
+
+JSONENCODE = re.compile(r"^\$\{jsonencode\((?P<body>.*)\)\}$", re.S)
+BARE_REFERENCE = re.compile(r"([\[,:]\s*)((?:aws_|data\.|local\.)[\w.\-]+(?:\[\d+\][\w.\-]*)*)")
+
+
+def decode_jsonencode(value: str) -> Any:
+    """Read a `${jsonencode({...})}` attribute back into Python, references as "${...}" strings."""
+    match = JSONENCODE.match(value)
+    assert match, f"not a jsonencode expression: {value[:80]!r}"
+    body = match["body"].replace('" = ', '": ')
+    return json.loads(BARE_REFERENCE.sub(lambda m: f'{m[1]}"${{{m[2]}}}"', body))

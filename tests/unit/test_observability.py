@@ -9,15 +9,15 @@ from typing import Any
 import cdktf
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
-from lib.dashboard import Metric, MetricWidget, TextWidget, render
-from tests.unit.conftest import only, resources
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
+from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
 LOCAL = re.compile(r"^\$\{local\.(?P<name>[\w-]+)\}$")
 
 
 def _dashboard(stack: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(only(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
+    body: dict[str, Any] = decode_jsonencode(only(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
     return body
 
 
@@ -54,11 +54,9 @@ def test_dashboard_shows_the_metrics_operators_need(stack_json: dict[str, Any]) 
 
 
 def test_render_lays_out_and_flattens() -> None:
-    body = json.loads(
-        render(
-            [MetricWidget("t", [Metric("AWS/RDS", "CPUUtilization", {"DBClusterIdentifier": "c"}, "Maximum")]), TextWidget("hi")],
-            "eu-west-1",
-        )
+    body = dashboard_document(
+        [MetricWidget("t", [Metric("AWS/RDS", "CPUUtilization", {"DBClusterIdentifier": "c"}, "Maximum")]), TextWidget("hi")],
+        "eu-west-1",
     )
     first, second = body["widgets"]
     assert first["properties"]["metrics"] == [["AWS/RDS", "CPUUtilization", "DBClusterIdentifier", "c", {"stat": "Maximum"}]]
@@ -121,18 +119,17 @@ def test_task_resource_id_is_taken_from_the_task_arn(stack_json: dict[str, Any])
 
 def test_task_failure_and_stop_events_reach_the_topic(stack_json: dict[str, Any]) -> None:
     rule = next(r for r in resources(stack_json, "aws_cloudwatch_event_rule").values() if r["name"].endswith("dms-task-stopped"))
-    pattern = json.loads(rule["event_pattern"])
+    pattern = decode_jsonencode(rule["event_pattern"])
     assert pattern["detail"]["eventType"] == ["REPLICATION_TASK_FAILED", "REPLICATION_TASK_STOPPED"]
     targets = [t for t in resources(stack_json, "aws_cloudwatch_event_target").values() if "task-stopped" in t["rule"]]
     assert len(targets) == 1 and "aws_sns_topic" in targets[0]["arn"]
 
 
 def test_topic_policy_lets_only_alerting_services_of_this_account_publish(stack_json: dict[str, Any]) -> None:
-    policy = json.loads(only(stack_json, "aws_sns_topic_policy")["policy"])
-    (publish,) = policy["Statement"]
+    (publish,) = statements(stack_json, only(stack_json, "aws_sns_topic_policy")["policy"]).values()
     assert publish["Action"] == ["sns:Publish"]
     assert sorted(publish["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "dms.amazonaws.com", "events.amazonaws.com"]
-    assert "aws_caller_identity" in publish["Condition"]["StringEquals"]["aws:SourceAccount"]
+    assert "aws_caller_identity" in publish["Condition"]["StringEquals"]["aws:SourceAccount"][0]
 
 
 def test_dms_event_subscriptions_cover_instance_and_task(stack_json: dict[str, Any], variant_json: dict[str, Any]) -> None:

@@ -18,16 +18,17 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
 from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME, INITIAL_CUTOVER_STATE, CutoverEnv, Output
-from tests.unit.conftest import only, resources
+from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 
 def test_kms_key_rotates_and_names_the_services_that_use_it(synthesized: str, stack_json: dict[str, Any]) -> None:
     assert cdktf.Testing.to_have_resource_with_properties(synthesized, KmsKey.TF_RESOURCE_TYPE, {"enable_key_rotation": True})
-    policy = json.loads(only(stack_json, "aws_kms_key")["policy"])
-    via = next(s for s in policy["Statement"] if s["Sid"] == "ServicesInThisAccountUseKey")
+    policy = statements(stack_json, only(stack_json, "aws_kms_key")["policy"])
+    via = policy["ServicesInThisAccountUseKey"]
     services = {entry.split(".")[0] for entry in via["Condition"]["StringLike"]["kms:ViaService"]}
     assert {"rds", "dms", "secretsmanager", "sns"} <= services
-    assert any(s["Principal"].get("Service", "").startswith("logs.") for s in policy["Statement"] if "Principal" in s)
+    assert policy["CloudWatchLogsUseKey"]["Principal"]["Service"] == ["logs.us-east-1.amazonaws.com"]
+    assert policy["AccountAdministers"]["Principal"]["AWS"][0].endswith(":root")
     assert only(stack_json, "aws_kms_alias")["name"] == "alias/tap-migrate-dev"
 
 
@@ -162,8 +163,7 @@ def test_target_endpoint_is_the_aurora_writer_over_tls(stack_json: dict[str, Any
 
 def test_secrets_role_reads_only_the_endpoint_secrets(stack_json: dict[str, Any]) -> None:
     policy = next(p for p in resources(stack_json, "aws_iam_role_policy").values() if p["name"] == "read-endpoint-secrets")
-    statements = json.loads(policy["policy"])["Statement"]
-    read = next(s for s in statements if s["Sid"] == "ReadEndpointSecrets")
+    read = statements(stack_json, policy["policy"])["ReadEndpointSecrets"]
     assert len(read["Resource"]) == 2 and "*" not in read["Resource"]
 
 
@@ -242,7 +242,7 @@ def test_cutover_state_parameter_starts_replicating_and_belongs_to_the_lambda(
 
 def _cutover_statements(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
     policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if p["name"] == "cutover")
-    return {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    return statements(stack, policy["policy"])
 
 
 def test_cutover_lambda_policy_is_least_privilege(stack_json: dict[str, Any]) -> None:
@@ -281,7 +281,7 @@ def test_cutover_lambda_environment_matches_the_lambda_settings(stack_json: dict
 
 def test_cutover_is_triggered_by_task_events_and_a_schedule(stack_json: dict[str, Any]) -> None:
     rules = {r["name"]: r for r in resources(stack_json, "aws_cloudwatch_event_rule").values()}
-    pattern = json.loads(rules["tap-migrate-dev-cutover-dms-task"]["event_pattern"])
+    pattern = decode_jsonencode(rules["tap-migrate-dev-cutover-dms-task"]["event_pattern"])
     assert pattern["source"] == ["aws.dms"]
     assert "replication_task_arn" in pattern["resources"][0]
     assert rules["tap-migrate-dev-cutover-tick"]["schedule_expression"] == "rate(5 minutes)"

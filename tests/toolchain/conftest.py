@@ -1,0 +1,38 @@
+"""Toolchain tests run real processes: synthesize once per session into a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.config import PROJECT_ROOT
+from lib.constants import STACK_NAME
+from tools.terraform_cli import cli_config
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(cli_config(env))
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, f"{' '.join(args)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def _synth_json(outdir: Path, **extra: str) -> Path:
+    _run([sys.executable, "main.py"], PROJECT_ROOT, _env(CDKTF_OUTDIR=str(outdir), **extra))
+    return outdir / "stacks" / STACK_NAME
+
+
+@pytest.fixture(scope="session")
+def fast_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _synth_json(tmp_path_factory.mktemp("fast"))

@@ -1,0 +1,320 @@
+"""The engine against in-memory fakes: compare-and-set, lock, failures at every call, drain loop."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from tap_cutover.logic import Action, OperatorCommand, Tick, desired_records
+from tap_cutover.settings import Settings
+from tap_cutover.state import Phase, State, Weights
+
+from .fakes import T0, World, fake_engine, run
+
+TICK = Tick("schedule")
+
+
+def put(world: World, state: State) -> None:
+    """Store ``state`` and make Route 53 agree with it."""
+    world.state_text = state.to_json()
+    for pair, want in desired_records(world.settings, state).items():
+        world.records[pair] = {"source": (100 - want.aurora_weight, want.ttl), "aurora": (want.aurora_weight, want.ttl)}
+
+
+def shifting(reader: int, last_good: int, held_seconds: int = 900) -> State:
+    return State(
+        version=3,
+        phase=Phase.READS_SHIFTING,
+        weights=Weights(reader, 0),
+        last_good_reader_weight=last_good,
+        step_started_at=T0 - timedelta(seconds=held_seconds),
+    )
+
+
+def fence_state(lowered_minutes_ago: int = 60) -> State:
+    return State(
+        version=7,
+        phase=Phase.WRITE_FENCE,
+        weights=Weights(100, 0),
+        last_good_reader_weight=100,
+        ttl_lowered_at=T0 - timedelta(minutes=lowered_minutes_ago),
+    )
+
+
+def op(action: Action, **kw: bool) -> OperatorCommand:
+    return OperatorCommand(action, "alice", **kw)
+
+
+def transition_lines(world: World) -> list[dict[str, object]]:
+    return [line for line in world.logs if line["event"] == "cutover_transition"]
+
+
+TRANSITION_CALLS = [
+    "dms.DescribeReplicationTasks",
+    "cloudwatch.GetMetricData",
+    "cloudwatch.DescribeAlarms",
+    "rds.DescribeDBClusters",
+    "ssm.PutParameter",  # take the lock
+    "ssm.GetParameter",  # read the state under the lock
+    "route53.ChangeResourceRecordSets",
+    "ssm.PutParameter",  # write the state
+    "ssm.DeleteParameter",  # release the lock
+    "sns.Publish",
+]
+
+
+def test_no_change_tick_reads_and_releases(cutover_world: World) -> None:
+    before = cutover_world.snapshot()
+    result = run(cutover_world, TICK)
+    assert result.status == "no_change" and result.ok
+    assert cutover_world.snapshot() == before
+    assert cutover_world.calls == [*TRANSITION_CALLS[:6], "ssm.DeleteParameter"]
+    assert cutover_world.published == []
+    assert transition_lines(cutover_world) == []
+
+
+def test_transition_tick_commits_dns_state_log_and_sns(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    result = run(cutover_world, TICK)
+    assert result.status == "changed" and result.ok, result.message
+    assert cutover_world.calls == TRANSITION_CALLS
+    assert cutover_world.aurora_weights() == {"reader": 25, "writer": 0}
+    assert cutover_world.records["reader"]["source"] == (75, 60)
+    stored = cutover_world.state()
+    assert stored.version == 4 and stored.weights.reader == 25 and stored.last_good_reader_weight == 10
+    assert cutover_world.lock is None
+    [note] = cutover_world.published
+    assert "v4" in note.subject and note.severity == "info"
+    [line] = transition_lines(cutover_world)
+    assert line["version"] == 4 and line["weights"] == {"reader": 25, "writer": 0}
+
+
+def test_fresh_lock_is_a_conflict_and_changes_nothing(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.lock = (json.dumps({"purpose": "schedule", "acquired_at": T0.isoformat()}), T0)
+    before = cutover_world.snapshot()
+    result = run(cutover_world, TICK)
+    assert result.status == "conflict" and not result.ok
+    assert cutover_world.snapshot() == before
+    assert cutover_world.published == []
+
+
+def test_stale_lock_is_reported_alerted_and_never_broken(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    old = T0 - timedelta(seconds=cutover_world.settings.lock_ttl_seconds + 1)
+    cutover_world.lock = (json.dumps({"purpose": "schedule", "acquired_at": old.isoformat()}), old)
+    before = cutover_world.snapshot()
+    result = run(cutover_world, TICK)
+    assert result.status == "stale_lock"
+    assert "unlock --confirm" in result.message
+    assert cutover_world.snapshot() == before
+    [alert] = cutover_world.published
+    assert alert.severity == "alert" and "stale lock" in alert.subject
+
+
+# Calls 0-3 observe, 4 takes the lock, 5 reads the state, 6 changes Route 53, 7 writes the state.
+@pytest.mark.parametrize("failing_call", range(8))
+def test_a_failed_call_before_the_commit_changes_nothing(cutover_world: World, failing_call: int) -> None:
+    put(cutover_world, shifting(10, 0))
+    before = cutover_world.snapshot()
+    cutover_world.fail_at = {failing_call: "error"}
+    result = run(cutover_world, TICK)
+    assert result.status == "error" and not result.ok
+    assert "ThrottlingException" in result.message
+    assert cutover_world.snapshot() == before  # weights, state and (free) lock exactly as before
+    assert transition_lines(cutover_world) == []
+
+
+def test_state_write_failure_reverts_route53(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.fail_at = {7: "error"}
+    result = run(cutover_world, TICK)
+    assert "Route 53 left as before" in result.message
+    # The change was applied, then reverted with the old values.
+    assert cutover_world.calls.count("route53.ChangeResourceRecordSets") == 2
+    assert cutover_world.aurora_weights() == {"reader": 10, "writer": 0}
+
+
+@pytest.mark.parametrize("failing_call", [8, 9])
+def test_failures_after_the_commit_are_reported_not_undone(cutover_world: World, failing_call: int) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.fail_at = {failing_call: "error"}
+    result = run(cutover_world, TICK)
+    assert result.status == "changed" and not result.ok
+    assert result.errors
+    assert cutover_world.state().version == 4
+    assert cutover_world.aurora_weights()["reader"] == 25
+    assert len(transition_lines(cutover_world)) == 1
+    if failing_call == 8:  # lock release failed: it stays, with an alert
+        assert cutover_world.lock is not None
+        assert any(n.severity == "alert" for n in cutover_world.published)
+    else:  # SNS failed after the commit
+        assert "SNS publish failed" in result.errors[0]
+        assert cutover_world.lock is None
+
+
+def test_ambiguous_state_write_that_landed_counts_as_committed(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.fail_at = {7: "ambiguous"}
+    result = run(cutover_world, TICK)
+    assert result.status == "changed"
+    assert cutover_world.state().version == 4
+    assert cutover_world.aurora_weights()["reader"] == 25
+    assert cutover_world.lock is None
+
+
+@pytest.mark.parametrize("second_failure", [8, 9], ids=["state re-read fails", "revert fails"])
+def test_dns_ahead_of_state_keeps_the_lock(cutover_world: World, second_failure: int) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.fail_at = {7: "error", second_failure: "error"}
+    result = run(cutover_world, TICK)
+    assert result.status == "error"
+    assert "lock is kept" in result.message
+    assert cutover_world.lock is not None and json.loads(cutover_world.lock[0])["kept"] is True
+    assert cutover_world.state().version == 3
+    assert cutover_world.aurora_weights()["reader"] == 25  # DNS ahead of the state
+    assert any("DNS may be ahead" in n.subject for n in cutover_world.published)
+    # Every later invocation is held off, immediately (kept), without waiting for LOCK_TTL.
+    assert run(cutover_world, TICK).status == "stale_lock"
+    # The operator compares and removes the lock.
+    engine = fake_engine(cutover_world)
+    assert engine.unlock(confirm=False, operator="bob").status == "rejected"
+    unlocked = engine.unlock(confirm=True, operator="bob")
+    assert unlocked.status == "changed" and cutover_world.lock is None
+    assert any(line.startswith("reader: MISMATCH") for line in unlocked.reasons)
+    assert "differs from the state" in unlocked.message
+
+
+def test_unlock_refuses_a_fresh_lock_and_reports_no_lock(cutover_world: World) -> None:
+    engine = fake_engine(cutover_world)
+    assert engine.unlock(confirm=True, operator="bob").status == "no_change"
+    cutover_world.lock = (json.dumps({"purpose": "schedule", "acquired_at": T0.isoformat()}), T0)
+    refused = engine.unlock(confirm=True, operator="bob")
+    assert refused.status == "rejected" and cutover_world.lock is not None
+
+
+def test_malformed_or_missing_state_changes_nothing(cutover_world: World) -> None:
+    cutover_world.state_text = '{"version": 1, "phase": "warp"}'
+    before = cutover_world.snapshot()
+    result = run(cutover_world, TICK)
+    assert result.status == "error" and "malformed" in result.message
+    assert cutover_world.snapshot() == before
+    cutover_world.state_text = None
+    result = run(cutover_world, op(Action.PAUSE))
+    assert result.status == "error" and "ParameterNotFound" in result.message
+    assert cutover_world.lock is None
+
+
+def test_pause_and_rollback_do_not_depend_on_the_gates(cutover_world: World) -> None:
+    put(cutover_world, shifting(50, 25))
+    result = run(cutover_world, op(Action.PAUSE))
+    assert result.status == "changed"
+    assert not any(c.startswith(("cloudwatch", "dms", "rds")) for c in cutover_world.calls)
+    result = run(cutover_world, op(Action.ROLLBACK, confirm=True))
+    assert result.status == "changed"
+    assert cutover_world.aurora_weights() == {"reader": 0, "writer": 0}
+    assert cutover_world.state().phase is Phase.ROLLED_BACK
+
+
+def test_rejected_command_changes_nothing(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    before = cutover_world.snapshot()
+    result = run(cutover_world, op(Action.FENCE))
+    assert result.status == "rejected" and "confirm" in result.message
+    assert cutover_world.snapshot() == before
+
+
+# ---------------------------------------------------------------- drain loop
+
+
+def test_fence_drains_then_flips_the_writer(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        cutover_world.clock.advance(seconds)
+
+    result = fake_engine(cutover_world, sleep=sleep).run(op(Action.FENCE, confirm=True))
+    assert result.status == "changed", result.message
+    assert [t.event for t in result.transitions] == ["fence_confirmed", "writer_flipped"]
+    assert cutover_world.aurora_weights() == {"reader": 100, "writer": 100}
+    assert cutover_world.records["writer"]["aurora"] == (100, 5)
+    state = cutover_world.state()
+    assert state.phase is Phase.WRITER_FLIPPED and state.version == 9
+    # Needs one complete period that began after the fence: at least 60 s of 5 s polls.
+    assert all(s == 5 for s in sleeps) and 60 <= sum(sleeps) <= 125
+    assert [n.subject.split(": ")[1].split(" ")[0] for n in cutover_world.published] == [
+        "fence_confirmed",
+        "writer_flipped",
+    ]
+
+
+def test_drain_timeout_stays_fenced_and_alerts(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    cutover_world.set_latency(5.0, 5.0, since=T0 - timedelta(hours=1))
+    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True))
+    assert result.status == "drain_failed" and not result.ok
+    assert [t.event for t in result.transitions] == ["fence_confirmed", "drain_timeout"]
+    assert cutover_world.aurora_weights() == {"reader": 100, "writer": 0}
+    assert cutover_world.state().phase is Phase.WRITE_FENCE
+    assert cutover_world.clock.now - T0 == timedelta(seconds=cutover_world.settings.drain_timeout_seconds)
+    assert cutover_world.published[-1].severity == "alert"
+
+
+def test_lambda_time_limit_shortens_the_drain(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    cutover_world.set_latency(5.0, 5.0, since=T0 - timedelta(hours=1))
+    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True), remaining_seconds=lambda: 120.0)
+    assert result.status == "drain_failed"
+    assert cutover_world.clock.now - T0 == timedelta(seconds=100)
+    assert any("limited to 100s" in r for r in result.reasons)
+
+
+def test_ttl_must_expire_before_the_flip(cutover_world: World) -> None:
+    put(cutover_world, fence_state(lowered_minutes_ago=0))
+    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True))
+    assert result.status == "changed"
+    flip = result.transitions[-1]
+    assert flip.event == "writer_flipped"
+    assert flip.at - T0 >= timedelta(seconds=cutover_world.settings.record_ttl)
+
+
+def test_state_changed_during_drain_blocks_the_flip(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    interfered: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        cutover_world.clock.advance(seconds)
+        if not interfered:
+            interfered.append(fake_engine(cutover_world).run(op(Action.PAUSE)).status)
+
+    result = fake_engine(cutover_world, sleep=sleep).run(op(Action.FENCE, confirm=True))
+    assert interfered == ["changed"]
+    assert result.status == "conflict" and "NOT flipped" in result.message
+    assert cutover_world.aurora_weights()["writer"] == 0
+    assert cutover_world.state().phase is Phase.PAUSED
+
+
+def test_drain_observation_failure_alerts_and_keeps_writer(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    # 0-4 fence transaction (no observation), 5 SNS, then the first drain poll starts at call 6.
+    cutover_world.fail_at = {7: "error"}
+    result = run(cutover_world, op(Action.FENCE, confirm=True))
+    assert result.status == "error" and "NOT flipped" in result.message
+    assert [t.event for t in result.transitions] == ["fence_confirmed"]
+    assert cutover_world.aurora_weights()["writer"] == 0
+    assert cutover_world.published[-1].severity == "alert"
+
+
+def test_status_reports_gates_live_weights_and_partial_failures(cutover_world: World) -> None:
+    put(cutover_world, shifting(25, 10))
+    result = fake_engine(cutover_world).status()
+    assert result.ok and result.gates is not None and result.gates.green
+    assert result.live is not None and result.live["reader"].records["aurora"].weight == 25
+    assert [line.split(":")[1].strip() for line in result.reasons] == ["match", "match"]
+    cutover_world.fail_at = {len(cutover_world.calls) + 1: "error"}  # the DMS describe inside observe()
+    degraded = fake_engine(cutover_world).status()
+    assert not degraded.ok and degraded.gates is None and degraded.state is not None
+    assert degraded.errors[0].startswith("gates:")

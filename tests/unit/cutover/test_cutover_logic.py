@@ -1,0 +1,644 @@
+"""Table-driven tests of the pure decision logic (no AWS, no fakes)."""
+
+from __future__ import annotations
+
+import ast
+import math
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tap_cutover import logic
+from tap_cutover.logic import (
+    Action,
+    Datapoint,
+    DrainPoll,
+    NoChange,
+    Observation,
+    OperatorCommand,
+    PairChange,
+    Rejected,
+    TaskObservation,
+    Tick,
+    Transition,
+    align,
+    decide,
+    evaluate_gates,
+)
+from tap_cutover.settings import Settings
+from tap_cutover.state import HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State, Weights
+
+from .fakes import T0
+
+NOW = T0 + timedelta(seconds=30)  # mid-period: the current period is incomplete
+TICK = Tick("schedule")
+RUNNING = TaskObservation(True, "running", "full-load-and-cdc", 100, True, 0)
+
+
+def series(settings: Settings, now: datetime, values: list[float | None]) -> tuple[Datapoint, ...]:
+    """values[0] is the newest complete period; None leaves that period without a datapoint."""
+    period = timedelta(seconds=settings.metric_period_seconds)
+    newest = align(now, settings.metric_period_seconds) - period
+    return tuple(Datapoint(newest - i * period, v) for i, v in enumerate(values) if v is not None)
+
+
+def obs(settings: Settings, now: datetime = NOW, **changes: Any) -> Observation:
+    flat = [0.5] * settings.latency_periods
+    base = Observation(RUNNING, series(settings, now, flat), series(settings, now, flat), (), "available")
+    return replace(base, **changes)
+
+
+def cmd(action: Action, *, confirm: bool = False, writer: bool = False) -> OperatorCommand:
+    return OperatorCommand(action, "alice", confirm, writer)
+
+
+def shifting(reader: int, last_good: int, started: datetime = NOW - timedelta(seconds=10)) -> State:
+    return State(
+        version=4,
+        phase=Phase.READS_SHIFTING,
+        weights=Weights(reader, 0),
+        last_good_reader_weight=last_good,
+        step_started_at=started,
+    )
+
+
+def fence(confirmed: datetime | None = None, lowered: datetime = NOW - timedelta(hours=1)) -> State:
+    return State(
+        version=8,
+        phase=Phase.WRITE_FENCE,
+        weights=Weights(100, 0),
+        last_good_reader_weight=100,
+        ttl_lowered_at=lowered,
+        fence_confirmed_at=confirmed,
+        fence_confirmed_by="alice" if confirmed else None,
+    )
+
+
+def flipped() -> State:
+    at = NOW - timedelta(minutes=30)
+    return State(
+        version=10,
+        phase=Phase.WRITER_FLIPPED,
+        weights=Weights(100, 100),
+        last_good_reader_weight=100,
+        ttl_lowered_at=at - timedelta(hours=1),
+        fence_confirmed_at=at - timedelta(minutes=10),
+        fence_confirmed_by="alice",
+        flipped_at=at,
+    )
+
+
+def paused(origin: State) -> State:
+    return replace(origin, phase=Phase.PAUSED, paused_from=origin.phase, step_started_at=None)
+
+
+REPLICATING = State(version=1, phase=Phase.REPLICATING)
+COMPLETED = replace(flipped(), phase=Phase.COMPLETED, ttl_lowered_at=None, version=11)
+ROLLED_BACK = State(version=6, phase=Phase.ROLLED_BACK)
+ROLLED_BACK_AFTER_FLIP = replace(ROLLED_BACK, fence_confirmed_at=NOW, flipped_at=NOW)
+
+
+# ---------------------------------------------------------------- gates
+
+
+def _gate(settings: Settings, observation: Observation, name: str) -> logic.GateResult:
+    report = evaluate_gates(settings, observation, NOW)
+    return next(r for r in report.results if r.name == name)
+
+
+def test_all_gates_green(cutover_settings: Settings) -> None:
+    report = evaluate_gates(cutover_settings, obs(cutover_settings), NOW)
+    assert report.green, report.summary()
+    assert [r.name for r in report.results] == [
+        "dms_task",
+        "cdc_latency_source",
+        "cdc_latency_target",
+        "alarms",
+        "aurora_cluster",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("task", "green"),
+    [
+        (RUNNING, True),
+        (TaskObservation(False), False),
+        (replace(RUNNING, status="stopped"), False),
+        (replace(RUNNING, status="failed"), False),
+        (replace(RUNNING, status="starting"), False),
+        (replace(RUNNING, full_load_percent=99, full_load_finished=False), False),
+        (replace(RUNNING, full_load_percent=None, full_load_finished=True), True),
+        (replace(RUNNING, full_load_percent=100, full_load_finished=False), True),
+        (replace(RUNNING, migration_type="cdc", full_load_percent=0, full_load_finished=False), True),
+        (replace(RUNNING, migration_type="full-load", status="stopped"), False),
+        (replace(RUNNING, tables_errored=1), False),
+    ],
+)
+def test_dms_task_gate(cutover_settings: Settings, task: TaskObservation, green: bool) -> None:
+    assert _gate(cutover_settings, obs(cutover_settings, task=task), "dms_task").green is green
+
+
+@pytest.mark.parametrize("metric", ["latency_source", "latency_target"])
+@pytest.mark.parametrize(
+    ("values", "green", "fragment"),
+    [
+        ([0.5] * 5, True, "max 0.5s <= 30s"),
+        ([30.0] * 5, True, "<= 30s"),
+        ([0.5, 0.5, 30.5, 0.5, 0.5], False, "> 30s"),
+        ([], False, "no datapoints"),
+        ([0.5, 0.5, None, 0.5, 0.5, 0.5], False, "no datapoint for the period"),
+        ([0.5] * 4, False, "only 4 of 5"),
+        ([None, None, 0.5, 0.5, 0.5, 0.5, 0.5], True, "<= 30s"),  # newest 2 periods late: CloudWatch delay
+        ([None, None, None, 0.5, 0.5, 0.5, 0.5], False, "stale"),
+        ([math.nan, 0.5, 0.5, 0.5, 0.5], False, "> 30s"),
+    ],
+)
+def test_latency_gate(cutover_settings: Settings, metric: str, values: list[float | None], green: bool, fragment: str) -> None:
+    observation = obs(cutover_settings, **{metric: series(cutover_settings, NOW, values)})
+    gate = _gate(cutover_settings, observation, f"cdc_{metric}")
+    assert gate.green is green
+    assert fragment in gate.value
+
+
+def test_latency_gate_ignores_the_incomplete_current_period(cutover_settings: Settings) -> None:
+    current = Datapoint(align(NOW, 60), 999.0)
+    observation = obs(cutover_settings)
+    observation = replace(observation, latency_source=(current, *observation.latency_source))
+    assert _gate(cutover_settings, observation, "cdc_latency_source").green
+
+
+def test_alarm_and_cluster_gates(cutover_settings: Settings) -> None:
+    s = cutover_settings
+    assert not _gate(s, obs(s, alarms_in_alarm=("tap-migrate-dev-cpu",)), "alarms").green
+    assert "tap-migrate-dev-cpu" in _gate(s, obs(s, alarms_in_alarm=("tap-migrate-dev-cpu",)), "alarms").value
+    assert _gate(s, obs(s, cluster_status="available"), "aurora_cluster").green
+    assert not _gate(s, obs(s, cluster_status="modifying"), "aurora_cluster").green
+    assert not _gate(s, obs(s, cluster_status=None), "aurora_cluster").green
+
+
+RED_OBSERVATIONS: dict[str, dict[str, Any]] = {
+    "dms_task": {"task": replace(RUNNING, status="stopped")},
+    "cdc_latency_source": {"latency_source": ()},
+    "cdc_latency_target": {"latency_target": ()},
+    "alarms": {"alarms_in_alarm": ("tap-migrate-dev-errors",)},
+    "aurora_cluster": {"cluster_status": "failover"},
+}
+
+
+@pytest.mark.parametrize("gate", sorted(RED_OBSERVATIONS))
+def test_each_gate_alone_turns_the_report_red(cutover_settings: Settings, gate: str) -> None:
+    report = evaluate_gates(cutover_settings, obs(cutover_settings, **RED_OBSERVATIONS[gate]), NOW)
+    assert not report.green
+    assert [r.name for r in report.red()] == [gate]
+
+
+# ---------------------------------------------------------------- transitions
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    state: State
+    trigger: logic.Trigger
+    red: str | None = None  # a gate made red, or None for all green
+    expect: str = "no_change"  # "no_change" | "rejected" | transition event name
+    phase: Phase | None = None
+    weights: Weights | None = None
+    changes: tuple[PairChange, ...] = ()
+    fragment: str = ""
+
+
+STEP_DONE = NOW - timedelta(seconds=900)
+CASES = [
+    Case("replicating tick waits", REPLICATING, TICK, fragment="waiting for an operator 'advance'"),
+    Case(
+        "advance starts reads at the first step",
+        REPLICATING,
+        cmd(Action.ADVANCE),
+        expect="started",
+        phase=Phase.READS_SHIFTING,
+        weights=Weights(10, 0),
+        changes=(PairChange("reader", 10, 60),),
+    ),
+    Case("advance refused on red gate", REPLICATING, cmd(Action.ADVANCE), red="aurora_cluster", expect="rejected"),
+    Case("hold not elapsed", shifting(10, 0), TICK, fragment="s of the hold left"),
+    Case(
+        "hold elapsed moves to next step",
+        shifting(10, 0, STEP_DONE),
+        TICK,
+        expect="step",
+        phase=Phase.READS_SHIFTING,
+        weights=Weights(25, 0),
+        changes=(PairChange("reader", 25, 60),),
+    ),
+    Case(
+        "DMS event progresses like a tick",
+        shifting(25, 10, STEP_DONE),
+        Tick("dms_event", "DMS Replication Task State Change: REPLICATION_TASK_STARTED"),
+        expect="step",
+        weights=Weights(50, 0),
+        changes=(PairChange("reader", 50, 60),),
+    ),
+    Case(
+        "100% held enters the fence and lowers TTL on all four records",
+        shifting(100, 50, STEP_DONE),
+        TICK,
+        expect="enter_fence",
+        phase=Phase.WRITE_FENCE,
+        weights=Weights(100, 0),
+        changes=(PairChange("reader", 100, 5), PairChange("writer", 0, 5)),
+    ),
+    Case(
+        "red gate rolls reads back to last good step and pauses",
+        shifting(50, 25),
+        TICK,
+        red="cdc_latency_target",
+        expect="gate_rollback",
+        phase=Phase.PAUSED,
+        weights=Weights(25, 0),
+        changes=(PairChange("reader", 25, 60),),
+    ),
+    Case(
+        "red gate on the first step rolls reads back to 0",
+        shifting(10, 0),
+        TICK,
+        red="dms_task",
+        expect="gate_rollback",
+        phase=Phase.PAUSED,
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60),),
+    ),
+    Case(
+        "missing metrics are red even after a completed hold",
+        shifting(25, 10, STEP_DONE),
+        TICK,
+        red="cdc_latency_source",
+        expect="gate_rollback",
+        weights=Weights(10, 0),
+        changes=(PairChange("reader", 10, 60),),
+    ),
+    Case(
+        "red alarm at the last good step pauses without record change",
+        shifting(25, 25),
+        TICK,
+        red="alarms",
+        expect="gate_rollback",
+        weights=Weights(25, 0),
+    ),
+    Case("advance during reads_shifting is refused", shifting(10, 0), cmd(Action.ADVANCE), expect="rejected"),
+    Case("fence waits for operator", fence(), TICK, fragment="fence --confirm"),
+    Case(
+        "red gate in write_fence pauses, reads stay",
+        fence(),
+        TICK,
+        red="aurora_cluster",
+        expect="gate_pause",
+        phase=Phase.PAUSED,
+        weights=Weights(100, 0),
+    ),
+    Case("fence without confirm", fence(), cmd(Action.FENCE), expect="rejected", fragment="confirm=true"),
+    Case("fence outside write_fence", shifting(10, 0), cmd(Action.FENCE, confirm=True), expect="rejected"),
+    Case(
+        "fence with confirm records it, no DNS change",
+        fence(),
+        cmd(Action.FENCE, confirm=True),
+        expect="fence_confirmed",
+        phase=Phase.WRITE_FENCE,
+        weights=Weights(100, 0),
+    ),
+    Case("advance in write_fence is refused", fence(), cmd(Action.ADVANCE), expect="rejected"),
+    Case(
+        "red gate after the flip pauses; writer never moves back",
+        flipped(),
+        TICK,
+        red="dms_task",
+        expect="gate_pause",
+        phase=Phase.PAUSED,
+        weights=Weights(100, 100),
+    ),
+    Case(
+        "missing metrics after the flip: pause, writer stays",
+        flipped(),
+        TICK,
+        red="cdc_latency_target",
+        expect="gate_pause",
+        weights=Weights(100, 100),
+    ),
+    Case("flipped tick green waits", flipped(), TICK, fragment="run 'advance' to complete"),
+    Case(
+        "advance completes and restores TTL",
+        flipped(),
+        cmd(Action.ADVANCE),
+        expect="completed",
+        phase=Phase.COMPLETED,
+        weights=Weights(100, 100),
+        changes=(PairChange("reader", 100, 60), PairChange("writer", 100, 60)),
+    ),
+    Case("complete refused on red gate", flipped(), cmd(Action.ADVANCE), red="alarms", expect="rejected"),
+    Case("rollback without confirm", shifting(25, 10), cmd(Action.ROLLBACK), expect="rejected"),
+    Case(
+        "rollback before flip puts reads at 0",
+        shifting(25, 10),
+        cmd(Action.ROLLBACK, confirm=True),
+        expect="rolled_back",
+        phase=Phase.ROLLED_BACK,
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60),),
+    ),
+    Case(
+        "rollback in write_fence restores TTL and reads",
+        fence(confirmed=NOW),
+        cmd(Action.ROLLBACK, confirm=True),
+        expect="rolled_back",
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60), PairChange("writer", 0, 60)),
+        fragment="make it writable again",
+    ),
+    Case(
+        "rollback works while paused",
+        paused(shifting(50, 25)),
+        cmd(Action.ROLLBACK, confirm=True),
+        expect="rolled_back",
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60),),
+    ),
+    Case(
+        "reads-only rollback impossible after flip",
+        flipped(),
+        cmd(Action.ROLLBACK, confirm=True),
+        expect="rejected",
+        fragment="LOSES",
+    ),
+    Case(
+        "writer rollback needs the writer on Aurora",
+        shifting(25, 10),
+        cmd(Action.ROLLBACK, confirm=True, writer=True),
+        expect="rejected",
+    ),
+    Case(
+        "writer rollback needs confirm",
+        flipped(),
+        cmd(Action.ROLLBACK, writer=True),
+        expect="rejected",
+        fragment="confirm=true",
+    ),
+    Case(
+        "writer rollback with confirm",
+        flipped(),
+        cmd(Action.ROLLBACK, confirm=True, writer=True),
+        expect="writer_rolled_back",
+        phase=Phase.ROLLED_BACK,
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60), PairChange("writer", 0, 60)),
+        fragment="NOT on the source",
+    ),
+    Case(
+        "writer rollback from paused-after-flip",
+        paused(flipped()),
+        cmd(Action.ROLLBACK, confirm=True, writer=True),
+        expect="writer_rolled_back",
+        weights=Weights(0, 0),
+        changes=(PairChange("reader", 0, 60), PairChange("writer", 0, 60)),
+    ),
+    Case(
+        "writer rollback after completion",
+        COMPLETED,
+        cmd(Action.ROLLBACK, confirm=True, writer=True),
+        expect="writer_rolled_back",
+        changes=(PairChange("reader", 0, 60), PairChange("writer", 0, 60)),
+    ),
+    Case("rollback twice", ROLLED_BACK, cmd(Action.ROLLBACK, confirm=True), expect="rejected"),
+    Case(
+        "pause freezes weights",
+        shifting(50, 25),
+        cmd(Action.PAUSE),
+        expect="paused",
+        phase=Phase.PAUSED,
+        weights=Weights(50, 0),
+    ),
+    Case("pause twice", paused(shifting(50, 25)), cmd(Action.PAUSE), expect="rejected"),
+    Case("pause after completion", COMPLETED, cmd(Action.PAUSE), expect="rejected"),
+    Case("paused tick does nothing even on red", paused(shifting(50, 25)), TICK, red="dms_task"),
+    Case(
+        "resume returns to the paused phase",
+        paused(shifting(50, 25)),
+        cmd(Action.RESUME),
+        expect="resumed",
+        phase=Phase.READS_SHIFTING,
+        weights=Weights(50, 0),
+    ),
+    Case("resume refused on red gate", paused(shifting(50, 25)), cmd(Action.RESUME), red="alarms", expect="rejected"),
+    Case("resume when not paused", shifting(50, 25), cmd(Action.RESUME), expect="rejected"),
+    Case("advance while paused", paused(fence()), cmd(Action.ADVANCE), expect="rejected", fragment="resume"),
+    Case(
+        "restart after a reads-only rollback",
+        ROLLED_BACK,
+        cmd(Action.ADVANCE),
+        expect="started",
+        weights=Weights(10, 0),
+        changes=(PairChange("reader", 10, 60),),
+    ),
+    Case("no restart after a writer rollback", ROLLED_BACK_AFTER_FLIP, cmd(Action.ADVANCE), expect="rejected"),
+    Case("advance after completion", COMPLETED, cmd(Action.ADVANCE), expect="rejected"),
+    Case("completed tick", COMPLETED, TICK, fragment="completed"),
+    Case("rolled back tick", ROLLED_BACK, TICK, fragment="rolled back"),
+    Case("writer flag on advance", REPLICATING, cmd(Action.ADVANCE, writer=True), expect="rejected"),
+    Case("status changes nothing", shifting(10, 0), cmd(Action.STATUS)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_transition_table(cutover_settings: Settings, case: Case) -> None:
+    observation = obs(cutover_settings, **(RED_OBSERVATIONS[case.red] if case.red else {}))
+    decision = decide(cutover_settings, case.state, observation, case.trigger, NOW)
+    if case.expect == "no_change":
+        assert isinstance(decision, NoChange), decision
+        assert case.fragment in " ".join(decision.reasons)
+        return
+    if case.expect == "rejected":
+        assert isinstance(decision, Rejected), decision
+        assert case.fragment in " ".join(decision.reasons)
+        return
+    assert isinstance(decision, Transition), decision
+    assert decision.event == case.expect
+    new = decision.state
+    assert new.version == case.state.version + 1
+    assert new.history[-1].version == new.version
+    assert new.history[-1].from_phase is case.state.phase
+    assert new.history[-1].to_phase is new.phase
+    if case.phase is not None:
+        assert new.phase is case.phase
+    if case.weights is not None:
+        assert new.weights == case.weights
+    assert decision.changes == case.changes
+    assert case.fragment in decision.reason
+    # Never both 0 in a pair: every change sets aurora weight w and source 100 - w.
+    assert all(0 <= c.aurora_weight <= 100 for c in decision.changes)
+    State.parse(new.to_json())  # the new state is valid and serialisable
+
+
+def test_resume_into_reads_shifting_restarts_the_hold(cutover_settings: Settings) -> None:
+    decision = decide(cutover_settings, paused(shifting(50, 25)), obs(cutover_settings), cmd(Action.RESUME), NOW)
+    assert isinstance(decision, Transition)
+    assert decision.state.step_started_at == NOW
+
+
+def test_pause_and_rollback_need_no_observation(cutover_settings: Settings) -> None:
+    assert isinstance(decide(cutover_settings, shifting(10, 0), None, cmd(Action.PAUSE), NOW), Transition)
+    rollback = cmd(Action.ROLLBACK, confirm=True)
+    assert isinstance(decide(cutover_settings, shifting(10, 0), None, rollback, NOW), Transition)
+    assert isinstance(decide(cutover_settings, fence(), None, cmd(Action.FENCE, confirm=True), NOW), Transition)
+    with pytest.raises(ValueError, match="needs an observation"):
+        decide(cutover_settings, shifting(10, 0), None, TICK, NOW)
+
+
+def test_history_is_bounded(cutover_settings: Settings) -> None:
+    state = shifting(10, 0, STEP_DONE)
+    history = tuple(
+        HistoryEntry.create(
+            version=v,
+            at=NOW,
+            from_phase=Phase.READS_SHIFTING,
+            to_phase=Phase.READS_SHIFTING,
+            reason="r",
+            trigger="schedule",
+            operator=None,
+            weights=Weights(10, 0),
+        )
+        for v in range(1, 5)
+    )
+    state = replace(state, history=history)
+    for _ in range(HISTORY_MAX_ENTRIES + 3):
+        decision = decide(cutover_settings, state, obs(cutover_settings), cmd(Action.PAUSE), NOW)
+        assert isinstance(decision, Transition)
+        resumed = decide(cutover_settings, decision.state, obs(cutover_settings), cmd(Action.RESUME), NOW)
+        assert isinstance(resumed, Transition)
+        state = resumed.state
+    assert len(state.history) == HISTORY_MAX_ENTRIES
+    assert state.history[-1].version == state.version
+
+
+# ---------------------------------------------------------------- drain and writer flip
+
+FENCE_AT = align(NOW, 60) - timedelta(minutes=10)
+
+
+def poll(state: State, deadline: datetime = NOW + timedelta(minutes=5)) -> DrainPoll:
+    return DrainPoll(state.version, NOW - timedelta(minutes=1), deadline, "alice")
+
+
+def drained_obs(settings: Settings, value: float = 0.0, **changes: Any) -> Observation:
+    drained = {
+        "latency_source": series(settings, NOW, [value] * 5),
+        "latency_target": series(settings, NOW, [value] * 5),
+    }
+    return obs(settings, **{**drained, **changes})
+
+
+def test_flip_when_drained(cutover_settings: Settings) -> None:
+    state = fence(confirmed=FENCE_AT)
+    decision = decide(cutover_settings, state, drained_obs(cutover_settings), poll(state), NOW)
+    assert isinstance(decision, Transition) and decision.event == "writer_flipped"
+    assert decision.state.phase is Phase.WRITER_FLIPPED
+    assert decision.state.weights == Weights(100, 100)
+    # One pair, one batch: only the writer pair moves, with the low TTL still in place.
+    assert decision.changes == (PairChange("writer", 100, 5),)
+    assert decision.state.flipped_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("label", "state_kw", "observation_kw", "fragment"),
+    [
+        ("latency above drain threshold", {}, {"value": 1.5}, "1.5s > 1s"),
+        ("ttl not yet expired", {"lowered": NOW - timedelta(seconds=30)}, {}, "record TTL 60s not yet expired"),
+    ],
+)
+def test_no_flip_before_drained(
+    cutover_settings: Settings, label: str, state_kw: dict[str, Any], observation_kw: dict[str, Any], fragment: str
+) -> None:
+    state = fence(confirmed=FENCE_AT, **state_kw)
+    decision = decide(cutover_settings, state, drained_obs(cutover_settings, **observation_kw), poll(state), NOW)
+    assert isinstance(decision, NoChange), label
+    assert fragment in " ".join(decision.reasons)
+
+
+def test_periods_before_the_fence_do_not_count_as_drained(cutover_settings: Settings) -> None:
+    state = fence(confirmed=align(NOW, 60) - timedelta(seconds=30))  # inside the newest complete period
+    decision = decide(cutover_settings, state, drained_obs(cutover_settings), poll(state), NOW)
+    assert isinstance(decision, NoChange)
+    assert "no complete period since the fence yet" in " ".join(decision.reasons)
+
+
+def test_missing_metrics_never_drain(cutover_settings: Settings) -> None:
+    state = fence(confirmed=FENCE_AT)
+    observation = obs(cutover_settings, latency_source=(), latency_target=())
+    decision = decide(cutover_settings, state, observation, poll(state), NOW)
+    assert isinstance(decision, NoChange)
+
+
+def test_drain_timeout_does_not_flip(cutover_settings: Settings) -> None:
+    state = fence(confirmed=FENCE_AT)
+    decision = decide(cutover_settings, state, drained_obs(cutover_settings, 5.0), poll(state, deadline=NOW), NOW)
+    assert isinstance(decision, Transition) and decision.event == "drain_timeout"
+    assert decision.state.phase is Phase.WRITE_FENCE
+    assert decision.state.weights == Weights(100, 0)
+    assert decision.changes == ()
+    assert decision.severity == "alert"
+
+
+@pytest.mark.parametrize("gate", ["dms_task", "alarms", "aurora_cluster"])
+def test_drain_aborts_on_a_red_non_latency_gate(cutover_settings: Settings, gate: str) -> None:
+    state = fence(confirmed=FENCE_AT)
+    observation = drained_obs(cutover_settings, **RED_OBSERVATIONS[gate])
+    decision = decide(cutover_settings, state, observation, poll(state), NOW)
+    assert isinstance(decision, Transition) and decision.event == "drain_aborted"
+    assert decision.state.weights.writer == 0 and decision.changes == ()
+
+
+def test_drain_abandoned_when_state_moved(cutover_settings: Settings) -> None:
+    state = fence(confirmed=FENCE_AT)
+    moved = replace(state, version=state.version + 1)
+    decision = decide(cutover_settings, moved, drained_obs(cutover_settings), poll(state), NOW)
+    assert isinstance(decision, Rejected)
+    unconfirmed = fence()
+    decision = decide(cutover_settings, unconfirmed, drained_obs(cutover_settings), poll(unconfirmed), NOW)
+    assert isinstance(decision, Rejected)
+
+
+def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
+    """Exhaustive over phases x gate colours: only DrainPoll and an explicit writer rollback move it."""
+    states = [REPLICATING, shifting(50, 25, STEP_DONE), fence(), fence(confirmed=FENCE_AT), flipped(), COMPLETED]
+    states += [paused(s) for s in (shifting(50, 25), fence(), flipped())]
+    for state in states:
+        for red in [None, *RED_OBSERVATIONS]:
+            observation = drained_obs(cutover_settings, **(RED_OBSERVATIONS[red] if red else {}))
+            for trigger in (TICK, Tick("dms_event", "x"), *(cmd(a) for a in Action)):
+                decision = decide(cutover_settings, state, observation, trigger, NOW)
+                if isinstance(decision, Transition):
+                    assert decision.state.weights.writer == state.weights.writer, (state.phase, red, trigger)
+
+
+# ---------------------------------------------------------------- purity
+
+
+def test_logic_imports_no_aws_sdk() -> None:
+    source = Path(logic.__file__).read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"boto3", "botocore", "aiobotocore"}
+    lambda_dir = str(Path(logic.__file__).resolve().parents[1])
+    probe = (
+        "import sys; import tap_cutover.logic, tap_cutover.handler; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=lambda_dir, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

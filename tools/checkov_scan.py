@@ -1,0 +1,100 @@
+"""Run the pinned checkov (its own venv, tools/checkov) on a synthesized stack and apply reviewed suppressions.
+
+.venv/bin/python -m tools.checkov_scan [cdk.tf.json]   # prints the summary; exit 1 on unsuppressed failures
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHECKOV = PROJECT_ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
+SUPPRESSIONS = PROJECT_ROOT / "lib" / "policy" / "checkov_suppressions.toml"
+DEFAULT_STACK = PROJECT_ROOT / "cdktf.out" / "stacks" / "tap-migrate" / "cdk.tf.json"
+
+
+@dataclass(frozen=True)
+class Skip:
+    check: str
+    resource: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    passed: int
+    failed: list[tuple[str, str, str]]  # (check id, resource, name) not suppressed
+    suppressed: list[tuple[str, str]]
+    stale: list[Skip]
+
+
+def load_skips(path: Path = SUPPRESSIONS) -> list[Skip]:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    skips = [Skip(e["check"], e["resource"], e.get("reason", "").strip()) for e in raw.get("skip", [])]
+    missing = [s.check for s in skips if not s.reason]
+    if missing:
+        raise ValueError(f"{path.name}: entries without a reason: {missing}")
+    return skips
+
+
+def scan(stack_file: Path, skips: list[Skip] | None = None) -> ScanResult:
+    skips = load_skips() if skips is None else skips
+    if not CHECKOV.exists():
+        raise FileNotFoundError(f"{CHECKOV} is missing: run ./tap setup (it installs tools/checkov/Pipfile.lock)")
+    completed = subprocess.run(
+        [
+            str(CHECKOV),
+            "-f",
+            str(stack_file),
+            "--framework",
+            "terraform_json",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if completed.returncode not in (0, 1):
+        raise RuntimeError(f"checkov failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    reports = json.loads(completed.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    passed = sum(r["summary"]["passed"] for r in reports)
+    failed_checks = [(f["check_id"], f["resource"], f["check_name"]) for r in reports for f in r["results"]["failed_checks"]]
+    if any(r["summary"]["parsing_errors"] for r in reports):
+        raise RuntimeError(f"checkov could not parse {stack_file}")
+    used: set[Skip] = set()
+    failed, suppressed = [], []
+    for check_id, resource, name in failed_checks:
+        skip = next((s for s in skips if s.check == check_id and fnmatch.fnmatchcase(resource, s.resource)), None)
+        if skip is None:
+            failed.append((check_id, resource, name))
+        else:
+            used.add(skip)
+            suppressed.append((check_id, resource))
+    return ScanResult(passed, failed, suppressed, [s for s in skips if s not in used])
+
+
+def main() -> int:
+    stack_file = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_STACK
+    result = scan(stack_file)
+    print(f"checkov: {result.passed} passed, {len(result.failed)} failed, {len(result.suppressed)} suppressed (reviewed)")
+    for check_id, resource, name in result.failed:
+        print(f"  FAILED {check_id} {resource}: {name}")
+    for skip in result.stale:
+        print(f"  STALE suppression {skip.check} {skip.resource}")
+    return 1 if result.failed or result.stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
