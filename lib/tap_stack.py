@@ -18,7 +18,7 @@ from lib.constructs.encryption import Encryption
 from lib.constructs.network import Network
 from lib.constructs.notifications import Notifications
 from lib.constructs.observability import Observability, ObservedResources
-from lib.constructs.provider import build_provider
+from lib.constructs.provider import build_provider, configure_backend
 from lib.constructs.secrets import Secrets
 from lib.emulator_support import supported
 
@@ -29,6 +29,7 @@ class TapStack(TerraformStack):
         self.config = config
         project = config.project
         prefix = project.prefix
+        configure_backend(self, config)
         build_provider(self, config)
         identity = DataAwsCallerIdentity(self, "identity")
         partition = DataAwsPartition(self, "partition").partition

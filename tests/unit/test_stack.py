@@ -327,3 +327,21 @@ def test_aws_target_provider_has_no_emulator_settings(stack_json: dict[str, Any]
     assert emulated["skip_credentials_validation"] is True
     assert set(emulated["endpoints"][0].values()) == {"http://127.0.0.1:4599"}
     assert "access_key" not in emulated and "secret_key" not in emulated
+
+
+def test_vpc_flow_logs_go_to_an_encrypted_group_and_the_default_group_is_closed(stack_json: dict[str, Any]) -> None:
+    flow_log = only(stack_json, "aws_flow_log")
+    assert (flow_log["traffic_type"], flow_log["log_destination_type"]) == ("ALL", "cloud-watch-logs")
+    groups = {g["name"]: g for g in resources(stack_json, "aws_cloudwatch_log_group").values()}
+    assert "aws_kms_key" in groups["/tap-migrate-dev/vpc-flow-logs"]["kms_key_id"]
+    default_group = only(stack_json, "aws_default_security_group")
+    assert "ingress" not in default_group and "egress" not in default_group
+
+
+def test_aurora_instances_have_enhanced_monitoring_and_ddl_logging(stack_json: dict[str, Any]) -> None:
+    for instance in resources(stack_json, "aws_rds_cluster_instance").values():
+        assert instance["monitoring_interval"] == 60
+        assert "aws_iam_role" in instance["monitoring_role_arn"]
+    parameters = {p["name"]: p["value"] for p in only(stack_json, "aws_rds_cluster_parameter_group")["parameter"]}
+    assert parameters["log_statement"] == "ddl"
+    assert parameters["rds.logical_replication"] == "1"
