@@ -26,6 +26,10 @@ DMS_CLOUDWATCH_LOGS_ROLE_NAME: Final = "dms-cloudwatch-logs-role"
 LAMBDA_HANDLER: Final = "tap_cutover.handler.handler"
 LAMBDA_RUNTIME: Final = "python3.11"
 
+# Alarms named <prefix>-health-* gate the cutover; <prefix>-ops-* (e.g. the cutover's own errors) do not.
+HEALTH_ALARM_INFIX: Final = "health"
+OPS_ALARM_INFIX: Final = "ops"
+
 # The initial cutover state the stack writes; the Lambda owns the value afterwards.
 INITIAL_CUTOVER_STATE: Final = '{"version": 1, "phase": "replicating"}'
 

@@ -14,7 +14,11 @@ def build_zip(source_dir: Path, output: Path) -> Path:
     files = sorted(
         p
         for p in source_dir.rglob("*")
-        if p.is_file() and p.suffix in INCLUDED_SUFFIXES and "__pycache__" not in p.parts and not p.name.startswith(".")
+        if p.is_file()
+        and p.suffix in INCLUDED_SUFFIXES
+        and "__pycache__" not in p.parts
+        # Tool caches (.mypy_cache, .pytest_cache, ...) hold .json files that must not ship.
+        and not any(part.startswith(".") for part in p.relative_to(source_dir).parts)
     )
     if not any(p.name == "handler.py" for p in files):
         raise FileNotFoundError(f"{source_dir} holds no handler.py: the cutover Lambda sources are missing")

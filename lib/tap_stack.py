@@ -8,7 +8,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from lib.config import AppConfig
-from lib.constants import Output
+from lib.constants import HEALTH_ALARM_INFIX, Output
 from lib.constructs.aurora import PORT as AURORA_PORT
 from lib.constructs.aurora import Aurora
 from lib.constructs.backup import Backup
@@ -89,7 +89,9 @@ class TapStack(TerraformStack):
             account_id=account_id,
             alarm_email=config.observability.alarm_email,
         )
-        self.alarm_name_prefix = f"{prefix}-"
+        # Migration-health alarms gate the cutover; the cutover's own error alarm must not (a throttled call
+        # would otherwise roll reads back on the next tick).
+        self.alarm_name_prefix = f"{prefix}-{HEALTH_ALARM_INFIX}-"
         cutover_task = self.dms.tasks[config.cutover.task_key]
         self.cutover = Cutover(
             self,
@@ -119,6 +121,7 @@ class TapStack(TerraformStack):
             self,
             "observability",
             prefix=prefix,
+            health_alarm_prefix=self.alarm_name_prefix,
             region=project.region,
             config=config.observability,
             observed=ObservedResources(

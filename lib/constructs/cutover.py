@@ -147,10 +147,9 @@ class Cutover(Construct):
                 "cutover-policy",
                 statement(
                     "MoveWeightedRecordsInThisZone",
-                    ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"],
+                    ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
                     [f"arn:{partition}:route53:::hostedzone/{self.zone_id}"],
                 ),
-                statement("WaitForRecordChanges", ["route53:GetChange"], [f"arn:{partition}:route53:::change/*"]),
                 statement(
                     "StateAndLockParameters",
                     ["ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"],
@@ -169,7 +168,8 @@ class Cutover(Construct):
                     ["cloudwatch:DescribeAlarms"],
                     [f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{targets.alarm_name_prefix}*"],
                 ),
-                statement("DescribeThisTask", ["dms:DescribeReplicationTasks"], [targets.dms_task_arn]),
+                # A list-level action without resource-level permissions; the Lambda filters on its task ARN.
+                statement("DescribeReplicationTasks", ["dms:DescribeReplicationTasks"], "*"),
                 statement("DescribeTargetCluster", ["rds:DescribeDBClusters"], [targets.aurora_cluster_arn]),
                 statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
             ),

@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from constructs import Construct
 
 from lib.config import ObservabilityConfig
+from lib.constants import OPS_ALARM_INFIX
 from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 
 GIB = 1024**3
@@ -59,6 +60,7 @@ class AlarmSpec:
     evaluation_periods: int
     period: int
     treat_missing_data: str
+    operational: bool = False  # true: about the tooling, not the migration; does not gate the cutover
 
 
 class Observability(Construct):
@@ -68,13 +70,14 @@ class Observability(Construct):
         id_: str,
         *,
         prefix: str,
+        health_alarm_prefix: str,
         region: str,
         config: ObservabilityConfig,
         observed: ObservedResources,
         create_event_subscriptions: bool,
     ) -> None:
         super().__init__(scope, id_)
-        self.alarm_name_prefix = f"{prefix}-"
+        ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
         self.task_resource_ids = {
             key: TerraformLocal(self, f"task-resource-id-{key}", Fn.element(Fn.split(":", arn), 6)).as_string
@@ -93,7 +96,7 @@ class Observability(Construct):
             spec.suffix: CloudwatchMetricAlarm(
                 self,
                 f"alarm-{spec.suffix}",
-                alarm_name=f"{self.alarm_name_prefix}{spec.suffix}",
+                alarm_name=f"{ops_alarm_prefix if spec.operational else health_alarm_prefix}{spec.suffix}",
                 alarm_description=spec.description,
                 namespace=spec.metric.namespace,
                 metric_name=spec.metric.name,
@@ -244,6 +247,7 @@ class Observability(Construct):
                 1,
                 300,
                 "notBreaching",
+                operational=True,
             ),
         ]
         return specs

@@ -95,7 +95,9 @@ def test_every_alarm_metric_matches_a_resource_in_the_stack(stack_json: dict[str
         assert REQUIRED_DIMENSIONS[alarm["namespace"]] <= set(alarm["dimensions"]), name
         for dimension, value in alarm["dimensions"].items():
             assert _dimension_target(value, stack_json) == EXPECTED_DIMENSION_TARGETS[dimension], (name, dimension)
-        assert alarm["alarm_name"].startswith("tap-migrate-dev-")
+        # Only migration-health alarms carry the prefix the cutover's alarm gate reads.
+        expected_prefix = "tap-migrate-dev-ops-" if alarm["namespace"] == "AWS/Lambda" else "tap-migrate-dev-health-"
+        assert alarm["alarm_name"].startswith(expected_prefix), alarm["alarm_name"]
         assert alarm["alarm_actions"] == alarm["ok_actions"] and "aws_sns_topic" in alarm["alarm_actions"][0]
 
 

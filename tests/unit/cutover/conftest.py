@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,33 +16,8 @@ if str(_LAMBDA_DIR) not in sys.path:
 from tap_cutover.settings import Settings  # noqa: E402
 
 from .fakes import World  # noqa: E402
-
-CUTOVER_ENV: dict[str, str] = {
-    "STATE_PARAMETER_NAME": "/tap-migrate/dev/cutover/state",
-    "LOCK_PARAMETER_NAME": "/tap-migrate/dev/cutover/lock",
-    "HOSTED_ZONE_ID": "Z0123456789ABCDEFGHIJ",
-    "READER_RECORD_NAME": "reader.db.example.internal",
-    "WRITER_RECORD_NAME": "writer.db.example.internal",
-    "SOURCE_HOST": "onprem-pg.corp.example.com",
-    "AURORA_READER_ENDPOINT": "tap.cluster-ro-abc123.us-east-1.rds.amazonaws.com",
-    "AURORA_WRITER_ENDPOINT": "tap.cluster-abc123.us-east-1.rds.amazonaws.com",
-    "RECORD_TTL": "60",
-    "CUTOVER_TTL": "5",
-    "DMS_TASK_ARN": "arn:aws:dms:us-east-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    "DMS_REPLICATION_INSTANCE_ID": "tap-migrate-dev",
-    "AURORA_CLUSTER_ID": "tap-migrate-dev",
-    "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:tap-migrate-dev-cutover",
-    "ALARM_NAME_PREFIX": "tap-migrate-dev-",
-    "READ_STEPS": "10,25,50,100",
-    "STEP_HOLD_SECONDS": "900",
-    "LATENCY_THRESHOLD_SECONDS": "30",
-    "LATENCY_PERIODS": "5",
-    "METRIC_PERIOD_SECONDS": "60",
-    "DRAIN_THRESHOLD_SECONDS": "1",
-    "DRAIN_TIMEOUT_SECONDS": "600",
-    "DRAIN_POLL_SECONDS": "5",
-    "LOCK_TTL_SECONDS": "720",
-}
+from .moto_stack import MotoStack  # noqa: E402
+from .sample_env import CUTOVER_ENV  # noqa: E402
 
 
 @pytest.fixture
@@ -57,3 +33,18 @@ def cutover_settings() -> Settings:
 @pytest.fixture
 def cutover_world(cutover_settings: Settings) -> World:
     return World(cutover_settings)
+
+
+@pytest.fixture
+def cutover_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoStack]:
+    """moto's in-process AWS with the cutover's resources; no real endpoint or profile can leak in."""
+    from moto import mock_aws
+
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield MotoStack()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_cutover.adapters import Adapters, AwsError, Engine, LiveRecord, LivePair, LockInfo
+from tap_cutover.adapters import Adapters, AwsError, Engine, LivePair, LiveRecord, LockInfo
 from tap_cutover.logic import Datapoint, Notification, PairChange, TaskObservation, Trigger, align, latency_window
 from tap_cutover.settings import Settings
 from tap_cutover.state import State
@@ -77,7 +77,7 @@ class World:
             hook()
         kind = self.fail_at.pop(index, None)
         if kind == "error":
-            raise AwsError(name.split(".")[0], name, "ThrottlingException", f"injected failure at call {index}")
+            raise AwsError(name.split(".", maxsplit=1)[0], name, "ThrottlingException", f"injected failure at call {index}")
         return kind
 
     # -- helpers for tests
@@ -244,7 +244,7 @@ def fake_engine(world: World, sleep: Callable[[float], None] | None = None) -> E
         fake_adapters(world),
         clock=world.clock,
         sleep=sleep or world.clock.advance,
-        emit=world.logs.append,
+        emit=lambda record: world.logs.append(dict(record)),
     )
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from tap_cutover.logic import Action, OperatorCommand, Tick, desired_records
-from tap_cutover.settings import Settings
 from tap_cutover.state import Phase, State, Weights
 
 from .fakes import T0, World, fake_engine, run
@@ -318,3 +317,32 @@ def test_status_reports_gates_live_weights_and_partial_failures(cutover_world: W
     degraded = fake_engine(cutover_world).status()
     assert not degraded.ok and degraded.gates is None and degraded.state is not None
     assert degraded.errors[0].startswith("gates:")
+
+
+def test_unlock_can_restore_dns_but_never_moves_the_writer(cutover_world: World) -> None:
+    put(cutover_world, shifting(10, 0))
+    cutover_world.fail_at = {7: "error", 9: "error"}  # state write and the revert both fail
+    run(cutover_world, TICK)
+    assert cutover_world.aurora_weights()["reader"] == 25 and cutover_world.lock is not None
+    restored = fake_engine(cutover_world).unlock(confirm=True, operator="bob", sync_dns=True)
+    assert restored.status == "changed" and "Route 53 restored" in restored.message
+    assert cutover_world.aurora_weights()["reader"] == 10 and cutover_world.lock is None
+
+    put(cutover_world, fence_state())
+    cutover_world.records["writer"] = {"source": (0, 5), "aurora": (100, 5)}  # a flip DNS applied, state did not
+    cutover_world.lock = (json.dumps({"kept": True, "acquired_at": T0.isoformat()}), T0)
+    refused = fake_engine(cutover_world).unlock(confirm=True, operator="bob", sync_dns=True)
+    assert refused.status == "rejected" and "would move the writer" in refused.message
+    assert cutover_world.lock is not None and cutover_world.aurora_weights()["writer"] == 100
+
+
+def test_unknown_write_outcome_without_dns_change_alerts(cutover_world: World) -> None:
+    put(cutover_world, shifting(50, 25))
+    # pause: 0 lock, 1 read state, 2 write state (lands, reports a timeout), 3 re-read fails
+    cutover_world.fail_at = {2: "ambiguous", 3: "error"}
+    result = run(cutover_world, op(Action.PAUSE))
+    assert result.status == "error" and "may or may not be stored" in result.message
+    assert cutover_world.lock is None  # DNS agrees with either version: nothing to hold off
+    assert cutover_world.aurora_weights() == {"reader": 50, "writer": 0}
+    assert cutover_world.published[-1].severity == "alert"
+    assert "outcome unknown" in cutover_world.published[-1].subject

@@ -6,6 +6,7 @@ import ast
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ TICK = Tick("schedule")
 RUNNING = TaskObservation(True, "running", "full-load-and-cdc", 100, True, 0)
 
 
-def series(settings: Settings, now: datetime, values: list[float | None]) -> tuple[Datapoint, ...]:
+def series(settings: Settings, now: datetime, values: Sequence[float | None]) -> tuple[Datapoint, ...]:
     """values[0] is the newest complete period; None leaves that period without a datapoint."""
     period = timedelta(seconds=settings.metric_period_seconds)
     newest = align(now, settings.metric_period_seconds) - period
@@ -158,7 +159,8 @@ def test_dms_task_gate(cutover_settings: Settings, task: TaskObservation, green:
     ],
 )
 def test_latency_gate(cutover_settings: Settings, metric: str, values: list[float | None], green: bool, fragment: str) -> None:
-    observation = obs(cutover_settings, **{metric: series(cutover_settings, NOW, values)})
+    changed: dict[str, Any] = {metric: series(cutover_settings, NOW, values)}
+    observation = obs(cutover_settings, NOW, **changed)
     gate = _gate(cutover_settings, observation, f"cdc_{metric}")
     assert gate.green is green
     assert fragment in gate.value
@@ -616,7 +618,8 @@ def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
     for state in states:
         for red in [None, *RED_OBSERVATIONS]:
             observation = drained_obs(cutover_settings, **(RED_OBSERVATIONS[red] if red else {}))
-            for trigger in (TICK, Tick("dms_event", "x"), *(cmd(a) for a in Action)):
+            triggers: list[logic.Trigger] = [TICK, Tick("dms_event", "x"), *(cmd(a) for a in Action)]
+            for trigger in triggers:
                 decision = decide(cutover_settings, state, observation, trigger, NOW)
                 if isinstance(decision, Transition):
                     assert decision.state.weights.writer == state.weights.writer, (state.phase, red, trigger)
@@ -627,7 +630,7 @@ def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
 
 def test_logic_imports_no_aws_sdk() -> None:
     source = Path(logic.__file__).read_text()
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)

@@ -1,0 +1,975 @@
+"""AWS adapters (one small class per service, each taking its boto3 client) and the engine.
+
+The engine is the only place that talks to AWS on behalf of the pure logic: it observes the
+gates, takes the SSM lock, reads the state, asks ``logic.decide`` what to do and applies the
+answer so that Route 53 and the stored state move together or not at all.
+
+boto3/botocore are imported lazily so that importing the handler stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from .logic import (
+    Action,
+    Datapoint,
+    DrainPoll,
+    GateReport,
+    NoChange,
+    Notification,
+    Observation,
+    OperatorCommand,
+    PairChange,
+    Rejected,
+    TaskObservation,
+    Transition,
+    Trigger,
+    decide,
+    desired_records,
+    evaluate_gates,
+    latency_window,
+    needs_observation,
+    trigger_label,
+)
+from .settings import Settings
+from .state import State, StateError
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_cloudwatch.client import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
+    from mypy_boto3_dms.client import DatabaseMigrationServiceClient
+    from mypy_boto3_rds.client import RDSClient
+    from mypy_boto3_route53.client import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeTypeDef
+    from mypy_boto3_sns.client import SNSClient
+    from mypy_boto3_ssm.client import SSMClient
+
+SOURCE_SET_ID = "source"
+AURORA_SET_ID = "aurora"
+# Seconds kept free at the end of a Lambda invocation so a timed-out drain can still record itself.
+LAMBDA_MARGIN_SECONDS = 20.0
+
+
+class AwsError(Exception):
+    """An AWS call failed (throttling, permissions, network, service error)."""
+
+    def __init__(self, service: str, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{service} {operation} failed: {code}: {message}")
+        self.service = service
+        self.operation = operation
+        self.code = code
+
+
+@contextmanager
+def aws_call(service: str, operation: str) -> Iterator[None]:
+    """Turn botocore failures into AwsError; anything else is a bug and propagates unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        # botocore is loaded by then (a client raised); importing it at module level costs ~25 ms.
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            raise AwsError(service, operation, str(error.get("Code", "Unknown")), str(error.get("Message", exc))) from exc
+        if isinstance(exc, BotoCoreError):
+            raise AwsError(service, operation, type(exc).__name__, str(exc)) from exc
+        raise
+
+
+# ---------------------------------------------------------------- ports
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    weight: int
+    ttl: int | None
+    target: str
+
+
+@dataclass(frozen=True)
+class LivePair:
+    name: str
+    records: Mapping[str, LiveRecord]  # keyed by SetIdentifier
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            **{
+                set_id: (
+                    {"weight": rec.weight, "ttl": rec.ttl, "target": rec.target} if (rec := self.records.get(set_id)) else None
+                )
+                for set_id in (SOURCE_SET_ID, AURORA_SET_ID)
+            },
+        }
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    value: str
+    modified: datetime | None
+
+    def fields(self) -> dict[str, Any]:
+        try:
+            parsed = json.loads(self.value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    @property
+    def kept(self) -> bool:
+        """Set when an invocation deliberately left the lock because DNS may be ahead of the state."""
+        return self.fields().get("kept") is True
+
+    def age_seconds(self, now: datetime) -> float | None:
+        # Prefer the holder's own timestamp: it comes from the same kind of clock as ``now``.
+        acquired = self.fields().get("acquired_at")
+        moment: datetime | None = None
+        if isinstance(acquired, str):
+            try:
+                moment = datetime.fromisoformat(acquired)
+            except ValueError:
+                moment = None
+        if moment is None or moment.tzinfo is None:
+            moment = self.modified
+        return (now - moment).total_seconds() if moment is not None else None
+
+    def to_dict(self, now: datetime) -> dict[str, Any]:
+        age = self.age_seconds(now)
+        return {"age_seconds": round(age, 1) if age is not None else None, **self.fields()}
+
+
+class RecordStore(Protocol):
+    def apply(self, changes: Sequence[PairChange]) -> None: ...
+    def read(self) -> dict[str, LivePair]: ...
+
+
+class MetricsSource(Protocol):
+    def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]: ...
+
+
+class AlarmSource(Protocol):
+    def in_alarm(self) -> tuple[str, ...]: ...
+
+
+class TaskSource(Protocol):
+    def describe(self) -> TaskObservation: ...
+
+
+class ClusterSource(Protocol):
+    def status(self) -> str | None: ...
+
+
+class ParameterStore(Protocol):
+    def read_state(self) -> str: ...
+    def write_state(self, text: str) -> None: ...
+    def acquire_lock(self, value: str) -> bool: ...
+    def read_lock(self) -> LockInfo | None: ...
+    def overwrite_lock(self, value: str) -> None: ...
+    def release_lock(self) -> bool: ...
+
+
+class Notifier(Protocol):
+    def publish(self, notification: Notification) -> None: ...
+
+
+# ---------------------------------------------------------------- boto3 adapters
+
+
+class Route53Records:
+    """The two weighted CNAME pairs. Calls: route53:ChangeResourceRecordSets, route53:ListResourceRecordSets."""
+
+    def __init__(self, client: Route53Client, settings: Settings) -> None:
+        self._client = client
+        self._s = settings
+
+    def _names(self) -> dict[str, tuple[str, str]]:
+        s = self._s
+        return {
+            "reader": (s.reader_record_name, s.aurora_reader_endpoint),
+            "writer": (s.writer_record_name, s.aurora_writer_endpoint),
+        }
+
+    def apply(self, changes: Sequence[PairChange]) -> None:
+        """UPSERT every changed pair in ONE change batch: Route 53 applies it all or nothing."""
+        if not changes:
+            return
+        names = self._names()
+        batch: list[ChangeTypeDef] = []
+        for change in changes:
+            name, endpoint = names[change.pair]
+            for set_id, weight, target in (
+                (SOURCE_SET_ID, 100 - change.aurora_weight, self._s.source_host),
+                (AURORA_SET_ID, change.aurora_weight, endpoint),
+            ):
+                batch.append(
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": name,
+                            "Type": "CNAME",
+                            "SetIdentifier": set_id,
+                            "Weight": weight,
+                            "TTL": change.ttl,
+                            "ResourceRecords": [{"Value": target}],
+                        },
+                    }
+                )
+        with aws_call("route53", "ChangeResourceRecordSets"):
+            self._client.change_resource_record_sets(
+                HostedZoneId=self._s.hosted_zone_id,
+                ChangeBatch={"Comment": "tap-migrate cutover", "Changes": batch},
+            )
+
+    def read(self) -> dict[str, LivePair]:
+        pairs: dict[str, LivePair] = {}
+        for pair, (name, _) in self._names().items():
+            with aws_call("route53", "ListResourceRecordSets"):
+                resp = self._client.list_resource_record_sets(
+                    HostedZoneId=self._s.hosted_zone_id, StartRecordName=name, StartRecordType="CNAME", MaxItems="10"
+                )
+            records: dict[str, LiveRecord] = {}
+            for rrset in resp.get("ResourceRecordSets", []):
+                if rrset["Name"].rstrip(".").lower() != name or rrset["Type"] != "CNAME":
+                    continue
+                set_id = rrset.get("SetIdentifier")
+                if set_id in (SOURCE_SET_ID, AURORA_SET_ID):
+                    values = rrset.get("ResourceRecords", [])
+                    records[set_id] = LiveRecord(
+                        weight=int(rrset.get("Weight", -1)),
+                        ttl=rrset.get("TTL"),
+                        target=values[0]["Value"].rstrip(".") if values else "",
+                    )
+            pairs[pair] = LivePair(name, records)
+        return pairs
+
+
+class CloudWatchMetrics:
+    """CDC latency of the task. Calls: cloudwatch:GetMetricData."""
+
+    def __init__(self, client: CloudWatchClient, settings: Settings) -> None:
+        self._client = client
+        self._s = settings
+
+    def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]:
+        s = self._s
+        start, end = latency_window(s, now)
+        queries: list[MetricDataQueryTypeDef] = [
+            {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/DMS",
+                        "MetricName": metric,
+                        "Dimensions": [
+                            {"Name": "ReplicationInstanceIdentifier", "Value": s.dms_replication_instance_id},
+                            {"Name": "ReplicationTaskIdentifier", "Value": s.dms_task_resource_id},
+                        ],
+                    },
+                    "Period": s.metric_period_seconds,
+                    # The worst second of a period decides: an average would hide a spike.
+                    "Stat": "Maximum",
+                },
+                "ReturnData": True,
+            }
+            for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
+        ]
+        series: dict[str, list[Datapoint]] = {"source": [], "target": []}
+        token: str | None = None
+        # A handful of datapoints fits one page; the bound guards against a misbehaving endpoint.
+        for _ in range(5):
+            with aws_call("cloudwatch", "GetMetricData"):
+                if token is None:
+                    resp = self._client.get_metric_data(
+                        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampDescending"
+                    )
+                else:
+                    resp = self._client.get_metric_data(
+                        MetricDataQueries=queries,
+                        StartTime=start,
+                        EndTime=end,
+                        ScanBy="TimestampDescending",
+                        NextToken=token,
+                    )
+            for result in resp.get("MetricDataResults", []):
+                points = series.get(result.get("Id", ""))
+                if points is None:
+                    continue
+                for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                    points.append(Datapoint(stamp.astimezone(UTC), float(value)))
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return tuple(series["source"]), tuple(series["target"])
+
+
+class CloudWatchAlarms:
+    """Project alarms in ALARM. Calls: cloudwatch:DescribeAlarms."""
+
+    def __init__(self, client: CloudWatchClient, settings: Settings) -> None:
+        self._client = client
+        self._prefix = settings.alarm_name_prefix
+
+    def in_alarm(self) -> tuple[str, ...]:
+        names: list[str] = []
+        token: str | None = None
+        for _ in range(10):
+            with aws_call("cloudwatch", "DescribeAlarms"):
+                if token is None:
+                    resp = self._client.describe_alarms(
+                        AlarmNamePrefix=self._prefix,
+                        StateValue="ALARM",
+                        AlarmTypes=["MetricAlarm"],
+                        MaxRecords=100,
+                    )
+                else:
+                    resp = self._client.describe_alarms(
+                        AlarmNamePrefix=self._prefix,
+                        StateValue="ALARM",
+                        AlarmTypes=["MetricAlarm"],
+                        MaxRecords=100,
+                        NextToken=token,
+                    )
+            # Metric alarms only: the stack defines no composite alarms, and listing those needs DescribeAlarms on "*".
+            alarms: list[Mapping[str, Any]] = list(resp.get("MetricAlarms", []))
+            # Filter again locally: one red alarm is enough, and not every endpoint honours both filters.
+            names.extend(
+                str(a["AlarmName"])
+                for a in alarms
+                if a.get("StateValue") == "ALARM" and str(a.get("AlarmName", "")).startswith(self._prefix)
+            )
+            token = resp.get("NextToken")
+            if names or not token:
+                break
+        return tuple(sorted(names))
+
+
+def parse_task(task: Mapping[str, Any]) -> TaskObservation:
+    """Read a DescribeReplicationTasks entry (``ElapsedTimeMillis`` is run time, not lag: ignored)."""
+    stats: Mapping[str, Any] = task.get("ReplicationTaskStats") or {}
+    percent = stats.get("FullLoadProgressPercent")
+    errored = stats.get("TablesErrored")
+    return TaskObservation(
+        found=True,
+        status=str(task.get("Status", "")),
+        migration_type=str(task.get("MigrationType", "")),
+        full_load_percent=int(percent) if isinstance(percent, int) else None,
+        full_load_finished=stats.get("FullLoadFinishDate") is not None,
+        tables_errored=int(errored) if isinstance(errored, int) else 0,
+    )
+
+
+class DmsTask:
+    """The replication task. Calls: dms:DescribeReplicationTasks."""
+
+    def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
+        self._client = client
+        self._arn = settings.dms_task_arn
+
+    def describe(self) -> TaskObservation:
+        try:
+            with aws_call("dms", "DescribeReplicationTasks"):
+                resp = self._client.describe_replication_tasks(
+                    Filters=[{"Name": "replication-task-arn", "Values": [self._arn]}], WithoutSettings=True
+                )
+        except AwsError as err:
+            # A definite "no such task" is an observation (red gate), not a failed call.
+            if err.code == "ResourceNotFoundFault":
+                return TaskObservation(found=False)
+            raise
+        for task in resp.get("ReplicationTasks", []):
+            if task.get("ReplicationTaskArn") == self._arn:
+                return parse_task(task)
+        return TaskObservation(found=False)
+
+
+class RdsCluster:
+    """The Aurora cluster. Calls: rds:DescribeDBClusters."""
+
+    def __init__(self, client: RDSClient, settings: Settings) -> None:
+        self._client = client
+        self._id = settings.aurora_cluster_id
+
+    def status(self) -> str | None:
+        try:
+            with aws_call("rds", "DescribeDBClusters"):
+                resp = self._client.describe_db_clusters(DBClusterIdentifier=self._id)
+        except AwsError as err:
+            if err.code == "DBClusterNotFoundFault":
+                return None
+            raise
+        clusters = resp.get("DBClusters", [])
+        return clusters[0].get("Status") if clusters else None
+
+
+class SsmParameters:
+    """State and lock parameters. Calls: ssm:GetParameter, ssm:PutParameter, ssm:DeleteParameter."""
+
+    def __init__(self, client: SSMClient, settings: Settings) -> None:
+        self._client = client
+        self._state = settings.state_parameter_name
+        self._lock = settings.lock_parameter_name
+
+    def read_state(self) -> str:
+        with aws_call("ssm", "GetParameter"):
+            resp = self._client.get_parameter(Name=self._state)
+        return resp["Parameter"].get("Value", "")
+
+    def write_state(self, text: str) -> None:
+        with aws_call("ssm", "PutParameter"):
+            self._client.put_parameter(Name=self._state, Value=text, Type="String", Overwrite=True)
+
+    def acquire_lock(self, value: str) -> bool:
+        """Create the lock parameter; SSM refuses atomically if it already exists."""
+        try:
+            with aws_call("ssm", "PutParameter"):
+                self._client.put_parameter(
+                    Name=self._lock,
+                    Value=value,
+                    Type="String",
+                    Overwrite=False,
+                    Description="tap-migrate cutover mutex (deleted after each transition)",
+                )
+        except AwsError as err:
+            if err.code == "ParameterAlreadyExists":
+                return False
+            raise
+        return True
+
+    def read_lock(self) -> LockInfo | None:
+        try:
+            with aws_call("ssm", "GetParameter"):
+                resp = self._client.get_parameter(Name=self._lock)
+        except AwsError as err:
+            if err.code == "ParameterNotFound":
+                return None
+            raise
+        param = resp["Parameter"]
+        modified = param.get("LastModifiedDate")
+        return LockInfo(param.get("Value", ""), modified.astimezone(UTC) if modified else None)
+
+    def overwrite_lock(self, value: str) -> None:
+        with aws_call("ssm", "PutParameter"):
+            self._client.put_parameter(Name=self._lock, Value=value, Type="String", Overwrite=True)
+
+    def release_lock(self) -> bool:
+        try:
+            with aws_call("ssm", "DeleteParameter"):
+                self._client.delete_parameter(Name=self._lock)
+        except AwsError as err:
+            if err.code == "ParameterNotFound":
+                return False
+            raise
+        return True
+
+
+class SnsNotifier:
+    """Operator notifications. Calls: sns:Publish."""
+
+    def __init__(self, client: SNSClient, settings: Settings) -> None:
+        self._client = client
+        self._topic = settings.sns_topic_arn
+
+    def publish(self, notification: Notification) -> None:
+        with aws_call("sns", "Publish"):
+            self._client.publish(TopicArn=self._topic, Subject=notification.subject, Message=notification.message)
+
+
+@dataclass(frozen=True)
+class Adapters:
+    records: RecordStore
+    metrics: MetricsSource
+    alarms: AlarmSource
+    task: TaskSource
+    cluster: ClusterSource
+    params: ParameterStore
+    notifier: Notifier
+
+
+def build_adapters(settings: Settings, session: Session | None = None) -> Adapters:
+    """Create the boto3 clients; region and endpoint come from the environment (AWS_REGION, AWS_ENDPOINT_URL)."""
+    # boto3 costs ~250 ms to import: only on the first invocation, never at handler import.
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=15)
+    session = session or boto3.session.Session()
+    cloudwatch = session.client("cloudwatch", config=config)
+    return Adapters(
+        records=Route53Records(session.client("route53", config=config), settings),
+        metrics=CloudWatchMetrics(cloudwatch, settings),
+        alarms=CloudWatchAlarms(cloudwatch, settings),
+        task=DmsTask(session.client("dms", config=config), settings),
+        cluster=RdsCluster(session.client("rds", config=config), settings),
+        params=SsmParameters(session.client("ssm", config=config), settings),
+        notifier=SnsNotifier(session.client("sns", config=config), settings),
+    )
+
+
+# ---------------------------------------------------------------- engine
+
+Status = Literal["changed", "no_change", "rejected", "conflict", "stale_lock", "drain_failed", "error"]
+
+
+@dataclass
+class Result:
+    status: Status
+    message: str
+    reasons: list[str] = field(default_factory=list)
+    state: State | None = None
+    gates: GateReport | None = None
+    transitions: list[Transition] = field(default_factory=list)
+    # Problems after a commit (SNS, lock release): reported, never undone.
+    errors: list[str] = field(default_factory=list)
+    live: dict[str, LivePair] | None = None
+    lock: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("changed", "no_change") and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "ok": self.ok,
+            "status": self.status,
+            "message": self.message,
+            "reasons": list(self.reasons),
+            "phase": state.phase.value if state else None,
+            "paused_from": state.paused_from.value if state and state.paused_from else None,
+            "version": state.version if state else None,
+            "weights": state.weights.to_dict() if state else None,
+            "gates": self.gates.to_list() if self.gates else None,
+            "transitions": [t.details() for t in self.transitions],
+            "errors": list(self.errors),
+            "live": {pair: live.to_dict() for pair, live in self.live.items()} if self.live is not None else None,
+            "lock": self.lock,
+            "history": [entry.to_dict() for entry in state.history] if state else None,
+        }
+
+
+@dataclass
+class _Outcome:
+    result: Result
+    keep_lock: bool = False
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def emit_json(record: Mapping[str, Any]) -> None:
+    """One JSON object per line on stdout: CloudWatch Logs keeps it as one structured event."""
+    print(json.dumps(record, default=str, separators=(",", ":")), flush=True)
+
+
+def _pair_matches(want: PairChange, live: LivePair | None) -> tuple[bool, str]:
+    expected = f"source {100 - want.aurora_weight} / aurora {want.aurora_weight}, ttl {want.ttl}"
+    src = live.records.get(SOURCE_SET_ID) if live else None
+    aur = live.records.get(AURORA_SET_ID) if live else None
+    if src is None or aur is None:
+        return False, f"{want.pair}: MISMATCH: record(s) missing in Route 53; state expects {expected}"
+    same = src.weight == 100 - want.aurora_weight and aur.weight == want.aurora_weight and src.ttl == aur.ttl == want.ttl
+    actual = f"source {src.weight} / aurora {aur.weight}, ttl {src.ttl}/{aur.ttl}"
+    return same, f"{want.pair}: {'match' if same else 'MISMATCH'}: live {actual}; state expects {expected}"
+
+
+def compare_live(settings: Settings, state: State, live: Mapping[str, LivePair]) -> list[str]:
+    """Human lines comparing live Route 53 weights/TTL with what the state says they should be."""
+    return [_pair_matches(want, live.get(pair))[1] for pair, want in desired_records(settings, state).items()]
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        adapters: Adapters,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        emit: Callable[[Mapping[str, Any]], None] = emit_json,
+    ) -> None:
+        self.settings = settings
+        self.adapters = adapters
+        self._clock = clock
+        self._sleep = sleep
+        self._emit = emit
+
+    # -- public entry points
+
+    def observe(self, now: datetime) -> Observation:
+        a = self.adapters
+        task = a.task.describe()
+        source, target = a.metrics.latency(now)
+        alarms = a.alarms.in_alarm()
+        cluster = a.cluster.status()
+        return Observation(task, source, target, alarms, cluster)
+
+    def run(self, trigger: Trigger, remaining_seconds: Callable[[], float] | None = None) -> Result:
+        if isinstance(trigger, OperatorCommand) and trigger.action is Action.STATUS:
+            result = self.status()
+        else:
+            now = self._clock()
+            obs: Observation | None = None
+            try:
+                obs = self.observe(now) if needs_observation(trigger) else None
+            except AwsError as err:
+                result = Result("error", f"could not read the gates; nothing changed: {err}")
+            else:
+                result = self._transact(trigger, now, obs, expected_version=None)
+                fence = next((t for t in result.transitions if t.event == "fence_confirmed"), None)
+                if fence is not None and isinstance(trigger, OperatorCommand):
+                    result = self._drain(result, fence.state, trigger.operator, remaining_seconds)
+        self._emit(
+            {
+                "event": "cutover_invocation",
+                "trigger": trigger_label(trigger),
+                "status": result.status,
+                "ok": result.ok,
+                "message": result.message,
+                "reasons": result.reasons,
+                "phase": result.state.phase.value if result.state else None,
+                "version": result.state.version if result.state else None,
+                "transitions": [t.event for t in result.transitions],
+                "errors": result.errors,
+            }
+        )
+        return result
+
+    def status(self) -> Result:
+        now = self._clock()
+        a = self.adapters
+        errors: list[str] = []
+        state: State | None = None
+        gates: GateReport | None = None
+        live: dict[str, LivePair] | None = None
+        lock: dict[str, Any] | None = None
+        try:
+            state = State.parse(a.params.read_state())
+        except (AwsError, StateError) as err:
+            errors.append(f"state: {err}")
+        try:
+            gates = evaluate_gates(self.settings, self.observe(now), now)
+        except AwsError as err:
+            errors.append(f"gates: {err}")
+        try:
+            live = a.records.read()
+        except AwsError as err:
+            errors.append(f"records: {err}")
+        try:
+            info = a.params.read_lock()
+            lock = info.to_dict(now) if info is not None else None
+        except AwsError as err:
+            errors.append(f"lock: {err}")
+        reasons = compare_live(self.settings, state, live) if state is not None and live is not None else []
+        message = f"phase {state.phase.value}, version {state.version}" if state else "state unavailable"
+        return Result("no_change", message, reasons, state, gates, errors=errors, live=live, lock=lock)
+
+    def unlock(self, *, confirm: bool, operator: str, sync_dns: bool = False) -> Result:
+        """Remove a stale or deliberately kept lock after showing live weights against the state.
+
+        With ``sync_dns`` the records are first set back to what the state says, but never when that
+        would move the writer: a writer mismatch needs the manual procedure in docs/cutover.md.
+        """
+        if not confirm:
+            return Result("rejected", "unlock requires confirm: check the live weights against the state first")
+        now = self._clock()
+        a = self.adapters
+        info = self._lock_to_remove(now)
+        if isinstance(info, Result):
+            return info
+        lock = info.to_dict(now)
+        try:
+            state = State.parse(a.params.read_state())
+            live = a.records.read()
+        except (AwsError, StateError) as err:
+            return Result("error", f"lock kept: cannot compare live weights with the state: {err}", lock=lock)
+        comparison = compare_live(self.settings, state, live)
+        wanted = desired_records(self.settings, state)
+        stale = [want for pair, want in wanted.items() if not _pair_matches(want, live.get(pair))[0]]
+        synced = ""
+        if stale and sync_dns:
+            problem = self._sync_dns(state, live, stale)
+            if problem is not None:
+                return Result(problem[0], problem[1], comparison, state, live=live, lock=lock)
+            synced, stale = "; Route 53 restored to the state", []
+        try:
+            a.params.release_lock()
+        except AwsError as err:
+            return Result("error", f"could not remove the lock: {err}", comparison, state, live=live, lock=lock)
+        message = f"lock removed by {operator}{synced}" + (
+            "; live Route 53 differs from the state: reconcile before the next transition (docs/cutover.md)"
+            if stale
+            else "; Route 53 matches the state"
+        )
+        details = {"kind": "unlock", "operator": operator, "lock": lock, "comparison": comparison, "synced": bool(synced)}
+        result = Result("changed", message, comparison, state, live=live, lock=lock)
+        self._alert(result, "lock removed", message, details)
+        return result
+
+    def _sync_dns(self, state: State, live: Mapping[str, LivePair], stale: list[PairChange]) -> tuple[Status, str] | None:
+        live_writer = live["writer"].records.get(AURORA_SET_ID) if "writer" in live else None
+        if live_writer is None or live_writer.weight != state.weights.writer:
+            return (
+                "rejected",
+                "lock kept: --sync-dns would move the writer; follow the writer-mismatch procedure in docs/cutover.md",
+            )
+        try:
+            self.adapters.records.apply(stale)
+        except AwsError as err:
+            return "error", f"lock kept: could not restore Route 53: {err}"
+        return None
+
+    def _lock_to_remove(self, now: datetime) -> LockInfo | Result:
+        try:
+            info = self.adapters.params.read_lock()
+        except AwsError as err:
+            return Result("error", f"could not read the lock: {err}")
+        if info is None:
+            return Result("no_change", "no lock is held")
+        age = info.age_seconds(now)
+        if not info.kept and age is not None and age <= self.settings.lock_ttl_seconds:
+            return Result(
+                "rejected",
+                f"the lock is only {age:.0f}s old (LOCK_TTL {self.settings.lock_ttl_seconds}s): a running invocation "
+                "may hold it; retry once it is older",
+                lock=info.to_dict(now),
+            )
+        return info
+
+    # -- transaction
+
+    def _transact(self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None) -> Result:
+        label = trigger_label(trigger)
+        lock_value = json.dumps({"holder": uuid.uuid4().hex, "purpose": label, "acquired_at": now.isoformat()})
+        try:
+            acquired = self.adapters.params.acquire_lock(lock_value)
+        except AwsError as err:
+            return Result("error", f"could not take the lock; nothing changed: {err}")
+        if not acquired:
+            return self._lock_busy(now)
+        outcome = self._locked(trigger, now, obs, expected_version)
+        result = outcome.result
+        if not outcome.keep_lock:
+            try:
+                if not self.adapters.params.release_lock():
+                    result.errors.append("the lock had already been removed by someone else while this invocation held it")
+            except AwsError as err:
+                problem = (
+                    f"lock NOT released: {err}. Later invocations report a conflict; after LOCK_TTL remove it with "
+                    "'unlock --confirm'"
+                )
+                result.errors.append(problem)
+                self._alert(result, "lock not released", problem, {"kind": "lock_not_released"})
+        for transition in result.transitions:
+            self._announce(transition, result)
+        return result
+
+    def _locked(self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None) -> _Outcome:
+        params = self.adapters.params
+        try:
+            state = State.parse(params.read_state())
+        except AwsError as err:
+            return _Outcome(Result("error", f"could not read the state; nothing changed: {err}"))
+        except StateError as err:
+            return _Outcome(Result("error", f"the stored state is malformed; nothing changed: {err}"))
+        if expected_version is not None and state.version != expected_version:
+            return _Outcome(
+                Result(
+                    "conflict",
+                    f"the state moved from version {expected_version} to {state.version} since the decision; nothing changed",
+                    state=state,
+                )
+            )
+        decision = decide(self.settings, state, obs, trigger, now)
+        if isinstance(decision, NoChange):
+            return _Outcome(Result("no_change", "; ".join(decision.reasons), list(decision.reasons), state, decision.gates))
+        if isinstance(decision, Rejected):
+            return _Outcome(Result("rejected", "; ".join(decision.reasons), list(decision.reasons), state, decision.gates))
+        return self._commit(decision)
+
+    def _commit(self, t: Transition) -> _Outcome:
+        a = self.adapters
+        if t.changes:
+            try:
+                a.records.apply(t.changes)
+            except AwsError as err:
+                return _Outcome(
+                    Result("error", f"Route 53 change failed; nothing changed: {err}", state=t.previous, gates=t.gates)
+                )
+        new_text = t.state.to_json()
+        try:
+            a.params.write_state(new_text)
+        except AwsError as err:
+            return self._write_failed(t, new_text, err)
+        return _Outcome(Result("changed", t.reason, [t.reason], t.state, t.gates, [t]))
+
+    def _write_failed(self, t: Transition, new_text: str, err: AwsError) -> _Outcome:
+        a = self.adapters
+        # A timed-out write may still have landed: look before reverting DNS.
+        stored: str | None
+        try:
+            stored = a.params.read_state()
+            problem = ""
+        except AwsError as read_err:
+            stored, problem = None, str(read_err)
+        if stored == new_text:
+            result = Result("changed", t.reason, [t.reason], t.state, t.gates, [t])
+            result.errors.append(f"the state write reported an error ({err}) but the new state is stored")
+            return _Outcome(result)
+        try:
+            stored_version = State.parse(stored).version if stored is not None else None
+        except StateError as parse_err:
+            stored_version, problem = None, str(parse_err)
+        if stored_version == t.previous.version:
+            if t.changes:
+                try:
+                    a.records.apply(t.revert)
+                except AwsError as revert_err:
+                    return self._keep_lock(
+                        t, f"state write failed ({err}) and reverting Route 53 failed ({revert_err}): DNS is AHEAD of the state"
+                    )
+            return _Outcome(
+                Result("error", f"state write failed; Route 53 left as before; nothing changed: {err}", state=t.previous)
+            )
+        if not t.changes:
+            # DNS agrees with either version, so nothing needs holding off; but the transition may
+            # have been stored without its notification: say so loudly.
+            message = (
+                f"state write failed ({err}) and the stored state could not be confirmed ({problem}); DNS unchanged. "
+                f"The transition to version {t.state.version} may or may not be stored: check 'status'"
+            )
+            result = Result("error", message)
+            self._alert(result, "state write outcome unknown", message, {"kind": "state_unknown", "transition": t.details()})
+            return _Outcome(result)
+        return self._keep_lock(
+            t,
+            f"state write failed ({err}) and the stored state could not be confirmed ({problem}): DNS may be ahead of the state",
+        )
+
+    def _keep_lock(self, t: Transition, problem: str) -> _Outcome:
+        """DNS may be ahead of the state: hold every later invocation off until an operator looks."""
+        now = self._clock()
+        value = json.dumps(
+            {
+                "kept": True,
+                "reason": problem[:1000],
+                "acquired_at": now.isoformat(),
+                "state_version": t.previous.version,
+                "intended_version": t.state.version,
+                "intended_changes": [c.to_dict() for c in t.changes],
+            }
+        )
+        message = f"{problem}. The lock is kept; compare with 'status' and clear with 'unlock --confirm'"
+        result = Result("error", message, state=t.previous)
+        try:
+            self.adapters.params.overwrite_lock(value)
+        except AwsError as err:
+            result.errors.append(f"could not mark the lock as kept ({err}); it expires for 'unlock' after LOCK_TTL")
+        self._alert(result, "DNS may be ahead of state", message, {"kind": "lock_kept", "transition": t.details()})
+        return _Outcome(result, keep_lock=True)
+
+    def _lock_busy(self, now: datetime) -> Result:
+        try:
+            info = self.adapters.params.read_lock()
+        except AwsError as err:
+            return Result("error", f"the lock is held and could not be read; nothing changed: {err}")
+        if info is None:
+            return Result("conflict", "another invocation held the lock a moment ago; nothing changed, retry")
+        age = info.age_seconds(now)
+        lock = info.to_dict(now)
+        purpose = lock.get("purpose", "unknown")
+        if info.kept or age is None or age > self.settings.lock_ttl_seconds:
+            held = f"{age:.0f}s" if age is not None else "an unknown time"
+            message = (
+                f"stale lock held for {held} (LOCK_TTL {self.settings.lock_ttl_seconds}s, purpose {purpose}"
+                f"{', kept deliberately' if info.kept else ''}): an invocation died or stopped mid-transition and DNS "
+                "may be ahead of the state. Nothing changed. Compare live weights with the state ('status') and "
+                "remove the lock with 'unlock --confirm'"
+            )
+            result = Result("stale_lock", message, lock=lock)
+            self._alert(result, "stale lock", message, {"kind": "stale_lock", "lock": lock})
+            return result
+        return Result("conflict", f"another invocation holds the lock ({purpose}, {age:.0f}s old); nothing changed", lock=lock)
+
+    # -- writer flip
+
+    def _drain(self, fenced: Result, state: State, operator: str, remaining_seconds: Callable[[], float] | None) -> Result:
+        s = self.settings
+        start = self._clock()
+        deadline = start + timedelta(seconds=s.drain_timeout_seconds)
+        notes: list[str] = []
+        if remaining_seconds is not None:
+            budget = max(0.0, remaining_seconds() - LAMBDA_MARGIN_SECONDS)
+            if start + timedelta(seconds=budget) < deadline:
+                deadline = start + timedelta(seconds=budget)
+                notes.append(
+                    f"drain limited to {budget:.0f}s by the Lambda timeout (DRAIN_TIMEOUT_SECONDS {s.drain_timeout_seconds})"
+                )
+        poll = DrainPoll(state.version, start, deadline, operator)
+        while True:
+            now = self._clock()
+            try:
+                obs = self.observe(now)
+            except AwsError as err:
+                message = f"drain stopped: could not read the gates ({err}); writer NOT flipped, the source stays fenced"
+                final = Result("error", message, state=state)
+                self._alert(final, "drain stopped", message, {"kind": "drain_error"})
+                return self._merge(fenced, final, notes)
+            decision = decide(s, state, obs, poll, now)
+            if isinstance(decision, NoChange):
+                # decide() returns a transition once the deadline has passed, so this wait is > 0.
+                self._sleep(min(float(s.drain_poll_seconds), (deadline - now).total_seconds()))
+                continue
+            return self._merge(fenced, self._transact(poll, now, obs, expected_version=state.version), notes)
+
+    @staticmethod
+    def _merge(fenced: Result, final: Result, notes: list[str]) -> Result:
+        transitions = fenced.transitions + final.transitions
+        flipped = any(t.event == "writer_flipped" for t in final.transitions)
+        status: Status
+        if flipped:
+            status, message = "changed", f"fence confirmed and writer flipped to Aurora: {final.message}"
+        elif final.status in ("error", "conflict", "stale_lock"):
+            status, message = final.status, f"fence confirmed but the writer was NOT flipped: {final.message}"
+        else:
+            status, message = "drain_failed", final.message
+        return Result(
+            status,
+            message,
+            [*notes, *final.reasons],
+            final.state or fenced.state,
+            final.gates or fenced.gates,
+            transitions,
+            fenced.errors + final.errors,
+        )
+
+    # -- notifications
+
+    def _announce(self, t: Transition, result: Result) -> None:
+        self._emit({"event": "cutover_transition", **t.details()})
+        try:
+            self.adapters.notifier.publish(t.notification())
+        except AwsError as err:
+            problem = f"SNS publish failed after the transition was committed (it stays committed): {err}"
+            result.errors.append(problem)
+            self._emit({"event": "cutover_notification_failed", "version": t.state.version, "error": str(err)})
+
+    def _alert(self, result: Result, title: str, message: str, details: Mapping[str, Any]) -> None:
+        self._emit({"event": "cutover_alert", "alert": title, "message": message, "details": dict(details)})
+        subject = f"tap-migrate cutover ALERT: {title}"[:100]
+        try:
+            self.adapters.notifier.publish(
+                Notification("alert", subject, f"ALERT: {message}\n\n{json.dumps(details, indent=2, default=str)}")
+            )
+        except AwsError as err:
+            result.errors.append(f"SNS alert failed: {err}")

@@ -1,0 +1,197 @@
+"""Operator CLI: ``PYTHONPATH=lambda/cutover python -m tap_cutover.cli <command>``.
+
+It reads the deployed Lambda's environment (lambda:GetFunctionConfiguration) to get the
+exact Settings the Lambda uses, then runs the same engine in-process with the caller's
+credentials. AWS_REGION / AWS_PROFILE / AWS_ENDPOINT_URL select the account or emulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .logic import Action, OperatorCommand
+from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+
+    from .adapters import Engine, LivePair, Result
+
+DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
+OUTPUT_KEY = "cutover_function_name"
+BAR_WIDTH = 20
+# A fresh lock usually belongs to a scheduled tick that finishes within a second or two.
+_CONFLICT_RETRIES = 3
+_CONFLICT_WAIT_SECONDS = 2.0
+
+
+class CliError(Exception):
+    """A usage or configuration problem; printed without a traceback."""
+
+
+def function_name_from_outputs(path: Path) -> str:
+    try:
+        outputs = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CliError(f"{path} not found: pass --function-name or deploy the stack first") from None
+    except ValueError as err:
+        raise CliError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(outputs, dict):
+        raise CliError(f"{path} must hold a JSON object")
+    if isinstance(outputs.get(OUTPUT_KEY), str):
+        return str(outputs[OUTPUT_KEY])
+    # Stacks sometimes prefix output names; accept exactly one key that ends with ours.
+    matches = [v for k, v in outputs.items() if str(k).endswith(OUTPUT_KEY) and isinstance(v, str)]
+    if len(matches) != 1:
+        raise CliError(f"{path} has no single '{OUTPUT_KEY}' output: pass --function-name")
+    return matches[0]
+
+
+def settings_from_lambda(session: Session, function_name: str) -> Settings:
+    from .adapters import AwsError, aws_call  # noqa: PLC0415  (keeps --help free of the engine imports)
+
+    client: Any = session.client("lambda")
+    try:
+        with aws_call("lambda", "GetFunctionConfiguration"):
+            config = client.get_function_configuration(FunctionName=function_name)
+    except AwsError as err:
+        raise CliError(f"cannot read the Lambda configuration of {function_name}: {err}") from None
+    env = (config.get("Environment") or {}).get("Variables") or {}
+    try:
+        return Settings.from_env(env)
+    except SettingsError as err:
+        raise CliError(f"the environment of {function_name} is invalid: {err}") from None
+
+
+def bar(aurora_weight: int) -> str:
+    filled = round(BAR_WIDTH * (100 - aurora_weight) / 100)
+    return "source [" + "#" * filled + "." * (BAR_WIDTH - filled) + "] aurora"
+
+
+def _render_pair(pair: str, live: LivePair | None) -> list[str]:
+    if live is None:
+        return [f"  {pair}: unavailable"]
+    src = live.records.get("source")
+    aur = live.records.get("aurora")
+    if src is None or aur is None:
+        return [f"  {pair:<6} {live.name}: record(s) missing (source={src}, aurora={aur})"]
+    return [
+        f"  {pair:<6} {live.name}",
+        f"         {bar(aur.weight)}  source {src.weight}% | aurora {aur.weight}%  ttl {src.ttl}/{aur.ttl}s",
+    ]
+
+
+def render(result: Result, out: TextIO) -> None:
+    state = result.state
+    if state is not None:
+        paused = f" (paused from {state.paused_from.value})" if state.paused_from else ""
+        out.write(f"phase: {state.phase.value}{paused}   version: {state.version}\n")
+        out.write(f"state weights on Aurora: reader {state.weights.reader}%, writer {state.weights.writer}%\n")
+    out.write(f"result: {result.status}: {result.message}\n")
+    if result.gates is not None:
+        out.write("gates:\n")
+        for gate in result.gates.results:
+            out.write(f"  [{'GREEN' if gate.green else 'RED  '}] {gate.name:<20} {gate.value}\n")
+    if result.live is not None:
+        out.write("records (live from Route 53):\n")
+        for pair in ("reader", "writer"):
+            for line in _render_pair(pair, result.live.get(pair)):
+                out.write(line + "\n")
+    for reason in result.reasons:
+        if reason != result.message:
+            out.write(f"  - {reason}\n")
+    if result.lock is not None:
+        out.write(f"lock: {json.dumps(result.lock, default=str)}\n")
+    for transition in result.transitions:
+        out.write(f"transition v{transition.state.version} {transition.event}: {transition.reason}\n")
+    if state is not None and state.history and result.live is not None:
+        out.write("recent transitions:\n")
+        for entry in state.history[-5:]:
+            who = f" by {entry.operator}" if entry.operator else ""
+            out.write(
+                f"  v{entry.version} {entry.at.isoformat()} {entry.from_phase.value} -> {entry.to_phase.value} "
+                f"[{entry.trigger}{who}] reader {entry.weights.reader}% writer {entry.weights.writer}%: {entry.reason}\n"
+            )
+    for error in result.errors:
+        out.write(f"ERROR: {error}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tap_cutover.cli", description="Operate the tap-migrate cutover.")
+    parser.add_argument("--function-name", help=f"cutover Lambda name (default: '{OUTPUT_KEY}' in --outputs)")
+    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="flat stack outputs JSON file")
+    parser.add_argument("--operator", default=None, help="who is acting (default: your login name)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="phase, gates, live weights, recent transitions")
+    commands.add_parser("advance", help="start shifting reads (replicating) or complete (writer_flipped)")
+    commands.add_parser("pause", help="freeze the cutover where it is")
+    commands.add_parser("resume", help="continue a paused cutover (gates must be green)")
+    rollback = commands.add_parser("rollback", help="move reads (and with --writer the writer) back to the source")
+    rollback.add_argument("--writer", action="store_true", help="also move the writer back: LOSES Aurora's writes")
+    rollback.add_argument("--confirm", action="store_true", help="required")
+    fence = commands.add_parser("fence", help="confirm the source is read-only, drain, and flip the writer")
+    fence.add_argument("--confirm", action="store_true", help="required: the source accepts no writes")
+    unlock = commands.add_parser("unlock", help="remove a stale lock after comparing live weights with the state")
+    unlock.add_argument("--confirm", action="store_true", help="required")
+    unlock.add_argument(
+        "--sync-dns", action="store_true", help="first set Route 53 back to the state (refused if the writer would move)"
+    )
+    return parser
+
+
+def execute(engine: Engine, args: argparse.Namespace, operator: str) -> Result:
+    if args.command == "unlock":
+        return engine.unlock(confirm=bool(args.confirm), operator=operator, sync_dns=bool(args.sync_dns))
+    command = OperatorCommand(
+        action=Action(args.command),
+        operator=operator,
+        confirm=bool(getattr(args, "confirm", False)),
+        writer=bool(getattr(args, "writer", False)),
+    )
+    result = engine.run(command)
+    for _ in range(_CONFLICT_RETRIES):
+        if result.status != "conflict" or not result.lock:
+            break
+        time.sleep(_CONFLICT_WAIT_SECONDS)
+        result = engine.run(command)
+    return result
+
+
+def main(argv: Sequence[str] | None = None, *, session: Session | None = None, engine: Engine | None = None) -> int:
+    args = _parser().parse_args(argv)
+    operator = args.operator or getpass.getuser()
+    try:
+        if engine is None:
+            import boto3  # noqa: PLC0415  (lazy: --help and tests with a prepared engine skip it)
+
+            from .adapters import Engine, build_adapters  # noqa: PLC0415
+
+            session = session or boto3.session.Session()
+            name = args.function_name or function_name_from_outputs(args.outputs)
+            settings = settings_from_lambda(session, name)
+            engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr)
+        result = execute(engine, args, operator)
+    except CliError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    else:
+        render(result, sys.stdout)
+    return 0 if result.ok else 1
+
+
+def _emit_stderr(record: Mapping[str, Any]) -> None:
+    sys.stderr.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Lambda entry point ``tap_cutover.handler.handler``: parse the event, build the engine once, run.
+
+Accepted events:
+  * EventBridge schedule: source ``aws.events``, detail-type ``Scheduled Event``  -> tick
+  * EventBridge DMS event: source ``aws.dms`` (e.g. "DMS Replication Task State Change") -> tick
+  * direct operator invocation: {"action": ..., "confirm": bool, "writer": bool, "operator": str}
+Anything else returns an error result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .logic import Action, OperatorCommand, Tick
+from .settings import Settings
+from .state import OPERATOR_MAX
+
+if TYPE_CHECKING:
+    from .adapters import Engine
+
+_OPERATOR_KEYS = frozenset({"action", "confirm", "writer", "operator"})
+# These actions change or may change what clients see; they must say so explicitly.
+_CONFIRM_REQUIRED = frozenset({Action.ROLLBACK, Action.FENCE})
+
+
+class _Cache:
+    """Per-container engine: clients and settings are built on the first invocation only."""
+
+    engine: Engine | None = None
+
+
+class EventError(ValueError):
+    """The event is not one this function accepts."""
+
+
+class CutoverError(RuntimeError):
+    """An AWS call failed: nothing changed (or the lock was kept); raised so Lambda counts an error."""
+
+
+def parse_event(event: Any) -> Tick | OperatorCommand:
+    if not isinstance(event, Mapping):
+        raise EventError(f"the event must be a JSON object, got {type(event).__name__}")
+    if "action" in event:
+        return _parse_operator(event)
+    source = event.get("source")
+    detail_type = event.get("detail-type")
+    if source == "aws.events":
+        if detail_type != "Scheduled Event":
+            raise EventError(f"aws.events event with detail-type {detail_type!r}; expected 'Scheduled Event'")
+        return Tick("schedule", str(event.get("time", "")))
+    if source == "aws.dms":
+        detail = event.get("detail")
+        if not isinstance(detail_type, str) or not detail_type.startswith("DMS "):
+            raise EventError(f"aws.dms event with detail-type {detail_type!r}; expected a DMS state-change event")
+        if not isinstance(detail, Mapping):
+            raise EventError("aws.dms event without a 'detail' object")
+        what = " ".join(str(detail.get(k, "")) for k in ("eventType", "detailMessage")).strip()
+        return Tick("dms_event", f"{detail_type}: {what}" if what else detail_type)
+    if source is None:
+        raise EventError("unrecognised event: expected an EventBridge event ('source') or an operator 'action'")
+    raise EventError(f"unknown event source {source!r}; expected 'aws.events' or 'aws.dms'")
+
+
+def _parse_operator(event: Mapping[str, Any]) -> OperatorCommand:
+    unknown = sorted(set(event) - _OPERATOR_KEYS)
+    if unknown:
+        raise EventError(f"unknown field(s) in operator event: {', '.join(map(str, unknown))}")
+    raw_action = event["action"]
+    try:
+        action = Action(raw_action)
+    except ValueError:
+        allowed = ", ".join(a.value for a in Action)
+        raise EventError(f"unknown action {raw_action!r}; expected one of {allowed}") from None
+    for flag in ("confirm", "writer"):
+        if flag in event and not isinstance(event[flag], bool):
+            raise EventError(f"{flag!r} must be true or false, got {event[flag]!r}")
+    if action in _CONFIRM_REQUIRED and "confirm" not in event:
+        raise EventError(f'action {action.value!r} requires "confirm": true')
+    operator = event.get("operator")
+    if operator is None and action is Action.STATUS:
+        operator = "status"
+    if not isinstance(operator, str) or not operator.strip() or len(operator) > OPERATOR_MAX:
+        raise EventError(f"'operator' must be a non-empty string of at most {OPERATOR_MAX} characters (who is acting)")
+    return OperatorCommand(
+        action=action,
+        operator=operator.strip(),
+        confirm=bool(event.get("confirm", False)),
+        writer=bool(event.get("writer", False)),
+    )
+
+
+def get_engine() -> Engine:
+    """Build settings, clients and adapters on the first invocation of this container only."""
+    if _Cache.engine is None:
+        # Deferred so that importing the handler does not pay for boto3.
+        from .adapters import Engine, build_adapters  # noqa: PLC0415
+
+        settings = Settings.from_env(os.environ)
+        _Cache.engine = Engine(settings, build_adapters(settings))
+    return _Cache.engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Install a prepared engine (tests with an injected clock); None rebuilds from the environment."""
+    _Cache.engine = engine
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        trigger = parse_event(event)
+    except EventError as err:
+        from .adapters import emit_json  # noqa: PLC0415  (deferred, see get_engine)
+
+        emit_json({"event": "cutover_invalid_event", "error": str(err)})
+        return {"ok": False, "status": "rejected", "message": f"invalid event; nothing changed: {err}"}
+    remaining: Callable[[], float] | None = None
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        remaining = lambda: context.get_remaining_time_in_millis() / 1000.0  # noqa: E731
+    result = get_engine().run(trigger, remaining)
+    if result.status == "error":
+        raise CutoverError(result.message)
+    return result.to_dict()

@@ -1,0 +1,733 @@
+"""Pure cutover decisions: (settings, state, observation, trigger, now) -> decision.
+
+Nothing here performs I/O or imports an AWS SDK. The engine in ``adapters`` fetches the
+observation, calls ``decide`` and applies whatever it returns under the lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from .settings import LATENCY_GRACE_PERIODS, Settings
+from .state import HISTORY_MAX_ENTRIES, PAUSABLE, HistoryEntry, Phase, State, Weights
+
+GATE_DMS = "dms_task"
+GATE_LATENCY_SOURCE = "cdc_latency_source"
+GATE_LATENCY_TARGET = "cdc_latency_target"
+GATE_ALARMS = "alarms"
+GATE_CLUSTER = "aurora_cluster"
+# The writer flip replaces the two latency gates with the (stricter) drain condition.
+_FLIP_GATES = frozenset({GATE_DMS, GATE_ALARMS, GATE_CLUSTER})
+
+PairName = Literal["reader", "writer"]
+Severity = Literal["info", "alert"]
+
+
+class Action(StrEnum):
+    ADVANCE = "advance"
+    PAUSE = "pause"
+    RESUME = "resume"
+    ROLLBACK = "rollback"
+    FENCE = "fence"
+    STATUS = "status"
+
+
+# ---------------------------------------------------------------- triggers
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A scheduled tick or a DMS task state-change event: re-evaluate the gates."""
+
+    source: Literal["schedule", "dms_event"]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class OperatorCommand:
+    action: Action
+    operator: str
+    confirm: bool = False
+    writer: bool = False
+
+
+@dataclass(frozen=True)
+class DrainPoll:
+    """One poll of the drain loop that follows a confirmed fence inside the same invocation."""
+
+    fence_version: int
+    started_at: datetime
+    deadline: datetime
+    operator: str
+
+
+Trigger = Tick | OperatorCommand | DrainPoll
+
+
+def trigger_label(trigger: Trigger) -> str:
+    if isinstance(trigger, Tick):
+        return trigger.source
+    if isinstance(trigger, DrainPoll):
+        return "drain"
+    suffix = " --writer" if trigger.writer else ""
+    return f"operator:{trigger.action.value}{suffix}"
+
+
+def _operator_of(trigger: Trigger) -> str | None:
+    return trigger.operator if isinstance(trigger, OperatorCommand | DrainPoll) else None
+
+
+def needs_observation(trigger: Trigger) -> bool:
+    """Pause, rollback and fence must work even when CloudWatch or DMS cannot be read."""
+    if isinstance(trigger, OperatorCommand):
+        return trigger.action in (Action.ADVANCE, Action.RESUME, Action.STATUS)
+    return True
+
+
+# ---------------------------------------------------------------- observation
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    at: datetime  # start of the CloudWatch period
+    value: float
+
+
+@dataclass(frozen=True)
+class TaskObservation:
+    found: bool
+    status: str = ""
+    migration_type: str = ""
+    full_load_percent: int | None = None
+    full_load_finished: bool = False
+    tables_errored: int = 0
+
+
+@dataclass(frozen=True)
+class Observation:
+    task: TaskObservation
+    latency_source: tuple[Datapoint, ...]
+    latency_target: tuple[Datapoint, ...]
+    alarms_in_alarm: tuple[str, ...]
+    cluster_status: str | None  # None: the cluster does not exist
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    green: bool
+    value: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "green": self.green, "value": self.value}
+
+
+@dataclass(frozen=True)
+class GateReport:
+    results: tuple[GateResult, ...]
+
+    @property
+    def green(self) -> bool:
+        return all(result.green for result in self.results)
+
+    def red(self, names: frozenset[str] | None = None) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if not r.green and (names is None or r.name in names))
+
+    def summary(self, names: frozenset[str] | None = None) -> str:
+        return "; ".join(f"{r.name}: {r.value}" for r in self.red(names))
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [result.to_dict() for result in self.results]
+
+
+def align(moment: datetime, period_seconds: int) -> datetime:
+    """Start of the period containing ``moment`` (periods aligned to the Unix epoch)."""
+    seconds = math.floor(moment.timestamp() / period_seconds) * period_seconds
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def latency_window(settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) covering the newest complete periods the latency gates may use."""
+    end = align(now, settings.metric_period_seconds)
+    span = (settings.latency_periods + LATENCY_GRACE_PERIODS) * settings.metric_period_seconds
+    return end - timedelta(seconds=span), end
+
+
+def _latency_gate(name: str, points: tuple[Datapoint, ...], settings: Settings, now: datetime) -> GateResult:
+    period = timedelta(seconds=settings.metric_period_seconds)
+    start, end = latency_window(settings, now)
+    newest_by_period: dict[datetime, float] = {}
+    for point in points:
+        if start <= point.at < end:
+            # Two values for one period (should not happen): the worse one counts.
+            previous = newest_by_period.get(point.at)
+            value = point.value if math.isfinite(point.value) else math.inf
+            newest_by_period[point.at] = value if previous is None else max(previous, value)
+    ordered = sorted(newest_by_period.items(), reverse=True)
+    needed = settings.latency_periods
+    if not ordered:
+        return GateResult(name, False, f"no datapoints in the last {needed + LATENCY_GRACE_PERIODS} periods (missing = red)")
+    if ordered[0][0] < end - period * (1 + LATENCY_GRACE_PERIODS):
+        return GateResult(name, False, f"newest datapoint {ordered[0][0].isoformat()} is stale (missing = red)")
+    recent = ordered[:needed]
+    if len(recent) < needed:
+        return GateResult(name, False, f"only {len(recent)} of {needed} consecutive periods have data (missing = red)")
+    for (newer, _), (older, _) in itertools.pairwise(recent):
+        if newer - older != period:
+            return GateResult(name, False, f"no datapoint for the period before {newer.isoformat()} (missing = red)")
+    worst = max(value for _, value in recent)
+    verdict = "<=" if worst <= settings.latency_threshold_seconds else ">"
+    text = f"max {worst:g}s {verdict} {settings.latency_threshold_seconds:g}s over the last {needed} period(s)"
+    return GateResult(name, worst <= settings.latency_threshold_seconds, text)
+
+
+def _task_gate(task: TaskObservation) -> GateResult:
+    if not task.found:
+        return GateResult(GATE_DMS, False, "replication task not found")
+    if task.migration_type == "cdc":
+        load_done, load_text = True, "cdc-only task (no full load)"
+    else:
+        load_done = task.full_load_percent == 100 or task.full_load_finished
+        load_text = f"full load {task.full_load_percent if task.full_load_percent is not None else '?'}%"
+    value = f"{task.status or 'unknown'}, {load_text}, {task.tables_errored} table(s) errored"
+    # An errored table stops replicating; cutting over would silently drop its changes.
+    return GateResult(GATE_DMS, task.status == "running" and load_done and task.tables_errored == 0, value)
+
+
+def evaluate_gates(settings: Settings, obs: Observation, now: datetime) -> GateReport:
+    alarms = obs.alarms_in_alarm
+    if alarms:
+        shown = ", ".join(alarms[:5]) + (f" and {len(alarms) - 5} more" if len(alarms) > 5 else "")
+        alarm_gate = GateResult(GATE_ALARMS, False, f"in ALARM: {shown}")
+    else:
+        alarm_gate = GateResult(GATE_ALARMS, True, f"no alarm named {settings.alarm_name_prefix}* in ALARM")
+    cluster = obs.cluster_status
+    cluster_gate = GateResult(GATE_CLUSTER, cluster == "available", cluster if cluster is not None else "cluster not found")
+    return GateReport(
+        (
+            _task_gate(obs.task),
+            _latency_gate(GATE_LATENCY_SOURCE, obs.latency_source, settings, now),
+            _latency_gate(GATE_LATENCY_TARGET, obs.latency_target, settings, now),
+            alarm_gate,
+            cluster_gate,
+        )
+    )
+
+
+def drain_check(settings: Settings, obs: Observation, fence_at: datetime, now: datetime) -> tuple[bool, list[str]]:
+    """Both latencies, measured over a complete period that began after the fence, <= the drain threshold.
+
+    A period that started before the fence could still hide writes accepted just before it.
+    """
+    period = timedelta(seconds=settings.metric_period_seconds)
+    reasons: list[str] = []
+    drained = True
+    for name, points in ((GATE_LATENCY_SOURCE, obs.latency_source), (GATE_LATENCY_TARGET, obs.latency_target)):
+        after = sorted((p for p in points if p.at >= fence_at and p.at + period <= now), key=lambda p: p.at)
+        if not after:
+            drained = False
+            reasons.append(f"{name}: no complete period since the fence yet")
+            continue
+        newest = after[-1]
+        ok = math.isfinite(newest.value) and newest.value <= settings.drain_threshold_seconds
+        drained = drained and ok
+        verdict = "<=" if ok else ">"
+        reasons.append(
+            f"{name}: {newest.value:g}s {verdict} {settings.drain_threshold_seconds:g}s (period {newest.at.isoformat()})"
+        )
+    return drained, reasons
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class PairChange:
+    """Desired absolute values for one weighted pair (source gets 100 - aurora_weight)."""
+
+    pair: PairName
+    aurora_weight: int
+    ttl: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair,
+            "aurora_weight": self.aurora_weight,
+            "source_weight": 100 - self.aurora_weight,
+            "ttl": self.ttl,
+        }
+
+
+@dataclass(frozen=True)
+class Notification:
+    severity: Severity
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    event: str
+    reason: str
+    severity: Severity
+    previous: State
+    state: State
+    changes: tuple[PairChange, ...]
+    revert: tuple[PairChange, ...]
+    trigger: str
+    operator: str | None
+    at: datetime
+    gates: GateReport | None = None
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "transition": self.event,
+            "severity": self.severity,
+            "version": self.state.version,
+            "from": self.previous.phase.value,
+            "to": self.state.phase.value,
+            "reason": self.reason,
+            "trigger": self.trigger,
+            "operator": self.operator,
+            "at": self.at.isoformat(),
+            "weights": self.state.weights.to_dict(),
+            "previous_weights": self.previous.weights.to_dict(),
+            "record_changes": [change.to_dict() for change in self.changes],
+            "gates": self.gates.to_list() if self.gates is not None else None,
+        }
+
+    def notification(self) -> Notification:
+        # SNS subjects: ASCII, no line breaks, at most 100 characters.
+        subject = (
+            f"tap-migrate cutover v{self.state.version}: {self.event} ({self.previous.phase.value} -> {self.state.phase.value})"
+        )
+        text = (
+            f"{self.severity.upper()}: {self.reason}\n"
+            f"Weights on Aurora now: reader {self.state.weights.reader}%, writer {self.state.weights.writer}%.\n\n"
+            + json.dumps(self.details(), indent=2)
+        )
+        return Notification(self.severity, subject[:100], text)
+
+
+@dataclass(frozen=True)
+class NoChange:
+    reasons: tuple[str, ...]
+    gates: GateReport | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reasons: tuple[str, ...]
+    gates: GateReport | None = None
+
+
+Decision = Transition | NoChange | Rejected
+
+
+def desired_records(settings: Settings, state: State) -> dict[PairName, PairChange]:
+    ttl = settings.cutover_ttl if state.ttl_lowered_at is not None else settings.record_ttl
+    return {
+        "reader": PairChange("reader", state.weights.reader, ttl),
+        "writer": PairChange("writer", state.weights.writer, ttl),
+    }
+
+
+@dataclass
+class _Ctx:
+    settings: Settings
+    state: State
+    trigger: Trigger
+    now: datetime
+    gates: GateReport | None = field(default=None)
+
+    def transition(self, event: str, reason: str, severity: Severity, phase: Phase, **fields: Any) -> Transition:
+        old = self.state
+        new = replace(old, version=old.version + 1, phase=phase, updated_at=self.now, **fields)
+        entry = HistoryEntry.create(
+            version=new.version,
+            at=self.now,
+            from_phase=old.phase,
+            to_phase=phase,
+            reason=reason,
+            trigger=trigger_label(self.trigger),
+            operator=_operator_of(self.trigger),
+            weights=new.weights,
+        )
+        new = replace(new, history=(*old.history, entry)[-HISTORY_MAX_ENTRIES:])
+        # A decision that breaks the state invariants is a bug: fail before anything is applied.
+        new.check()
+        before = desired_records(self.settings, old)
+        after = desired_records(self.settings, new)
+        pairs: tuple[PairName, ...] = ("reader", "writer")
+        changed = tuple(p for p in pairs if before[p] != after[p])
+        return Transition(
+            event=event,
+            reason=reason,
+            severity=severity,
+            previous=old,
+            state=new,
+            changes=tuple(after[p] for p in changed),
+            revert=tuple(before[p] for p in changed),
+            trigger=trigger_label(self.trigger),
+            operator=_operator_of(self.trigger),
+            at=self.now,
+            gates=self.gates,
+        )
+
+    def no_change(self, *reasons: str) -> NoChange:
+        return NoChange(tuple(reasons), self.gates)
+
+    def reject(self, *reasons: str) -> Rejected:
+        return Rejected(tuple(reasons), self.gates)
+
+
+def decide(settings: Settings, state: State, obs: Observation | None, trigger: Trigger, now: datetime) -> Decision:
+    if needs_observation(trigger) and obs is None:
+        raise ValueError(f"trigger {trigger_label(trigger)} needs an observation")
+    ctx = _Ctx(settings, state, trigger, now)
+    if obs is not None:
+        ctx.gates = evaluate_gates(settings, obs, now)
+    if isinstance(trigger, OperatorCommand):
+        if trigger.writer and trigger.action is not Action.ROLLBACK:
+            return ctx.reject("'writer' only applies to 'rollback'")
+        return _COMMANDS[trigger.action](ctx, trigger)
+    if isinstance(trigger, DrainPoll):
+        assert obs is not None
+        return _drain(ctx, trigger, obs)
+    return _TICKS[state.phase](ctx)
+
+
+def _hold_left(ctx: _Ctx) -> float:
+    started = ctx.state.step_started_at
+    assert started is not None
+    return ctx.settings.step_hold_seconds - (ctx.now - started).total_seconds()
+
+
+def _gates(ctx: _Ctx) -> GateReport:
+    assert ctx.gates is not None, "this decision needs an observation"
+    return ctx.gates
+
+
+# -- ticks (schedule and DMS events), one function per phase
+
+
+def _tick_replicating(ctx: _Ctx) -> Decision:
+    return ctx.no_change("replicating: waiting for an operator 'advance' to start shifting reads")
+
+
+def _tick_paused(ctx: _Ctx) -> Decision:
+    origin = ctx.state.paused_from.value if ctx.state.paused_from else "?"
+    return ctx.no_change(f"paused (from {origin}): run 'resume' to continue")
+
+
+def _tick_completed(ctx: _Ctx) -> Decision:
+    return ctx.no_change("cutover completed: nothing to do")
+
+
+def _tick_rolled_back(ctx: _Ctx) -> Decision:
+    return ctx.no_change("rolled back: nothing to do")
+
+
+def _tick_reads_shifting(ctx: _Ctx) -> Decision:
+    state, settings, gates = ctx.state, ctx.settings, _gates(ctx)
+    reader = state.weights.reader
+    if not gates.green:
+        target = state.last_good_reader_weight
+        moved = f"reads {reader}% -> {target}%" if target != reader else f"reads stay at {reader}%"
+        return ctx.transition(
+            "gate_rollback",
+            f"gate(s) red: {gates.summary()}; {moved} on Aurora (last fully held step); paused",
+            "alert",
+            Phase.PAUSED,
+            paused_from=Phase.READS_SHIFTING,
+            weights=replace(state.weights, reader=target),
+            step_started_at=None,
+        )
+    left = _hold_left(ctx)
+    if left > 0:
+        return ctx.no_change(f"holding reads at {reader}% on Aurora: {math.ceil(left)}s of the hold left")
+    if reader < 100:
+        nxt = next(step for step in settings.read_steps if step > reader)
+        return ctx.transition(
+            "step",
+            f"reads at {reader}% held {settings.step_hold_seconds}s with every gate green: reads {reader}% -> {nxt}%",
+            "info",
+            Phase.READS_SHIFTING,
+            weights=replace(state.weights, reader=nxt),
+            last_good_reader_weight=reader,
+            step_started_at=ctx.now,
+        )
+    return ctx.transition(
+        "enter_fence",
+        f"reads at 100% held {settings.step_hold_seconds}s with every gate green; TTL of all four records "
+        f"lowered to {settings.cutover_ttl}s. Next: make the source read-only, then run 'fence --confirm'",
+        "info",
+        Phase.WRITE_FENCE,
+        last_good_reader_weight=100,
+        step_started_at=None,
+        ttl_lowered_at=ctx.now,
+    )
+
+
+def _tick_write_fence(ctx: _Ctx) -> Decision:
+    gates = _gates(ctx)
+    if not gates.green:
+        return ctx.transition(
+            "gate_pause",
+            f"gate(s) red in write_fence: {gates.summary()}; reads stay at 100% (the last fully held step), "
+            "the writer stays on the source; paused",
+            "alert",
+            Phase.PAUSED,
+            paused_from=Phase.WRITE_FENCE,
+        )
+    confirmed = ctx.state.fence_confirmed_at
+    if confirmed is not None:
+        window = confirmed + timedelta(seconds=ctx.settings.drain_timeout_seconds)
+        return ctx.no_change(
+            f"fence confirmed at {confirmed.isoformat()}: the writer flips from that invocation's drain "
+            f"(until {window.isoformat()} at the latest); if it ended without a flip, run 'fence --confirm' again"
+        )
+    return ctx.no_change("waiting for the operator: make the source read-only, then run 'fence --confirm'")
+
+
+def _tick_writer_flipped(ctx: _Ctx) -> Decision:
+    gates = _gates(ctx)
+    if not gates.green:
+        return ctx.transition(
+            "gate_pause",
+            f"gate(s) red after the writer flip: {gates.summary()}; the writer STAYS on Aurora (moving it back "
+            "automatically would lose Aurora's writes); paused",
+            "alert",
+            Phase.PAUSED,
+            paused_from=Phase.WRITER_FLIPPED,
+        )
+    return ctx.no_change("writer on Aurora: run 'advance' to complete (restores the record TTL)")
+
+
+_TICKS: dict[Phase, Callable[[_Ctx], Decision]] = {
+    Phase.REPLICATING: _tick_replicating,
+    Phase.READS_SHIFTING: _tick_reads_shifting,
+    Phase.WRITE_FENCE: _tick_write_fence,
+    Phase.WRITER_FLIPPED: _tick_writer_flipped,
+    Phase.COMPLETED: _tick_completed,
+    Phase.PAUSED: _tick_paused,
+    Phase.ROLLED_BACK: _tick_rolled_back,
+}
+
+
+# -- operator commands, one function per action
+
+
+def _status(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    return ctx.no_change(f"phase {ctx.state.phase.value}, version {ctx.state.version}")
+
+
+def _pause(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    phase = ctx.state.phase
+    if phase not in PAUSABLE:
+        return ctx.reject(f"cannot pause in phase {phase.value}")
+    return ctx.transition("paused", f"paused by {cmd.operator}", "info", Phase.PAUSED, paused_from=phase, step_started_at=None)
+
+
+def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    state, gates = ctx.state, _gates(ctx)
+    if state.phase is not Phase.PAUSED or state.paused_from is None:
+        return ctx.reject(f"not paused (phase is {state.phase.value})")
+    target = state.paused_from
+    if target is not Phase.REPLICATING and not gates.green:
+        return ctx.reject(f"cannot resume {target.value}: gate(s) red: {gates.summary()}")
+    restart = ctx.now if target is Phase.READS_SHIFTING else None
+    hold = "; the step hold restarts now" if restart is not None else ""
+    return ctx.transition(
+        "resumed",
+        f"resumed to {target.value} by {cmd.operator}{hold}",
+        "info",
+        target,
+        paused_from=None,
+        step_started_at=restart,
+    )
+
+
+_FENCE_CONFIRM_HELP = (
+    "fence requires confirm=true: it asserts that the source database accepts no more writes "
+    "(read-only), which is what makes the writer flip safe"
+)
+
+
+def _fence(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    if not cmd.confirm:
+        return ctx.reject(_FENCE_CONFIRM_HELP)
+    if ctx.state.phase is not Phase.WRITE_FENCE:
+        return ctx.reject(f"fence is only possible in write_fence (phase is {ctx.state.phase.value})")
+    return ctx.transition(
+        "fence_confirmed",
+        f"{cmd.operator} confirmed the source is read-only; draining replication before the writer flip",
+        "info",
+        Phase.WRITE_FENCE,
+        fence_confirmed_at=ctx.now,
+        fence_confirmed_by=cmd.operator,
+    )
+
+
+def _start(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    state, gates = ctx.state, _gates(ctx)
+    if state.phase is Phase.ROLLED_BACK and state.flipped_at is not None:
+        return ctx.reject(
+            "the writer was on Aurora before this rollback, so Aurora and the source have diverged; "
+            "re-seed the DMS task (full load) and reset the state as described in docs/cutover.md"
+        )
+    if not gates.green:
+        return ctx.reject(f"cannot start: gate(s) red: {gates.summary()}")
+    first = ctx.settings.read_steps[0]
+    return ctx.transition(
+        "started",
+        f"cutover started by {cmd.operator}: reads 0% -> {first}% on Aurora",
+        "info",
+        Phase.READS_SHIFTING,
+        weights=Weights(reader=first, writer=0),
+        last_good_reader_weight=0,
+        step_started_at=ctx.now,
+        fence_confirmed_at=None,
+        fence_confirmed_by=None,
+    )
+
+
+def _complete(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    gates = _gates(ctx)
+    if not gates.green:
+        return ctx.reject(f"cannot complete: gate(s) red: {gates.summary()}")
+    return ctx.transition(
+        "completed",
+        f"cutover completed by {cmd.operator}; record TTL restored to {ctx.settings.record_ttl}s",
+        "info",
+        Phase.COMPLETED,
+        ttl_lowered_at=None,
+    )
+
+
+def _advance(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    state = ctx.state
+    phase = state.phase
+    if phase in (Phase.REPLICATING, Phase.ROLLED_BACK):
+        return _start(ctx, cmd)
+    if phase is Phase.WRITER_FLIPPED:
+        return _complete(ctx, cmd)
+    if phase is Phase.READS_SHIFTING:
+        return ctx.reject(
+            f"reads advance automatically once each step is held with every gate green; "
+            f"{max(0, math.ceil(_hold_left(ctx)))}s left at {state.weights.reader}%"
+        )
+    refusals = {
+        Phase.WRITE_FENCE: "the writer moves only through 'fence --confirm' (after the source is read-only)",
+        Phase.PAUSED: f"paused (from {state.paused_from.value if state.paused_from else '?'}): run 'resume' first",
+        Phase.COMPLETED: "the cutover is already completed",
+    }
+    return ctx.reject(refusals[phase])
+
+
+def _rollback(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
+    state = ctx.state
+    if not cmd.confirm:
+        return ctx.reject("rollback requires confirm=true")
+    if state.phase is Phase.ROLLED_BACK:
+        return ctx.reject("already rolled back")
+    on_aurora = state.weights.writer == 100
+    if on_aurora and not cmd.writer:
+        return ctx.reject(
+            "the writer is on Aurora: a reads-only rollback is impossible. 'rollback --writer --confirm' moves the "
+            "writer back to the source and LOSES every write made on Aurora since the flip unless a reverse "
+            "(Aurora -> source) replication task has run since then; see docs/cutover.md"
+        )
+    if cmd.writer and not on_aurora:
+        return ctx.reject("the writer is not on Aurora: use 'rollback --confirm' without --writer")
+    common: dict[str, Any] = {
+        "paused_from": None,
+        "weights": Weights(reader=0, writer=0),
+        "last_good_reader_weight": 0,
+        "step_started_at": None,
+        "ttl_lowered_at": None,
+    }
+    if cmd.writer:
+        flipped = state.flipped_at.isoformat() if state.flipped_at else "the flip"
+        return ctx.transition(
+            "writer_rolled_back",
+            f"writer and reads moved back to the source by {cmd.operator} (confirmed). Writes made on Aurora since "
+            f"{flipped} are NOT on the source unless reverse replication ran; the source must be writable again",
+            "alert",
+            Phase.ROLLED_BACK,
+            **common,
+        )
+    fenced = "; the source was fenced (read-only): make it writable again" if state.fence_confirmed_at is not None else ""
+    return ctx.transition(
+        "rolled_back",
+        f"reads moved back to the source by {cmd.operator}{fenced}",
+        "alert",
+        Phase.ROLLED_BACK,
+        **common,
+    )
+
+
+_COMMANDS: dict[Action, Callable[[_Ctx, OperatorCommand], Decision]] = {
+    Action.STATUS: _status,
+    Action.PAUSE: _pause,
+    Action.RESUME: _resume,
+    Action.FENCE: _fence,
+    Action.ADVANCE: _advance,
+    Action.ROLLBACK: _rollback,
+}
+
+
+def _drain(ctx: _Ctx, poll: DrainPoll, obs: Observation) -> Decision:
+    state, settings, gates = ctx.state, ctx.settings, ctx.gates
+    assert gates is not None
+    fence_at = state.fence_confirmed_at
+    if state.version != poll.fence_version or state.phase is not Phase.WRITE_FENCE or fence_at is None:
+        return ctx.reject(
+            f"the state changed since the fence was confirmed (now version {state.version}, phase "
+            f"{state.phase.value}): drain abandoned, writer not flipped"
+        )
+    elapsed = int((ctx.now - poll.started_at).total_seconds())
+    red = gates.red(_FLIP_GATES)
+    if red:
+        return ctx.transition(
+            "drain_aborted",
+            f"drain aborted after {elapsed}s: gate(s) red: {gates.summary(_FLIP_GATES)}; writer NOT flipped, "
+            "the source stays fenced",
+            "alert",
+            Phase.WRITE_FENCE,
+        )
+    reasons: list[str] = []
+    assert state.ttl_lowered_at is not None
+    # Resolvers may still cache the old TTL: wait it out so the flip reaches clients within CUTOVER_TTL.
+    ttl_settled_at = state.ttl_lowered_at + timedelta(seconds=settings.record_ttl)
+    if ctx.now < ttl_settled_at:
+        reasons.append(
+            f"record TTL {settings.record_ttl}s not yet expired since it was lowered (until {ttl_settled_at.isoformat()})"
+        )
+    drained, latency_reasons = drain_check(settings, obs, fence_at, ctx.now)
+    reasons.extend(latency_reasons)
+    if drained and ctx.now >= ttl_settled_at:
+        return ctx.transition(
+            "writer_flipped",
+            f"replication drained after {elapsed}s ({'; '.join(latency_reasons)}): writer -> Aurora",
+            "info",
+            Phase.WRITER_FLIPPED,
+            weights=replace(state.weights, writer=100),
+            flipped_at=ctx.now,
+        )
+    if ctx.now >= poll.deadline:
+        return ctx.transition(
+            "drain_timeout",
+            f"drain timed out after {elapsed}s: {'; '.join(reasons)}; writer NOT flipped, the source stays fenced. "
+            "Retry with 'fence --confirm' or roll back with 'rollback --confirm'",
+            "alert",
+            Phase.WRITE_FENCE,
+        )
+    return ctx.no_change(*reasons)
