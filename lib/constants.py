@@ -50,6 +50,7 @@ class Output:
     AURORA_INSTANCE_IDS: Final = "aurora_instance_ids"
     AURORA_MASTER_SECRET_ARN: Final = "aurora_master_secret_arn"  # noqa: S105  (an output key, not a secret)
     SOURCE_SECRET_ARN: Final = "source_secret_arn"  # noqa: S105
+    TARGET_SECRET_ARN: Final = "target_secret_arn"  # noqa: S105
     DMS_REPLICATION_INSTANCE_ARN: Final = "dms_replication_instance_arn"
     DMS_REPLICATION_INSTANCE_ID: Final = "dms_replication_instance_id"
     DMS_SOURCE_ENDPOINT_ARN: Final = "dms_source_endpoint_arn"

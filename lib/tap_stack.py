@@ -9,7 +9,6 @@ from constructs import Construct
 
 from lib.config import AppConfig
 from lib.constants import HEALTH_ALARM_INFIX, Output
-from lib.constructs.aurora import PORT as AURORA_PORT
 from lib.constructs.aurora import Aurora
 from lib.constructs.backup import Backup
 from lib.constructs.cutover import Cutover, CutoverTargets
@@ -20,7 +19,6 @@ from lib.constructs.notifications import Notifications
 from lib.constructs.observability import Observability, ObservedResources
 from lib.constructs.provider import build_provider, configure_backend
 from lib.constructs.secrets import Secrets
-from lib.emulator_support import supported
 
 
 class TapStack(TerraformStack):
@@ -60,7 +58,6 @@ class TapStack(TerraformStack):
             security_group_id=self.network.aurora_security_group.id,
             kms_key_arn=key_arn,
         )
-        self.secrets.grant_dms_read([self.secrets.source_secret_arn, self.aurora.master_secret_arn])
         service_roles = DmsServiceRoles(
             self, "dms-service-roles", create=config.deployment.create_dms_service_roles, partition=partition
         )
@@ -76,9 +73,7 @@ class TapStack(TerraformStack):
             service_roles=service_roles,
             secrets_access_role_arn=self.secrets.dms_access_role.arn,
             source_secret_arn=self.secrets.source_secret_arn,
-            target_secret_arn=self.aurora.master_secret_arn,
-            target_host=self.aurora.cluster.endpoint,
-            target_port=AURORA_PORT,
+            target_secret_arn=self.secrets.target_secret.arn,
             target_database=config.aurora.database_name,
         )
         self.notifications = Notifications(
@@ -134,7 +129,6 @@ class TapStack(TerraformStack):
                 cutover_state_parameter=self.cutover.state_parameter.name,
                 topic_arn=self.notifications.topic.arn,
             ),
-            create_event_subscriptions=supported("aws_dms_event_subscription", emulator=config.is_emulator),
         )
         self.backup = Backup(
             self,
@@ -144,7 +138,6 @@ class TapStack(TerraformStack):
             config=config.backup,
             kms_key_arn=key_arn,
             protected_resource_arns=[self.aurora.cluster.arn],
-            create_selection=supported("aws_backup_selection", emulator=config.is_emulator),
         )
         self._outputs()
 
@@ -163,6 +156,7 @@ class TapStack(TerraformStack):
             Output.AURORA_INSTANCE_IDS: [instance.identifier for instance in self.aurora.instances],
             Output.AURORA_MASTER_SECRET_ARN: self.aurora.master_secret_arn,
             Output.SOURCE_SECRET_ARN: self.secrets.source_secret_arn,
+            Output.TARGET_SECRET_ARN: self.secrets.target_secret.arn,
             Output.DMS_REPLICATION_INSTANCE_ARN: self.dms.instance.replication_instance_arn,
             Output.DMS_REPLICATION_INSTANCE_ID: self.dms.instance.replication_instance_id,
             Output.DMS_SOURCE_ENDPOINT_ARN: self.dms.source_endpoint.endpoint_arn,

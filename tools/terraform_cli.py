@@ -116,9 +116,15 @@ def cli_config(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def prepare_workdir(stack_dir: Path) -> None:
-    """Give a synthesized stack the committed provider lock file, so init verifies the same provider."""
+    """Give a synthesized stack the committed provider lock file, so init verifies the same provider.
+
+    Also forget the backend the directory was last initialised with: the local state path differs
+    per target (.state/<target>-<prefix>.tfstate), and a stale pointer makes init stop with
+    "Backend configuration changed". Only the pointer goes; state files are never touched.
+    """
     if LOCK_FILE.is_file():
         shutil.copyfile(LOCK_FILE, stack_dir / ".terraform.lock.hcl")
+    (stack_dir / ".terraform" / "terraform.tfstate").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

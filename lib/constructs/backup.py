@@ -27,7 +27,6 @@ class Backup(Construct):
         config: BackupConfig,
         kms_key_arn: str,
         protected_resource_arns: list[str],
-        create_selection: bool,
     ) -> None:
         super().__init__(scope, id_)
         self.vault = BackupVault(self, "vault", name=f"{prefix}-vault", kms_key_arn=kms_key_arn)
@@ -61,13 +60,11 @@ class Backup(Construct):
                 role=self.role.name,
                 policy_arn=f"arn:{partition}:iam::aws:policy/service-role/{policy}",
             )
-        self.selection: BackupSelection | None = None
-        if create_selection:
-            self.selection = BackupSelection(
-                self,
-                "selection",
-                name=f"{prefix}-aurora",
-                plan_id=self.plan.id,
-                iam_role_arn=self.role.arn,
-                resources=protected_resource_arns,
-            )
+        self.selection = BackupSelection(
+            self,
+            "selection",
+            name=f"{prefix}-aurora",
+            plan_id=self.plan.id,
+            iam_role_arn=self.role.arn,
+            resources=protected_resource_arns,
+        )

@@ -70,8 +70,6 @@ class Dms(Construct):
         secrets_access_role_arn: str,
         source_secret_arn: str,
         target_secret_arn: str,
-        target_host: str,
-        target_port: int,
         target_database: str,
     ) -> None:
         super().__init__(scope, id_)
@@ -137,8 +135,7 @@ class Dms(Construct):
             endpoint_id=f"{prefix}-aurora",
             endpoint_type="target",
             engine_name="aurora-postgresql",
-            server_name=target_host,
-            port=target_port,
+            # Host and port come from the secret: DMS (and the provider) refuse them next to a secret.
             database_name=target_database,
             # The cluster parameter group sets rds.force_ssl=1: anything weaker would be refused.
             ssl_mode="require",

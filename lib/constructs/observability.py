@@ -74,7 +74,6 @@ class Observability(Construct):
         region: str,
         config: ObservabilityConfig,
         observed: ObservedResources,
-        create_event_subscriptions: bool,
     ) -> None:
         super().__init__(scope, id_)
         ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
@@ -132,27 +131,26 @@ class Observability(Construct):
             self, "task-stopped-to-topic", rule=self.task_stopped_rule.name, arn=observed.topic_arn, target_id="alerts"
         )
 
-        if create_event_subscriptions:
-            DmsEventSubscription(
-                self,
-                "instance-events",
-                name=f"{prefix}-dms-instance",
-                sns_topic_arn=observed.topic_arn,
-                source_type="replication-instance",
-                source_ids=[observed.dms_instance_id],
-                event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
-                enabled=True,
-            )
-            DmsEventSubscription(
-                self,
-                "task-events",
-                name=f"{prefix}-dms-task",
-                sns_topic_arn=observed.topic_arn,
-                source_type="replication-task",
-                source_ids=list(observed.dms_task_ids.values()),
-                event_categories=DMS_TASK_EVENT_CATEGORIES,
-                enabled=True,
-            )
+        DmsEventSubscription(
+            self,
+            "instance-events",
+            name=f"{prefix}-dms-instance",
+            sns_topic_arn=observed.topic_arn,
+            source_type="replication-instance",
+            source_ids=[observed.dms_instance_id],
+            event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
+            enabled=True,
+        )
+        DmsEventSubscription(
+            self,
+            "task-events",
+            name=f"{prefix}-dms-task",
+            sns_topic_arn=observed.topic_arn,
+            source_type="replication-task",
+            source_ids=list(observed.dms_task_ids.values()),
+            event_categories=DMS_TASK_EVENT_CATEGORIES,
+            enabled=True,
+        )
 
         # The document is kept as a typed attribute: tests check the flat metric arrays on it.
         self.dashboard_document = dashboard_document(

@@ -1,8 +1,9 @@
 """Source credentials by Secrets Manager ARN, and the role DMS assumes to read them.
 
 No password is ever a Terraform value: the source secret is either an existing ARN from
-config, or an empty KMS-encrypted secret the operator fills out of band; Aurora's master
-password is generated and rotated by RDS (`manage_master_user_password`).
+config, or an empty KMS-encrypted secret the operator fills out of band; the DMS target user's
+secret is always such an empty secret; Aurora's master password is generated and rotated by RDS
+(`manage_master_user_password`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Secrets(Construct):
             self.created_source_secret = SecretsmanagerSecret(
                 self,
                 "source-secret",
-                name=f"{prefix}/source-database",
+                name=f"{prefix}/dms-source",
                 description=(
                     "DMS source credentials. Fill with put-secret-value: JSON with username, password, host, port "
                     "(the user needs REPLICATION rights)"
@@ -35,9 +36,19 @@ class Secrets(Construct):
                 recovery_window_in_days=7,
             )
             self.source_secret_arn = self.created_source_secret.arn
-        self._prefix = prefix
-        self._region = region
-        self._kms_key_arn = kms_key_arn
+        # DMS cannot use the RDS-managed master secret (it holds no host or port), and a DMS user should not
+        # be the master user anyway: the operator creates a DMS user on Aurora and fills this secret.
+        self.target_secret = SecretsmanagerSecret(
+            self,
+            "target-secret",
+            name=f"{prefix}/dms-target",
+            description=(
+                "DMS target credentials for a dedicated Aurora user. Fill with put-secret-value: JSON with "
+                "username, password, host (the cluster writer endpoint), port, dbname"
+            ),
+            kms_key_id=kms_key_arn,
+            recovery_window_in_days=7,
+        )
         # DMS assumes this role through its regional service principal to read endpoint secrets.
         self.dms_access_role = IamRole(
             self,
@@ -45,9 +56,6 @@ class Secrets(Construct):
             name=f"{prefix}-dms-secrets",
             assume_role_policy=assume_role_policy(f"dms.{region}.amazonaws.com"),
         )
-
-    def grant_dms_read(self, secret_arns: list[str]) -> None:
-        """Let the DMS access role read exactly these secrets (called once Aurora's secret exists)."""
         IamRolePolicy(
             self,
             "dms-secrets-read",
@@ -56,12 +64,16 @@ class Secrets(Construct):
             policy=document(
                 self,
                 "secrets-read-policy",
-                statement("ReadEndpointSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], secret_arns),
+                statement(
+                    "ReadEndpointSecrets",
+                    ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                    [self.source_secret_arn, self.target_secret.arn],
+                ),
                 statement(
                     "DecryptEndpointSecrets",
                     ["kms:Decrypt"],
-                    [self._kms_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{self._region}.amazonaws.com"}},
+                    [kms_key_arn],
+                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
                 ),
             ),
         )

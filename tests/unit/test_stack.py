@@ -149,16 +149,20 @@ def test_verify_full_uploads_the_ca_certificate(variant_json: dict[str, Any]) ->
     assert source["ssl_mode"] == "verify-full"
     assert "aws_dms_certificate" in source["certificate_arn"]
     assert source["secrets_manager_arn"].endswith(":secret:onprem-pg-AbCdEf")
-    assert "aws_secretsmanager_secret" not in variant_json["resource"]
+    created = {s["name"] for s in resources(variant_json, "aws_secretsmanager_secret").values()}
+    assert created == {"tap-migrate-dev/dms-target"}
 
 
-def test_target_endpoint_is_the_aurora_writer_over_tls(stack_json: dict[str, Any]) -> None:
+def test_target_endpoint_is_aurora_over_tls_with_its_own_dms_secret(stack_json: dict[str, Any]) -> None:
     target = next(e for e in resources(stack_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "target")
     assert target["engine_name"] == "aurora-postgresql"
     assert target["ssl_mode"] == "require"
-    assert "aws_rds_cluster" in target["server_name"] and target["server_name"].endswith(".endpoint}")
-    assert "master_user_secret" in target["secrets_manager_arn"]
-    assert "password" not in target
+    # Host and port come from the secret: DMS refuses them next to one, and the RDS master secret has neither.
+    assert "server_name" not in target and "port" not in target and "password" not in target
+    secrets = {name: body for name, body in resources(stack_json, "aws_secretsmanager_secret").items()}
+    target_secret = next(name for name, body in secrets.items() if body["name"] == "tap-migrate-dev/dms-target")
+    assert target["secrets_manager_arn"] == f"${{aws_secretsmanager_secret.{target_secret}.arn}}"
+    assert "aws_kms_key" in secrets[target_secret]["kms_key_id"]
 
 
 def test_secrets_role_reads_only_the_endpoint_secrets(stack_json: dict[str, Any]) -> None:
@@ -348,3 +352,32 @@ def test_aurora_instances_have_enhanced_monitoring_and_ddl_logging(stack_json: d
     parameters = {p["name"]: p["value"] for p in only(stack_json, "aws_rds_cluster_parameter_group")["parameter"]}
     assert parameters["log_statement"] == "ddl"
     assert parameters["rds.logical_replication"] == "1"
+
+
+def test_the_emulator_provider_covers_every_service_the_stack_uses(variant_json: dict[str, Any]) -> None:
+    """A resource whose service has no emulator endpoint would make the provider call real AWS (and hang offline)."""
+    from lib.constructs.provider import EMULATED_SERVICES
+
+    service_of = [
+        (("aws_vpc", "aws_subnet", "aws_route_table", "aws_security_group", "aws_default_security_group", "aws_flow_log"), "ec2"),
+        (("aws_kms_",), "kms"),
+        (("aws_iam_role",), "iam"),
+        (("aws_rds_", "aws_db_"), "rds"),
+        (("aws_dms_",), "dms"),
+        (("aws_secretsmanager_",), "secretsmanager"),
+        (("aws_sns_",), "sns"),
+        (("aws_ssm_",), "ssm"),
+        (("aws_cloudwatch_log_group",), "cloudwatchlogs"),
+        (("aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard"), "cloudwatch"),
+        (("aws_cloudwatch_event_",), "eventbridge"),
+        (("aws_lambda_",), "lambda_"),
+        (("aws_route53_",), "route53"),
+        (("aws_backup_",), "backup"),
+        (("aws_caller_identity",), "sts"),
+    ]
+    local_only = {"aws_partition", "aws_iam_policy_document"}
+    used = set(variant_json["resource"]) | (set(variant_json["data"]) - local_only)
+    for resource_type in sorted(used):
+        service = next((svc for prefixes, svc in service_of if resource_type.startswith(prefixes)), None)
+        assert service is not None, f"{resource_type}: map it to its service here and in EMULATED_SERVICES"
+        assert service in EMULATED_SERVICES, f"{resource_type} needs the {service} endpoint in the emulator provider"

@@ -1,0 +1,221 @@
+"""Deploy the stack with real Terraform to the embedded emulator (default) or to AWS, and write the outputs.
+
+    python -m tools.deploy up        # [emulator up] -> cdktf synth -> cdktf deploy -> flat outputs -> plan check -> summary
+    python -m tools.deploy plan      # terraform plan -detailed-exitcode on the deployed stack (0 = no changes)
+    python -m tools.deploy down      # terraform destroy if anything is deployed, then stop the emulator; safe to repeat
+
+Target: TAP_TARGET (emulator | aws), else `deployment.target` in the config. The emulator target
+starts moto on loopback (tools/emulator.py) and points the provider at it with test credentials;
+the aws target uses the standard AWS credential chain and nothing here changes the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.config import load_config
+from lib.constants import OUTPUTS_FILE, STACK_NAME, Output
+from lib.constructs.provider import state_file
+from lib.emulator_support import EMULATOR_EXCLUSIONS
+from tools import emulator
+from tools.terraform_cli import cli_config, prepare_workdir, terraform_binary
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_DIR = PROJECT_ROOT / "cdktf.out" / "stacks" / STACK_NAME
+CDKTF = PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"
+# Emulator-only: moto accepts any key; these never reach a real account.
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass
+class Timings:
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def run(
+        self, name: str, args: Sequence[str], env: Mapping[str, str], cwd: Path = PROJECT_ROOT
+    ) -> subprocess.CompletedProcess[str]:
+        started = time.perf_counter()
+        result = subprocess.run(list(args), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
+        self.steps[name] = round(time.perf_counter() - started, 2)
+        return result
+
+
+def _log(message: str) -> None:
+    print(f"[deploy] {message}", file=sys.stderr, flush=True)
+
+
+def _target(env: Mapping[str, str]) -> str:
+    return env.get("TAP_TARGET") or load_config(env={k: v for k, v in env.items() if k != "TAP_TARGET"}).deployment.target
+
+
+def _state(target: str, env: Mapping[str, str]) -> Path:
+    # Read the prefix as the aws target: the emulator target would demand a running emulator's URL.
+    return state_file(target, load_config(env={**env, "TAP_TARGET": "aws"}).project.prefix)
+
+
+def deployment_env(target: str, endpoint_url: str | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for cdktf/terraform/boto3: provider source, target, and (emulator) endpoint and test keys."""
+    env = dict(os.environ if base is None else base)
+    env.update(cli_config(env))
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    env["TAP_TARGET"] = target
+    if target == "emulator":
+        if not endpoint_url:
+            raise DeployError("the emulator target needs the emulator's endpoint URL")
+        env.update(EMULATOR_CREDENTIALS)
+        env["TAP_EMULATOR_ENDPOINT"] = endpoint_url
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+        env.setdefault("AWS_REGION", load_config(env=env).project.region)
+        env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])
+    return env
+
+
+def _checked(result: subprocess.CompletedProcess[str], what: str) -> str:
+    if result.returncode != 0:
+        raise DeployError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return result.stdout
+
+
+def flatten_outputs(terraform_output_json: Mapping[str, Any]) -> dict[str, Any]:
+    """`terraform output -json` -> {key: value}; refuses sensitive outputs so no secret lands in cfn-outputs/."""
+    flat: dict[str, Any] = {}
+    for key, entry in terraform_output_json.items():
+        if entry.get("sensitive"):
+            raise DeployError(f"output {key!r} is sensitive: outputs must carry ARNs and names, never secret values")
+        flat[key] = entry["value"]
+    missing = {v for k, v in vars(Output).items() if not k.startswith("_")} - set(flat)
+    if missing:
+        raise DeployError(f"the deployed stack lacks outputs {sorted(missing)}: redeploy from this checkout")
+    return flat
+
+
+def write_outputs(env: Mapping[str, str], timings: Timings) -> dict[str, Any]:
+    raw = json.loads(
+        _checked(timings.run("outputs", [terraform_binary(env), "output", "-json"], env, STACK_DIR), "terraform output")
+    )
+    flat = flatten_outputs(raw)
+    path = PROJECT_ROOT / OUTPUTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return flat
+
+
+def plan_is_clean(env: Mapping[str, str], timings: Timings) -> tuple[bool, str]:
+    """Right after apply, a plan must show no changes: this is what catches perpetual diffs (e.g. DMS task settings)."""
+    result = timings.run(
+        "plan_after_apply",
+        [terraform_binary(env), "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"],
+        env,
+        STACK_DIR,
+    )
+    if result.returncode == 0:
+        return True, ""
+    if result.returncode == 2:
+        return False, result.stdout
+    raise DeployError(f"terraform plan failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+
+
+def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env_base = os.environ if env_base is None else env_base
+    timings = Timings()
+    target = _target(env_base)
+    endpoint_url = None
+    if target == "emulator":
+        started = time.perf_counter()
+        endpoint_url = emulator.start()
+        timings.steps["emulator_start"] = round(time.perf_counter() - started, 2)
+        _log(f"emulator on {endpoint_url}")
+        _log("left out in the emulator target only (lib/emulator_support.py):")
+        for exclusion in EMULATOR_EXCLUSIONS:
+            _log(f"  - {exclusion.resource_type}: {exclusion.why}")
+    env = deployment_env(target, endpoint_url, env_base)
+    _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
+    _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
+    prepare_workdir(STACK_DIR)
+    _log("cdktf deploy --auto-approve")
+    _checked(
+        timings.run("deploy", [str(CDKTF), "deploy", "--auto-approve", "--skip-synth"], env),
+        "cdktf deploy",
+    )
+    outputs = write_outputs(env, timings)
+    clean, diff = plan_is_clean(env, timings)
+    report = {"target": target, "endpoint": endpoint_url, "timings_s": timings.steps, "plan_clean": clean}
+    _log(f"outputs written to {OUTPUTS_FILE} ({len(outputs)} keys)")
+    if not clean:
+        _log("terraform plan after apply is NOT empty:\n" + diff[-6000:])
+    print(json.dumps(report, indent=2))
+    if not clean:
+        raise DeployError("the deployment drifts right after apply (see the plan above)")
+    return report
+
+
+def down(env_base: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Destroy what is deployed (if anything), then stop the emulator; safe to repeat, also after a failure."""
+    env_base = os.environ if env_base is None else env_base
+    timings = Timings()
+    target = _target(env_base)
+    state = _state(target, env_base)
+    endpoint_url = emulator.endpoint() if target == "emulator" else None
+    try:
+        if state.is_file() and (target == "aws" or endpoint_url):
+            env = deployment_env(target, endpoint_url, env_base)
+            _checked(
+                timings.run(
+                    "destroy",
+                    [
+                        terraform_binary(env),
+                        "destroy",
+                        "-auto-approve",
+                        "-input=false",
+                        "-no-color",
+                    ],
+                    env,
+                    STACK_DIR,
+                ),
+                "terraform destroy",
+            )
+    finally:
+        if target == "emulator":
+            # A stopped emulator keeps nothing: its state file and outputs would describe resources that are gone.
+            emulator.stop()
+            state.unlink(missing_ok=True)
+            (PROJECT_ROOT / OUTPUTS_FILE).unlink(missing_ok=True)
+    return timings.steps
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "plan", "down"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            up()
+        elif args.command == "plan":
+            target = _target(os.environ)
+            env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
+            clean, diff = plan_is_clean(env, Timings())
+            print("no changes" if clean else diff)
+            return 0 if clean else 2
+        else:
+            print(json.dumps({"timings_s": down()}))
+    except (DeployError, emulator.EmulatorError) as error:
+        _log(str(error))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

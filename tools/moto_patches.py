@@ -1,0 +1,809 @@
+"""Patches that make moto 5.2.1 answer like AWS where the Terraform AWS provider (5.100.0) notices.
+
+The emulator launcher (`tools.emulator`) runs moto in-process and calls `apply_all()` before the
+server starts, so every request it serves goes through these. Each patch:
+- fixes one place where moto differs from AWS so that `terraform apply` fails, hangs, or leaves
+  `terraform plan` with changes right after an apply (the real stack is never weakened to suit moto);
+- checks that the moto internals it replaces still exist (and that the two actions it adds are
+  still missing), and `apply_all()` pins moto to `SUPPORTED_MOTO_VERSION`, so a moto upgrade
+  fails loudly at start-up instead of silently serving different answers;
+- is recorded, so `revert_all()` (or leaving `applied()`) puts moto back exactly as it was: tests
+  that patch moto in-process do not change moto for the other tests of the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import json
+import string
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import unquote
+
+import moto
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from moto.awslambda.models import LambdaFunction
+from moto.backup.exceptions import InvalidRequestException, ResourceNotFoundException
+from moto.backup.models import BackupBackend
+from moto.backup.responses import BackupResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time, utcnow
+from moto.dms.exceptions import ResourceAlreadyExistsFault, ResourceNotFoundFault
+from moto.dms.models import (
+    DatabaseMigrationServiceBackend,
+    FakeReplicationInstance,
+    FakeReplicationSubnetGroup,
+    FakeReplicationTask,
+)
+from moto.dms.responses import DatabaseMigrationServiceResponse
+from moto.ec2.exceptions import InvalidSubnetIdError
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.moto_api._internal import mock_random
+from moto.rds.models import DBCluster, DBInstance
+from moto.route53.responses import Route53
+from moto.sns.models import sns_backends
+from moto.utilities.utils import get_partition
+
+SUPPORTED_MOTO_VERSION: Final = "5.2.1"
+# AWS refuses a DMS subnet group that does not span at least this many Availability Zones.
+DMS_SUBNET_GROUP_MIN_AZS: Final = 2
+# AWS's default Performance Insights retention (days) when it is enabled without one.
+PERFORMANCE_INSIGHTS_DEFAULT_RETENTION: Final = 7
+DMS_EVENT_SOURCE_TYPES: Final = frozenset({"replication-instance", "replication-task"})
+_MISSING: Final = object()
+
+# (owner, attribute, value before the patch, or _MISSING): what revert_all() restores, newest first.
+_installed: list[tuple[type, str, Any]] = []
+
+
+class MotoPatchError(RuntimeError):
+    """moto is not the version, or does not have the shape, these patches were written against."""
+
+
+def check_moto_version(version: str | None = None) -> None:
+    found = moto.__version__ if version is None else version
+    if found != SUPPORTED_MOTO_VERSION:
+        raise MotoPatchError(
+            f"tools/moto_patches.py targets moto {SUPPORTED_MOTO_VERSION}, found {found}: re-check every patch "
+            "against the new moto (each docstring says what it changes) before moving the pin"
+        )
+
+
+def _original(owner: type, name: str) -> Any:
+    """The attribute a patch replaces, straight from the class dict; raise if moto no longer defines it there."""
+    if name not in vars(owner):
+        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is gone: moto's internals changed")
+    return vars(owner)[name]
+
+
+def _absent(owner: type, name: str) -> None:
+    """A patch adds `name`: raise if moto defines it by now (then moto's own version should be checked instead)."""
+    if hasattr(owner, name):
+        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} exists now: moto implements it, drop our version")
+
+
+def _original_property(owner: type, name: str) -> Callable[[Any], Any]:
+    current = _original(owner, name)
+    if not isinstance(current, property) or current.fget is None:
+        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is no longer a property")
+    getter: Callable[[Any], Any] = current.fget
+    return getter
+
+
+def _install(owner: type, name: str, value: Any) -> None:
+    _installed.append((owner, name, vars(owner).get(name, _MISSING)))
+    setattr(owner, name, value)
+
+
+def is_applied() -> bool:
+    return bool(_installed)
+
+
+def _epoch(moment: datetime) -> float:
+    """AWS JSON protocols send timestamps as epoch seconds; moto keeps naive datetimes that mean UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return round(aware.timestamp(), 3)
+
+
+def _set_timestamps(target: dict[str, Any], values: Iterable[tuple[str, datetime | None]]) -> None:
+    # AWS omits a timestamp that has no value (a task never started has no start date) rather than sending null.
+    for key, moment in values:
+        if moment is None:
+            target.pop(key, None)
+        else:
+            target[key] = _epoch(moment)
+
+
+def patch_dms_timestamps() -> None:
+    """DMS replication instance and task timestamps as epoch numbers.
+
+    AWS: DMS speaks JSON 1.1, where timestamps (`InstanceCreateTime`, `ReplicationTaskCreationDate`,
+    `ReplicationTaskStartDate`, the `ReplicationTaskStats` dates) are JSON numbers (epoch seconds).
+    moto 5.2.1: `FakeReplicationInstance.to_dict` and `FakeReplicationTask.to_dict` put
+    `datetime.isoformat()` strings there. boto3 parses either, but the Go SDK in the Terraform
+    provider does not: "expected TStamp to be a JSON Number, got string", so both resources fail
+    to create (moto has created them; the provider cannot read the answer).
+    """
+    instance_to_dict = _original(FakeReplicationInstance, "to_dict")
+    task_to_dict = _original(FakeReplicationTask, "to_dict")
+
+    @functools.wraps(instance_to_dict)
+    def instance_dict(self: FakeReplicationInstance) -> dict[str, Any]:
+        result: dict[str, Any] = instance_to_dict(self)
+        _set_timestamps(result, [("InstanceCreateTime", self.creation_date)])
+        return result
+
+    @functools.wraps(task_to_dict)
+    def task_dict(self: FakeReplicationTask) -> dict[str, Any]:
+        result: dict[str, Any] = task_to_dict(self)
+        _set_timestamps(
+            result, [("ReplicationTaskCreationDate", self.creation_date), ("ReplicationTaskStartDate", self.start_date)]
+        )
+        stats = result.get("ReplicationTaskStats")
+        if isinstance(stats, dict):
+            _set_timestamps(
+                stats,
+                [
+                    ("FreshStartDate", self.start_date),
+                    ("StartDate", self.start_date),
+                    ("StopDate", self.stop_date),
+                    ("FullLoadStartDate", self.start_date),
+                    ("FullLoadFinishDate", self.stop_date),
+                ],
+            )
+        return result
+
+    _install(FakeReplicationInstance, "to_dict", instance_dict)
+    _install(FakeReplicationTask, "to_dict", task_dict)
+
+
+def patch_dms_task_becomes_ready() -> None:
+    """A new DMS replication task reaches `ready`.
+
+    AWS: CreateReplicationTask answers `creating`; the task turns `ready` once DMS has validated it,
+    and the provider waits for `ready` before it records the resource.
+    moto 5.2.1: the task stays `creating` forever (nothing calls `FakeReplicationTask.ready()`), so
+    `terraform apply` waits out the provider's create timeout. Here, as moto does for RDS clusters,
+    the first describe after the create reports the task `ready`.
+    """
+    describe = _original(DatabaseMigrationServiceBackend, "describe_replication_tasks")
+    _original(FakeReplicationTask, "ready")
+
+    @functools.wraps(describe)
+    def describe_replication_tasks(self: DatabaseMigrationServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        tasks = list(describe(self, *args, **kwargs))
+        for task in tasks:
+            if task.status == "creating":
+                task.ready()
+        return tasks
+
+    _install(DatabaseMigrationServiceBackend, "describe_replication_tasks", describe_replication_tasks)
+
+
+class InvalidSubnetError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidSubnet", message)
+
+
+class SubnetGroupZoneCoverageError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ReplicationSubnetGroupDoesNotCoverEnoughAZs", message)
+
+
+def _dms_arn(backend: DatabaseMigrationServiceBackend, kind: str, identifier: str) -> str:
+    return f"arn:{get_partition(backend.region_name)}:dms:{backend.region_name}:{backend.account_id}:{kind}:{identifier}"
+
+
+def patch_dms_subnet_group() -> None:
+    """DMS replication subnet groups keep their subnets, VPC and tags.
+
+    AWS: a replication subnet group answers with the subnets it was given (each with its
+    Availability Zone), their VPC, and the tags given at creation under the group's ARN
+    (`arn:<partition>:dms:<region>:<account>:subgrp:<id>`, which is what the provider lists tags
+    with); a subnet that does not exist is `InvalidSubnet`, a group in one AZ only is
+    `ReplicationSubnetGroupDoesNotCoverEnoughAZs`.
+    moto 5.2.1: drops `SubnetIds` at creation and always answers `subnet-12345` in `vpc-12345`
+    (so `terraform plan` wants to replace the group), and files the tags under the bare identifier
+    (so the provider reads no tags and plans to re-add `default_tags`).
+    """
+    create = _original(DatabaseMigrationServiceBackend, "create_replication_subnet_group")
+    delete = _original(DatabaseMigrationServiceBackend, "delete_replication_subnet_group")
+    to_dict = _original(FakeReplicationSubnetGroup, "to_dict")
+
+    @functools.wraps(create)
+    def create_replication_subnet_group(
+        self: DatabaseMigrationServiceBackend,
+        replication_subnet_group_identifier: str,
+        replication_subnet_group_description: str,
+        subnet_ids: list[str],
+        tags: list[dict[str, str]] | None = None,
+    ) -> FakeReplicationSubnetGroup:
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        subnets = []
+        for subnet_id in subnet_ids or []:
+            try:
+                subnets.append(ec2.get_subnet(subnet_id))
+            except InvalidSubnetIdError:
+                raise InvalidSubnetError(f"The subnet ID '{subnet_id}' does not exist") from None
+        zones = {subnet.availability_zone for subnet in subnets}
+        if len(zones) < DMS_SUBNET_GROUP_MIN_AZS:
+            raise SubnetGroupZoneCoverageError(
+                "The replication subnet group does not cover enough Availability Zones (AZs). "
+                f"Current AZ coverage: {', '.join(sorted(zones)) or 'none'}. "
+                f"Add subnets to cover at least {DMS_SUBNET_GROUP_MIN_AZS} AZs."
+            )
+        group: FakeReplicationSubnetGroup = create(
+            self, replication_subnet_group_identifier, replication_subnet_group_description, subnet_ids, tags=None
+        )
+        group.subnetIds = list(subnet_ids)
+        # Captured now, as AWS records each subnet's AZ and the VPC when the group is created.
+        group.tap_subnets = [  # type: ignore[attr-defined]
+            {
+                "SubnetIdentifier": subnet.id,
+                "SubnetAvailabilityZone": {"Name": subnet.availability_zone},
+                "SubnetStatus": "Active",
+            }
+            for subnet in subnets
+        ]
+        group.tap_vpc_id = subnets[0].vpc_id  # type: ignore[attr-defined]
+        if tags:
+            self.tagger.tag_resource(_dms_arn(self, "subgrp", replication_subnet_group_identifier), tags)
+        return group
+
+    @functools.wraps(delete)
+    def delete_replication_subnet_group(
+        self: DatabaseMigrationServiceBackend, replication_subnet_group_identifier: str
+    ) -> FakeReplicationSubnetGroup:
+        group: FakeReplicationSubnetGroup = delete(self, replication_subnet_group_identifier)
+        # A group re-created under the same name must not inherit the old tags.
+        self.tagger.delete_all_tags_for_resource(_dms_arn(self, "subgrp", replication_subnet_group_identifier))
+        return group
+
+    @functools.wraps(to_dict)
+    def group_dict(self: FakeReplicationSubnetGroup) -> dict[str, Any]:
+        result: dict[str, Any] = to_dict(self)
+        subnets = getattr(self, "tap_subnets", None)
+        if subnets is not None:
+            result["Subnets"] = [dict(subnet) for subnet in subnets]
+            result["VpcId"] = self.tap_vpc_id  # type: ignore[attr-defined]
+        return result
+
+    _install(DatabaseMigrationServiceBackend, "create_replication_subnet_group", create_replication_subnet_group)
+    _install(DatabaseMigrationServiceBackend, "delete_replication_subnet_group", delete_replication_subnet_group)
+    _install(FakeReplicationSubnetGroup, "to_dict", group_dict)
+
+
+class SnsInvalidTopicError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("SNSInvalidTopicFault", message)
+
+
+def patch_dms_event_subscriptions() -> None:
+    """DMS event subscriptions (CreateEventSubscription and friends), which moto 5.2.1 lacks.
+
+    AWS: Create/Describe/Modify/DeleteEventSubscription keep a subscription per name that sends
+    DMS events of the given categories and source type to an SNS topic (`SNSInvalidTopicFault` if
+    the topic does not exist); it is `creating`, then `active`; its tags live under
+    `arn:<partition>:dms:<region>:<account>:es:<name>`; describing an unknown name is
+    `ResourceNotFoundFault`.
+    moto 5.2.1: none of these actions exist (HTTP 500 "not implemented"), so the provider retries
+    `aws_dms_event_subscription` until its create timeout. Here they store and answer the
+    subscription; no events are ever sent (moto's DMS emits none).
+    """
+    for action in (
+        "create_event_subscription",
+        "describe_event_subscriptions",
+        "modify_event_subscription",
+        "delete_event_subscription",
+    ):
+        _absent(DatabaseMigrationServiceResponse, action)
+
+    def subscriptions(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+        # Kept on the backend, so moto's reset (which replaces backends) clears them too.
+        store: dict[str, dict[str, Any]] | None = getattr(backend, "tap_event_subscriptions", None)
+        if store is None:
+            store = {}
+            backend.tap_event_subscriptions = store  # type: ignore[attr-defined]
+        return store
+
+    def find(backend: DatabaseMigrationServiceBackend, name: str) -> dict[str, Any]:
+        found = subscriptions(backend).get(name)
+        if found is None:
+            raise ResourceNotFoundFault(f"Event subscription {name} not found.")
+        return found
+
+    def check_topic(backend: DatabaseMigrationServiceBackend, topic_arn: str) -> None:
+        if topic_arn not in sns_backends[backend.account_id][backend.region_name].topics:
+            raise SnsInvalidTopicError(f"SNS topic {topic_arn} does not exist")
+
+    def check_source_type(source_type: str | None) -> None:
+        if source_type is not None and source_type not in DMS_EVENT_SOURCE_TYPES:
+            raise JsonRESTError("InvalidParameterValueException", f"Invalid source type: {source_type}")
+
+    def answer(subscription: dict[str, Any], status: str | None = None) -> str:
+        return json.dumps({"EventSubscription": {**subscription, "Status": status or subscription["Status"]}})
+
+    def create_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        name = params["SubscriptionName"]
+        if name in subscriptions(backend):
+            raise ResourceAlreadyExistsFault(f"Event subscription {name} already exists.")
+        check_topic(backend, params["SnsTopicArn"])
+        check_source_type(params.get("SourceType"))
+        subscription = {
+            "CustomerAwsId": backend.account_id,
+            "CustSubscriptionId": name,
+            "SnsTopicArn": params["SnsTopicArn"],
+            "Status": "active",
+            # A string in the DMS API (not a timestamp), in the format AWS uses.
+            "SubscriptionCreationTime": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            "SourceType": params.get("SourceType", ""),
+            "SourceIdsList": list(params.get("SourceIds") or []),
+            "EventCategoriesList": list(params.get("EventCategories") or []),
+            "Enabled": params.get("Enabled", True),
+        }
+        subscriptions(backend)[name] = subscription
+        if params.get("Tags"):
+            backend.tagger.tag_resource(_dms_arn(backend, "es", name), params["Tags"])
+        # AWS answers `creating`; the next describe finds it `active`.
+        return answer(subscription, "creating")
+
+    def describe_event_subscriptions(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        name = params.get("SubscriptionName")
+        backend = self.dms_backend
+        found = [find(backend, name)] if name else list(subscriptions(backend).values())
+        return json.dumps({"EventSubscriptionsList": found})
+
+    def modify_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        subscription = find(backend, params["SubscriptionName"])
+        if "SnsTopicArn" in params:
+            check_topic(backend, params["SnsTopicArn"])
+            subscription["SnsTopicArn"] = params["SnsTopicArn"]
+        if "SourceType" in params:
+            check_source_type(params["SourceType"])
+            subscription["SourceType"] = params["SourceType"]
+        if "EventCategories" in params:
+            subscription["EventCategoriesList"] = list(params["EventCategories"])
+        if "Enabled" in params:
+            subscription["Enabled"] = params["Enabled"]
+        return answer(subscription, "modifying")
+
+    def delete_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        name = params["SubscriptionName"]
+        subscription = find(backend, name)
+        del subscriptions(backend)[name]
+        backend.tagger.delete_all_tags_for_resource(_dms_arn(backend, "es", name))
+        return answer(subscription, "deleting")
+
+    _install(DatabaseMigrationServiceResponse, "create_event_subscription", create_event_subscription)
+    _install(DatabaseMigrationServiceResponse, "describe_event_subscriptions", describe_event_subscriptions)
+    _install(DatabaseMigrationServiceResponse, "modify_event_subscription", modify_event_subscription)
+    _install(DatabaseMigrationServiceResponse, "delete_event_subscription", delete_event_subscription)
+
+
+class InvalidCertificateError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidCertificateFault", message)
+
+
+def patch_dms_certificates() -> None:
+    """DMS certificates (ImportCertificate, DescribeCertificates, DeleteCertificate), which moto 5.2.1 lacks.
+
+    AWS: ImportCertificate stores a PEM (or an Oracle wallet) under an identifier and a generated ARN
+    (`arn:<partition>:dms:<region>:<account>:cert:<ID>`), rejects a PEM that does not parse
+    (`InvalidCertificateFault`) or a taken identifier (`ResourceAlreadyExistsFault`), and answers the
+    certificate's validity dates (epoch numbers), key length and signing algorithm; its tags live under
+    the ARN; DescribeCertificates filters by `certificate-id` or `certificate-arn`.
+    moto 5.2.1: none of these actions exist (HTTP 500 "not implemented"), so `aws_dms_certificate`, which
+    the stack creates when `source.ca_certificate_file` is set (verify-ca / verify-full), never applies.
+    """
+    for action in ("import_certificate", "describe_certificates", "delete_certificate"):
+        _absent(DatabaseMigrationServiceResponse, action)
+
+    def certificates(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+        # Keyed by identifier; kept on the backend, so moto's reset (which replaces backends) clears them too.
+        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_certificates", {})
+        return store
+
+    def describe_pem(pem: str) -> dict[str, Any]:
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as error:
+            raise InvalidCertificateError(f"The certificate is not valid: {error}") from None
+        public_key = certificate.public_key()
+        algorithm = certificate.signature_hash_algorithm
+        key_kind = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "ECDSA"}
+        kind = next((name for key_type, name in key_kind.items() if isinstance(public_key, key_type)), None)
+        return {
+            "ValidFromDate": _epoch(certificate.not_valid_before_utc),
+            "ValidToDate": _epoch(certificate.not_valid_after_utc),
+            "KeyLength": getattr(public_key, "key_size", None),
+            # AWS's spelling, e.g. SHA256withRSA.
+            "SigningAlgorithm": f"{algorithm.name.upper()}with{kind}" if algorithm is not None and kind else None,
+        }
+
+    def import_certificate(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        identifier = params["CertificateIdentifier"]
+        if identifier in certificates(backend):
+            raise ResourceAlreadyExistsFault(f"Certificate with identifier {identifier} already exists.")
+        pem, wallet = params.get("CertificatePem"), params.get("CertificateWallet")
+        if bool(pem) == bool(wallet):
+            raise JsonRESTError("InvalidParameterValueException", "Give exactly one of CertificatePem and CertificateWallet")
+        random_id = "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+        arn = _dms_arn(backend, "cert", random_id)
+        record: dict[str, Any] = {
+            "CertificateIdentifier": identifier,
+            "CertificateCreationDate": _epoch(utcnow()),
+            "CertificateArn": arn,
+            "CertificateOwner": backend.account_id,
+        }
+        if pem:
+            record.update({"CertificatePem": pem, **describe_pem(pem)})
+        else:
+            base64.b64decode(wallet, validate=True)  # JSON carries the blob base64-encoded; AWS rejects anything else
+            record["CertificateWallet"] = wallet
+        certificates(backend)[identifier] = {key: value for key, value in record.items() if value is not None}
+        if params.get("Tags"):
+            backend.tagger.tag_resource(arn, params["Tags"])
+        return json.dumps({"Certificate": certificates(backend)[identifier]})
+
+    def describe_certificates(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        found = list(certificates(self.dms_backend).values())
+        for entry in params.get("Filters") or []:
+            field = {"certificate-id": "CertificateIdentifier", "certificate-arn": "CertificateArn"}.get(entry.get("Name"))
+            if field is None:
+                raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
+            found = [certificate for certificate in found if certificate[field] in entry.get("Values", [])]
+        if params.get("Filters") and not found:
+            raise ResourceNotFoundFault("No certificates found matching the filters.")
+        return json.dumps({"Certificates": found})
+
+    def delete_certificate(self: DatabaseMigrationServiceResponse) -> str:
+        arn = json.loads(self.body)["CertificateArn"]
+        backend = self.dms_backend
+        store = certificates(backend)
+        identifier = next((key for key, value in store.items() if value["CertificateArn"] == arn), None)
+        if identifier is None:
+            raise ResourceNotFoundFault(f"Certificate {arn} not found.")
+        backend.tagger.delete_all_tags_for_resource(arn)
+        return json.dumps({"Certificate": store.pop(identifier)})
+
+    _install(DatabaseMigrationServiceResponse, "import_certificate", import_certificate)
+    _install(DatabaseMigrationServiceResponse, "describe_certificates", describe_certificates)
+    _install(DatabaseMigrationServiceResponse, "delete_certificate", delete_certificate)
+
+
+def patch_rds_cluster_scaling_configuration() -> None:
+    """No Serverless v1 `ScalingConfigurationInfo` on clusters that are not Serverless v1.
+
+    AWS: DescribeDBClusters includes `ScalingConfigurationInfo` only for `engine_mode = serverless`
+    (Aurora Serverless v1); a provisioned cluster (Serverless v2 included) has none.
+    moto 5.2.1: `DBCluster.scaling_configuration_info` always returns a dict of `None`s, serialized as
+    an empty element, which the provider reads as a `scaling_configuration` block with zero values:
+    `terraform plan` then wants to remove it, after every apply.
+    """
+    original_getter = _original_property(DBCluster, "scaling_configuration_info")
+
+    @functools.wraps(original_getter)
+    def scaling_configuration_info(self: DBCluster) -> dict[str, Any] | None:
+        if not self.scaling_configuration:
+            return None
+        info: dict[str, Any] = original_getter(self)
+        return info
+
+    _install(DBCluster, "scaling_configuration_info", property(scaling_configuration_info))
+
+
+def patch_rds_instance_insights_and_monitoring() -> None:
+    """DB instances keep the Performance Insights and Enhanced Monitoring settings they were created with.
+
+    AWS: CreateDBInstance with `EnablePerformanceInsights`, `PerformanceInsightsKMSKeyId` and
+    `PerformanceInsightsRetentionPeriod` (7 days when enabled without one) answers them back as
+    `PerformanceInsightsEnabled`, `PerformanceInsightsKMSKeyId`, `PerformanceInsightsRetentionPeriod`;
+    `MonitoringInterval` (0 when off) and `MonitoringRoleArn` come back as given.
+    moto 5.2.1: `DBInstance.__init__` drops all five (they land in `**kwargs`), and ModifyDBInstance
+    stores `enable_performance_insights` under a name nothing reads, so `aws_rds_cluster_instance`
+    plans `performance_insights_enabled = false -> true` and `monitoring_interval = 0 -> 60` forever.
+    """
+    init = _original(DBInstance, "__init__")
+    _original(DBInstance, "update")  # ModifyDBInstance sets attributes by request parameter name through it
+    _absent(DBInstance, "performance_insights_enabled")
+
+    @functools.wraps(init)
+    def __init__(self: DBInstance, *args: Any, **kwargs: Any) -> None:  # noqa: N807  (replaces __init__)
+        init(self, *args, **kwargs)
+        enabled = bool(kwargs.get("enable_performance_insights"))
+        retention = kwargs.get("performance_insights_retention_period") or PERFORMANCE_INSIGHTS_DEFAULT_RETENTION
+        self.enable_performance_insights = enabled  # type: ignore[attr-defined]
+        self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id") if enabled else None  # type: ignore[attr-defined]
+        self.performance_insights_retention_period = retention if enabled else None  # type: ignore[attr-defined]
+        # ModifyDBInstance already sets these two by parameter name, which is also the name the response reads.
+        self.monitoring_interval = kwargs.get("monitoring_interval") or 0  # type: ignore[attr-defined]
+        self.monitoring_role_arn = kwargs.get("monitoring_role_arn")  # type: ignore[attr-defined]
+
+    def performance_insights_enabled(self: DBInstance) -> bool:
+        # Read through the request parameter's name, which is what ModifyDBInstance sets.
+        return bool(getattr(self, "enable_performance_insights", False))
+
+    _install(DBInstance, "__init__", __init__)
+    _install(DBInstance, "performance_insights_enabled", property(performance_insights_enabled))
+
+
+def patch_route53_private_zone_from_vpc() -> None:
+    """A hosted zone created with a VPC is private.
+
+    AWS: CreateHostedZone makes a private zone whenever the request carries a `VPC` element;
+    `HostedZoneConfig.PrivateZone` is optional, and the Terraform provider does not send it.
+    moto 5.2.1: makes the zone private only when `HostedZoneConfig.PrivateZone` is true, and ignores
+    the VPC otherwise, so `aws_route53_zone` with a `vpc` block is stored public with no VPC and
+    `terraform plan` wants to replace it.
+    """
+    create = _original(Route53, "create_hosted_zone")
+
+    @functools.wraps(create)
+    def create_hosted_zone(self: Route53) -> Any:
+        # Route53 parses requests with `automated_parameter_parsing`: `self.params` is the parsed body.
+        params: dict[str, Any] = self.params
+        vpc = params.get("VPC") or {}
+        if vpc.get("VPCId"):
+            config = params.setdefault("HostedZoneConfig", {})
+            config.setdefault("PrivateZone", True)
+        return create(self)
+
+    _install(Route53, "create_hosted_zone", create_hosted_zone)
+
+
+def patch_ec2_referenced_group_rule_description() -> None:
+    """Security group rules that reference another group keep their description.
+
+    AWS: DescribeSecurityGroupRules returns the `Description` given in `UserIdGroupPairs` when the
+    rule was authorized.
+    moto 5.2.1: `SecurityGroupRule.description` reads only the CIDR range's description, so a rule
+    created by `aws_vpc_security_group_ingress_rule`/`_egress_rule` with `referenced_security_group_id`
+    comes back without one and `terraform plan` wants to set it (moto keeps it after that update,
+    which stores it on the CIDR side, so the drift shows right after the first apply only).
+    """
+    original_getter = _original_property(SecurityGroupRule, "description")
+
+    @functools.wraps(original_getter)
+    def description(self: SecurityGroupRule) -> str | None:
+        found: str | None = original_getter(self)
+        if found is None and self.source_group:
+            found = self.source_group.get("Description")
+        return found
+
+    _install(SecurityGroupRule, "description", property(description))
+
+
+def patch_lambda_kms_key_arn() -> None:
+    """Lambda functions keep the customer managed KMS key for their environment variables.
+
+    AWS: CreateFunction/UpdateFunctionConfiguration with `KMSKeyArn` answer it back in the function
+    configuration (GetFunction, GetFunctionConfiguration); an empty string removes it.
+    moto 5.2.1: `LambdaFunction` ignores `KMSKeyArn`, so `aws_lambda_function.kms_key_arn` drifts
+    after every apply.
+    """
+    init = _original(LambdaFunction, "__init__")
+    get_configuration = _original(LambdaFunction, "get_configuration")
+    update_configuration = _original(LambdaFunction, "update_configuration")
+
+    @functools.wraps(init)
+    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        init(self, account_id, spec, *args, **kwargs)
+        self.tap_kms_key_arn = spec.get("KMSKeyArn") or None  # type: ignore[attr-defined]
+
+    @functools.wraps(get_configuration)
+    def configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config: dict[str, Any] = get_configuration(self, *args, **kwargs)
+        key_arn = getattr(self, "tap_kms_key_arn", None)
+        if key_arn:
+            config["KMSKeyArn"] = key_arn
+        return config
+
+    @functools.wraps(update_configuration)
+    def update(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "KMSKeyArn" in config_updates:
+            self.tap_kms_key_arn = config_updates["KMSKeyArn"] or None  # type: ignore[attr-defined]
+        result: dict[str, Any] = update_configuration(self, config_updates)
+        return result
+
+    _install(LambdaFunction, "__init__", __init__)
+    _install(LambdaFunction, "get_configuration", configuration)
+    _install(LambdaFunction, "update_configuration", update)
+
+
+def patch_backup_list_tags_path() -> None:
+    """AWS Backup ListTags finds the resource whether or not the path ends in a slash.
+
+    AWS: ListTags is `GET /tags/{resourceArn}/`; SDKs differ on the trailing slash (boto3 sends it,
+    the Go SDK v2 in the Terraform provider does not) and AWS answers both.
+    moto 5.2.1: takes the ARN as the second-to-last path segment, which is only right with the
+    slash; without it, it lists the tags of a resource called `tags` (none), so every tagged
+    `aws_backup_vault`/`aws_backup_plan` (provider `default_tags` included) drifts on `tags_all`.
+    """
+    list_tags = _original(BackupResponse, "list_tags")
+
+    @functools.wraps(list_tags)
+    def list_tags_any_path(self: BackupResponse) -> str:
+        # Everything after the first "/tags/": the ARNs Backup tags hold colons, never slashes.
+        _, _, tail = self.path.partition("/tags/")
+        resource_arn = unquote(tail.rstrip("/"))
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+    _install(BackupResponse, "list_tags", list_tags_any_path)
+
+
+def patch_backup_selections() -> None:
+    """AWS Backup selections (CreateBackupSelection and friends), which moto 5.2.1 lacks.
+
+    AWS: `PUT /backup/plans/{plan}/selections/` stores a selection (name, IAM role, resources,
+    not-resources, tag conditions) in an existing plan and answers its `SelectionId`; GET/DELETE
+    `.../selections/{id}` read and remove it, GET `.../selections/` lists them; a plan that still has
+    selections cannot be deleted (`InvalidRequestException`).
+    moto 5.2.1: none of the selection actions exist (HTTP 500 "not implemented"), so the provider
+    retries `aws_backup_selection` until its create timeout. Here they store and answer the
+    selection; no backup job ever runs (moto's Backup runs none).
+    """
+    for action in ("create_backup_selection", "get_backup_selection", "delete_backup_selection", "list_backup_selections"):
+        _absent(BackupResponse, action)
+    delete_plan = _original(BackupBackend, "delete_backup_plan")
+    get_plan = _original(BackupBackend, "get_backup_plan")
+
+    def selections(backend: BackupBackend, plan_id: str) -> dict[str, dict[str, Any]]:
+        plan = get_plan(backend, plan_id, None)
+        if plan.deletion_date is not None:
+            raise ResourceNotFoundException(msg=f"Cannot find Backup plan with ID {plan_id}")
+        # Kept on the backend, so moto's reset (which replaces backends) clears them too.
+        store: dict[str, dict[str, dict[str, Any]]] = backend.__dict__.setdefault("tap_backup_selections", {})
+        return store.setdefault(plan_id, {})
+
+    def path_ids(path: str) -> tuple[str, str]:
+        # /backup/plans/{plan}/selections/{selection}: the selection part is empty for create and list.
+        plan_part, _, selection_part = path.partition("/selections")
+        return unquote(plan_part.rsplit("/", 1)[-1]), unquote(selection_part.strip("/"))
+
+    def find(backend: BackupBackend, plan_id: str, selection_id: str) -> dict[str, Any]:
+        found = selections(backend, plan_id).get(selection_id)
+        if found is None:
+            raise ResourceNotFoundException(msg=f"Cannot find Backup selection with ID {selection_id}")
+        return found
+
+    def create_backup_selection(self: BackupResponse) -> str:
+        params = json.loads(self.body)
+        plan_id, _ = path_ids(self.path)
+        selection = params["BackupSelection"]
+        record = {
+            "SelectionId": str(mock_random.uuid4()),
+            "BackupPlanId": plan_id,
+            "CreationDate": unix_time(),
+            "CreatorRequestId": params.get("CreatorRequestId"),
+            "BackupSelection": {
+                "SelectionName": selection["SelectionName"],
+                "IamRoleArn": selection["IamRoleArn"],
+                "Resources": list(selection.get("Resources") or []),
+                "NotResources": list(selection.get("NotResources") or []),
+                "ListOfTags": list(selection.get("ListOfTags") or []),
+                # AWS answers every condition list, empty ones included.
+                "Conditions": {
+                    key: list((selection.get("Conditions") or {}).get(key) or [])
+                    for key in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
+                },
+            },
+        }
+        selections(self.backup_backend, plan_id)[record["SelectionId"]] = record
+        return json.dumps({key: record[key] for key in ("SelectionId", "BackupPlanId", "CreationDate")})
+
+    def get_backup_selection(self: BackupResponse) -> str:
+        plan_id, selection_id = path_ids(self.path)
+        record = find(self.backup_backend, plan_id, selection_id)
+        return json.dumps({key: value for key, value in record.items() if value is not None})
+
+    def delete_backup_selection(self: BackupResponse) -> str:
+        plan_id, selection_id = path_ids(self.path)
+        find(self.backup_backend, plan_id, selection_id)
+        del selections(self.backup_backend, plan_id)[selection_id]
+        return "{}"
+
+    def list_backup_selections(self: BackupResponse) -> str:
+        plan_id, _ = path_ids(self.path)
+        listed = [
+            {
+                "SelectionId": record["SelectionId"],
+                "SelectionName": record["BackupSelection"]["SelectionName"],
+                "BackupPlanId": plan_id,
+                "CreationDate": record["CreationDate"],
+                "IamRoleArn": record["BackupSelection"]["IamRoleArn"],
+            }
+            for record in selections(self.backup_backend, plan_id).values()
+        ]
+        return json.dumps({"BackupSelectionsList": listed})
+
+    @functools.wraps(delete_plan)
+    def delete_backup_plan(self: BackupBackend, backup_plan_id: str) -> Any:
+        if backup_plan_id in self.plans and self.__dict__.get("tap_backup_selections", {}).get(backup_plan_id):
+            raise InvalidRequestException(msg="Related backup plan selections must be deleted prior to backup plan deletion")
+        return delete_plan(self, backup_plan_id)
+
+    _install(BackupResponse, "create_backup_selection", create_backup_selection)
+    _install(BackupResponse, "get_backup_selection", get_backup_selection)
+    _install(BackupResponse, "delete_backup_selection", delete_backup_selection)
+    _install(BackupResponse, "list_backup_selections", list_backup_selections)
+    _install(BackupBackend, "delete_backup_plan", delete_backup_plan)
+
+
+PATCHES: Final[tuple[Callable[[], None], ...]] = (
+    patch_dms_timestamps,
+    patch_dms_task_becomes_ready,
+    patch_dms_subnet_group,
+    patch_dms_event_subscriptions,
+    patch_dms_certificates,
+    patch_rds_cluster_scaling_configuration,
+    patch_rds_instance_insights_and_monitoring,
+    patch_route53_private_zone_from_vpc,
+    patch_ec2_referenced_group_rule_description,
+    patch_lambda_kms_key_arn,
+    patch_backup_list_tags_path,
+    patch_backup_selections,
+)
+
+
+def apply_all() -> list[str]:
+    """Check the moto version and apply every patch once; return their names (for the launcher's log).
+
+    All or nothing: if one patch finds moto changed, the ones already applied are reverted before the error.
+    """
+    names = [patch.__name__ for patch in PATCHES]
+    if is_applied():
+        return names
+    check_moto_version()
+    try:
+        for patch in PATCHES:
+            patch()
+    except BaseException:
+        revert_all()
+        raise
+    return names
+
+
+def revert_all() -> None:
+    """Put every patched moto attribute back as it was (newest first)."""
+    while _installed:
+        owner, name, previous = _installed.pop()
+        if previous is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, previous)
+
+
+@contextlib.contextmanager
+def applied() -> Iterator[list[str]]:
+    """The patches for the duration of a `with` block (tests): moto is restored on the way out."""
+    already = is_applied()
+    names = apply_all()
+    try:
+        yield names
+    finally:
+        if not already:
+            revert_all()
