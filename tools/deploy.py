@@ -138,9 +138,9 @@ def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
         endpoint_url = emulator.start()
         timings.steps["emulator_start"] = round(time.perf_counter() - started, 2)
         _log(f"emulator on {endpoint_url}")
-        _log("left out in the emulator target only (lib/emulator_support.py):")
+        _log(f"left out in the emulator target only (lib/emulator_support.py): {'' if EMULATOR_EXCLUSIONS else 'none'}")
         for exclusion in EMULATOR_EXCLUSIONS:
-            _log(f"  - {exclusion.resource_type}: {exclusion.why}")
+            _log(f"  - {exclusion.resource_type}: {exclusion.why} (covered by {exclusion.covered_by})")
     env = deployment_env(target, endpoint_url, env_base)
     _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
     _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
