@@ -87,7 +87,6 @@ class TapStack(TerraformStack):
         # Migration-health alarms gate the cutover; the cutover's own error alarm must not (a throttled call
         # would otherwise roll reads back on the next tick).
         self.alarm_name_prefix = f"{prefix}-{HEALTH_ALARM_INFIX}-"
-        cutover_task = self.dms.tasks[config.cutover.task_key]
         self.cutover = Cutover(
             self,
             "cutover",
@@ -105,7 +104,7 @@ class TapStack(TerraformStack):
                 aurora_reader_endpoint=self.aurora.cluster.reader_endpoint,
                 aurora_cluster_id=self.aurora.cluster.cluster_identifier,
                 aurora_cluster_arn=self.aurora.cluster.arn,
-                dms_task_arn=cutover_task.replication_task_arn,
+                dms_task_arn=self.dms.task_arns[config.cutover.task_key],
                 dms_instance_id=self.dms.instance.replication_instance_id,
                 topic_arn=self.notifications.topic.arn,
                 kms_key_arn=key_arn,
@@ -121,8 +120,9 @@ class TapStack(TerraformStack):
             config=config.observability,
             observed=ObservedResources(
                 dms_instance_id=self.dms.instance.replication_instance_id,
-                dms_task_ids={key: task.replication_task_id for key, task in self.dms.tasks.items()},
-                dms_task_arns={key: task.replication_task_arn for key, task in self.dms.tasks.items()},
+                dms_task_ids=self.dms.task_ids,
+                dms_tasks=list(self.dms.tasks.values()),
+                dms_task_arns=self.dms.task_arns,
                 cutover_task_key=config.cutover.task_key,
                 aurora_cluster_id=self.aurora.cluster.cluster_identifier,
                 cutover_function_name=self.cutover.function.function_name,
@@ -161,7 +161,7 @@ class TapStack(TerraformStack):
             Output.DMS_REPLICATION_INSTANCE_ID: self.dms.instance.replication_instance_id,
             Output.DMS_SOURCE_ENDPOINT_ARN: self.dms.source_endpoint.endpoint_arn,
             Output.DMS_TARGET_ENDPOINT_ARN: self.dms.target_endpoint.endpoint_arn,
-            Output.DMS_TASK_ARNS: {key: task.replication_task_arn for key, task in self.dms.tasks.items()},
+            Output.DMS_TASK_ARNS: self.dms.task_arns,
             Output.DMS_SECRETS_ACCESS_ROLE_ARN: self.secrets.dms_access_role.arn,
             Output.HOSTED_ZONE_ID: self.cutover.zone_id,
             Output.READER_RECORD_NAME: self.cutover.reader_name,

@@ -143,6 +143,9 @@ class Dms(Construct):
             secrets_manager_access_role_arn=secrets_access_role_arn,
             kms_key_arn=kms_key_arn,
         )
+        # Each attribute read is a round trip to the jsii runtime: read shared ones once, not per task.
+        instance_arn = self.instance.replication_instance_arn
+        source_arn, target_arn = self.source_endpoint.endpoint_arn, self.target_endpoint.endpoint_arn
         self.tasks: dict[str, DmsReplicationTask] = {}
         for key, task in config.tasks.items():
             self.tasks[key] = DmsReplicationTask(
@@ -150,11 +153,14 @@ class Dms(Construct):
                 f"task-{key}",
                 replication_task_id=f"{prefix}-{key}",
                 migration_type=task.migration_type,
-                replication_instance_arn=self.instance.replication_instance_arn,
-                source_endpoint_arn=self.source_endpoint.endpoint_arn,
-                target_endpoint_arn=self.target_endpoint.endpoint_arn,
+                replication_instance_arn=instance_arn,
+                source_endpoint_arn=source_arn,
+                target_endpoint_arn=target_arn,
                 table_mappings=task.table_mappings,
                 replication_task_settings=task.settings,
                 # Starting the full load is an operator decision: the source must be prepared first (wal_level, slots).
                 start_replication_task=False,
             )
+        self.task_arns = {key: task.replication_task_arn for key, task in self.tasks.items()}
+        # Literal identifiers (we chose them): whoever needs the tasks to exist depends on `self.tasks`.
+        self.task_ids = {key: f"{prefix}-{key}" for key in self.tasks}

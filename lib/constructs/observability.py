@@ -8,10 +8,10 @@ state; missing Lambda errors are not breaching (no invocations, no errors).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformLocal
+from cdktf import Fn, ITerraformDependable
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
@@ -41,7 +41,8 @@ DMS_TASK_EVENT_CATEGORIES = ["configuration change", "creation", "deletion", "fa
 @dataclass(frozen=True)
 class ObservedResources:
     dms_instance_id: str
-    dms_task_ids: Mapping[str, str]  # task key -> replication_task_id
+    dms_task_ids: Mapping[str, str]  # task key -> replication_task_id (literal)
+    dms_tasks: Sequence[ITerraformDependable]  # the task event subscription must wait for them
     dms_task_arns: Mapping[str, str]  # task key -> ARN
     cutover_task_key: str
     aurora_cluster_id: str
@@ -78,10 +79,8 @@ class Observability(Construct):
         super().__init__(scope, id_)
         ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
-        self.task_resource_ids = {
-            key: TerraformLocal(self, f"task-resource-id-{key}", Fn.element(Fn.split(":", arn), 6)).as_string
-            for key, arn in observed.dms_task_arns.items()
-        }
+        # One function call per task (not split + element): each call is a jsii round trip at synth.
+        self.task_resource_ids = {key: Fn.regex("[^:]+$", arn) for key, arn in observed.dms_task_arns.items()}
         task_dims = {
             key: {"ReplicationInstanceIdentifier": observed.dms_instance_id, "ReplicationTaskIdentifier": resource_id}
             for key, resource_id in self.task_resource_ids.items()
@@ -148,6 +147,7 @@ class Observability(Construct):
             sns_topic_arn=observed.topic_arn,
             source_type="replication-task",
             source_ids=list(observed.dms_task_ids.values()),
+            depends_on=list(observed.dms_tasks),
             event_categories=DMS_TASK_EVENT_CATEGORIES,
             enabled=True,
         )

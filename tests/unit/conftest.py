@@ -118,6 +118,7 @@ def statements(stack: dict[str, Any], policy_value: str) -> dict[str, dict[str, 
 
 
 JSONENCODE = re.compile(r"^\$\{jsonencode\((?P<body>.*)\)\}$", re.S)
+BARE_SPLIT = re.compile(r'regex\("\[\^:\]\+\$", ((?:aws_)[\w.\-]+)\)')
 BARE_REFERENCE = re.compile(r"([\[,:]\s*)((?:aws_|data\.|local\.)[\w.\-]+(?:\[\d+\][\w.\-]*)*)")
 
 
@@ -126,4 +127,18 @@ def decode_jsonencode(value: str) -> Any:
     match = JSONENCODE.match(value)
     assert match, f"not a jsonencode expression: {value[:80]!r}"
     body = match["body"].replace('" = ', '": ')
-    return json.loads(BARE_REFERENCE.sub(lambda m: f'{m[1]}"${{{m[2]}}}"', body))
+    # Function calls first, parked as sentinels (their own quotes and references would confuse the next step).
+    body = BARE_SPLIT.sub(lambda m: f'"@@split|{m[1]}@@"', body)
+    decoded = json.loads(BARE_REFERENCE.sub(lambda m: f'{m[1]}"${{{m[2]}}}"', body))
+    return _restore_splits(decoded)
+
+
+def _restore_splits(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _restore_splits(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_restore_splits(value) for value in node]
+    if isinstance(node, str) and node.startswith("@@split|"):
+        _, reference = node.strip("@").split("|")
+        return f'${{regex("[^:]+$", {reference})}}'
+    return node

@@ -13,7 +13,9 @@ from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
-LOCAL = re.compile(r"^\$\{local\.(?P<name>[\w-]+)\}$")
+TASK_RESOURCE_ID = re.compile(
+    r'^\$\{regex\("\[\^:\]\+\$", (?P<type>aws_dms_replication_task)\.(?P<name>[\w-]+)\.replication_task_arn\)\}$'
+)
 
 
 def _dashboard(stack: dict[str, Any]) -> dict[str, Any]:
@@ -64,12 +66,8 @@ def test_render_lays_out_and_flattens() -> None:
 
 
 def _dimension_target(value: str, stack: dict[str, Any]) -> str:
-    """Resolve a dimension value to the resource type it references (through locals)."""
-    local = LOCAL.match(value)
-    if local:
-        expression = stack["locals"][local["name"]]
-        return re.search(r"aws_[a-z0-9_]+", expression).group(0)  # type: ignore[union-attr]
-    match = REFERENCE.match(value)
+    """Resolve a dimension value to the resource type it references (the task id is cut from its ARN)."""
+    match = TASK_RESOURCE_ID.match(value) or REFERENCE.match(value)
     assert match, f"dimension {value!r} is not a reference to a stack resource"
     assert match["name"] in resources(stack, match["type"]), value
     return match["type"]
@@ -115,8 +113,8 @@ def test_lag_alarms_use_cdc_latency_and_treat_missing_data_as_breaching(synthesi
 
 
 def test_task_resource_id_is_taken_from_the_task_arn(stack_json: dict[str, Any]) -> None:
-    expression = next(v for k, v in stack_json["locals"].items() if "task-resource-id-main" in k)
-    assert re.fullmatch(r'\$\{element\(split\(":", aws_dms_replication_task\.[\w-]+\.replication_task_arn\), 6\)\}', expression)
+    lag = next(a for a in resources(stack_json, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "CDCLatencySource")
+    assert TASK_RESOURCE_ID.match(lag["dimensions"]["ReplicationTaskIdentifier"])
 
 
 def test_task_failure_and_stop_events_reach_the_topic(stack_json: dict[str, Any]) -> None:
@@ -139,6 +137,9 @@ def test_dms_event_subscriptions_cover_instance_and_task(stack_json: dict[str, A
     assert set(subscriptions) == {"replication-instance", "replication-task"}
     assert "failure" in subscriptions["replication-task"]["event_categories"]
     assert "low storage" in subscriptions["replication-instance"]["event_categories"]
+    # Task ids are literals, so ordering comes from depends_on: DMS refuses a subscription to a missing task.
+    assert subscriptions["replication-task"]["source_ids"] == ["tap-migrate-dev-main"]
+    assert any(d.startswith("aws_dms_replication_task.") for d in subscriptions["replication-task"]["depends_on"])
     assert all("aws_sns_topic" in s["sns_topic_arn"] for s in subscriptions.values())
     # The emulator target deploys them too (moto is patched for them): the emulator stack equals the real one.
     assert len(resources(variant_json, "aws_dms_event_subscription")) == 2
