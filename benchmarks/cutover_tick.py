@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,40 +29,16 @@ sys.path.insert(0, str(LAMBDA_DIR))
 
 from tap_cutover.adapters import Engine, build_adapters  # noqa: E402
 from tap_cutover.logic import Tick, align  # noqa: E402
-from tap_cutover.settings import Settings  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from tests.unit.cutover.fakes import Clock  # noqa: E402
+from tests.unit.cutover.moto_stack import MotoStack, aligned_now  # noqa: E402
 
 IMPORT_PROBE = (
     "import sys, time; t = time.perf_counter(); import tap_cutover.handler; "
     "ms = (time.perf_counter() - t) * 1000; "
     "print(ms, any(m.split('.')[0] in ('boto3', 'botocore') for m in sys.modules))"
 )
-
-ENV = {
-    "STATE_PARAMETER_NAME": "/tap-migrate/bench/cutover/state",
-    "LOCK_PARAMETER_NAME": "/tap-migrate/bench/cutover/lock",
-    "HOSTED_ZONE_ID": "ZPLACEHOLDER",  # replaced by the zone moto creates
-    "READER_RECORD_NAME": "reader.db.example.internal",
-    "WRITER_RECORD_NAME": "writer.db.example.internal",
-    "SOURCE_HOST": "onprem-pg.corp.example.com",
-    "AURORA_READER_ENDPOINT": "tap.cluster-ro-abc.us-east-1.rds.amazonaws.com",
-    "AURORA_WRITER_ENDPOINT": "tap.cluster-abc.us-east-1.rds.amazonaws.com",
-    "RECORD_TTL": "60",
-    "CUTOVER_TTL": "5",
-    "DMS_TASK_ARN": "arn:aws:dms:us-east-1:123456789012:task:PLACEHOLDER",
-    "DMS_REPLICATION_INSTANCE_ID": "tap-migrate-bench",
-    "AURORA_CLUSTER_ID": "tap-migrate-bench",
-    "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:placeholder",
-    "ALARM_NAME_PREFIX": "tap-migrate-bench-",
-    "READ_STEPS": "10,25,50,100",
-    "STEP_HOLD_SECONDS": "300",
-    "LATENCY_THRESHOLD_SECONDS": "30",
-    "LATENCY_PERIODS": "5",
-    "METRIC_PERIOD_SECONDS": "60",
-    "DRAIN_THRESHOLD_SECONDS": "1",
-    "DRAIN_TIMEOUT_SECONDS": "600",
-    "DRAIN_POLL_SECONDS": "5",
-    "LOCK_TTL_SECONDS": "720",
-}
 
 
 def import_ms(repeat: int) -> dict[str, Any]:
@@ -81,94 +57,19 @@ def import_ms(repeat: int) -> dict[str, Any]:
     }
 
 
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _create_resources(session: Any) -> Settings:
-    base = Settings.from_env(ENV)
-    route53, ssm, sns, dms, rds = (session.client(n) for n in ("route53", "ssm", "sns", "dms", "rds"))
-    zone_id = route53.create_hosted_zone(Name="db.example.internal", CallerReference="bench")["HostedZone"]["Id"]
-    zone_id = zone_id.split("/")[-1]
-    topic = sns.create_topic(Name="tap-migrate-bench-cutover")["TopicArn"]
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier=base.dms_replication_instance_id, ReplicationInstanceClass="dms.t3.medium"
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    endpoints = [
-        dms.create_endpoint(EndpointIdentifier=kind, EndpointType=kind, EngineName="postgres", ServerName=kind, Port=5432)[
-            "Endpoint"
-        ]["EndpointArn"]
-        for kind in ("source", "target")
-    ]
-    task = dms.create_replication_task(
-        ReplicationTaskIdentifier="bench-main",
-        SourceEndpointArn=endpoints[0],
-        TargetEndpointArn=endpoints[1],
-        ReplicationInstanceArn=instance,
-        MigrationType="full-load-and-cdc",
-        TableMappings='{"rules": []}',
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    dms.start_replication_task(ReplicationTaskArn=task, StartReplicationTaskType="start-replication")
-    rds.create_db_cluster(
-        DBClusterIdentifier=base.aurora_cluster_id,
-        Engine="aurora-postgresql",
-        MasterUsername="bench",
-        MasterUserPassword="bench-password-1",
-    )
-    settings = replace(base, hosted_zone_id=zone_id, sns_topic_arn=topic, dms_task_arn=task)
-    ssm.put_parameter(Name=settings.state_parameter_name, Value='{"version": 1, "phase": "replicating"}', Type="String")
-    changes = [
-        {
-            "Action": "CREATE",
-            "ResourceRecordSet": {
-                "Name": name,
-                "Type": "CNAME",
-                "SetIdentifier": set_id,
-                "Weight": weight,
-                "TTL": 60,
-                "ResourceRecords": [{"Value": target}],
-            },
-        }
-        for name, endpoint in (
-            (settings.reader_record_name, settings.aurora_reader_endpoint),
-            (settings.writer_record_name, settings.aurora_writer_endpoint),
-        )
-        for set_id, weight, target in (("source", 100, settings.source_host), ("aurora", 0, endpoint))
-    ]
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-    return settings
-
-
-def _publish_latency(session: Any, settings: Settings, start: datetime, end: datetime) -> None:
-    dims = [
-        {"Name": "ReplicationInstanceIdentifier", "Value": settings.dms_replication_instance_id},
-        {"Name": "ReplicationTaskIdentifier", "Value": settings.dms_task_resource_id},
-    ]
-    data = []
-    at = start
-    while at < end:
-        for name in ("CDCLatencySource", "CDCLatencyTarget"):
-            data.append({"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": 0.5})
-        at += timedelta(seconds=60)
-    session.client("cloudwatch").put_metric_data(Namespace="AWS/DMS", MetricData=data)
-
-
 def calls_per_tick() -> dict[str, Any]:
-    import boto3
     from moto import mock_aws
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.pop("AWS_PROFILE", None)
     with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        settings = _create_resources(session)
-        clock = Clock(datetime.now(UTC).replace(second=30, microsecond=0))
-        _publish_latency(session, settings, align(clock.now, 60) - timedelta(hours=1), align(clock.now, 60) + timedelta(hours=1))
+        # The same moto resources the handler tests use (tests/unit/cutover/moto_stack.py).
+        stack = MotoStack()
+        stack.start_task()
+        session, settings = stack.session, replace(stack.settings, step_hold_seconds=300)
+        clock = Clock(aligned_now())
+        stack.publish_latency(align(clock.now, 60) - timedelta(hours=1), align(clock.now, 60) + timedelta(hours=1), 0.5, 0.5)
 
         counter: Counter[str] = Counter()
         # Clients copy the session's event hooks when they are created: register before building them.
