@@ -90,6 +90,7 @@ class Observability(Construct):
         function_dims = {"FunctionName": observed.cutover_function_name}
 
         self.alarm_specs = self._alarm_specs(config, task_dims, instance_dims, cluster_dims, function_dims)
+        self.alarm_specs += self._validation_specs(observed.cutover_task_key, task_dims[observed.cutover_task_key])
         self.alarms = {
             spec.suffix: CloudwatchMetricAlarm(
                 self,
@@ -170,6 +171,29 @@ class Observability(Construct):
             dashboard_name=f"{prefix}-migration",
             dashboard_body=Fn.jsonencode(self.dashboard_document),
         )
+
+    @staticmethod
+    def _validation_specs(key: str, dims: Mapping[str, str]) -> list[AlarmSpec]:
+        """DMS row validation of the cutover task: any failed or suspended record is a health alarm.
+
+        Health alarms gate the cutover, so it refuses to advance while validation reports
+        mismatched rows (tables in "Mismatched records") or rows it could not validate; a table in
+        error already turns the dms_task gate red (TablesErrored). DMS publishes these counts only
+        while validation runs, so missing data keeps the alarm's state instead of deciding.
+        """
+        return [
+            AlarmSpec(
+                f"dms-{key}-validation-{kind.lower()}",
+                f"DMS task {key}: {kind.lower()} row validation records; see awsdms_validation_failures_v1 on the target",
+                Metric("AWS/DMS", f"Validation{kind}OverallCount", dims, "Maximum"),
+                "GreaterThanThreshold",
+                0,
+                1,
+                300,
+                "missing",
+            )
+            for kind in ("Failed", "Suspended")
+        ]
 
     @staticmethod
     def _alarm_specs(
@@ -276,6 +300,14 @@ class Observability(Construct):
                     Metric("AWS/DMS", "FullLoadThroughputRowsTarget", task_dims, "Average"),
                     Metric("AWS/DMS", "CDCThroughputRowsTarget", task_dims, "Average"),
                 ],
+            ),
+            MetricWidget(
+                "DMS row validation (cutover task)",
+                [
+                    Metric("AWS/DMS", f"Validation{kind}OverallCount", task_dims, "Maximum")
+                    for kind in ("Failed", "Suspended", "Pending")
+                ],
+                period=300,
             ),
             MetricWidget(
                 "DMS replication instance",

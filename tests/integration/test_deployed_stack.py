@@ -155,7 +155,7 @@ def test_cutover_state_document_is_versioned_json(outputs: dict[str, Any], aws: 
 def test_alarms_notify_the_encrypted_topic_and_the_dashboard_exists(outputs: dict[str, Any], aws: Client) -> None:
     cloudwatch = aws("cloudwatch")
     alarms = cloudwatch.describe_alarms(AlarmNames=outputs[Output.ALARM_NAMES])["MetricAlarms"]
-    assert len(alarms) == len(outputs[Output.ALARM_NAMES]) >= 7
+    assert len(alarms) == len(outputs[Output.ALARM_NAMES]) >= 9
     assert all(a["AlarmActions"] == [outputs[Output.NOTIFICATION_TOPIC_ARN]] for a in alarms)
     lag = [a for a in alarms if a["MetricName"].startswith("CDCLatency")]
     assert {a["MetricName"] for a in lag} == {"CDCLatencySource", "CDCLatencyTarget"}

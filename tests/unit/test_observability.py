@@ -88,7 +88,7 @@ REQUIRED_DIMENSIONS = {
 
 def test_every_alarm_metric_matches_a_resource_in_the_stack(stack_json: dict[str, Any]) -> None:
     alarms = resources(stack_json, CloudwatchMetricAlarm.TF_RESOURCE_TYPE)
-    assert len(alarms) == 7
+    assert len(alarms) == 9
     for name, alarm in alarms.items():
         assert REQUIRED_DIMENSIONS[alarm["namespace"]] <= set(alarm["dimensions"]), name
         for dimension, value in alarm["dimensions"].items():
@@ -110,6 +110,16 @@ def test_lag_alarms_use_cdc_latency_and_treat_missing_data_as_breaching(synthesi
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized, CloudwatchMetricAlarm.TF_RESOURCE_TYPE, {"metric_name": "Errors", "treat_missing_data": "notBreaching"}
     )
+
+
+def test_validation_failures_of_the_cutover_task_raise_health_alarms(stack_json: dict[str, Any]) -> None:
+    alarms = {a["metric_name"]: a for a in resources(stack_json, "aws_cloudwatch_metric_alarm").values()}
+    for metric in ("ValidationFailedOverallCount", "ValidationSuspendedOverallCount"):
+        alarm = alarms[metric]
+        # -health- alarms gate the cutover: it refuses to advance while validation reports bad rows.
+        assert alarm["alarm_name"].startswith("tap-migrate-dev-health-dms-main-validation-")
+        assert (alarm["comparison_operator"], alarm["threshold"], alarm["namespace"]) == ("GreaterThanThreshold", 0, "AWS/DMS")
+        assert TASK_RESOURCE_ID.match(alarm["dimensions"]["ReplicationTaskIdentifier"])
 
 
 def test_task_resource_id_is_taken_from_the_task_arn(stack_json: dict[str, Any]) -> None:
