@@ -15,7 +15,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -158,7 +158,6 @@ class AppConfig:
     cutover: CutoverConfig
     observability: ObservabilityConfig
     backup: BackupConfig
-    config_file: Path = field(compare=False)
 
     @property
     def is_emulator(self) -> bool:
@@ -325,9 +324,7 @@ class _Reader:
         observability = self._observability()
         backup = self._backup(project.profile)
         self._cross_checks(network, source, aurora)
-        return AppConfig(
-            project, deployment, network, source, aurora, dms, cutover, observability, backup, config_file=self.base_dir
-        )
+        return AppConfig(project, deployment, network, source, aurora, dms, cutover, observability, backup)
 
     # ---- sections ------------------------------------------------------------------
 
@@ -608,8 +605,7 @@ class _Reader:
         if isinstance(target, dict) and target.get("SupportLobs") and target.get("LimitedSizeLobMode"):
             errors = settings.get("ErrorBehavior", {})
             self.check(
-                (isinstance(errors, dict) and errors.get("FailOnTruncationDdl") is True)
-                or (isinstance(errors, dict) and errors.get("DataTruncationErrorPolicy") in ("STOP_TASK", "SUSPEND_TABLE")),
+                isinstance(errors, dict) and errors.get("DataTruncationErrorPolicy") in ("STOP_TASK", "SUSPEND_TABLE"),
                 f"{where}.settings_file: limited-size LOB mode truncates silently; set "
                 "ErrorBehavior.DataTruncationErrorPolicy to 'STOP_TASK' or 'SUSPEND_TABLE'",
             )
@@ -753,10 +749,10 @@ def _strip_managed_settings(settings: Any) -> Any:
     """Drop task settings that AWS owns (it fills them in), which otherwise diff on every plan."""
     if not isinstance(settings, dict):
         return settings
-    cleaned = {k: v for k, v in settings.items() if k not in defaults.AWS_MANAGED_TASK_SETTINGS}
+    cleaned = {k: v for k, v in settings.items() if k not in defaults.AWS_MANAGED_SETTING_KEYS}
     logging = cleaned.get("Logging")
     if isinstance(logging, dict):
-        cleaned["Logging"] = {k: v for k, v in logging.items() if k not in defaults.AWS_MANAGED_LOGGING_SETTINGS}
+        cleaned["Logging"] = {k: v for k, v in logging.items() if k not in defaults.AWS_MANAGED_SETTING_KEYS}
     return cleaned
 
 

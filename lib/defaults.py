@@ -58,9 +58,9 @@ LOG_RETENTION_DAYS: Final = (
     3653,
 )
 
-# Keys AWS fills in on the task (log group/stream names): sending them causes perpetual diffs.
-AWS_MANAGED_TASK_SETTINGS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLogStream"})
-AWS_MANAGED_LOGGING_SETTINGS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLogStream"})
+# Keys AWS fills in on the task, at the top level or under Logging (log group/stream names):
+# sending them causes perpetual diffs.
+AWS_MANAGED_SETTING_KEYS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLogStream"})
 
 TASK_FIELDS: Final[dict[str, Any]] = {
     "migration_type": "full-load-and-cdc",

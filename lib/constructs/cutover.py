@@ -8,7 +8,6 @@ the Lambda owns them, and a later `terraform apply` must not undo a cutover.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from lib.constructs.policy_documents import assume_role_policy, document, statem
 from lib.lambda_package import build_zip
 
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambda" / "cutover"
+LAMBDA_ZIP = Path(__file__).resolve().parents[2] / "build" / "cutover.zip"
 FULL_WEIGHT = 100
 # Time beyond the drain poll for the reads, the flip and the state write.
 INVOCATION_MARGIN_SECONDS = 60
@@ -175,7 +175,8 @@ class Cutover(Construct):
             ),
         )
 
-        zip_path = build_zip(LAMBDA_SOURCE_DIR, Path(tempfile.mkdtemp(prefix="tap-cutover-")) / "cutover.zip")
+        # build/ is gitignored; the zip is deterministic, so rebuilding it on every synth is harmless.
+        zip_path = build_zip(LAMBDA_SOURCE_DIR, LAMBDA_ZIP)
         asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
         timeout = config.drain_timeout_seconds + INVOCATION_MARGIN_SECONDS
         self.environment = {

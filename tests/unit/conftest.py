@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -104,10 +103,6 @@ def only(stack: dict[str, Any], resource_type: str) -> dict[str, Any]:
     found = resources(stack, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.values()))
-
-
-def replace(config: AppConfig, **sections: Any) -> AppConfig:
-    return dataclasses.replace(config, **sections)
 
 
 def statements(stack: dict[str, Any], policy_value: str) -> dict[str, dict[str, Any]]:

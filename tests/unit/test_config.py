@@ -182,3 +182,11 @@ def test_a_bad_config_stops_main_before_any_construct_or_output(
     assert built == []
     assert not (tmp_path / "cdktf.out").exists()
     assert "aurora.reader_count: 20 must be 0..15" in capsys.readouterr().err
+
+
+def test_limited_lob_mode_must_not_truncate_silently(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    settings = json.loads(Path("dms/task-settings.json").read_text())
+    settings["ErrorBehavior"]["DataTruncationErrorPolicy"] = "LOG_ERROR"
+    path = _write(tmp_path, "settings.json", json.dumps(settings))
+    with pytest.raises(ConfigError, match="limited-size LOB mode truncates silently"):
+        make_config({"dms": {"tasks": {"main": {"settings_file": str(path)}}}})
