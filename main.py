@@ -8,6 +8,8 @@ construct exists.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,17 +18,30 @@ from lib.config import ConfigError, load_config
 from lib.constants import CONFIG_CONTEXT_KEY, STACK_NAME
 
 
-def main(outdir: str | None = None) -> int:
-    from cdktf import App
+def _context_value() -> str | None:
+    """The config file named in cdktf.json's context, which the cdktf CLI passes in CDKTF_CONTEXT_JSON.
 
-    app = App(outdir=outdir) if outdir else App()
-    context_value = app.node.try_get_context(CONFIG_CONTEXT_KEY)
+    Read before the App exists: creating an App already creates its output folder.
+    """
     try:
-        config = load_config(context_value=str(context_value) if context_value else None)
+        context = json.loads(os.environ.get("CDKTF_CONTEXT_JSON") or "{}")
+    except json.JSONDecodeError:
+        return None
+    value = context.get(CONFIG_CONTEXT_KEY) if isinstance(context, dict) else None
+    return str(value) if value else None
+
+
+def main(outdir: str | None = None) -> int:
+    try:
+        config = load_config(context_value=_context_value())
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    from cdktf import App
+
     from lib.tap_stack import TapStack
+
+    app = App(outdir=outdir) if outdir else App()
 
     TapStack(app, STACK_NAME, config)
     app.synth()

@@ -156,6 +156,13 @@ def test_environment_overrides_apply_and_are_validated(make_config: Callable[...
         make_config({}, env={"TAP_TARGET": "azure"})
 
 
+def test_main_reads_the_config_file_from_the_cdktf_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDKTF_CONTEXT_JSON", '{"tapConfigFile": "examples/other.toml"}')
+    assert main._context_value() == "examples/other.toml"
+    monkeypatch.setenv("CDKTF_CONTEXT_JSON", "not json")
+    assert main._context_value() is None
+
+
 def test_config_file_is_chosen_by_argument_then_env_then_context(tmp_path: Path) -> None:
     from lib.config import resolve_config_path
 
@@ -180,8 +187,7 @@ def test_a_bad_config_stops_main_before_any_construct_or_output(
     monkeypatch.setattr("lib.tap_stack.TapStack.__init__", lambda *args, **kwargs: built.append(args))
     assert main.main() == 2
     assert built == []
-    # App() may create its empty outdir (when the jsii runtime starts in this test); no stack is written to it.
-    assert not (tmp_path / "cdktf.out" / "stacks").exists()
+    assert not (tmp_path / "cdktf.out").exists()
     assert "aurora.reader_count: 20 must be 0..15" in capsys.readouterr().err
 
 
