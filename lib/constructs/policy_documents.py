@@ -27,8 +27,9 @@ def statement(
     resources: Iterable[str] | str,
     principal: Mapping[str, Any] | None = None,
     condition: Mapping[str, Any] | None = None,
+    effect: str = "Allow",
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions)}
+    body: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions)}
     body["Resource"] = resources if isinstance(resources, str) else list(resources)
     if principal is not None:
         body["Principal"] = dict(principal)
