@@ -2,7 +2,8 @@
 
 Reports: the plain `import cdktf, cdktf_cdktf_provider_aws` wall time; `python main.py` wall
 time and its ratio to that import (target <= 0.4); construct time, synth time and peak RSS
-in-process; the same with 100 extra DMS tasks (target: + <= 0.5 s).
+in-process; the same with 100 extra DMS tasks (target: + <= 0.5 s); and `python main.py` on the
+largest example config (the one synthesizing the most resources).
 
     .venv/bin/python -m benchmarks.synth [--repeat N]
 """
@@ -41,7 +42,7 @@ from lib.config import load_config
 from lib.tap_stack import TapStack
 t1 = time.perf_counter()
 config = load_config(env={{}})
-base = config.dms.tasks[config.cutover.task_key]
+base = next(iter(config.dms.tasks.values()))
 tasks = dict(config.dms.tasks)
 for i in range({extra_tasks}):
     tasks[f"extra-{{i}}"] = dataclasses.replace(base, key=f"extra-{{i}}")
@@ -62,6 +63,24 @@ print(json.dumps({{"import_s": t1 - t0, "construct_s": t3 - t2, "synth_s": t4 - 
     return result
 
 
+def largest_example() -> tuple[Path, int]:
+    """The example config whose synthesized stack has the most resources."""
+    counts = {}
+    for config in sorted((ROOT / "examples").glob("*/tap-migrate.toml")):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [sys.executable, "main.py"],
+                cwd=ROOT,
+                env={**ENV, "CDKTF_OUTDIR": out, "TAP_CONFIG": str(config)},
+                check=True,
+                capture_output=True,
+            )
+            stack = json.loads((Path(out) / "stacks" / "tap-migrate" / "cdk.tf.json").read_text())
+        counts[config] = sum(len(by_name) for by_name in stack["resource"].values())
+    largest = max(counts, key=lambda config: counts[config])
+    return largest, counts[largest]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -71,6 +90,11 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as out:
             mains.append(wall([sys.executable, "main.py"], {**ENV, "CDKTF_OUTDIR": out}))
+    largest, resource_count = largest_example()
+    largest_mains = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as out:
+            largest_mains.append(wall([sys.executable, "main.py"], {**ENV, "CDKTF_OUTDIR": out, "TAP_CONFIG": str(largest)}))
     base = [in_process(0) for _ in range(args.repeat)]
     big = [in_process(100) for _ in range(args.repeat)]
 
@@ -90,6 +114,11 @@ def main() -> None:
         "synth_s": round(med(base, "synth_s"), 3),
         "peak_rss_python_mb": round(med(base, "peak_rss_mb"), 1),
         "peak_rss_children_mb": round(med(base, "peak_rss_children_mb"), 1),
+        "largest_example": {
+            "config": str(largest.relative_to(ROOT)),
+            "resources": resource_count,
+            "main_py_wall_s": round(statistics.median(largest_mains), 2),
+        },
         "with_100_extra_tasks": {
             "construct_s": round(med(big, "construct_s"), 3),
             "synth_s": round(med(big, "synth_s"), 3),

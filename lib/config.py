@@ -66,8 +66,9 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    engine: str
-    engine_version: int
+    key: str
+    engine: str  # postgres | mysql | mariadb (the DMS endpoint engine name)
+    engine_version: str
     host: str
     port: int
     database: str
@@ -75,10 +76,71 @@ class SourceConfig:
     secret_arn: str  # empty: the stack creates an empty secret for the operator to fill
     ssl_mode: str
     ca_certificate_pem: str  # contents of ca_certificate_file; a public certificate, not a secret
+    allow_unencrypted: bool
+    events_poll_interval_seconds: int
+
+    @property
+    def is_mysql_family(self) -> bool:
+        return self.engine in defaults.MYSQL_FAMILY
+
+
+@dataclass(frozen=True)
+class S3TargetConfig:
+    folder: str
+    data_format: str
+    compression: str
+    parquet_version: str
+    enable_statistics: bool
+    date_partition_enabled: bool
+    cdc_path: str
+    include_op_for_full_load: bool
+    timestamp_column_name: str
+    crawler: bool
+
+
+@dataclass(frozen=True)
+class KinesisTargetConfig:
+    stream_mode: str
+    shard_count: int
+    retention_hours: int
+    message_format: str
+    include_transaction_details: bool
+    include_control_details: bool
+    include_table_alter_operations: bool
+    include_partition_value: bool
+    partition_include_schema_table: bool
+    delivery_prefix: str
+    buffering_seconds: int
+    buffering_mb: int
+    dynamic_partitioning: bool
+    crawler: bool
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    key: str
+    kind: str  # one of defaults.TARGET_KINDS
+    s3: S3TargetConfig | None = None
+    kinesis: KinesisTargetConfig | None = None
+    parallel_load_threads: int = 0  # aurora_mysql only
+
+    @property
+    def is_aurora(self) -> bool:
+        return self.kind in defaults.AURORA_TARGET_ENGINES
+
+    @property
+    def crawled_prefix(self) -> str | None:
+        """The data-lake prefix a Glue crawler catalogs for this target, if any."""
+        if self.s3 is not None and self.s3.crawler:
+            return self.s3.folder
+        if self.kinesis is not None and self.kinesis.crawler:
+            return self.kinesis.delivery_prefix
+        return None
 
 
 @dataclass(frozen=True)
 class AuroraConfig:
+    engine: str  # aurora-postgresql | aurora-mysql, from the Aurora target's kind
     engine_version: str
     min_acu: float
     max_acu: float
@@ -91,10 +153,32 @@ class AuroraConfig:
     performance_insights_retention_days: int
     preferred_backup_window: str
 
+    @property
+    def is_mysql(self) -> bool:
+        return self.engine == "aurora-mysql"
+
+    @property
+    def port(self) -> int:
+        return 3306 if self.is_mysql else 5432
+
+
+@dataclass(frozen=True)
+class DataLakeConfig:
+    bucket_name: str  # empty: <prefix>-lake-<account id>
+    transition_to_ia_days: int
+    transition_to_glacier_days: int
+    noncurrent_version_expiration_days: int
+    glue_database_name: str
+    crawler_schedule: str
+    athena_results_expiration_days: int
+    athena_bytes_scanned_cutoff_gb: int
+
 
 @dataclass(frozen=True)
 class DmsTaskConfig:
     key: str
+    source: str  # key into AppConfig.sources
+    target: str  # key into AppConfig.targets
     migration_type: str
     table_mappings: str  # normalized JSON text
     settings: str  # normalized JSON text
@@ -107,11 +191,16 @@ class DmsConfig:
     allocated_storage_gb: int
     multi_az: bool
     log_retention_days: int
+    serverless: bool
+    min_capacity_units: int
+    max_capacity_units: int
     tasks: Mapping[str, DmsTaskConfig]
 
 
 @dataclass(frozen=True)
 class CutoverConfig:
+    """Present only when cutover.enabled: the cutover moves DNS between a source and an Aurora target."""
+
     domain: str
     hosted_zone_id: str  # empty: the stack creates a private hosted zone for `domain`
     task_key: str
@@ -152,16 +241,25 @@ class AppConfig:
     project: ProjectConfig
     deployment: DeploymentConfig
     network: NetworkConfig
-    source: SourceConfig
-    aurora: AuroraConfig
+    sources: Mapping[str, SourceConfig]
+    targets: Mapping[str, TargetConfig]
+    aurora: AuroraConfig | None  # None: no Aurora target, no cluster
+    data_lake: DataLakeConfig | None  # None: no s3/kinesis target, no lake bucket
     dms: DmsConfig
-    cutover: CutoverConfig
+    cutover: CutoverConfig | None  # None: cutover.enabled = false
     observability: ObservabilityConfig
     backup: BackupConfig
 
     @property
     def is_emulator(self) -> bool:
         return self.deployment.target == "emulator"
+
+    @property
+    def cutover_source(self) -> SourceConfig | None:
+        """The source database the cutover moves clients away from."""
+        if self.cutover is None:
+            return None
+        return self.sources[self.dms.tasks[self.cutover.task_key].source]
 
 
 # --------------------------------------------------------------------------------------
@@ -222,6 +320,13 @@ def _apply_env_overrides(reader: _Reader, env: Mapping[str, str]) -> None:
             reader.override(section, key, value)
 
 
+# DMS table-mapping rule types (object-mapping: e.g. Kinesis partition keys).
+MAPPING_RULE_TYPES = ("selection", "transformation", "table-settings", "object-mapping")
+
+# Sections whose keys are logical names chosen by the user ([sources.<key>], [targets.<key>]).
+MAP_SECTIONS = frozenset({"sources", "targets"})
+
+
 class _Reader:
     """Typed access to the raw TOML that records problems instead of raising on the first."""
 
@@ -232,7 +337,12 @@ class _Reader:
         self._overrides: dict[tuple[str, str], str] = {}
         known = set(defaults.SECTIONS)
         for section in self.raw:
-            if section not in known:
+            if section == "source":
+                self.problems.append(
+                    "[source]: sources are a map now; rename the table to [sources.<key>] (e.g. [sources.onprem]) "
+                    "and add engine_version as a string"
+                )
+            elif section not in known:
                 self.problems.append(f"[{section}]: unknown section; use one of {sorted(known)}")
 
     def override(self, section: str, key: str, value: str) -> None:
@@ -247,6 +357,8 @@ class _Reader:
         if not isinstance(value, dict):
             self.problems.append(f"[{name}]: must be a table, got {value!r}")
             return {}
+        if name in MAP_SECTIONS:
+            return value
         allowed = set(defaults.SECTIONS[name])
         for key in value:
             if key not in allowed:
@@ -267,12 +379,24 @@ class _Reader:
         if value is None:
             self.problems.append(f"{where}: required; set it in the [{section}] table")
             return _zero(kind)
+        return self.typed(where, value, kind)
+
+    def typed(self, where: str, value: Any, kind: type[T]) -> T:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.problems.append(f"{where}: expected {kind.__name__}, got {value!r}")
             return _zero(kind)
         return value
+
+    def entry(self, where: str, body: Any, schema: Mapping[str, Any]) -> _Entry:
+        """One table of a map section ([sources.<key>], [targets.<key>], [dms.tasks.<key>])."""
+        if not isinstance(body, dict):
+            self.problems.append(f"{where}: must be a table of fields {sorted(schema)}")
+            body = {}
+        for name in sorted(set(body) - set(schema)):
+            self.problems.append(f"{where}.{name}: unknown field; allowed fields are {sorted(schema)}")
+        return _Entry(self, where, body, schema)
 
     def _coerce(self, where: str, text: str, kind: type[T]) -> T:
         try:
@@ -317,14 +441,16 @@ class _Reader:
         project = self._project()
         deployment = self._deployment()
         network = self._network(project.region)
-        source = self._source()
-        aurora = self._aurora(project.profile)
-        dms = self._dms(project.profile)
-        cutover = self._cutover(dms)
-        observability = self._observability()
+        sources = self._sources()
+        targets = self._targets(project.profile)
+        aurora = self._aurora(project.profile, targets)
+        data_lake = self._data_lake(targets)
+        dms = self._dms(project.profile, sources, targets)
+        cutover = self._cutover(dms, targets)
+        observability = self._observability(project.profile)
         backup = self._backup(project.profile)
-        self._cross_checks(network, source, aurora)
-        return AppConfig(project, deployment, network, source, aurora, dms, cutover, observability, backup)
+        self._cross_checks(network, sources)
+        return AppConfig(project, deployment, network, sources, targets, aurora, data_lake, dms, cutover, observability, backup)
 
     # ---- sections ------------------------------------------------------------------
 
@@ -406,82 +532,352 @@ class _Reader:
             parsed.append(net)
         return NetworkConfig(vpc_cidr, subnets, zones)
 
-    def _source(self) -> SourceConfig:
-        engine = self.get("source", "engine", str)
-        version = self.get("source", "engine_version", int)
-        host = self.get("source", "host", str)
-        port = self.get("source", "port", int)
-        database = self.get("source", "database", str)
-        cidrs = self.strings("source", "cidr_blocks")
-        secret_arn = self.get("source", "secret_arn", str)
-        ssl_mode = self.get("source", "ssl_mode", str)
-        ca_file = self.get("source", "ca_certificate_file", str)
+    def _sources(self) -> dict[str, SourceConfig]:
+        table = self.section("sources")
+        if not table:
+            self.problems.append(
+                "sources: define at least one source database, e.g. [sources.onprem] with engine, host, database, "
+                "cidr_blocks (see config/tap-migrate.toml)"
+            )
+        sources: dict[str, SourceConfig] = {}
+        for key, body in table.items():
+            self._check_key("sources", str(key))
+            sources[str(key)] = self._source(str(key), self.entry(f"sources.{key}", body, defaults.SOURCE_FIELDS))
+        return sources
+
+    def _source(self, key: str, entry: _Entry) -> SourceConfig:
+        where = f"sources.{key}"
+        engine = entry.get("engine", str)
+        version = entry.get("engine_version", str)
+        host = entry.get("host", str)
+        port = entry.get("port", int) or defaults.SOURCE_DEFAULT_PORTS.get(engine, 0)
+        database = entry.get("database", str)
+        cidrs = entry.strings("cidr_blocks")
+        secret_arn = entry.get("secret_arn", str)
+        ssl_mode = entry.get("ssl_mode", str)
+        ca_file = entry.get("ca_certificate_file", str)
+        allow_unencrypted = entry.get("allow_unencrypted", bool)
+        poll_interval = entry.get("events_poll_interval_seconds", int)
         self.check(
             engine in defaults.SOURCE_ENGINES,
-            f"source.engine: {engine!r} is not supported; use one of {sorted(defaults.SOURCE_ENGINES)}",
+            f"{where}.engine: {engine!r} is not supported; use one of {list(defaults.SOURCE_ENGINES)}",
+        )
+        version_pattern = r"\d{1,2}(\.\d+)?" if engine == "postgres" else r"\d{1,2}\.\d+(\.\d+)?"
+        self.check(
+            bool(re.fullmatch(version_pattern, version)),
+            f"{where}.engine_version: {version!r} must be the source's version, e.g. '15' for PostgreSQL or '8.0' "
+            "for MySQL/MariaDB (a string)",
         )
         self.check(
             bool(re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host)) and "." in host,
-            f"source.host: {host!r} must be the DNS name or IP address DMS connects to",
+            f"{where}.host: {host!r} must be the DNS name or IP address DMS connects to",
         )
-        self.check(1 <= port <= 65535, f"source.port: {port} must be 1..65535")
-        self.check(bool(database), "source.database: required; the database DMS reads from")
-        self.check(bool(cidrs), "source.cidr_blocks: give the on-premises CIDR(s) DMS must reach, e.g. ['192.168.0.0/16']")
+        self.check(1 <= port <= 65535, f"{where}.port: {port} must be 1..65535")
+        self.check(bool(database), f"{where}.database: required; the database DMS reads from")
+        self.check(bool(cidrs), f"{where}.cidr_blocks: give the on-premises CIDR(s) DMS must reach, e.g. ['192.168.0.0/16']")
         for index, cidr in enumerate(cidrs):
             net = _network_or_none(cidr)
             if net is None:
-                self.problems.append(f"source.cidr_blocks[{index}]: {cidr!r} is not a CIDR block")
+                self.problems.append(f"{where}.cidr_blocks[{index}]: {cidr!r} is not a CIDR block")
             elif net.prefixlen == 0:
                 self.problems.append(
-                    f"source.cidr_blocks[{index}]: {cidr} opens egress to everything; give the on-premises network only"
+                    f"{where}.cidr_blocks[{index}]: {cidr} opens egress to everything; give the on-premises network only"
                 )
         self.check(
             secret_arn == "" or bool(re.fullmatch(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+", secret_arn)),
-            f"source.secret_arn: {secret_arn!r} is not a Secrets Manager secret ARN; leave it empty to have the stack "
+            f"{where}.secret_arn: {secret_arn!r} is not a Secrets Manager secret ARN; leave it empty to have the stack "
             "create an empty secret you fill with `aws secretsmanager put-secret-value`",
         )
         self.check(
             ssl_mode in defaults.SSL_MODES,
-            f"source.ssl_mode: {ssl_mode!r} must be one of {list(defaults.SSL_MODES)}",
+            f"{where}.ssl_mode: {ssl_mode!r} must be one of {list(defaults.SSL_MODES)}",
         )
-        if engine == "postgres" and ssl_mode == "none" and version >= 15:
+        major = _major(version)
+        if engine == "postgres" and ssl_mode == "none" and major >= 15:
             self.problems.append(
-                f"source.ssl_mode: 'none' is refused for PostgreSQL {version} (15+ rejects non-SSL replication "
+                f"{where}.ssl_mode: 'none' is refused for PostgreSQL {version} (15+ rejects non-SSL replication "
                 "connections); use 'require' or 'verify-full'"
             )
+        if engine in defaults.MYSQL_FAMILY and ssl_mode == "none" and not allow_unencrypted:
+            self.problems.append(
+                f"{where}.ssl_mode: 'none' sends {engine} credentials and binlog rows in clear text; use 'require' "
+                f"or 'verify-full', or set {where}.allow_unencrypted = true to accept that explicitly"
+            )
+        if allow_unencrypted and engine not in defaults.MYSQL_FAMILY:
+            self.problems.append(
+                f"{where}.allow_unencrypted: only MySQL/MariaDB sources may opt out of SSL; remove it for {engine!r}"
+            )
+        if engine not in defaults.MYSQL_FAMILY and "events_poll_interval_seconds" in entry.body:
+            self.problems.append(
+                f"{where}.events_poll_interval_seconds: applies to MySQL/MariaDB binlog polling only; remove it for {engine!r}"
+            )
+        self.check(1 <= poll_interval <= 60, f"{where}.events_poll_interval_seconds: {poll_interval} must be 1..60")
         ca_pem = ""
         if ssl_mode in ("verify-ca", "verify-full"):
             if not ca_file:
                 self.problems.append(
-                    f"source.ca_certificate_file: required when source.ssl_mode is {ssl_mode!r}; "
+                    f"{where}.ca_certificate_file: required when {where}.ssl_mode is {ssl_mode!r}; "
                     "point it at the PEM of the CA that signed the source's server certificate"
                 )
             else:
-                ca_pem = self.read_file("source.ca_certificate_file", ca_file) or ""
+                ca_pem = self.read_file(f"{where}.ca_certificate_file", ca_file) or ""
                 if ca_pem and "-----BEGIN CERTIFICATE-----" not in ca_pem:
-                    self.problems.append(f"source.ca_certificate_file: {ca_file!r} is not a PEM certificate")
+                    self.problems.append(f"{where}.ca_certificate_file: {ca_file!r} is not a PEM certificate")
                 if "PRIVATE KEY" in ca_pem:
                     self.problems.append(
-                        f"source.ca_certificate_file: {ca_file!r} contains a private key; give the CA certificate only"
+                        f"{where}.ca_certificate_file: {ca_file!r} contains a private key; give the CA certificate only"
                     )
-        return SourceConfig(engine, version, host, port, database, cidrs, secret_arn, ssl_mode, ca_pem)
+        return SourceConfig(
+            key,
+            engine,
+            version,
+            host,
+            port,
+            database,
+            cidrs,
+            secret_arn,
+            ssl_mode,
+            ca_pem,
+            allow_unencrypted,
+            poll_interval,
+        )
 
-    def _aurora(self, profile: str) -> AuroraConfig:
+    def _check_key(self, section: str, key: str) -> None:
+        self.check(
+            bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)),
+            f"{section}.{key}: key {key!r} must be 1-31 lowercase letters, digits and '-' starting with a letter "
+            "(it names AWS resources)",
+        )
+
+    def _targets(self, profile: str) -> dict[str, TargetConfig]:
+        table = self.section("targets")
+        if not table:
+            self.problems.append(
+                "targets: define at least one target, e.g. [targets.aurora] kind = 'aurora_postgresql' "
+                "or [targets.lake] kind = 's3'"
+            )
+        targets: dict[str, TargetConfig] = {}
+        for raw_key, body in table.items():
+            key = str(raw_key)
+            where = f"targets.{key}"
+            self._check_key("targets", key)
+            kind = body.get("kind") if isinstance(body, dict) else None
+            if kind not in defaults.TARGET_KINDS:
+                self.problems.append(f"{where}.kind: {kind!r} must be one of {list(defaults.TARGET_KINDS)}")
+                continue
+            schema = {"kind": kind, **defaults.TARGET_FIELDS[kind]}
+            entry = self.entry(where, body, schema)
+            if kind == "s3":
+                targets[key] = TargetConfig(key, kind, s3=self._s3_target(where, entry))
+            elif kind == "kinesis":
+                targets[key] = TargetConfig(key, kind, kinesis=self._kinesis_target(where, entry, profile))
+            elif kind == "aurora_mysql":
+                threads = entry.get("parallel_load_threads", int)
+                self.check(0 <= threads <= 32, f"{where}.parallel_load_threads: {threads} must be 0..32")
+                targets[key] = TargetConfig(key, kind, parallel_load_threads=threads)
+            else:
+                targets[key] = TargetConfig(key, kind)
+        aurora_keys = [key for key, target in targets.items() if target.is_aurora]
+        self.check(
+            len(aurora_keys) <= 1,
+            f"targets: {aurora_keys} are all Aurora targets; a stack builds one Aurora cluster, keep one of them",
+        )
+        return targets
+
+    def _s3_target(self, where: str, entry: _Entry) -> S3TargetConfig:
+        folder = entry.get("folder", str)
+        data_format = entry.get("data_format", str)
+        compression = entry.get("compression", str)
+        parquet_version = entry.get("parquet_version", str)
+        statistics = entry.get("enable_statistics", bool)
+        date_partition = entry.get("date_partition_enabled", bool)
+        cdc_path = entry.get("cdc_path", str)
+        op_for_full_load = entry.get("include_op_for_full_load", bool)
+        timestamp_column = entry.get("timestamp_column_name", str)
+        crawler = entry.get("crawler", bool)
+        self._check_prefix(f"{where}.folder", folder)
+        self.check(
+            data_format in defaults.S3_DATA_FORMATS,
+            f"{where}.data_format: {data_format!r} must be one of {list(defaults.S3_DATA_FORMATS)}",
+        )
+        self.check(
+            compression in defaults.S3_COMPRESSIONS,
+            f"{where}.compression: {compression!r} must be one of {list(defaults.S3_COMPRESSIONS)}",
+        )
+        if data_format == "csv":
+            for parquet_only in ("parquet_version", "enable_statistics"):
+                if parquet_only in entry.body:
+                    self.problems.append(
+                        f"{where}.{parquet_only}: applies to data_format = 'parquet' only; remove it for CSV output"
+                    )
+        self.check(
+            parquet_version in defaults.PARQUET_VERSIONS,
+            f"{where}.parquet_version: {parquet_version!r} must be one of {list(defaults.PARQUET_VERSIONS)}",
+        )
+        self.check(
+            cdc_path == "" or bool(re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", cdc_path)),
+            f"{where}.cdc_path: {cdc_path!r} must be a relative folder like 'cdc' (or empty for none)",
+        )
+        self.check(
+            timestamp_column == "" or bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", timestamp_column)),
+            f"{where}.timestamp_column_name: {timestamp_column!r} must be a column name (or empty for none)",
+        )
+        return S3TargetConfig(
+            folder,
+            data_format,
+            compression,
+            parquet_version,
+            statistics,
+            date_partition,
+            cdc_path,
+            op_for_full_load,
+            timestamp_column,
+            crawler,
+        )
+
+    def _kinesis_target(self, where: str, entry: _Entry, profile: str) -> KinesisTargetConfig:
         preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
-        engine_version = self.get("aurora", "engine_version", str)
-        min_acu = self.get("aurora", "min_acu", float)
-        max_acu = self.get("aurora", "max_acu", float)
-        readers = self.get("aurora", "reader_count", int)
+        mode = entry.get("stream_mode", str, preset.kinesis_stream_mode)
+        shards = entry.get("shard_count", int)
+        retention = entry.get("retention_hours", int)
+        message_format = entry.get("message_format", str)
+        transaction = entry.get("include_transaction_details", bool)
+        control = entry.get("include_control_details", bool)
+        alter = entry.get("include_table_alter_operations", bool)
+        partition_value = entry.get("include_partition_value", bool)
+        schema_table = entry.get("partition_include_schema_table", bool)
+        prefix = entry.get("delivery_prefix", str)
+        buffer_seconds = entry.get("buffering_seconds", int)
+        buffer_mb = entry.get("buffering_mb", int)
+        dynamic = entry.get("dynamic_partitioning", bool)
+        crawler = entry.get("crawler", bool)
+        self.check(
+            mode in defaults.KINESIS_STREAM_MODES,
+            f"{where}.stream_mode: {mode!r} must be one of {list(defaults.KINESIS_STREAM_MODES)}",
+        )
+        if mode == "ON_DEMAND" and "shard_count" in entry.body:
+            self.problems.append(f"{where}.shard_count: ON_DEMAND streams size themselves; remove shard_count")
+        self.check(1 <= shards <= 500, f"{where}.shard_count: {shards} must be 1..500")
+        self.check(24 <= retention <= 8760, f"{where}.retention_hours: {retention} must be 24..8760")
+        self.check(
+            message_format in defaults.KINESIS_MESSAGE_FORMATS,
+            f"{where}.message_format: {message_format!r} must be one of {list(defaults.KINESIS_MESSAGE_FORMATS)}",
+        )
+        self._check_prefix(f"{where}.delivery_prefix", prefix)
+        self.check(0 <= buffer_seconds <= 900, f"{where}.buffering_seconds: {buffer_seconds} must be 0..900")
+        # Firehose requires at least 64 MiB buffers once dynamic partitioning is on.
+        low = 64 if dynamic else 1
+        self.check(
+            low <= buffer_mb <= 128,
+            f"{where}.buffering_mb: {buffer_mb} must be {low}..128"
+            + (" (Firehose dynamic partitioning needs at least 64)" if dynamic else ""),
+        )
+        return KinesisTargetConfig(
+            mode,
+            shards,
+            retention,
+            message_format,
+            transaction,
+            control,
+            alter,
+            partition_value,
+            schema_table,
+            prefix,
+            buffer_seconds,
+            buffer_mb,
+            dynamic,
+            crawler,
+        )
+
+    def _check_prefix(self, where: str, prefix: str) -> None:
+        self.check(
+            bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*", prefix)),
+            f"{where}: {prefix!r} must be a lowercase S3 prefix without leading or trailing '/', e.g. 'bronze/sales'",
+        )
+
+    def _data_lake(self, targets: Mapping[str, TargetConfig]) -> DataLakeConfig | None:
+        if not any(t.kind in defaults.LAKE_TARGET_KINDS for t in targets.values()):
+            self.check(
+                not self.section("data_lake"),
+                "[data_lake]: no target is s3 or kinesis, so there is no data lake; remove the section or add such a target",
+            )
+            return None
+        bucket = self.get("data_lake", "bucket_name", str)
+        to_ia = self.get("data_lake", "transition_to_ia_days", int)
+        to_glacier = self.get("data_lake", "transition_to_glacier_days", int)
+        noncurrent = self.get("data_lake", "noncurrent_version_expiration_days", int)
+        database = self.get("data_lake", "glue_database_name", str)
+        schedule = self.get("data_lake", "crawler_schedule", str)
+        results_days = self.get("data_lake", "athena_results_expiration_days", int)
+        cutoff = self.get("data_lake", "athena_bytes_scanned_cutoff_gb", int)
+        if bucket:
+            for problem in bucket_name_problems(bucket):
+                self.problems.append(f"data_lake.bucket_name: {bucket!r} {problem}")
+        self.check(
+            to_ia == 0 or to_ia >= 30,
+            f"data_lake.transition_to_ia_days: {to_ia} must be 0 (off) or >= 30 (S3 Standard-IA minimum)",
+        )
+        self.check(
+            to_glacier == 0 or to_glacier > to_ia,
+            f"data_lake.transition_to_glacier_days: {to_glacier} must be 0 (off) or later than transition_to_ia_days ({to_ia})",
+        )
+        self.check(noncurrent >= 1, f"data_lake.noncurrent_version_expiration_days: {noncurrent} must be >= 1")
+        self.check(
+            database == "" or bool(re.fullmatch(r"[a-z0-9_]{1,255}", database)),
+            f"data_lake.glue_database_name: {database!r} must be lowercase letters, digits and '_' (Athena's rule)",
+        )
+        self.check(
+            bool(re.fullmatch(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)", schedule)),
+            f"data_lake.crawler_schedule: {schedule!r} must be an AWS cron expression with 6 fields, e.g. 'cron(0 2 * * ? *)'",
+        )
+        self.check(results_days >= 1, f"data_lake.athena_results_expiration_days: {results_days} must be >= 1")
+        self.check(cutoff >= 1, f"data_lake.athena_bytes_scanned_cutoff_gb: {cutoff} must be >= 1")
+        prefixes: dict[str, str] = {}
+        for key, target in targets.items():
+            prefix = target.s3.folder if target.s3 else target.kinesis.delivery_prefix if target.kinesis else None
+            if prefix is None:
+                continue
+            for other_key, other in prefixes.items():
+                if prefix == other or prefix.startswith(other + "/") or other.startswith(prefix + "/"):
+                    self.problems.append(
+                        f"targets.{key}: prefix {prefix!r} overlaps targets.{other_key} ({other!r}); "
+                        "give each target its own folder so crawlers and lifecycle rules stay apart"
+                    )
+            prefixes[key] = prefix
+        return DataLakeConfig(bucket, to_ia, to_glacier, noncurrent, database, schedule, results_days, cutoff)
+
+    def _aurora(self, profile: str, targets: Mapping[str, TargetConfig]) -> AuroraConfig | None:
+        kinds = [t.kind for t in targets.values() if t.is_aurora]
+        if not kinds:
+            self.check(
+                not self.section("aurora"),
+                "[aurora]: no target has kind aurora_postgresql or aurora_mysql, so no cluster is built; remove the "
+                "section or add such a target",
+            )
+            return None
+        engine = defaults.AURORA_TARGET_ENGINES[kinds[0]]
+        preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
+        engine_version = self.get("aurora", "engine_version", str) or defaults.AURORA_DEFAULT_VERSIONS[engine]
+        min_acu = self.get("aurora", "min_acu", float, preset.aurora_min_acu)
+        max_acu = self.get("aurora", "max_acu", float, preset.aurora_max_acu)
+        readers = self.get("aurora", "reader_count", int, preset.aurora_reader_count)
         deletion_protection = self.get("aurora", "deletion_protection", bool, preset.deletion_protection)
         retention = self.get("aurora", "backup_retention_days", int, preset.backup_retention_days)
         database_name = self.get("aurora", "database_name", str)
         username = self.get("aurora", "master_username", str)
         pi_retention = self.get("aurora", "performance_insights_retention_days", int)
         window = self.get("aurora", "preferred_backup_window", str)
-        self.check(
-            bool(re.fullmatch(r"15\.\d+", engine_version)),
-            f"aurora.engine_version: {engine_version!r} must be an Aurora PostgreSQL 15.x version, e.g. '15.10'",
-        )
+        if engine == "aurora-postgresql":
+            self.check(
+                bool(re.fullmatch(r"1[4-7]\.\d+", engine_version)),
+                f"aurora.engine_version: {engine_version!r} must be an Aurora PostgreSQL 14-17 version, e.g. '15.10'",
+            )
+        else:
+            self.check(
+                bool(re.fullmatch(r"8\.0\.mysql_aurora\.3\.\d{2}\.\d+", engine_version)),
+                f"aurora.engine_version: {engine_version!r} must be an Aurora MySQL 8.0 version, "
+                "e.g. '8.0.mysql_aurora.3.08.0' (Serverless v2 needs 3.x)",
+            )
         self.check(
             0.5 <= min_acu <= 256 and (min_acu * 2).is_integer(),
             f"aurora.min_acu: {min_acu} must be 0.5..256 in steps of 0.5",
@@ -497,9 +893,10 @@ class _Reader:
             bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", database_name)),
             f"aurora.database_name: {database_name!r} must start with a letter and hold letters, digits, '_'",
         )
+        # MySQL user names are at most 16 characters.
+        username_pattern = r"[A-Za-z][A-Za-z0-9_]{0,15}" if engine == "aurora-mysql" else r"[A-Za-z][A-Za-z0-9_]{0,62}"
         self.check(
-            bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", username))
-            and username.lower() not in ("postgres", "admin", "rdsadmin"),
+            bool(re.fullmatch(username_pattern, username)) and username.lower() not in ("postgres", "admin", "rdsadmin", "root"),
             f"aurora.master_username: {username!r} must be a valid identifier and not a reserved name",
         )
         self.check(
@@ -513,6 +910,7 @@ class _Reader:
         if profile == "prod" and not deletion_protection:
             self.problems.append("aurora.deletion_protection: false is refused in the prod profile; remove the override")
         return AuroraConfig(
+            engine,
             engine_version,
             min_acu,
             max_acu,
@@ -526,13 +924,16 @@ class _Reader:
             window,
         )
 
-    def _dms(self, profile: str) -> DmsConfig:
+    def _dms(self, profile: str, sources: Mapping[str, SourceConfig], targets: Mapping[str, TargetConfig]) -> DmsConfig:
         preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
         version = self.get("dms", "engine_version", str)
         instance_class = self.get("dms", "instance_class", str, preset.dms_instance_class)
         storage = self.get("dms", "allocated_storage_gb", int)
         multi_az = self.get("dms", "multi_az", bool, preset.dms_multi_az)
         log_retention = self.get("dms", "log_retention_days", int, preset.log_retention_days)
+        serverless = self.get("dms", "serverless", bool)
+        min_dcu = self.get("dms", "min_capacity_units", int)
+        max_dcu = self.get("dms", "max_capacity_units", int, preset.dms_serverless_max_dcu)
         tasks_raw = self.get("dms", "tasks", dict)
         self.check(bool(re.fullmatch(r"3\.\d+\.\d+", version)), f"dms.engine_version: {version!r} must look like '3.5.4'")
         self.check(
@@ -544,50 +945,98 @@ class _Reader:
             log_retention in defaults.LOG_RETENTION_DAYS,
             f"dms.log_retention_days: {log_retention} is not a CloudWatch retention; use one of {defaults.LOG_RETENTION_DAYS}",
         )
+        capacity_units = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
+        self.check(
+            min_dcu in capacity_units and max_dcu in capacity_units and min_dcu <= max_dcu,
+            f"dms.min_capacity_units/max_capacity_units: {min_dcu}..{max_dcu} must be DMS capacity units from "
+            f"{list(capacity_units)} with min <= max",
+        )
         self.check(bool(tasks_raw), "dms.tasks: define at least one task, e.g. [dms.tasks.main]")
         tasks: dict[str, DmsTaskConfig] = {}
         for key, body in tasks_raw.items():
-            task = self._task(str(key), body)
+            task = self._task(str(key), body, sources, targets)
             if task is not None:
                 tasks[task.key] = task
-        return DmsConfig(version, instance_class, storage, multi_az, log_retention, tasks)
+        used_targets = {task.target for task in tasks.values()}
+        for key in sorted(set(targets) - used_targets):
+            self.problems.append(f"targets.{key}: no task in [dms.tasks] writes to it; remove it or name it in a task")
+        return DmsConfig(version, instance_class, storage, multi_az, log_retention, serverless, min_dcu, max_dcu, tasks)
 
-    def _task(self, key: str, body: Any) -> DmsTaskConfig | None:
+    def _task(
+        self, key: str, body: Any, sources: Mapping[str, SourceConfig], targets: Mapping[str, TargetConfig]
+    ) -> DmsTaskConfig | None:
         where = f"dms.tasks.{key}"
-        if not isinstance(body, dict):
-            self.problems.append(f"{where}: must be a table with migration_type, table_mappings_file, settings_file")
-            return None
         self.check(
             bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)),
             f"{where}: task key {key!r} must be lowercase letters, digits and '-' (it names the DMS task)",
         )
-        unknown = set(body) - set(defaults.TASK_FIELDS)
-        for name in sorted(unknown):
-            self.problems.append(f"{where}.{name}: unknown field; allowed fields are {sorted(defaults.TASK_FIELDS)}")
-        migration_type = body.get("migration_type", defaults.TASK_FIELDS["migration_type"])
+        entry = self.entry(where, body, defaults.TASK_FIELDS)
+        source_key = self._reference(where, "source", entry.get("source", str), sources)
+        target_key = self._reference(where, "target", entry.get("target", str), targets)
+        migration_type = entry.get("migration_type", str)
+        note = entry.get("schema_conversion_note", str)
         self.check(
             migration_type in defaults.MIGRATION_TYPES,
             f"{where}.migration_type: {migration_type!r} must be one of {list(defaults.MIGRATION_TYPES)}",
         )
-        mappings = self._json_file(
-            f"{where}.table_mappings_file", body.get("table_mappings_file", defaults.TASK_FIELDS["table_mappings_file"])
-        )
-        settings = self._json_file(f"{where}.settings_file", body.get("settings_file", defaults.TASK_FIELDS["settings_file"]))
+        source = sources.get(source_key or "")
+        target = targets.get(target_key or "")
+        if source is not None and target is not None and target.is_aurora:
+            homogeneous = defaults.HOMOGENEOUS_TARGET.get(source.engine)
+            if target.kind != homogeneous and not note:
+                self.problems.append(
+                    f"{where}: {source.engine} -> {target.kind} is a heterogeneous migration DMS does not convert "
+                    f"(schemas, types, procedures); point {where}.schema_conversion_note at your AWS SCT / DMS "
+                    f"Schema Conversion plan, or target kind {homogeneous!r}"
+                )
+        mappings = self._json_file(f"{where}.table_mappings_file", entry.get("table_mappings_file", str))
+        settings = self._json_file(f"{where}.settings_file", entry.get("settings_file", str))
         if mappings is not None:
-            rules = mappings.get("rules") if isinstance(mappings, dict) else None
-            self.check(
-                isinstance(rules, list) and any(isinstance(r, dict) and r.get("rule-type") == "selection" for r in rules),
-                f"{where}.table_mappings_file: needs a 'rules' list with at least one 'selection' rule",
-            )
+            self._check_table_mappings(where, mappings)
         if settings is not None:
-            self._check_task_settings(where, settings)
-        if mappings is None or settings is None:
+            self._check_task_settings(where, settings, database_target=target is not None and target.is_aurora)
+        if mappings is None or settings is None or source_key is None or target_key is None:
             return None
         return DmsTaskConfig(
-            key, str(migration_type), normalize_json(mappings), normalize_json(_strip_managed_settings(settings))
+            key,
+            source_key,
+            target_key,
+            migration_type,
+            normalize_json(mappings),
+            normalize_json(_strip_managed_settings(settings)),
         )
 
-    def _check_task_settings(self, where: str, settings: Any) -> None:
+    def _reference(self, where: str, field: str, value: str, choices: Mapping[str, Any]) -> str | None:
+        """A task's source/target key: must name an entry; may be omitted when there is exactly one."""
+        plural = f"{field}s"
+        if not value:
+            if len(choices) == 1:
+                return next(iter(choices))
+            if choices:
+                self.problems.append(f"{where}.{field}: required when there are several {plural}; use one of {sorted(choices)}")
+            return None
+        if value not in choices:
+            self.problems.append(f"{where}.{field}: {value!r} names no entry in [{plural}]; use one of {sorted(choices)}")
+            return None
+        return value
+
+    def _check_table_mappings(self, where: str, mappings: Any) -> None:
+        rules = mappings.get("rules") if isinstance(mappings, dict) else None
+        if not isinstance(rules, list) or not any(isinstance(r, dict) and r.get("rule-type") == "selection" for r in rules):
+            self.problems.append(f"{where}.table_mappings_file: needs a 'rules' list with at least one 'selection' rule")
+            return
+        seen: set[str] = set()
+        for index, rule in enumerate(rules):
+            rule_id = str(rule.get("rule-id", "")) if isinstance(rule, dict) else ""
+            if not isinstance(rule, dict) or rule.get("rule-type") not in MAPPING_RULE_TYPES:
+                self.problems.append(
+                    f"{where}.table_mappings_file: rules[{index}] needs a rule-type of {list(MAPPING_RULE_TYPES)}"
+                )
+            elif not rule_id or rule_id in seen:
+                self.problems.append(f"{where}.table_mappings_file: rules[{index}] needs a unique 'rule-id'")
+            seen.add(rule_id)
+
+    def _check_task_settings(self, where: str, settings: Any, *, database_target: bool) -> None:
         if not isinstance(settings, dict):
             self.problems.append(f"{where}.settings_file: must hold a JSON object of DMS task settings")
             return
@@ -597,10 +1046,12 @@ class _Reader:
             f"{where}.settings_file: Logging.EnableLogging must be true (task logs are how failures are diagnosed)",
         )
         validation = settings.get("ValidationSettings", {})
-        self.check(
-            isinstance(validation, dict) and validation.get("EnableValidation") is True,
-            f"{where}.settings_file: ValidationSettings.EnableValidation must be true (row validation gates the cutover)",
-        )
+        if database_target:
+            self.check(
+                isinstance(validation, dict) and validation.get("EnableValidation") is True,
+                f"{where}.settings_file: ValidationSettings.EnableValidation must be true for an Aurora target "
+                "(row validation gates the cutover)",
+            )
         target = settings.get("TargetMetadata", {})
         if isinstance(target, dict) and target.get("SupportLobs") and target.get("LimitedSizeLobMode"):
             errors = settings.get("ErrorBehavior", {})
@@ -623,10 +1074,31 @@ class _Reader:
             self.problems.append(f"{where}: {relative!r} is not valid JSON (line {exc.lineno}: {exc.msg}); fix the file")
             return None
 
-    def _cutover(self, dms: DmsConfig) -> CutoverConfig:
+    def _cutover(self, dms: DmsConfig, targets: Mapping[str, TargetConfig]) -> CutoverConfig | None:
+        enabled = self.get("cutover", "enabled", bool)
+        task_key = self.get("cutover", "task_key", str)
+        aurora_tasks = sorted(k for k, t in dms.tasks.items() if t.target in targets and targets[t.target].is_aurora)
+        if not enabled:
+            return None
+        if task_key in dms.tasks and not targets[dms.tasks[task_key].target].is_aurora:
+            self.problems.append(
+                f"cutover.task_key: task {task_key!r} writes to a {targets[dms.tasks[task_key].target].kind} target; "
+                f"the cutover moves clients to Aurora, so name a task with an Aurora target ({aurora_tasks}) "
+                "or set cutover.enabled = false for a data-lake-only stack"
+            )
+        if dms.serverless:
+            self.problems.append(
+                "cutover.enabled: the cutover's lag and task gates read a replication instance's per-task metrics, "
+                "which DMS Serverless does not publish in that shape; set dms.serverless = false for a cutover stack, "
+                "or cutover.enabled = false"
+            )
+        if not aurora_tasks and dms.tasks:
+            self.problems.append(
+                "cutover.enabled: no task writes to an Aurora target, so there is nothing to cut over to; "
+                "set cutover.enabled = false"
+            )
         domain = self.get("cutover", "domain", str)
         zone_id = self.get("cutover", "hosted_zone_id", str)
-        task_key = self.get("cutover", "task_key", str)
         ttl = self.get("cutover", "record_ttl", int)
         cutover_ttl = self.get("cutover", "cutover_ttl", int)
         steps = self.ints("cutover", "read_steps")
@@ -689,9 +1161,10 @@ class _Reader:
             rate,
         )
 
-    def _observability(self) -> ObservabilityConfig:
+    def _observability(self, profile: str) -> ObservabilityConfig:
+        preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
         email = self.get("observability", "alarm_email", str)
-        latency = self.get("observability", "cdc_latency_alarm_seconds", int)
+        latency = self.get("observability", "cdc_latency_alarm_seconds", int, preset.cdc_latency_alarm_seconds)
         periods = self.get("observability", "cdc_latency_alarm_periods", int)
         storage = self.get("observability", "dms_free_storage_min_gb", int)
         memory = self.get("observability", "dms_freeable_memory_min_mb", int)
@@ -727,17 +1200,70 @@ class _Reader:
         )
         return BackupConfig(schedule, daily, monthly)
 
-    def _cross_checks(self, network: NetworkConfig, source: SourceConfig, aurora: AuroraConfig) -> None:
+    def _cross_checks(self, network: NetworkConfig, sources: Mapping[str, SourceConfig]) -> None:
         vpc = _network_or_none(network.vpc_cidr)
         if vpc is None:
             return
-        for index, cidr in enumerate(source.cidr_blocks):
-            net = _network_or_none(cidr)
-            if net is not None and net.overlaps(vpc):
-                self.problems.append(
-                    f"source.cidr_blocks[{index}]: {cidr} overlaps network.vpc_cidr {network.vpc_cidr}; "
-                    "routing to the source would break — pick a VPC CIDR that does not overlap on-premises"
-                )
+        for source in sources.values():
+            for index, cidr in enumerate(source.cidr_blocks):
+                net = _network_or_none(cidr)
+                if net is not None and net.overlaps(vpc):
+                    self.problems.append(
+                        f"sources.{source.key}.cidr_blocks[{index}]: {cidr} overlaps network.vpc_cidr {network.vpc_cidr}; "
+                        "routing to the source would break — pick a VPC CIDR that does not overlap on-premises"
+                    )
+
+
+class _Entry:
+    """Typed reads from one table of a map section, with the schema's defaults (None: required)."""
+
+    def __init__(self, reader: _Reader, where: str, body: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        self.reader, self.where, self.body, self.schema = reader, where, body, schema
+
+    def get(self, key: str, kind: type[T], default: T | None = None) -> T:
+        where = f"{self.where}.{key}"
+        if key in self.body:
+            value = self.body[key]
+        elif default is not None:
+            return default
+        else:
+            value = self.schema.get(key)
+        if value is None:
+            self.reader.problems.append(f"{where}: required; set it in the [{self.where}] table")
+            return _zero(kind)
+        return self.reader.typed(where, value, kind)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, list)
+        if not all(isinstance(v, str) for v in value):
+            self.reader.problems.append(f"{self.where}.{key}: expected a list of strings, got {value!r}")
+            return ()
+        return tuple(value)
+
+
+def bucket_name_problems(name: str) -> list[str]:
+    """S3 general-purpose bucket naming rules, each broken rule as the fix to make."""
+    problems = []
+    if not 3 <= len(name) <= 63:
+        problems.append(f"is {len(name)} characters; bucket names are 3..63 characters")
+    if not re.fullmatch(r"[a-z0-9.-]*", name):
+        problems.append("may hold only lowercase letters, digits, '.' and '-'")
+    if not re.fullmatch(r"[a-z0-9].*[a-z0-9]|[a-z0-9]", name):
+        problems.append("must begin and end with a letter or digit")
+    if ".." in name or ".-" in name or "-." in name:
+        problems.append("must not hold '..', '.-' or '-.'")
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        problems.append("must not look like an IP address")
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
+        problems.append("uses a prefix or suffix S3 reserves (xn--, sthree-, -s3alias, --ol-s3, ...)")
+    if "." in name:
+        problems.append("should not contain '.': virtual-hosted TLS certificates do not cover dotted names")
+    return problems
+
+
+def _major(version: str) -> int:
+    head = version.split(".", maxsplit=1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def normalize_json(value: Any) -> str:

@@ -49,12 +49,12 @@ class Output:
     AURORA_READER_ENDPOINT: Final = "aurora_reader_endpoint"
     AURORA_INSTANCE_IDS: Final = "aurora_instance_ids"
     AURORA_MASTER_SECRET_ARN: Final = "aurora_master_secret_arn"  # noqa: S105  (an output key, not a secret)
-    SOURCE_SECRET_ARN: Final = "source_secret_arn"  # noqa: S105
+    SOURCE_SECRET_ARNS: Final = "source_secret_arns"  # noqa: S105  (source key -> ARN)
     TARGET_SECRET_ARN: Final = "target_secret_arn"  # noqa: S105
     DMS_REPLICATION_INSTANCE_ARN: Final = "dms_replication_instance_arn"
     DMS_REPLICATION_INSTANCE_ID: Final = "dms_replication_instance_id"
-    DMS_SOURCE_ENDPOINT_ARN: Final = "dms_source_endpoint_arn"
-    DMS_TARGET_ENDPOINT_ARN: Final = "dms_target_endpoint_arn"
+    DMS_SOURCE_ENDPOINT_ARNS: Final = "dms_source_endpoint_arns"  # source key -> ARN
+    DMS_TARGET_ENDPOINT_ARNS: Final = "dms_target_endpoint_arns"  # target key -> ARN
     DMS_TASK_ARNS: Final = "dms_replication_task_arns"
     DMS_SECRETS_ACCESS_ROLE_ARN: Final = "dms_secrets_access_role_arn"
     HOSTED_ZONE_ID: Final = "hosted_zone_id"
@@ -71,6 +71,35 @@ class Output:
     BACKUP_PLAN_ID: Final = "backup_plan_id"
     REGION: Final = "region"
     DEPLOYMENT_TARGET: Final = "deployment_target"
+    DATA_LAKE_BUCKET: Final = "data_lake_bucket"
+    GLUE_DATABASE: Final = "glue_database"
+    GLUE_CRAWLERS: Final = "glue_crawlers"  # target key -> crawler name
+    ATHENA_WORKGROUP: Final = "athena_workgroup"
+    KINESIS_STREAM_ARNS: Final = "kinesis_stream_arns"  # target key -> ARN
+    FIREHOSE_DELIVERY_STREAMS: Final = "firehose_delivery_streams"  # target key -> name
+
+
+# Present in every stack; the others only when their part exists (Aurora, cutover, DMS instance, data lake).
+CORE_OUTPUTS: Final = frozenset(
+    {
+        Output.VPC_ID,
+        Output.PRIVATE_SUBNET_IDS,
+        Output.DMS_SECURITY_GROUP_ID,
+        Output.KMS_KEY_ARN,
+        Output.KMS_KEY_ALIAS,
+        Output.SOURCE_SECRET_ARNS,
+        Output.DMS_SOURCE_ENDPOINT_ARNS,
+        Output.DMS_TARGET_ENDPOINT_ARNS,
+        Output.DMS_TASK_ARNS,
+        Output.DMS_SECRETS_ACCESS_ROLE_ARN,
+        Output.NOTIFICATION_TOPIC_ARN,
+        Output.ALARM_NAME_PREFIX,
+        Output.ALARM_NAMES,
+        Output.DASHBOARD_NAME,
+        Output.REGION,
+        Output.DEPLOYMENT_TARGET,
+    }
+)
 
 
 class CutoverEnv:

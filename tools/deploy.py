@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import load_config
-from lib.constants import OUTPUTS_FILE, STACK_NAME, Output
+from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME
 from lib.constructs.provider import state_file
 from lib.emulator_support import EMULATOR_EXCLUSIONS
 from tools import emulator
@@ -96,7 +96,7 @@ def flatten_outputs(terraform_output_json: Mapping[str, Any]) -> dict[str, Any]:
         if entry.get("sensitive"):
             raise DeployError(f"output {key!r} is sensitive: outputs must carry ARNs and names, never secret values")
         flat[key] = entry["value"]
-    missing = {v for k, v in vars(Output).items() if not k.startswith("_")} - set(flat)
+    missing = CORE_OUTPUTS - set(flat)
     if missing:
         raise DeployError(f"the deployed stack lacks outputs {sorted(missing)}: redeploy from this checkout")
     return flat

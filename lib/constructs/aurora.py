@@ -1,4 +1,4 @@
-"""Aurora PostgreSQL 15 Serverless v2 target: one writer, N readers, encrypted, TLS-only."""
+"""Aurora Serverless v2 target (PostgreSQL or MySQL 8.0): one writer, N readers, encrypted, TLS-only."""
 
 from __future__ import annotations
 
@@ -13,14 +13,40 @@ from constructs import Construct
 from lib.config import AuroraConfig
 from lib.constructs.policy_documents import assume_role_policy
 
-ENGINE = "aurora-postgresql"
-PORT = 5432
-LOG_EXPORTS = ["postgresql"]
 ENHANCED_MONITORING_SECONDS = 60
 
 
+def _postgres_parameters() -> list[RdsClusterParameterGroupParameter]:
+    return [
+        RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
+        # DDL during a migration breaks DMS apply; slow statements show where Aurora is undersized.
+        RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
+        RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
+        # Lets an Aurora -> source task run after the writer flip, the only rollback that keeps writes.
+        RdsClusterParameterGroupParameter(name="rds.logical_replication", value="1", apply_method="pending-reboot"),
+    ]
+
+
+def _mysql_parameters() -> list[RdsClusterParameterGroupParameter]:
+    return [
+        RdsClusterParameterGroupParameter(name="require_secure_transport", value="ON"),
+        # Row-based binary logging on Aurora is what a reverse (Aurora -> source) DMS task reads after the flip.
+        RdsClusterParameterGroupParameter(name="binlog_format", value="ROW", apply_method="pending-reboot"),
+        RdsClusterParameterGroupParameter(name="binlog_row_image", value="FULL"),
+        RdsClusterParameterGroupParameter(name="slow_query_log", value="1"),
+        RdsClusterParameterGroupParameter(name="long_query_time", value="1"),
+        # Who connected and which DDL/DCL ran: the audit trail of a migration window.
+        RdsClusterParameterGroupParameter(name="server_audit_logging", value="1"),
+        RdsClusterParameterGroupParameter(name="server_audit_events", value="CONNECT,QUERY_DCL,QUERY_DDL"),
+    ]
+
+
 class Aurora(Construct):
-    """No backtrack: it exists only for Aurora MySQL (seed 004 learnt this at deploy time)."""
+    """Aurora PostgreSQL or MySQL by `config.engine`.
+
+    No backtrack, even for MySQL: it cannot be combined with the binlog a reverse task needs
+    and does not exist for PostgreSQL (seed 004 learnt this at deploy time).
+    """
 
     def __init__(
         self,
@@ -37,41 +63,42 @@ class Aurora(Construct):
         super().__init__(scope, id_)
         self.cluster_identifier = f"{prefix}-aurora"
         self.subnet_group = DbSubnetGroup(self, "subnets", name=f"{prefix}-aurora", subnet_ids=subnet_ids)
-        major = config.engine_version.split(".")[0]
+        if config.is_mysql:
+            family, short, log_exports = "aurora-mysql8.0", "mysql80", ["audit", "error", "slowquery"]
+            parameters = _mysql_parameters()
+            replication = "row-based binary log"
+        else:
+            major = config.engine_version.split(".", maxsplit=1)[0]
+            family, short, log_exports = f"aurora-postgresql{major}", f"pg{major}", ["postgresql"]
+            parameters = _postgres_parameters()
+            replication = "logical replication"
         self.parameter_group = RdsClusterParameterGroup(
             self,
             "cluster-params",
-            name=f"{prefix}-aurora-pg{major}",
-            family=f"aurora-postgresql{major}",
-            description=f"{prefix}: TLS-only connections; logical replication available for a reverse task",
-            parameter=[
-                RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
-                # DDL during a migration breaks DMS apply; slow statements show where Aurora is undersized.
-                RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
-                RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
-                # Lets an Aurora -> source task run after the writer flip, the only rollback that keeps writes.
-                RdsClusterParameterGroupParameter(name="rds.logical_replication", value="1", apply_method="pending-reboot"),
-            ],
+            name=f"{prefix}-aurora-{short}",
+            family=family,
+            description=f"{prefix}: TLS-only connections; {replication} available for a reverse task",
+            parameter=parameters,
         )
         self.cluster = RdsCluster(
             self,
             "cluster",
             cluster_identifier=self.cluster_identifier,
-            engine=ENGINE,
+            engine=config.engine,
             engine_mode="provisioned",
             engine_version=config.engine_version,
             database_name=config.database_name,
             master_username=config.master_username,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=kms_key_arn,
-            port=PORT,
+            port=config.port,
             db_subnet_group_name=self.subnet_group.name,
             vpc_security_group_ids=[security_group_id],
             db_cluster_parameter_group_name=self.parameter_group.name,
             storage_encrypted=True,
             kms_key_id=kms_key_arn,
             iam_database_authentication_enabled=True,
-            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            enabled_cloudwatch_logs_exports=log_exports,
             backup_retention_period=config.backup_retention_days,
             preferred_backup_window=config.preferred_backup_window,
             copy_tags_to_snapshot=True,
@@ -103,7 +130,7 @@ class Aurora(Construct):
                     role,
                     identifier=f"{prefix}-aurora-{role}",
                     cluster_identifier=self.cluster.id,
-                    engine=ENGINE,
+                    engine=config.engine,
                     engine_version=config.engine_version,
                     instance_class="db.serverless",
                     db_subnet_group_name=self.subnet_group.name,

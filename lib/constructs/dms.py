@@ -1,20 +1,30 @@
-"""AWS DMS: account-wide service roles, subnet group, instance, endpoints and tasks keyed by name."""
+"""AWS DMS: account-wide service roles, subnet group, instance (or Serverless), endpoints and tasks keyed by name.
+
+Sources, targets and tasks are maps keyed by logical name, as in terraform-aws-modules/dms: each
+task names its source and target key. Target kinds: Aurora PostgreSQL/MySQL (credentials from a
+secret), S3 (`aws_dms_s3_endpoint`, Parquet or CSV) and Kinesis (JSON records).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_role import DataAwsIamRole
 from cdktf_cdktf_provider_aws.dms_certificate import DmsCertificate
-from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
+from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointKinesisSettings, DmsEndpointPostgresSettings
+from cdktf_cdktf_provider_aws.dms_replication_config import DmsReplicationConfig, DmsReplicationConfigComputeConfig
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
 from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
 from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
+from cdktf_cdktf_provider_aws.dms_s3_endpoint import DmsS3Endpoint
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from lib.config import DmsConfig, SourceConfig
+from lib.config import DmsConfig, SourceConfig, TargetConfig
 from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME
 from lib.constructs.policy_documents import assume_role_policy
 
@@ -24,6 +34,19 @@ SERVICE_ROLE_POLICIES = {
 }
 # Sends a heartbeat so an idle source keeps advancing its replication slot instead of filling its disk with WAL.
 HEARTBEAT_MINUTES = 5
+# DMS endpoint engine names of the Aurora target kinds ("aurora" is Aurora MySQL to DMS).
+AURORA_ENDPOINT_ENGINES = {"aurora_postgresql": "aurora-postgresql", "aurora_mysql": "aurora"}
+
+
+@dataclass(frozen=True)
+class TargetWiring:
+    """What a target endpoint takes from other constructs (only the fields of its kind are set)."""
+
+    secret_arn: str | None = None  # Aurora: the DMS user's credentials
+    database_name: str | None = None  # Aurora
+    bucket_name: str | None = None  # s3
+    service_access_role_arn: str | None = None  # s3, kinesis
+    stream_arn: str | None = None  # kinesis
 
 
 class DmsServiceRoles(Construct):
@@ -62,18 +85,19 @@ class Dms(Construct):
         *,
         prefix: str,
         config: DmsConfig,
-        source: SourceConfig,
+        sources: Mapping[str, SourceConfig],
+        targets: Mapping[str, TargetConfig],
+        wiring: Mapping[str, TargetWiring],
         subnet_ids: list[str],
         security_group_id: str,
         kms_key_arn: str,
         service_roles: DmsServiceRoles,
         secrets_access_role_arn: str,
-        source_secret_arn: str,
-        target_secret_arn: str,
-        target_database: str,
+        source_secret_arns: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
         self.instance_id = f"{prefix}-dms"
+        self.serverless = config.serverless
         self.subnet_group = DmsReplicationSubnetGroup(
             self,
             "subnets",
@@ -82,85 +106,193 @@ class Dms(Construct):
             subnet_ids=subnet_ids,
             depends_on=service_roles.dependables,
         )
-        # DMS writes task logs to this group by name; creating it first sets retention and encryption.
-        self.task_log_group = CloudwatchLogGroup(
-            self,
-            "task-logs",
-            name=f"dms-tasks-{self.instance_id}",
-            retention_in_days=config.log_retention_days,
-            kms_key_id=kms_key_arn,
-        )
-        self.instance = DmsReplicationInstance(
-            self,
-            "instance",
-            replication_instance_id=self.instance_id,
-            replication_instance_class=config.instance_class,
-            allocated_storage=config.allocated_storage_gb,
-            engine_version=config.engine_version,
-            multi_az=config.multi_az,
-            publicly_accessible=False,
-            kms_key_arn=kms_key_arn,
-            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-            vpc_security_group_ids=[security_group_id],
-            auto_minor_version_upgrade=True,
-            apply_immediately=False,
-            depends_on=[*service_roles.dependables, self.task_log_group],
-        )
+        self.instance: DmsReplicationInstance | None = None
+        self.task_log_group: CloudwatchLogGroup | None = None
+        if not config.serverless:
+            # DMS writes task logs to this group by name; creating it first sets retention and encryption.
+            self.task_log_group = CloudwatchLogGroup(
+                self,
+                "task-logs",
+                name=f"dms-tasks-{self.instance_id}",
+                retention_in_days=config.log_retention_days,
+                kms_key_id=kms_key_arn,
+            )
+            self.instance = DmsReplicationInstance(
+                self,
+                "instance",
+                replication_instance_id=self.instance_id,
+                replication_instance_class=config.instance_class,
+                allocated_storage=config.allocated_storage_gb,
+                engine_version=config.engine_version,
+                multi_az=config.multi_az,
+                publicly_accessible=False,
+                kms_key_arn=kms_key_arn,
+                replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+                vpc_security_group_ids=[security_group_id],
+                auto_minor_version_upgrade=True,
+                apply_immediately=False,
+                depends_on=[*service_roles.dependables, self.task_log_group],
+            )
+        self.source_endpoints = {
+            key: self._source_endpoint(prefix, source, source_secret_arns[key], secrets_access_role_arn, kms_key_arn)
+            for key, source in sources.items()
+        }
+        self.target_endpoints = {
+            key: self._target_endpoint(prefix, target, wiring[key], secrets_access_role_arn, kms_key_arn)
+            for key, target in targets.items()
+        }
+        # Each attribute read is a round trip to the jsii runtime: read shared ones once, not per task.
+        source_arns = {key: endpoint.endpoint_arn for key, endpoint in self.source_endpoints.items()}
+        target_arns = {key: endpoint.endpoint_arn for key, endpoint in self.target_endpoints.items()}
+        self.tasks: dict[str, DmsReplicationTask | DmsReplicationConfig] = {}
+        self.task_arns: dict[str, str] = {}
+        if self.instance is not None:
+            instance_arn = self.instance.replication_instance_arn
+            for key, task in config.tasks.items():
+                replication_task = DmsReplicationTask(
+                    self,
+                    f"task-{key}",
+                    replication_task_id=f"{prefix}-{key}",
+                    migration_type=task.migration_type,
+                    replication_instance_arn=instance_arn,
+                    source_endpoint_arn=source_arns[task.source],
+                    target_endpoint_arn=target_arns[task.target],
+                    table_mappings=task.table_mappings,
+                    replication_task_settings=task.settings,
+                    # Starting the full load is an operator decision: the source must be prepared first.
+                    start_replication_task=False,
+                )
+                self.tasks[key] = replication_task
+                self.task_arns[key] = replication_task.replication_task_arn
+        else:
+            compute = DmsReplicationConfigComputeConfig(
+                replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+                vpc_security_group_ids=[security_group_id],
+                kms_key_id=kms_key_arn,
+                min_capacity_units=config.min_capacity_units,
+                max_capacity_units=config.max_capacity_units,
+                multi_az=config.multi_az,
+            )
+            for key, task in config.tasks.items():
+                replication = DmsReplicationConfig(
+                    self,
+                    f"replication-{key}",
+                    replication_config_identifier=f"{prefix}-{key}",
+                    resource_identifier=f"{prefix}-{key}",
+                    replication_type=task.migration_type,
+                    compute_config=compute,
+                    source_endpoint_arn=source_arns[task.source],
+                    target_endpoint_arn=target_arns[task.target],
+                    table_mappings=task.table_mappings,
+                    replication_settings=task.settings,
+                    start_replication=False,
+                    depends_on=service_roles.dependables,
+                )
+                self.tasks[key] = replication
+                self.task_arns[key] = replication.arn
+        # Literal identifiers (we chose them): whoever needs the tasks to exist depends on `self.tasks`.
+        self.task_ids = {key: f"{prefix}-{key}" for key in self.tasks}
+
+    def _source_endpoint(
+        self, prefix: str, source: SourceConfig, secret_arn: str, access_role_arn: str, kms_key_arn: str
+    ) -> DmsEndpoint:
         certificate_arn = None
         if source.ca_certificate_pem:
-            self.source_ca = DmsCertificate(
+            certificate_arn = DmsCertificate(
                 self,
-                "source-ca",
-                certificate_id=f"{prefix}-source-ca",
+                f"source-ca-{source.key}",
+                certificate_id=f"{prefix}-{source.key}-ca",
                 certificate_pem=source.ca_certificate_pem,
-            )
-            certificate_arn = self.source_ca.certificate_arn
-        self.source_endpoint = DmsEndpoint(
+            ).certificate_arn
+        postgres = source.engine == "postgres"
+        return DmsEndpoint(
             self,
-            "source",
-            endpoint_id=f"{prefix}-source",
+            f"source-{source.key}",
+            endpoint_id=f"{prefix}-source-{source.key}",
             endpoint_type="source",
             engine_name=source.engine,
             database_name=source.database,
             ssl_mode=source.ssl_mode,
             certificate_arn=certificate_arn,
-            secrets_manager_arn=source_secret_arn,
-            secrets_manager_access_role_arn=secrets_access_role_arn,
+            secrets_manager_arn=secret_arn,
+            secrets_manager_access_role_arn=access_role_arn,
             kms_key_arn=kms_key_arn,
-            postgres_settings=DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=HEARTBEAT_MINUTES),
+            postgres_settings=(
+                DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=HEARTBEAT_MINUTES) if postgres else None
+            ),
+            # The provider has no MySQL settings block: binlog polling is an extra connection attribute.
+            extra_connection_attributes=None if postgres else f"eventsPollInterval={source.events_poll_interval_seconds}",
         )
-        self.target_endpoint = DmsEndpoint(
-            self,
-            "target",
-            endpoint_id=f"{prefix}-aurora",
-            endpoint_type="target",
-            engine_name="aurora-postgresql",
-            # Host and port come from the secret: DMS (and the provider) refuse them next to a secret.
-            database_name=target_database,
-            # The cluster parameter group sets rds.force_ssl=1: anything weaker would be refused.
-            ssl_mode="require",
-            secrets_manager_arn=target_secret_arn,
-            secrets_manager_access_role_arn=secrets_access_role_arn,
-            kms_key_arn=kms_key_arn,
-        )
-        # Each attribute read is a round trip to the jsii runtime: read shared ones once, not per task.
-        instance_arn = self.instance.replication_instance_arn
-        source_arn, target_arn = self.source_endpoint.endpoint_arn, self.target_endpoint.endpoint_arn
-        self.tasks: dict[str, DmsReplicationTask] = {}
-        for key, task in config.tasks.items():
-            self.tasks[key] = DmsReplicationTask(
+
+    def _target_endpoint(
+        self, prefix: str, target: TargetConfig, wiring: TargetWiring, access_role_arn: str, kms_key_arn: str
+    ) -> DmsEndpoint | DmsS3Endpoint:
+        endpoint_id = f"{prefix}-target-{target.key}"
+        if target.s3 is not None:
+            s3 = target.s3
+            parquet = s3.data_format == "parquet"
+            return DmsS3Endpoint(
                 self,
-                f"task-{key}",
-                replication_task_id=f"{prefix}-{key}",
-                migration_type=task.migration_type,
-                replication_instance_arn=instance_arn,
-                source_endpoint_arn=source_arn,
-                target_endpoint_arn=target_arn,
-                table_mappings=task.table_mappings,
-                replication_task_settings=task.settings,
-                # Starting the full load is an operator decision: the source must be prepared first (wal_level, slots).
-                start_replication_task=False,
+                f"target-{target.key}",
+                endpoint_id=endpoint_id,
+                endpoint_type="target",
+                bucket_name=_required(wiring.bucket_name, target.key, "bucket_name"),
+                bucket_folder=s3.folder,
+                service_access_role_arn=_required(wiring.service_access_role_arn, target.key, "service_access_role_arn"),
+                data_format=s3.data_format,
+                compression_type=s3.compression.upper(),
+                parquet_version=s3.parquet_version if parquet else None,
+                enable_statistics=s3.enable_statistics if parquet else None,
+                # CSV gets a header row naming the columns; Parquet carries its schema.
+                add_column_name=None if parquet else True,
+                date_partition_enabled=s3.date_partition_enabled,
+                cdc_path=s3.cdc_path or None,
+                include_op_for_full_load=s3.include_op_for_full_load,
+                timestamp_column_name=s3.timestamp_column_name or None,
+                encryption_mode="SSE_KMS",
+                server_side_encryption_kms_key_id=kms_key_arn,
+                kms_key_arn=kms_key_arn,
+                expected_bucket_owner=None,
             )
-        self.task_arns = {key: task.replication_task_arn for key, task in self.tasks.items()}
-        # Literal identifiers (we chose them): whoever needs the tasks to exist depends on `self.tasks`.
-        self.task_ids = {key: f"{prefix}-{key}" for key in self.tasks}
+        if target.kinesis is not None:
+            kinesis = target.kinesis
+            return DmsEndpoint(
+                self,
+                f"target-{target.key}",
+                endpoint_id=endpoint_id,
+                endpoint_type="target",
+                engine_name="kinesis",
+                kms_key_arn=kms_key_arn,
+                kinesis_settings=DmsEndpointKinesisSettings(
+                    stream_arn=_required(wiring.stream_arn, target.key, "stream_arn"),
+                    service_access_role_arn=_required(wiring.service_access_role_arn, target.key, "service_access_role_arn"),
+                    message_format=kinesis.message_format,
+                    include_transaction_details=kinesis.include_transaction_details,
+                    include_control_details=kinesis.include_control_details,
+                    include_table_alter_operations=kinesis.include_table_alter_operations,
+                    include_partition_value=kinesis.include_partition_value,
+                    partition_include_schema_table=kinesis.partition_include_schema_table,
+                ),
+            )
+        threads = target.parallel_load_threads
+        return DmsEndpoint(
+            self,
+            f"target-{target.key}",
+            endpoint_id=endpoint_id,
+            endpoint_type="target",
+            engine_name=AURORA_ENDPOINT_ENGINES[target.kind],
+            # Host and port come from the secret: DMS (and the provider) refuse them next to a secret.
+            database_name=_required(wiring.database_name, target.key, "database_name"),
+            # The cluster parameter group refuses anything but TLS (rds.force_ssl / require_secure_transport).
+            ssl_mode="require",
+            secrets_manager_arn=_required(wiring.secret_arn, target.key, "secret_arn"),
+            secrets_manager_access_role_arn=access_role_arn,
+            kms_key_arn=kms_key_arn,
+            extra_connection_attributes=f"parallelLoadThreads={threads}" if threads else None,
+        )
+
+
+def _required(value: str | None, target_key: str, field: str) -> str:
+    if value is None:
+        raise ValueError(f"target {target_key!r}: the stack wired no {field} for it")
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -20,9 +22,9 @@ from constructs import Construct
 from lib.config import NetworkConfig, SourceConfig
 from lib.constructs.policy_documents import assume_role_policy, document, statement
 
-AURORA_POSTGRES_PORT = 5432
 HTTPS_PORT = 443
-INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "kms")
+# DMS fetches endpoint secrets (and KMS data keys) through these; no subnet has a NAT.
+BASE_INTERFACE_SERVICES = ("secretsmanager", "kms")
 
 
 class Network(Construct):
@@ -36,10 +38,18 @@ class Network(Construct):
         prefix: str,
         region: str,
         network: NetworkConfig,
-        source: SourceConfig,
+        sources: Sequence[SourceConfig],
+        aurora_port: int | None,
         kms_key_arn: str,
         log_retention_days: int,
+        needs_s3_endpoint: bool = False,
+        needs_kinesis_endpoint: bool = False,
     ) -> None:
+        """`aurora_port` None: no Aurora target, so no Aurora security group.
+
+        DMS writing to S3 or Kinesis from subnets without a NAT needs the S3 gateway endpoint and the
+        `kinesis-streams` interface endpoint; they are created only when a target needs them.
+        """
         super().__init__(scope, id_)
         self.vpc = Vpc(
             self,
@@ -67,82 +77,34 @@ class Network(Construct):
             RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=self.route_table.id)
             self.private_subnets.append(subnet)
 
-        self.dms_security_group = SecurityGroup(
-            self,
-            "dms-sg",
-            name=f"{prefix}-dms",
-            description="DMS replication instance: no ingress; egress to Aurora and the on-premises source only",
-            vpc_id=self.vpc.id,
-            tags={"Name": f"{prefix}-dms"},
+        self.dms_security_group = self._group(
+            "dms-sg", f"{prefix}-dms", "DMS replication: no ingress; egress to its targets and the on-premises sources only"
         )
-        self.aurora_security_group = SecurityGroup(
-            self,
-            "aurora-sg",
-            name=f"{prefix}-aurora",
-            description="Aurora: ingress from DMS on the engine port only",
-            vpc_id=self.vpc.id,
-            tags={"Name": f"{prefix}-aurora"},
+        self.endpoint_security_group = self._group(
+            "endpoints-sg", f"{prefix}-endpoints", "VPC interface endpoints: HTTPS from DMS only"
         )
-        self.endpoint_security_group = SecurityGroup(
-            self,
-            "endpoints-sg",
-            name=f"{prefix}-endpoints",
-            description="VPC interface endpoints: HTTPS from DMS only",
-            vpc_id=self.vpc.id,
-            tags={"Name": f"{prefix}-endpoints"},
-        )
-        VpcSecurityGroupIngressRule(
-            self,
-            "aurora-from-dms",
-            security_group_id=self.aurora_security_group.id,
-            referenced_security_group_id=self.dms_security_group.id,
-            ip_protocol="tcp",
-            from_port=AURORA_POSTGRES_PORT,
-            to_port=AURORA_POSTGRES_PORT,
-            description="DMS writes to Aurora",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "dms-to-aurora",
-            security_group_id=self.dms_security_group.id,
-            referenced_security_group_id=self.aurora_security_group.id,
-            ip_protocol="tcp",
-            from_port=AURORA_POSTGRES_PORT,
-            to_port=AURORA_POSTGRES_PORT,
-            description="DMS writes to Aurora",
-        )
-        for index, cidr in enumerate(source.cidr_blocks):
-            VpcSecurityGroupEgressRule(
-                self,
-                f"dms-to-source-{index}",
-                security_group_id=self.dms_security_group.id,
-                cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=source.port,
-                to_port=source.port,
-                description="DMS reads the on-premises source",
+        self.aurora_security_group: SecurityGroup | None = None
+        if aurora_port is not None:
+            self.aurora_security_group = self._group(
+                "aurora-sg", f"{prefix}-aurora", "Aurora: ingress from DMS on the engine port only"
             )
-        VpcSecurityGroupEgressRule(
-            self,
-            "dms-to-endpoints",
-            security_group_id=self.dms_security_group.id,
-            referenced_security_group_id=self.endpoint_security_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="DMS reads its credentials from Secrets Manager",
+            self._dms_reaches(self.aurora_security_group, "aurora", aurora_port, "DMS writes to Aurora")
+        for source in sources:
+            for index, cidr in enumerate(source.cidr_blocks):
+                VpcSecurityGroupEgressRule(
+                    self,
+                    f"dms-to-{source.key}-{index}",
+                    security_group_id=self.dms_security_group.id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=source.port,
+                    to_port=source.port,
+                    description=f"DMS reads the on-premises source {source.key}",
+                )
+        self._dms_reaches(
+            self.endpoint_security_group, "endpoints", HTTPS_PORT, "DMS reads its credentials (and writes streams) via endpoints"
         )
-        VpcSecurityGroupIngressRule(
-            self,
-            "endpoints-from-dms",
-            security_group_id=self.endpoint_security_group.id,
-            referenced_security_group_id=self.dms_security_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="DMS reads its credentials from Secrets Manager",
-        )
-        # The subnets have no NAT: DMS fetches the endpoint secrets through these.
+        services = (*BASE_INTERFACE_SERVICES, *(("kinesis-streams",) if needs_kinesis_endpoint else ()))
         self.interface_endpoints = [
             VpcEndpoint(
                 self,
@@ -155,8 +117,56 @@ class Network(Construct):
                 private_dns_enabled=True,
                 tags={"Name": f"{prefix}-{service}"},
             )
-            for service in INTERFACE_ENDPOINT_SERVICES
+            for service in services
         ]
+        self.s3_endpoint: VpcEndpoint | None = None
+        if needs_s3_endpoint:
+            # A gateway endpoint (free, route-table based): DMS S3 targets and DMS Serverless write through it.
+            self.s3_endpoint = VpcEndpoint(
+                self,
+                "endpoint-s3",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[self.route_table.id],
+                tags={"Name": f"{prefix}-s3"},
+            )
+            VpcSecurityGroupEgressRule(
+                self,
+                "dms-to-s3",
+                security_group_id=self.dms_security_group.id,
+                prefix_list_id=self.s3_endpoint.prefix_list_id,
+                ip_protocol="tcp",
+                from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT,
+                description="DMS writes S3 targets through the gateway endpoint",
+            )
+
+    def _group(self, id_: str, name: str, description: str) -> SecurityGroup:
+        return SecurityGroup(self, id_, name=name, description=description, vpc_id=self.vpc.id, tags={"Name": name})
+
+    def _dms_reaches(self, group: SecurityGroup, name: str, port: int, description: str) -> None:
+        """A matching pair: egress from the DMS group and ingress into `group`, on one TCP port only."""
+        VpcSecurityGroupIngressRule(
+            self,
+            f"{name}-from-dms",
+            security_group_id=group.id,
+            referenced_security_group_id=self.dms_security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            f"dms-to-{name}",
+            security_group_id=self.dms_security_group.id,
+            referenced_security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+        )
 
     def _flow_logs(self, prefix: str, kms_key_arn: str, log_retention_days: int) -> None:
         """Rejected and accepted flows to an encrypted log group: the evidence when DMS cannot reach the source."""

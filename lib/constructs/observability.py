@@ -39,15 +39,23 @@ DMS_TASK_EVENT_CATEGORIES = ["configuration change", "creation", "deletion", "fa
 
 
 @dataclass(frozen=True)
+class KinesisDeliveryNames:
+    stream_name: str
+    delivery_stream_name: str
+
+
+@dataclass(frozen=True)
 class ObservedResources:
-    dms_instance_id: str
+    dms_instance_id: str | None  # None with DMS Serverless (no instance, no instance metrics)
     dms_task_ids: Mapping[str, str]  # task key -> replication_task_id (literal)
     dms_tasks: Sequence[ITerraformDependable]  # the task event subscription must wait for them
     dms_task_arns: Mapping[str, str]  # task key -> ARN
-    cutover_task_key: str
-    aurora_cluster_id: str
-    cutover_function_name: str
-    cutover_state_parameter: str
+    primary_task_key: str  # the task the dashboard's lag widgets show: the cutover task, else the first
+    validated_task_keys: Sequence[str]  # tasks into Aurora, whose row validation raises health alarms
+    aurora_cluster_id: str | None
+    cutover_function_name: str | None  # None: cutover disabled
+    cutover_state_parameter: str | None
+    kinesis: Mapping[str, KinesisDeliveryNames]  # target key -> its stream and Firehose
     topic_arn: str
 
 
@@ -81,16 +89,26 @@ class Observability(Construct):
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
         # One function call per task (not split + element): each call is a jsii round trip at synth.
         self.task_resource_ids = {key: Fn.regex("[^:]+$", arn) for key, arn in observed.dms_task_arns.items()}
-        task_dims = {
-            key: {"ReplicationInstanceIdentifier": observed.dms_instance_id, "ReplicationTaskIdentifier": resource_id}
-            for key, resource_id in self.task_resource_ids.items()
-        }
-        instance_dims = {"ReplicationInstanceIdentifier": observed.dms_instance_id}
-        cluster_dims = {"DBClusterIdentifier": observed.aurora_cluster_id}
-        function_dims = {"FunctionName": observed.cutover_function_name}
+        # DMS Serverless publishes no instance/task dimensions of this shape: its metrics are left to the console.
+        instance_id = observed.dms_instance_id
+        task_dims = (
+            {
+                key: {"ReplicationInstanceIdentifier": instance_id, "ReplicationTaskIdentifier": resource_id}
+                for key, resource_id in self.task_resource_ids.items()
+            }
+            if instance_id is not None
+            else {}
+        )
+        instance_dims = {"ReplicationInstanceIdentifier": instance_id} if instance_id is not None else None
+        cluster_dims = {"DBClusterIdentifier": observed.aurora_cluster_id} if observed.aurora_cluster_id else None
+        function_dims = {"FunctionName": observed.cutover_function_name} if observed.cutover_function_name else None
 
         self.alarm_specs = self._alarm_specs(config, task_dims, instance_dims, cluster_dims, function_dims)
-        self.alarm_specs += self._validation_specs(observed.cutover_task_key, task_dims[observed.cutover_task_key])
+        for key in observed.validated_task_keys:
+            if key in task_dims:
+                self.alarm_specs += self._validation_specs(key, task_dims[key])
+        for key, names in observed.kinesis.items():
+            self.alarm_specs += self._delivery_specs(key, names)
         self.alarms = {
             spec.suffix: CloudwatchMetricAlarm(
                 self,
@@ -131,34 +149,25 @@ class Observability(Construct):
             self, "task-stopped-to-topic", rule=self.task_stopped_rule.name, arn=observed.topic_arn, target_id="alerts"
         )
 
-        DmsEventSubscription(
-            self,
-            "instance-events",
-            name=f"{prefix}-dms-instance",
-            sns_topic_arn=observed.topic_arn,
-            source_type="replication-instance",
-            source_ids=[observed.dms_instance_id],
-            event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
-            enabled=True,
-        )
-        DmsEventSubscription(
-            self,
-            "task-events",
-            name=f"{prefix}-dms-task",
-            sns_topic_arn=observed.topic_arn,
-            source_type="replication-task",
-            source_ids=list(observed.dms_task_ids.values()),
-            depends_on=list(observed.dms_tasks),
-            event_categories=DMS_TASK_EVENT_CATEGORIES,
-            enabled=True,
-        )
+        if instance_id is not None:
+            DmsEventSubscription(
+                self,
+                "instance-events",
+                name=f"{prefix}-dms-instance",
+                sns_topic_arn=observed.topic_arn,
+                source_type="replication-instance",
+                source_ids=[instance_id],
+                event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
+                enabled=True,
+            )
+            self._task_event_subscription(prefix, observed)
 
         # The document is kept as a typed attribute: tests check the flat metric arrays on it.
         self.dashboard_document = dashboard_document(
             self._widgets(
                 config,
                 observed=observed,
-                task_dims=task_dims[observed.cutover_task_key],
+                task_dims=task_dims.get(observed.primary_task_key),
                 instance_dims=instance_dims,
                 cluster_dims=cluster_dims,
                 function_dims=function_dims,
@@ -170,6 +179,19 @@ class Observability(Construct):
             "dashboard",
             dashboard_name=f"{prefix}-migration",
             dashboard_body=Fn.jsonencode(self.dashboard_document),
+        )
+
+    def _task_event_subscription(self, prefix: str, observed: ObservedResources) -> None:
+        DmsEventSubscription(
+            self,
+            "task-events",
+            name=f"{prefix}-dms-task",
+            sns_topic_arn=observed.topic_arn,
+            source_type="replication-task",
+            source_ids=list(observed.dms_task_ids.values()),
+            depends_on=list(observed.dms_tasks),
+            event_categories=DMS_TASK_EVENT_CATEGORIES,
+            enabled=True,
         )
 
     @staticmethod
@@ -196,12 +218,40 @@ class Observability(Construct):
         ]
 
     @staticmethod
+    def _delivery_specs(key: str, names: KinesisDeliveryNames) -> list[AlarmSpec]:
+        """A Kinesis target is healthy when DMS is not throttled and Firehose keeps S3 fresh."""
+        stream_dims = {"StreamName": names.stream_name}
+        delivery_dims = {"DeliveryStreamName": names.delivery_stream_name}
+        return [
+            AlarmSpec(
+                f"kinesis-{key}-write-throttled",
+                f"Kinesis target {key}: DMS writes throttled (add shards or use ON_DEMAND)",
+                Metric("AWS/Kinesis", "WriteProvisionedThroughputExceeded", stream_dims, "Sum"),
+                "GreaterThanThreshold",
+                0,
+                3,
+                300,
+                "notBreaching",
+            ),
+            AlarmSpec(
+                f"firehose-{key}-freshness",
+                f"Firehose for target {key}: oldest record not yet in S3 is older than 15 minutes",
+                Metric("AWS/Firehose", "DeliveryToS3.DataFreshness", delivery_dims, "Maximum"),
+                "GreaterThanThreshold",
+                900,
+                3,
+                300,
+                "notBreaching",
+            ),
+        ]
+
+    @staticmethod
     def _alarm_specs(
         config: ObservabilityConfig,
         task_dims: Mapping[str, Mapping[str, str]],
-        instance_dims: Mapping[str, str],
-        cluster_dims: Mapping[str, str],
-        function_dims: Mapping[str, str],
+        instance_dims: Mapping[str, str] | None,
+        cluster_dims: Mapping[str, str] | None,
+        function_dims: Mapping[str, str] | None,
     ) -> list[AlarmSpec]:
         specs: list[AlarmSpec] = []
         for key, dims in task_dims.items():
@@ -219,7 +269,29 @@ class Observability(Construct):
                         "breaching",
                     )
                 )
-        specs += [
+        if instance_dims is not None:
+            specs += Observability._instance_specs(config, instance_dims)
+        if cluster_dims is not None:
+            specs += Observability._aurora_specs(config, cluster_dims)
+        if function_dims is not None:
+            specs.append(
+                AlarmSpec(
+                    "cutover-errors",
+                    "The cutover Lambda failed: weights and state are unchanged, see its log",
+                    Metric("AWS/Lambda", "Errors", function_dims, "Sum"),
+                    "GreaterThanThreshold",
+                    config.cutover_errors_max,
+                    1,
+                    300,
+                    "notBreaching",
+                    operational=True,
+                )
+            )
+        return specs
+
+    @staticmethod
+    def _instance_specs(config: ObservabilityConfig, instance_dims: Mapping[str, str]) -> list[AlarmSpec]:
+        return [
             AlarmSpec(
                 "dms-free-storage",
                 f"DMS replication instance free storage below {config.dms_free_storage_min_gb} GiB (CDC spills to disk)",
@@ -240,6 +312,11 @@ class Observability(Construct):
                 300,
                 "missing",
             ),
+        ]
+
+    @staticmethod
+    def _aurora_specs(config: ObservabilityConfig, cluster_dims: Mapping[str, str]) -> list[AlarmSpec]:
+        return [
             AlarmSpec(
                 "aurora-cpu",
                 f"Aurora cluster CPU above {config.aurora_cpu_max_percent}%",
@@ -260,85 +337,106 @@ class Observability(Construct):
                 300,
                 "missing",
             ),
-            AlarmSpec(
-                "cutover-errors",
-                "The cutover Lambda failed: weights and state are unchanged, see its log",
-                Metric("AWS/Lambda", "Errors", function_dims, "Sum"),
-                "GreaterThanThreshold",
-                config.cutover_errors_max,
-                1,
-                300,
-                "notBreaching",
-                operational=True,
-            ),
         ]
-        return specs
 
     @staticmethod
     def _widgets(
         config: ObservabilityConfig,
         *,
         observed: ObservedResources,
-        task_dims: Mapping[str, str],
-        instance_dims: Mapping[str, str],
-        cluster_dims: Mapping[str, str],
-        function_dims: Mapping[str, str],
+        task_dims: Mapping[str, str] | None,
+        instance_dims: Mapping[str, str] | None,
+        cluster_dims: Mapping[str, str] | None,
+        function_dims: Mapping[str, str] | None,
     ) -> list[MetricWidget | TextWidget]:
-        return [
-            MetricWidget(
-                "DMS CDC latency (s)",
-                [
-                    Metric("AWS/DMS", "CDCLatencySource", task_dims, "Maximum"),
-                    Metric("AWS/DMS", "CDCLatencyTarget", task_dims, "Maximum"),
-                ],
-                annotations=[("alarm", config.cdc_latency_alarm_seconds)],
-            ),
-            MetricWidget(
-                "DMS changes and throughput",
-                [
-                    Metric("AWS/DMS", "CDCIncomingChanges", task_dims, "Maximum"),
-                    Metric("AWS/DMS", "FullLoadThroughputRowsTarget", task_dims, "Average"),
-                    Metric("AWS/DMS", "CDCThroughputRowsTarget", task_dims, "Average"),
-                ],
-            ),
-            MetricWidget(
-                "DMS row validation (cutover task)",
-                [
-                    Metric("AWS/DMS", f"Validation{kind}OverallCount", task_dims, "Maximum")
-                    for kind in ("Failed", "Suspended", "Pending")
-                ],
-                period=300,
-            ),
-            MetricWidget(
-                "DMS replication instance",
-                [
-                    Metric("AWS/DMS", "CPUUtilization", instance_dims, "Average"),
-                    Metric("AWS/DMS", "FreeableMemory", instance_dims, "Minimum"),
-                    Metric("AWS/DMS", "FreeStorageSpace", instance_dims, "Minimum"),
-                ],
-                period=300,
-            ),
-            MetricWidget(
-                "Aurora",
-                [
-                    Metric("AWS/RDS", "CPUUtilization", cluster_dims, "Average"),
-                    Metric("AWS/RDS", "DatabaseConnections", cluster_dims, "Maximum"),
-                    Metric("AWS/RDS", "AuroraReplicaLag", cluster_dims, "Maximum"),
-                    Metric("AWS/RDS", "ACUUtilization", cluster_dims, "Average"),
-                ],
-                period=300,
-            ),
-            MetricWidget(
-                "Cutover Lambda",
-                [
-                    Metric("AWS/Lambda", "Errors", function_dims, "Sum"),
-                    Metric("AWS/Lambda", "Duration", function_dims, "Maximum"),
-                ],
-                period=300,
-            ),
-            TextWidget(
-                "## Cutover\n"
-                f"State document: SSM parameter `{observed.cutover_state_parameter}`.\n"
-                "Operate with `./cutover status` (see docs/cutover.md). Lag is CDCLatencySource/CDCLatencyTarget."
-            ),
-        ]
+        widgets: list[MetricWidget | TextWidget] = []
+        key = observed.primary_task_key
+        if task_dims is not None:
+            widgets += [
+                MetricWidget(
+                    f"DMS CDC latency (s), task {key}",
+                    [
+                        Metric("AWS/DMS", "CDCLatencySource", task_dims, "Maximum"),
+                        Metric("AWS/DMS", "CDCLatencyTarget", task_dims, "Maximum"),
+                    ],
+                    annotations=[("alarm", config.cdc_latency_alarm_seconds)],
+                ),
+                MetricWidget(
+                    f"DMS changes and throughput, task {key}",
+                    [
+                        Metric("AWS/DMS", "CDCIncomingChanges", task_dims, "Maximum"),
+                        Metric("AWS/DMS", "FullLoadThroughputRowsTarget", task_dims, "Average"),
+                        Metric("AWS/DMS", "CDCThroughputRowsTarget", task_dims, "Average"),
+                    ],
+                ),
+            ]
+            if key in observed.validated_task_keys:
+                widgets.append(
+                    MetricWidget(
+                        f"DMS row validation, task {key}",
+                        [
+                            Metric("AWS/DMS", f"Validation{kind}OverallCount", task_dims, "Maximum")
+                            for kind in ("Failed", "Suspended", "Pending")
+                        ],
+                        period=300,
+                    )
+                )
+        if instance_dims is not None:
+            widgets.append(
+                MetricWidget(
+                    "DMS replication instance",
+                    [
+                        Metric("AWS/DMS", "CPUUtilization", instance_dims, "Average"),
+                        Metric("AWS/DMS", "FreeableMemory", instance_dims, "Minimum"),
+                        Metric("AWS/DMS", "FreeStorageSpace", instance_dims, "Minimum"),
+                    ],
+                    period=300,
+                )
+            )
+        if cluster_dims is not None:
+            widgets.append(
+                MetricWidget(
+                    "Aurora",
+                    [
+                        Metric("AWS/RDS", "CPUUtilization", cluster_dims, "Average"),
+                        Metric("AWS/RDS", "DatabaseConnections", cluster_dims, "Maximum"),
+                        Metric("AWS/RDS", "AuroraReplicaLag", cluster_dims, "Maximum"),
+                        Metric("AWS/RDS", "ACUUtilization", cluster_dims, "Average"),
+                    ],
+                    period=300,
+                )
+            )
+        for target_key, names in observed.kinesis.items():
+            widgets.append(
+                MetricWidget(
+                    f"Kinesis -> Firehose -> S3, target {target_key}",
+                    [
+                        Metric("AWS/Kinesis", "IncomingRecords", {"StreamName": names.stream_name}, "Sum"),
+                        Metric("AWS/Kinesis", "WriteProvisionedThroughputExceeded", {"StreamName": names.stream_name}, "Sum"),
+                        Metric(
+                            "AWS/Firehose",
+                            "DeliveryToS3.DataFreshness",
+                            {"DeliveryStreamName": names.delivery_stream_name},
+                            "Maximum",
+                        ),
+                    ],
+                    period=300,
+                )
+            )
+        if function_dims is not None:
+            widgets += [
+                MetricWidget(
+                    "Cutover Lambda",
+                    [
+                        Metric("AWS/Lambda", "Errors", function_dims, "Sum"),
+                        Metric("AWS/Lambda", "Duration", function_dims, "Maximum"),
+                    ],
+                    period=300,
+                ),
+                TextWidget(
+                    "## Cutover\n"
+                    f"State document: SSM parameter `{observed.cutover_state_parameter}`.\n"
+                    "Operate with `./cutover status` (see docs/cutover.md). Lag is CDCLatencySource/CDCLatencyTarget."
+                ),
+            ]
+        return widgets

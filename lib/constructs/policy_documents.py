@@ -27,6 +27,7 @@ def statement(
     resources: Iterable[str] | str,
     principal: Mapping[str, Any] | None = None,
     condition: Mapping[str, Any] | None = None,
+    *,
     effect: str = "Allow",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions)}

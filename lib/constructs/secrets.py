@@ -8,6 +8,8 @@ secret is always such an empty secret; Aurora's master password is generated and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
@@ -18,37 +20,54 @@ from lib.constructs.policy_documents import assume_role_policy, document, statem
 
 
 class Secrets(Construct):
-    def __init__(self, scope: Construct, id_: str, *, prefix: str, region: str, source: SourceConfig, kms_key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        region: str,
+        sources: Sequence[SourceConfig],
+        create_target_secret: bool,
+        kms_key_arn: str,
+    ) -> None:
+        """`create_target_secret`: only an Aurora target needs DMS credentials of ours (S3/Kinesis use roles)."""
         super().__init__(scope, id_)
-        self.created_source_secret: SecretsmanagerSecret | None = None
-        if source.secret_arn:
-            self.source_secret_arn = source.secret_arn
-        else:
-            self.created_source_secret = SecretsmanagerSecret(
+        self.created_source_secrets: dict[str, SecretsmanagerSecret] = {}
+        self.source_secret_arns: dict[str, str] = {}
+        for source in sources:
+            if source.secret_arn:
+                self.source_secret_arns[source.key] = source.secret_arn
+                continue
+            secret = SecretsmanagerSecret(
                 self,
-                "source-secret",
-                name=f"{prefix}/dms-source",
+                f"source-secret-{source.key}",
+                name=f"{prefix}/dms-source-{source.key}",
                 description=(
-                    "DMS source credentials. Fill with put-secret-value: JSON with username, password, host, port "
-                    "(the user needs REPLICATION rights)"
+                    f"DMS credentials for source {source.key} ({source.engine}). Fill with put-secret-value: JSON with "
+                    "username, password, host, port (the user needs replication rights; see README)"
                 ),
                 kms_key_id=kms_key_arn,
                 recovery_window_in_days=7,
             )
-            self.source_secret_arn = self.created_source_secret.arn
+            self.created_source_secrets[source.key] = secret
+            self.source_secret_arns[source.key] = secret.arn
         # DMS cannot use the RDS-managed master secret (it holds no host or port), and a DMS user should not
         # be the master user anyway: the operator creates a DMS user on Aurora and fills this secret.
-        self.target_secret = SecretsmanagerSecret(
-            self,
-            "target-secret",
-            name=f"{prefix}/dms-target",
-            description=(
-                "DMS target credentials for a dedicated Aurora user. Fill with put-secret-value: JSON with "
-                "username, password, host (the cluster writer endpoint), port, dbname"
-            ),
-            kms_key_id=kms_key_arn,
-            recovery_window_in_days=7,
-        )
+        self.target_secret: SecretsmanagerSecret | None = None
+        if create_target_secret:
+            self.target_secret = SecretsmanagerSecret(
+                self,
+                "target-secret",
+                name=f"{prefix}/dms-target",
+                description=(
+                    "DMS target credentials for a dedicated Aurora user. Fill with put-secret-value: JSON with "
+                    "username, password, host (the cluster writer endpoint), port, dbname"
+                ),
+                kms_key_id=kms_key_arn,
+                recovery_window_in_days=7,
+            )
+        readable = [*self.source_secret_arns.values(), *([self.target_secret.arn] if self.target_secret else [])]
         # DMS assumes this role through its regional service principal to read endpoint secrets.
         self.dms_access_role = IamRole(
             self,
@@ -67,7 +86,7 @@ class Secrets(Construct):
                 statement(
                     "ReadEndpointSecrets",
                     ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                    [self.source_secret_arn, self.target_secret.arn],
+                    readable,
                 ),
                 statement(
                     "DecryptEndpointSecrets",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lib.policy.model import Finding, SynthesizedStack, is_reference, references
 
 RULE = "encryption-at-rest"
@@ -37,13 +39,31 @@ def check(stack: SynthesizedStack) -> list[Finding]:
         if body.get("engine_name") in DATABASE_ENDPOINT_ENGINES and not body.get("kms_key_arn"):
             findings.append(Finding(RULE, address, "kms_key_arn is not set: DMS encrypts connection settings with it"))
     for address, body in stack.resources("aws_kinesis_firehose_delivery_stream"):
-        sse = body.get("server_side_encryption", {})
-        if not (isinstance(sse, dict) and sse.get("enabled") is True):
-            findings.append(Finding(RULE, address, "server_side_encryption.enabled must be true"))
+        findings += _firehose_findings(address, body)
     encrypted_buckets = _buckets_with_kms(stack)
     for address, _ in stack.resources("aws_s3_bucket"):
         if address not in encrypted_buckets:
             findings.append(Finding(RULE, address, "no aws_s3_bucket_server_side_encryption_configuration with aws:kms"))
+    return findings
+
+
+def _firehose_findings(address: str, body: dict[str, Any]) -> list[Finding]:
+    """Firehose must encrypt what it buffers and what it writes.
+
+    AWS refuses server_side_encryption on a Firehose that reads a Kinesis stream: there the buffer is
+    the stream (checked above as a Kinesis stream) and the S3 objects must name the key instead.
+    """
+    findings = []
+    destination = body.get("extended_s3_configuration", {})
+    if isinstance(destination, dict) and "extended_s3_configuration" in body and not destination.get("kms_key_arn"):
+        findings.append(
+            Finding(RULE, address, "extended_s3_configuration.kms_key_arn is not set: encrypt objects with the project key")
+        )
+    if "kinesis_source_configuration" in body:
+        return findings
+    sse = body.get("server_side_encryption", {})
+    if not (isinstance(sse, dict) and sse.get("enabled") is True):
+        findings.append(Finding(RULE, address, "server_side_encryption.enabled must be true"))
     return findings
 
 

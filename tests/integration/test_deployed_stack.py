@@ -64,21 +64,40 @@ def test_aurora_cluster_and_instances_are_encrypted_in_the_private_subnets(outpu
         assert instance["DBInstanceClass"] == "db.serverless"
 
 
+# DMS reports an endpoint's secret settings under its engine's settings block.
+SETTINGS_BLOCK = {
+    "postgres": "PostgreSQLSettings",
+    "aurora-postgresql": "PostgreSQLSettings",
+    "mysql": "MySQLSettings",
+    "mariadb": "MySQLSettings",
+    "aurora": "MySQLSettings",
+}
+
+
 def test_dms_endpoints_use_ssl_and_secrets(outputs: dict[str, Any], aws: Client) -> None:
     dms = aws("dms")
-    arns = [outputs[Output.DMS_SOURCE_ENDPOINT_ARN], outputs[Output.DMS_TARGET_ENDPOINT_ARN]]
-    endpoints = dms.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": arns}])["Endpoints"]
-    by_type = {e["EndpointType"].lower(): e for e in endpoints}
-    assert set(by_type) == {"source", "target"}
-    assert by_type["source"]["EngineName"] == "postgres"
-    assert by_type["target"]["EngineName"] == "aurora-postgresql"
-    for endpoint in endpoints:
+    sources = outputs[Output.DMS_SOURCE_ENDPOINT_ARNS]
+    targets = outputs[Output.DMS_TARGET_ENDPOINT_ARNS]
+    arns = [*sources.values(), *targets.values()]
+    endpoints = {
+        e["EndpointArn"]: e for e in dms.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": arns}])["Endpoints"]
+    }
+    assert set(endpoints) == set(arns)
+    database_endpoints = {arn: e for arn, e in endpoints.items() if e["EngineName"] in SETTINGS_BLOCK}
+    assert set(sources.values()) <= set(database_endpoints)
+    for endpoint in database_endpoints.values():
         assert endpoint["SslMode"] in ("require", "verify-ca", "verify-full")
         assert endpoint["KmsKeyId"] == outputs[Output.KMS_KEY_ARN]
-        settings = endpoint["PostgreSQLSettings"]
+        settings = endpoint[SETTINGS_BLOCK[endpoint["EngineName"]]]
         assert settings["SecretsManagerAccessRoleArn"] == outputs[Output.DMS_SECRETS_ACCESS_ROLE_ARN]
         assert "Password" not in endpoint and "Password" not in settings
-    assert by_type["source"]["PostgreSQLSettings"]["SecretsManagerSecretId"] == outputs[Output.SOURCE_SECRET_ARN]
+    for key, arn in sources.items():
+        endpoint = endpoints[arn]
+        assert endpoint["EndpointType"].lower() == "source"
+        assert (
+            endpoint[SETTINGS_BLOCK[endpoint["EngineName"]]]["SecretsManagerSecretId"] == outputs[Output.SOURCE_SECRET_ARNS][key]
+        )
+    assert {endpoints[arn]["EndpointType"].lower() for arn in targets.values()} == {"target"}
 
 
 def test_dms_instance_is_private_and_encrypted(outputs: dict[str, Any], aws: Client) -> None:
@@ -96,8 +115,8 @@ def test_dms_task_is_full_load_and_cdc_with_logging_and_validation(outputs: dict
         "ReplicationTasks"
     ]
     assert task["MigrationType"] == "full-load-and-cdc"
-    assert task["SourceEndpointArn"] == outputs[Output.DMS_SOURCE_ENDPOINT_ARN]
-    assert task["TargetEndpointArn"] == outputs[Output.DMS_TARGET_ENDPOINT_ARN]
+    assert task["SourceEndpointArn"] in outputs[Output.DMS_SOURCE_ENDPOINT_ARNS].values()
+    assert task["TargetEndpointArn"] in outputs[Output.DMS_TARGET_ENDPOINT_ARNS].values()
     settings = json.loads(task["ReplicationTaskSettings"])
     assert settings["Logging"]["EnableLogging"] is True
     assert settings["ValidationSettings"]["EnableValidation"] is True

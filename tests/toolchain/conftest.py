@@ -36,3 +36,15 @@ def _synth_json(outdir: Path, **extra: str) -> Path:
 @pytest.fixture(scope="session")
 def fast_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _synth_json(tmp_path_factory.mktemp("fast"))
+
+
+EXAMPLES = sorted(path.parent.name for path in (PROJECT_ROOT / "examples").glob("*/tap-migrate.toml"))
+
+
+@pytest.fixture(scope="session")
+def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each example config synthesized by main.py, as a user would with TAP_CONFIG."""
+    return {
+        name: _synth_json(tmp_path_factory.mktemp(name), TAP_CONFIG=str(PROJECT_ROOT / "examples" / name / "tap-migrate.toml"))
+        for name in EXAMPLES
+    }

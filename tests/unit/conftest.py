@@ -62,13 +62,15 @@ def variant_json(base_config: AppConfig) -> dict[str, Any]:
     raw_overrides = {
         "project": {"profile": "prod"},
         "deployment": {"target": "emulator", "emulator_endpoint": "http://127.0.0.1:4599", "create_dms_service_roles": False},
-        "source": {
-            "host": "pg.corp.example.com",
-            "database": "appdb",
-            "cidr_blocks": ["192.168.0.0/16"],
-            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:onprem-pg-AbCdEf",
-            "ssl_mode": "verify-full",
-            "ca_certificate_file": "tests/unit/fixtures/source-ca.pem",
+        "sources": {
+            "onprem": {
+                "host": "pg.corp.example.com",
+                "database": "appdb",
+                "cidr_blocks": ["192.168.0.0/16"],
+                "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:onprem-pg-AbCdEf",
+                "ssl_mode": "verify-full",
+                "ca_certificate_file": "tests/unit/fixtures/source-ca.pem",
+            }
         },
         "cutover": {"hosted_zone_id": "Z0123456789ABCDEFGHIJ"},
     }
@@ -77,16 +79,23 @@ def variant_json(base_config: AppConfig) -> dict[str, Any]:
     return parsed
 
 
-def config_from(overrides: dict[str, dict[str, Any]], env: dict[str, str] | None = None) -> AppConfig:
-    """The base TOML with some fields replaced (validation runs as for a user's file)."""
+def config_from(overrides: dict[str, Any], env: dict[str, str] | None = None) -> AppConfig:
+    """The base TOML with some fields replaced, tables merged recursively (validation runs as for a user's file)."""
     import tomllib
 
     from lib.config import parse_config
 
     raw = tomllib.loads(BASE_CONFIG.read_text())
-    for section, values in overrides.items():
-        raw.setdefault(section, {}).update(values)
+    _merge(raw, overrides)
     return parse_config(raw, env=env or {}, config_file=BASE_CONFIG)
+
+
+def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -18,20 +18,40 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
     ("negative reader count", {"aurora": {"reader_count": -1}}, ["aurora.reader_count", "-1"]),
     ("min ACU above max", {"aurora": {"min_acu": 8.0, "max_acu": 2.0}}, ["aurora.min_acu", "8.0", "min <= max"]),
     ("ACU not in half steps", {"aurora": {"min_acu": 0.7}}, ["aurora.min_acu", "0.7", "steps of 0.5"]),
-    ("Aurora not PostgreSQL 15", {"aurora": {"engine_version": "14.9"}}, ["aurora.engine_version", "'14.9'", "15.x"]),
-    ("SSL none on PostgreSQL 15", {"source": {"ssl_mode": "none"}}, ["source.ssl_mode", "'none'", "'require'"]),
-    ("unknown SSL mode", {"source": {"ssl_mode": "prefer"}}, ["source.ssl_mode", "'prefer'"]),
-    ("verify-full without a CA", {"source": {"ssl_mode": "verify-full"}}, ["source.ca_certificate_file", "verify-full"]),
+    ("Aurora PostgreSQL too old", {"aurora": {"engine_version": "13.9"}}, ["aurora.engine_version", "'13.9'", "14-17"]),
+    (
+        "SSL none on PostgreSQL 15",
+        {"sources": {"onprem": {"ssl_mode": "none"}}},
+        ["sources.onprem.ssl_mode", "'none'", "'require'"],
+    ),
+    ("unknown SSL mode", {"sources": {"onprem": {"ssl_mode": "prefer"}}}, ["sources.onprem.ssl_mode", "'prefer'"]),
+    (
+        "verify-full without a CA",
+        {"sources": {"onprem": {"ssl_mode": "verify-full"}}},
+        ["sources.onprem.ca_certificate_file", "verify-full"],
+    ),
     (
         "source CIDR overlaps VPC",
-        {"source": {"cidr_blocks": ["10.20.5.0/24"]}},
-        ["source.cidr_blocks[0]", "10.20.5.0/24", "overlaps"],
+        {"sources": {"onprem": {"cidr_blocks": ["10.20.5.0/24"]}}},
+        ["sources.onprem.cidr_blocks[0]", "10.20.5.0/24", "overlaps"],
     ),
-    ("source CIDR is the world", {"source": {"cidr_blocks": ["0.0.0.0/0"]}}, ["source.cidr_blocks[0]", "0.0.0.0/0"]),
-    ("source CIDR malformed", {"source": {"cidr_blocks": ["192.168.1.0/33"]}}, ["source.cidr_blocks[0]", "'192.168.1.0/33'"]),
-    ("missing source host", {"source": {"host": ""}}, ["source.host", "''"]),
-    ("source port out of range", {"source": {"port": 70000}}, ["source.port", "70000", "1..65535"]),
-    ("bad secret ARN", {"source": {"secret_arn": "my-secret"}}, ["source.secret_arn", "'my-secret'", "leave it empty"]),
+    (
+        "source CIDR is the world",
+        {"sources": {"onprem": {"cidr_blocks": ["0.0.0.0/0"]}}},
+        ["sources.onprem.cidr_blocks[0]", "0.0.0.0/0"],
+    ),
+    (
+        "source CIDR malformed",
+        {"sources": {"onprem": {"cidr_blocks": ["192.168.1.0/33"]}}},
+        ["sources.onprem.cidr_blocks[0]", "'192.168.1.0/33'"],
+    ),
+    ("missing source host", {"sources": {"onprem": {"host": ""}}}, ["sources.onprem.host", "''"]),
+    ("source port out of range", {"sources": {"onprem": {"port": 70000}}}, ["sources.onprem.port", "70000", "1..65535"]),
+    (
+        "bad secret ARN",
+        {"sources": {"onprem": {"secret_arn": "my-secret"}}},
+        ["sources.onprem.secret_arn", "'my-secret'", "leave it empty"],
+    ),
     (
         "two subnets",
         {"network": {"private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20"]}},
@@ -79,6 +99,117 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
         ["dms.tasks.main.migration_type", "'cdc-only'"],
     ),
     (
+        "task names a missing target",
+        {"dms": {"tasks": {"main": {"target": "lake"}}}},
+        ["dms.tasks.main.target", "'lake'", "names no entry in [targets]", "aurora"],
+    ),
+    (
+        "task names a missing source",
+        {"dms": {"tasks": {"main": {"source": "mainframe"}}}},
+        ["dms.tasks.main.source", "'mainframe'", "onprem"],
+    ),
+    ("unknown target kind", {"targets": {"aurora": {"kind": "redshift"}}}, ["targets.aurora.kind", "'redshift'", "s3"]),
+    (
+        "Parquet setting on CSV output",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw", "data_format": "csv", "parquet_version": "parquet-1-0"}}},
+        ["targets.lake.parquet_version", "data_format = 'parquet' only"],
+    ),
+    (
+        "unsupported compression",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw", "compression": "snappy"}}},
+        ["targets.lake.compression", "'snappy'", "gzip"],
+    ),
+    (
+        "S3 folder with a leading slash",
+        {"targets": {"lake": {"kind": "s3", "folder": "/raw"}}},
+        ["targets.lake.folder", "'/raw'", "without leading"],
+    ),
+    (
+        "bucket name with capitals",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw"}}, "data_lake": {"bucket_name": "My_Lake"}},
+        ["data_lake.bucket_name", "'My_Lake'", "lowercase"],
+    ),
+    (
+        "bucket name too short",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw"}}, "data_lake": {"bucket_name": "ab"}},
+        ["data_lake.bucket_name", "'ab'", "3..63"],
+    ),
+    (
+        "bucket name like an IP address",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw"}}, "data_lake": {"bucket_name": "10.1.2.3"}},
+        ["data_lake.bucket_name", "'10.1.2.3'", "IP address"],
+    ),
+    (
+        "data lake section without a lake target",
+        {"data_lake": {"crawler_schedule": "cron(0 3 * * ? *)"}},
+        ["[data_lake]", "no target is s3 or kinesis"],
+    ),
+    (
+        "overlapping lake prefixes",
+        {"targets": {"a": {"kind": "s3", "folder": "raw"}, "b": {"kind": "s3", "folder": "raw/orders"}}},
+        ["targets.b", "'raw/orders'", "overlaps targets.a"],
+    ),
+    (
+        "dynamic partitioning with small buffers",
+        {"targets": {"stream": {"kind": "kinesis", "delivery_prefix": "raw", "buffering_mb": 5}}},
+        ["targets.stream.buffering_mb", "5", "64"],
+    ),
+    (
+        "shard count on an on-demand stream",
+        {"targets": {"stream": {"kind": "kinesis", "delivery_prefix": "raw", "stream_mode": "ON_DEMAND", "shard_count": 4}}},
+        ["targets.stream.shard_count", "ON_DEMAND"],
+    ),
+    (
+        "a target no task writes to",
+        {"targets": {"spare": {"kind": "s3", "folder": "spare"}}},
+        ["targets.spare", "no task in [dms.tasks] writes to it"],
+    ),
+    (
+        "two Aurora targets",
+        {"targets": {"second": {"kind": "aurora_postgresql"}}},
+        ["targets:", "one Aurora cluster"],
+    ),
+    (
+        "cutover task writing to S3",
+        {"targets": {"lake": {"kind": "s3", "folder": "raw"}}, "dms": {"tasks": {"main": {"target": "lake"}}}},
+        ["cutover.task_key", "'main'", "s3 target", "cutover.enabled = false"],
+    ),
+    (
+        "Aurora section without an Aurora target",
+        {
+            "targets": {"aurora": {"kind": "s3", "folder": "raw"}},
+            "cutover": {"enabled": False},
+        },
+        ["[aurora]", "no target has kind aurora_postgresql or aurora_mysql"],
+    ),
+    (
+        "MySQL source without SSL",
+        {"sources": {"onprem": {"engine": "mysql", "engine_version": "8.0", "port": 3306, "ssl_mode": "none"}}},
+        ["sources.onprem.ssl_mode", "clear text", "allow_unencrypted = true"],
+    ),
+    (
+        "opting a PostgreSQL source out of SSL",
+        {"sources": {"onprem": {"engine_version": "14", "ssl_mode": "none", "allow_unencrypted": True}}},
+        ["sources.onprem.allow_unencrypted", "MySQL/MariaDB"],
+    ),
+    (
+        "MySQL version as a major only",
+        {"sources": {"onprem": {"engine": "mysql", "engine_version": "8"}}},
+        ["sources.onprem.engine_version", "'8'", "'8.0'"],
+    ),
+    (
+        "PostgreSQL into Aurora MySQL without a conversion plan",
+        {"targets": {"aurora": {"kind": "aurora_mysql"}}, "aurora": {"engine_version": ""}},
+        ["dms.tasks.main", "heterogeneous", "schema_conversion_note"],
+    ),
+    (
+        "DMS Serverless with a cutover",
+        {"dms": {"serverless": True}},
+        ["cutover.enabled", "DMS Serverless", "dms.serverless = false"],
+    ),
+    ("capacity units not a DMS size", {"dms": {"max_capacity_units": 3}}, ["dms.min_capacity_units/max_capacity_units", "1..3"]),
+    ("old single [source] table", {"source": {"host": "x.example.com"}}, ["[source]", "[sources.<key>]"]),
+    (
         "missing table mappings",
         {"dms": {"tasks": {"main": {"table_mappings_file": "dms/nope.json"}}}},
         ["dms.tasks.main.table_mappings_file", "nope.json", "not found"],
@@ -98,7 +229,7 @@ def test_each_bad_field_is_named_with_its_value_and_fix(
 
 def test_all_problems_are_reported_at_once(make_config: Callable[..., AppConfig]) -> None:
     with pytest.raises(ConfigError) as raised:
-        make_config({"aurora": {"reader_count": 99, "min_acu": 9.0, "max_acu": 1.0}, "source": {"ssl_mode": "none"}})
+        make_config({"aurora": {"reader_count": 99, "min_acu": 9.0, "max_acu": 1.0}, "sources": {"onprem": {"ssl_mode": "none"}}})
     assert len(raised.value.problems) >= 3
     assert str(raised.value).startswith("invalid tap-migrate configuration")
 
@@ -136,7 +267,7 @@ def test_table_mappings_need_a_selection_rule(tmp_path: Path, make_config: Calla
 def test_ca_file_must_not_contain_a_private_key(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
     path = _write(tmp_path, "ca.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n")
     with pytest.raises(ConfigError, match="contains a private key"):
-        make_config({"source": {"ssl_mode": "verify-full", "ca_certificate_file": str(path)}})
+        make_config({"sources": {"onprem": {"ssl_mode": "verify-full", "ca_certificate_file": str(path)}}})
 
 
 def test_missing_and_malformed_files_are_reported(tmp_path: Path) -> None:
@@ -151,7 +282,7 @@ def test_environment_overrides_apply_and_are_validated(make_config: Callable[...
     config = make_config({}, env={"ENVIRONMENT_SUFFIX": "pr42", "AWS_REGION": "eu-west-1", "TAP_PROFILE": "staging"})
     assert (config.project.prefix, config.project.region, config.project.profile) == ("tap-migrate-pr42", "eu-west-1", "staging")
     assert config.network.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
-    assert config.aurora.backup_retention_days == 7  # the staging profile's default
+    assert config.aurora is not None and config.aurora.backup_retention_days == 7  # the staging profile's default
     with pytest.raises(ConfigError, match=r"deployment\.target: 'azure'"):
         make_config({}, env={"TAP_TARGET": "azure"})
 
@@ -173,6 +304,7 @@ def test_config_file_is_chosen_by_argument_then_env_then_context(tmp_path: Path)
 
 
 def test_config_objects_are_frozen(base_config: AppConfig) -> None:
+    assert base_config.aurora is not None
     with pytest.raises(AttributeError):
         base_config.aurora.reader_count = 5  # type: ignore[misc]
 
@@ -197,3 +329,41 @@ def test_limited_lob_mode_must_not_truncate_silently(tmp_path: Path, make_config
     path = _write(tmp_path, "settings.json", json.dumps(settings))
     with pytest.raises(ConfigError, match="limited-size LOB mode truncates silently"):
         make_config({"dms": {"tasks": {"main": {"settings_file": str(path)}}}})
+
+
+def test_a_task_may_omit_source_and_target_only_while_there_is_one_of_each(make_config: Callable[..., AppConfig]) -> None:
+    config = make_config({"dms": {"tasks": {"main": {"source": "", "target": ""}}}})
+    assert (config.dms.tasks["main"].source, config.dms.tasks["main"].target) == ("onprem", "aurora")
+    second_source = {
+        "engine": "postgres",
+        "engine_version": "16",
+        "host": "b.example.com",
+        "database": "b",
+        "cidr_blocks": ["192.168.0.0/16"],
+    }
+    with pytest.raises(ConfigError, match=r"dms\.tasks\.main\.source: required when there are several sources"):
+        make_config({"sources": {"second": second_source}, "dms": {"tasks": {"main": {"source": ""}}}})
+
+
+def test_heterogeneous_pair_is_accepted_with_a_conversion_note(make_config: Callable[..., AppConfig]) -> None:
+    config = make_config(
+        {
+            "targets": {"aurora": {"kind": "aurora_mysql"}},
+            "aurora": {"engine_version": ""},
+            "dms": {"tasks": {"main": {"schema_conversion_note": "docs/sct-plan.md"}}},
+        }
+    )
+    assert config.aurora is not None and config.aurora.engine == "aurora-mysql"
+    assert config.aurora.engine_version.startswith("8.0.mysql_aurora.3.")
+    assert config.aurora.port == 3306
+
+
+def test_profile_sets_unset_fields_and_the_file_wins(make_config: Callable[..., AppConfig]) -> None:
+    from lib.defaults import PROFILES
+
+    prod = make_config({}, env={"TAP_PROFILE": "prod"})
+    assert prod.aurora is not None
+    assert (prod.aurora.min_acu, prod.aurora.max_acu) == (PROFILES["prod"].aurora_min_acu, PROFILES["prod"].aurora_max_acu)
+    assert prod.aurora.reader_count == 2  # set in config/tap-migrate.toml: the file wins over the profile
+    assert prod.observability.cdc_latency_alarm_seconds == PROFILES["prod"].cdc_latency_alarm_seconds
+    assert prod.dms.max_capacity_units == PROFILES["prod"].dms_serverless_max_dcu

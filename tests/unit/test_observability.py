@@ -9,7 +9,9 @@ from typing import Any
 import cdktf
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
+from lib.config import AppConfig
 from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
+from lib.defaults import PROFILES
 from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
@@ -99,13 +101,17 @@ def test_every_alarm_metric_matches_a_resource_in_the_stack(stack_json: dict[str
         assert alarm["alarm_actions"] == alarm["ok_actions"] and "aws_sns_topic" in alarm["alarm_actions"][0]
 
 
-def test_lag_alarms_use_cdc_latency_and_treat_missing_data_as_breaching(synthesized: str, stack_json: dict[str, Any]) -> None:
+def test_lag_alarms_use_cdc_latency_and_treat_missing_data_as_breaching(
+    synthesized: str, stack_json: dict[str, Any], base_config: AppConfig
+) -> None:
+    threshold = base_config.observability.cdc_latency_alarm_seconds
+    assert threshold == PROFILES["dev"].cdc_latency_alarm_seconds  # the base config leaves it to its profile
     lag = [a for a in resources(stack_json, "aws_cloudwatch_metric_alarm").values() if a["metric_name"].startswith("CDCLatency")]
     assert sorted(a["metric_name"] for a in lag) == ["CDCLatencySource", "CDCLatencyTarget"]
     for alarm in lag:
         assert alarm["namespace"] == "AWS/DMS"
         assert set(alarm["dimensions"]) == {"ReplicationInstanceIdentifier", "ReplicationTaskIdentifier"}
-        assert (alarm["treat_missing_data"], alarm["threshold"], alarm["evaluation_periods"]) == ("breaching", 60, 5)
+        assert (alarm["treat_missing_data"], alarm["threshold"], alarm["evaluation_periods"]) == ("breaching", threshold, 5)
     assert "ElapsedTimeMillis" not in synthesized
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized, CloudwatchMetricAlarm.TF_RESOURCE_TYPE, {"metric_name": "Errors", "treat_missing_data": "notBreaching"}

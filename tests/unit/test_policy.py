@@ -43,6 +43,15 @@ FAILING = [
     (encryption_at_rest.check, doc("aws_s3_bucket", {"bucket": "b"}), "server_side_encryption_configuration"),
     (encryption_at_rest.check, doc("aws_dms_endpoint", {"engine_name": "postgres"}), "kms_key_arn"),
     (encryption_at_rest.check, doc("aws_backup_vault", {"name": "v"}), "kms_key_arn"),
+    (encryption_at_rest.check, doc("aws_kinesis_firehose_delivery_stream", {"destination": "extended_s3"}), "server_side"),
+    (
+        encryption_at_rest.check,
+        doc(
+            "aws_kinesis_firehose_delivery_stream",
+            {"kinesis_source_configuration": {"kinesis_stream_arn": "${s}"}, "extended_s3_configuration": {"bucket_arn": "b"}},
+        ),
+        "extended_s3_configuration.kms_key_arn",
+    ),
     (no_public_access.check, doc("aws_dms_replication_instance", {"publicly_accessible": True}), "publicly_accessible"),
     (no_public_access.check, doc("aws_rds_cluster_instance", {}), "publicly_accessible"),
     (no_public_access.check, doc("aws_s3_bucket", {"bucket": "b"}), "public_access_block"),
@@ -101,6 +110,13 @@ def test_rules_accept_good_documents() -> None:
                 "aws_iam_role_policy": {"p": {"policy": _policy(["kms:*"], ["arn:aws:kms:us-east-1:1:key/x"])}},
                 "aws_dms_endpoint": {
                     "s": {"engine_name": "postgres", "ssl_mode": "require", "kms_key_arn": "${k}", "password": ""}
+                },
+                # Behind a Kinesis stream AWS refuses server-side encryption: the stream and the objects carry the key.
+                "aws_kinesis_firehose_delivery_stream": {
+                    "f": {
+                        "kinesis_source_configuration": {"kinesis_stream_arn": "${s}"},
+                        "extended_s3_configuration": {"bucket_arn": "b", "kms_key_arn": "${k}"},
+                    }
                 },
             }
         }

@@ -1,0 +1,24 @@
+"""Every example config (one per seed system) synthesizes with main.py and passes `terraform validate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.toolchain.conftest import EXAMPLES
+from tests.toolchain.test_terraform import _validate
+
+pytestmark = pytest.mark.terraform
+
+
+def test_there_is_one_example_per_seed_system() -> None:
+    assert [name[:3] for name in EXAMPLES] == ["000", "001", "002", "003", "004"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_passes_terraform_validate(name: str, example_synths: dict[str, Path]) -> None:
+    report = json.loads(_validate(example_synths[name]))
+    assert report["valid"] is True, report
+    assert report["error_count"] == 0 and report["warning_count"] == 0, report
