@@ -98,8 +98,13 @@ class TapStack(TerraformStack):
             if target.is_aurora and config.aurora is not None and self.secrets.target_secret is not None:
                 wiring[key] = TargetWiring(secret_arn=self.secrets.target_secret.arn, database_name=config.aurora.database_name)
             elif target.s3 is not None and self.data_lake is not None:
-                role = self.data_lake.dms_writer_role(f"dms-writer-{key}", name=f"{prefix}-dms-{key}", folder=target.s3.folder)
-                wiring[key] = TargetWiring(bucket_name=self.data_lake.bucket_name, service_access_role_arn=role.arn)
+                writer_id = f"dms-writer-{key}"
+                role = self.data_lake.dms_writer_role(writer_id, name=f"{prefix}-dms-{key}", folder=target.s3.folder)
+                wiring[key] = TargetWiring(
+                    bucket_name=self.data_lake.bucket_name,
+                    service_access_role_arn=role.arn,
+                    depends_on=(self.data_lake.writer_policies[writer_id],),
+                )
             elif target.kinesis is not None and self.data_lake is not None:
                 stream = KinesisDelivery(
                     self,
@@ -114,7 +119,11 @@ class TapStack(TerraformStack):
                     log_retention_days=config.dms.log_retention_days,
                 )
                 self.streams[key] = stream
-                wiring[key] = TargetWiring(stream_arn=stream.stream_arn, service_access_role_arn=stream.dms_access_role.arn)
+                wiring[key] = TargetWiring(
+                    stream_arn=stream.stream_arn,
+                    service_access_role_arn=stream.dms_access_role.arn,
+                    depends_on=(stream.dms_access_policy,),
+                )
         service_roles = DmsServiceRoles(
             self, "dms-service-roles", create=config.deployment.create_dms_service_roles, partition=partition
         )

@@ -129,6 +129,7 @@ class DataLake(Construct):
         crawled = {key: target.crawled_prefix.strip("/") for key, target in targets.items() if target.crawled_prefix}
         self.crawler_role: IamRole | None = None
         self.crawlers: dict[str, GlueCrawler] = {}
+        self.writer_policies: dict[str, IamRolePolicy] = {}  # dms_writer_role id -> its policy
         if crawled:
             self._crawlers(
                 prefix=prefix, partition=partition, region=region, account_id=account_id, config=config, crawled=crawled
@@ -344,7 +345,8 @@ class DataLake(Construct):
         """The service access role of a DMS S3 endpoint: write and list `folder`, nothing else of the bucket."""
         folder = folder.strip("/")
         role = IamRole(self, id_, name=name, assume_role_policy=assume_role_policy("dms.amazonaws.com"))
-        IamRolePolicy(
+        # DMS checks the role when the endpoint is created: the endpoint waits for this policy.
+        self.writer_policies[id_] = IamRolePolicy(
             self,
             f"{id_}-policy",
             name="write-lake-folder",

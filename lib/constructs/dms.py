@@ -47,6 +47,8 @@ class TargetWiring:
     bucket_name: str | None = None  # s3
     service_access_role_arn: str | None = None  # s3, kinesis
     stream_arn: str | None = None  # kinesis
+    # The role's policy: DMS checks the service access role when it creates the endpoint.
+    depends_on: tuple[ITerraformDependable, ...] = ()
 
 
 class DmsServiceRoles(Construct):
@@ -252,7 +254,7 @@ class Dms(Construct):
                 encryption_mode="SSE_KMS",
                 server_side_encryption_kms_key_id=kms_key_arn,
                 kms_key_arn=kms_key_arn,
-                expected_bucket_owner=None,
+                depends_on=list(wiring.depends_on),
             )
         if target.kinesis is not None:
             kinesis = target.kinesis
@@ -273,6 +275,7 @@ class Dms(Construct):
                     include_partition_value=kinesis.include_partition_value,
                     partition_include_schema_table=kinesis.partition_include_schema_table,
                 ),
+                depends_on=list(wiring.depends_on),
             )
         threads = target.parallel_load_threads
         return DmsEndpoint(
