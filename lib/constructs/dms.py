@@ -147,6 +147,7 @@ class Dms(Construct):
         source_arns = {key: endpoint.endpoint_arn for key, endpoint in self.source_endpoints.items()}
         target_arns = {key: endpoint.endpoint_arn for key, endpoint in self.target_endpoints.items()}
         self.tasks: dict[str, DmsReplicationTask | DmsReplicationConfig] = {}
+        self.serverless_log_groups: dict[str, CloudwatchLogGroup] = {}
         self.task_arns: dict[str, str] = {}
         if self.instance is not None:
             instance_arn = self.instance.replication_instance_arn
@@ -176,6 +177,15 @@ class Dms(Construct):
                 multi_az=config.multi_az,
             )
             for key, task in config.tasks.items():
+                # DMS Serverless logs to this group name (its resource id) once the replication runs:
+                # creating it first gives it the retention and key of the other log groups.
+                self.serverless_log_groups[key] = CloudwatchLogGroup(
+                    self,
+                    f"replication-{key}-logs",
+                    name=f"dms-serverless-replication-{prefix}-{key}",
+                    retention_in_days=config.log_retention_days,
+                    kms_key_id=kms_key_arn,
+                )
                 replication = DmsReplicationConfig(
                     self,
                     f"replication-{key}",

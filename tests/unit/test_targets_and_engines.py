@@ -796,6 +796,20 @@ def test_serverless_builds_replication_configs_instead_of_instance_and_tasks(sta
     assert set(stack["output"]).isdisjoint(INSTANCE_OUTPUTS)
 
 
+@pytest.mark.parametrize("name", sorted(SERVERLESS_VARIANTS))
+def test_serverless_log_groups_exist_before_dms_writes_to_them(stacks: Synthesized, name: str) -> None:
+    config, stack = stacks[name]
+    prefix = config.project.prefix
+    groups = {body["name"]: body for body in resources(stack, "aws_cloudwatch_log_group").values()}
+    assert not any(group.startswith("dms-tasks-") for group in groups)  # no instance, no instance task logs
+    for key in config.dms.tasks:
+        # DMS names it after the replication config's resource identifier.
+        _, replication = _named(stack, "aws_dms_replication_config", replication_config_identifier=f"{prefix}-{key}")
+        group = groups[f"dms-serverless-replication-{replication['resource_identifier']}"]
+        assert group["retention_in_days"] == config.dms.log_retention_days
+        assert group["kms_key_id"] == _key_arn(stack)
+
+
 def test_serverless_capacity_comes_from_the_file_or_else_the_profile(stacks: Synthesized) -> None:
     lake, _ = stacks[SERVERLESS]
     assert (lake.dms.min_capacity_units, lake.dms.max_capacity_units) == SERVERLESS_CAPACITY
