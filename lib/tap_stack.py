@@ -193,7 +193,12 @@ class TapStack(TerraformStack):
                 dms_tasks=list(self.dms.tasks.values()),
                 dms_task_arns=self.dms.task_arns,
                 primary_task_key=config.cutover.task_key if config.cutover else next(iter(config.dms.tasks)),
-                validated_task_keys=[k for k, t in config.dms.tasks.items() if config.targets[t.target].is_aurora],
+                # The cutover trusts one task's rows; without a cutover every task into Aurora is watched.
+                validated_task_keys=(
+                    [config.cutover.task_key]
+                    if config.cutover
+                    else [k for k, t in config.dms.tasks.items() if config.targets[t.target].is_aurora]
+                ),
                 aurora_cluster_id=self.aurora.cluster.cluster_identifier if self.aurora else None,
                 cutover_function_name=self.cutover.function.function_name if self.cutover else None,
                 cutover_state_parameter=self.cutover.state_parameter.name if self.cutover else None,

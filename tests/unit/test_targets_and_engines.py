@@ -40,6 +40,7 @@ SERVERLESS = "000-serverless"
 SERVERLESS_AURORA = "001-serverless"  # no S3 target: the gateway endpoint is there for DMS Serverless alone
 BASE_PROD = "base-prod"
 BASE_DEV_PROFILE_READERS = "base-dev-without-reader-count"
+BASE_STAGING = "base-staging"
 STREAMING_DEV_DEFAULT_MODE = "003-dev-without-stream-mode"
 STREAMING_PROD_DEFAULT_MODE = "003-prod-without-stream-mode"
 POSTGRES_TO_AURORA_MYSQL = "postgres-to-aurora-mysql-with-note"
@@ -159,6 +160,7 @@ BUILDERS: dict[str, Callable[[], AppConfig]] = {
     SERVERLESS: _serverless_config,
     SERVERLESS_AURORA: _vendor_serverless_config,
     BASE_PROD: lambda: config_from({}, env={"TAP_PROFILE": "prod"}),
+    BASE_STAGING: lambda: config_from({}, env={"TAP_PROFILE": "staging"}),
     BASE_DEV_PROFILE_READERS: lambda: _base_without_reader_count("dev"),
     STREAMING_DEV_DEFAULT_MODE: lambda: _streaming_without_stream_mode("dev"),
     STREAMING_PROD_DEFAULT_MODE: lambda: _streaming_without_stream_mode("prod"),
@@ -699,6 +701,18 @@ def test_dev_and_prod_profiles_differ_as_their_presets_say(
     _assert_profile_applied(prod_stack, prod_config, PROFILES["prod"], readers=readers)
     # The comparison can only fail if the presets differ in what it compares.
     assert _profile_values(stack_json, base_config) != _profile_values(prod_stack, prod_config)
+
+
+def test_the_staging_profile_sits_between_dev_and_prod(stacks: Synthesized, base_config: AppConfig, stack_json: Stack) -> None:
+    staging_config, staging_stack = stacks[BASE_STAGING]
+    assert staging_config.project.profile == "staging"
+    _assert_profile_applied(staging_stack, staging_config, PROFILES["staging"], readers=_file_reader_count())
+    prod_config, prod_stack = stacks[BASE_PROD]
+    values = [
+        _profile_values(stack, config)
+        for stack, config in ((stack_json, base_config), (staging_stack, staging_config), (prod_stack, prod_config))
+    ]
+    assert len({repr(v) for v in values}) == 3
 
 
 def test_a_field_set_in_the_file_wins_over_the_profile(base_config: AppConfig, stack_json: Stack, stacks: Synthesized) -> None:
