@@ -3,6 +3,7 @@
     python -m tools.deploy up        # [emulator up] -> cdktf synth -> cdktf deploy -> flat outputs -> plan check -> summary
     python -m tools.deploy plan      # terraform plan -detailed-exitcode on the deployed stack (0 = no changes)
     python -m tools.deploy down      # terraform destroy if anything is deployed, then stop the emulator; safe to repeat
+    python -m tools.deploy has-cutover  # exit 0 when the deployed stack has a cutover (data-lake stacks do not)
 
 Target: TAP_TARGET (emulator | aws), else `deployment.target` in the config. The emulator target
 starts moto on loopback (tools/emulator.py) and points the provider at it with test credentials;
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import load_config
-from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME
+from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from lib.emulator_support import EMULATOR_EXCLUSIONS
 from tools import emulator
@@ -196,11 +197,20 @@ def down(env_base: Mapping[str, str] | None = None) -> dict[str, float]:
     return timings.steps
 
 
+def has_cutover() -> bool:
+    """Whether the deployed stack (its outputs file) has a cutover Lambda."""
+    path = PROJECT_ROOT / OUTPUTS_FILE
+    return path.is_file() and Output.CUTOVER_FUNCTION_NAME in json.loads(path.read_text(encoding="utf-8"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "plan", "down"])
+    parser.add_argument("command", choices=["up", "plan", "down", "has-cutover"])
     args = parser.parse_args(argv)
     try:
+        if args.command == "has-cutover":
+            # Data-lake stacks have no cutover: `./tap up` skips the cutover status for them.
+            return 0 if has_cutover() else 1
         if args.command == "up":
             up()
         elif args.command == "plan":
