@@ -43,6 +43,7 @@ from moto.dms.responses import DatabaseMigrationServiceResponse
 from moto.ec2.exceptions import InvalidSubnetIdError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.kinesis.responses import KinesisResponse
 from moto.moto_api._internal import mock_random
 from moto.rds.models import DBCluster, DBInstance
 from moto.route53.responses import Route53
@@ -634,6 +635,27 @@ def patch_lambda_kms_key_arn() -> None:
     _install(LambdaFunction, "update_configuration", update)
 
 
+def patch_kinesis_create_stream_tags() -> None:
+    """A Kinesis stream keeps the tags it was created with.
+
+    AWS: CreateStream takes `Tags` (the provider sends `default_tags` there) and ListTagsForStream
+    answers them.
+    moto 5.2.1: `create_stream` ignores `Tags`, so `aws_kinesis_stream.tags_all` drifts right after
+    apply, and every policy document that reads the stream's ARN is re-read and shown as a change.
+    """
+    create = _original(KinesisResponse, "create_stream")
+
+    @functools.wraps(create)
+    def create_stream(self: KinesisResponse) -> Any:
+        result = create(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), dict(tags))
+        return result
+
+    _install(KinesisResponse, "create_stream", create_stream)
+
+
 def patch_backup_list_tags_path() -> None:
     """AWS Backup ListTags finds the resource whether or not the path ends in a slash.
 
@@ -764,6 +786,7 @@ PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_route53_private_zone_from_vpc,
     patch_ec2_referenced_group_rule_description,
     patch_lambda_kms_key_arn,
+    patch_kinesis_create_stream_tags,
     patch_backup_list_tags_path,
     patch_backup_selections,
 )

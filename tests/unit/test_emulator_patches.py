@@ -434,6 +434,14 @@ def test_lambda_keeps_its_kms_key(client: ClientFactory) -> None:
     assert "KMSKeyArn" not in lam.get_function_configuration(FunctionName="fn")
 
 
+def test_kinesis_stream_keeps_its_creation_tags(client: ClientFactory) -> None:
+    kinesis = client("kinesis")
+    kinesis.create_stream(StreamName="tagged", ShardCount=1, Tags={"Project": "tap-migrate"})
+    kinesis.create_stream(StreamName="untagged", ShardCount=1)
+    assert kinesis.list_tags_for_stream(StreamName="tagged")["Tags"] == [{"Key": "Project", "Value": "tap-migrate"}]
+    assert kinesis.list_tags_for_stream(StreamName="untagged")["Tags"] == []
+
+
 def test_backup_tags_are_listed_with_or_without_a_trailing_slash(client: ClientFactory, patched: str) -> None:
     backup = client("backup")
     arn = backup.create_backup_vault(BackupVaultName="vault", BackupVaultTags={"Project": "tap"})["BackupVaultArn"]
