@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import inspect
 import json
 import string
 from collections.abc import Callable, Iterable, Iterator
@@ -399,6 +400,79 @@ def patch_dms_event_subscriptions() -> None:
     _install(DatabaseMigrationServiceResponse, "delete_event_subscription", delete_event_subscription)
 
 
+# ModifyEndpoint request members -> moto `Endpoint` attributes (settings blocks merge, the rest replace).
+DMS_ENDPOINT_SCALARS: Final = {
+    "EndpointIdentifier": "endpoint_identifier",
+    "EndpointType": "endpoint_type",
+    "EngineName": "engine_name",
+    "Username": "username",
+    "Password": "password",
+    "ServerName": "server_name",
+    "Port": "port",
+    "DatabaseName": "database_name",
+    "ExtraConnectionAttributes": "extra_connection_attributes",
+    "CertificateArn": "certificate_arn",
+    "SslMode": "ssl_mode",
+    "ServiceAccessRoleArn": "service_access_role_arn",
+    "ExternalTableDefinition": "external_table_definition",
+    "KmsKeyId": "kms_key_id",
+}
+DMS_ENDPOINT_SETTINGS: Final = {
+    "DynamoDbSettings": "dynamo_db_settings",
+    "S3Settings": "s3_settings",
+    "DmsTransferSettings": "dms_transfer_settings",
+    "MongoDbSettings": "mongo_db_settings",
+    "KinesisSettings": "kinesis_settings",
+    "KafkaSettings": "kafka_settings",
+    "ElasticsearchSettings": "elasticsearch_settings",
+    "NeptuneSettings": "neptune_settings",
+    "RedshiftSettings": "redshift_settings",
+    "PostgreSQLSettings": "postgre_sql_settings",
+    "MySQLSettings": "my_sql_settings",
+    "OracleSettings": "oracle_settings",
+    "SybaseSettings": "sybase_settings",
+    "MicrosoftSQLServerSettings": "microsoft_sql_server_settings",
+    "IBMDb2Settings": "ibm_db2_settings",
+    "DocDbSettings": "doc_db_settings",
+    "RedisSettings": "redis_settings",
+    "GcpMySQLSettings": "gcp_my_sql_settings",
+    "TimestreamSettings": "timestream_settings",
+}
+
+
+def patch_dms_modify_endpoint() -> None:
+    """DMS ModifyEndpoint, which moto 5.2.1 lacks.
+
+    AWS: ModifyEndpoint changes the given members of an endpoint; a settings block (`S3Settings`,
+    ...) is merged into the current one unless `ExactSettings` is true, and the answer is the
+    endpoint; an unknown ARN is `ResourceNotFoundFault`.
+    moto 5.2.1: the action does not exist (HTTP 500), and the provider calls it while creating an
+    `aws_dms_s3_endpoint` (and for any endpoint change), so it retries until its create timeout.
+    """
+    _absent(DatabaseMigrationServiceResponse, "modify_endpoint")
+
+    def modify_endpoint(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        arn = params["EndpointArn"]
+        found = self.dms_backend.describe_endpoints(
+            filters=[{"Name": "endpoint-arn", "Values": [arn]}], max_records=None, marker=None
+        )
+        if not found:
+            raise ResourceNotFoundFault(f"Endpoint {arn} not found")
+        endpoint = found[0]
+        for member, attribute in DMS_ENDPOINT_SCALARS.items():
+            if member in params:
+                setattr(endpoint, attribute, params[member])
+        for member, attribute in DMS_ENDPOINT_SETTINGS.items():
+            if member in params:
+                current = getattr(endpoint, attribute) or {}
+                exact = bool(params.get("ExactSettings"))
+                setattr(endpoint, attribute, dict(params[member]) if exact else {**current, **params[member]})
+        return json.dumps({"Endpoint": endpoint.to_dict()})
+
+    _install(DatabaseMigrationServiceResponse, "modify_endpoint", modify_endpoint)
+
+
 class InvalidCertificateError(JsonRESTError):
     code = 400
 
@@ -577,24 +651,39 @@ def patch_route53_private_zone_from_vpc() -> None:
 
 
 def patch_ec2_referenced_group_rule_description() -> None:
-    """Security group rules that reference another group keep their description.
+    """Security group rules that reference another group or a prefix list keep their description.
 
-    AWS: DescribeSecurityGroupRules returns the `Description` given in `UserIdGroupPairs` when the
-    rule was authorized.
-    moto 5.2.1: `SecurityGroupRule.description` reads only the CIDR range's description, so a rule
-    created by `aws_vpc_security_group_ingress_rule`/`_egress_rule` with `referenced_security_group_id`
-    comes back without one and `terraform plan` wants to set it (moto keeps it after that update,
-    which stores it on the CIDR side, so the drift shows right after the first apply only).
+    AWS: DescribeSecurityGroupRules returns the `Description` given in `UserIdGroupPairs` or
+    `PrefixListIds` when the rule was authorized.
+    moto 5.2.1: `SecurityGroupRule.description` reads only the CIDR range's description (and drops a
+    prefix list's description when it stores the rule), so a rule created by
+    `aws_vpc_security_group_ingress_rule`/`_egress_rule` with `referenced_security_group_id` or
+    `prefix_list_id` (the S3 gateway endpoint) comes back without one and `terraform plan` wants to
+    set it right after the first apply.
     """
     original_getter = _original_property(SecurityGroupRule, "description")
+    init = _original(SecurityGroupRule, "__init__")
+    signature = inspect.signature(init)
+    if "prefix_list_id" not in signature.parameters:
+        raise MotoPatchError("SecurityGroupRule.__init__ takes no prefix_list_id any more: re-check this patch")
+
+    @functools.wraps(init)
+    def __init__(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        init(self, *args, **kwargs)
+        # moto passes it positionally or by name: bind to find it either way.
+        prefix_list = signature.bind(self, *args, **kwargs).arguments.get("prefix_list_id") or {}
+        self.tap_prefix_list_description = prefix_list.get("Description")  # type: ignore[attr-defined]
 
     @functools.wraps(original_getter)
     def description(self: SecurityGroupRule) -> str | None:
         found: str | None = original_getter(self)
         if found is None and self.source_group:
             found = self.source_group.get("Description")
+        if found is None:
+            found = getattr(self, "tap_prefix_list_description", None)
         return found
 
+    _install(SecurityGroupRule, "__init__", __init__)
     _install(SecurityGroupRule, "description", property(description))
 
 
@@ -781,6 +870,7 @@ PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_dms_subnet_group,
     patch_dms_event_subscriptions,
     patch_dms_certificates,
+    patch_dms_modify_endpoint,
     patch_rds_cluster_scaling_configuration,
     patch_rds_instance_insights_and_monitoring,
     patch_route53_private_zone_from_vpc,

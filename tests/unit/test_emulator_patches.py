@@ -320,6 +320,25 @@ def test_dms_certificate_lifecycle(client: ClientFactory) -> None:
     assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == []
 
 
+def test_dms_modify_endpoint_merges_settings_and_replaces_members(client: ClientFactory) -> None:
+    dms = client("dms")
+    arn = dms.create_endpoint(
+        EndpointIdentifier="lake",
+        EndpointType="target",
+        EngineName="s3",
+        S3Settings={"BucketName": "lake", "BucketFolder": "raw", "DataFormat": "csv"},
+    )["Endpoint"]["EndpointArn"]
+    answered = dms.modify_endpoint(EndpointArn=arn, S3Settings={"DataFormat": "parquet"}, SslMode="none")["Endpoint"]
+    assert answered["S3Settings"] == {"BucketName": "lake", "BucketFolder": "raw", "DataFormat": "parquet"}
+    (described,) = dms.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Endpoints"]
+    assert (described["S3Settings"]["DataFormat"], described["SslMode"]) == ("parquet", "none")
+    dms.modify_endpoint(EndpointArn=arn, S3Settings={"BucketName": "other"}, ExactSettings=True)
+    (described,) = dms.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Endpoints"]
+    assert described["S3Settings"] == {"BucketName": "other"}
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        dms.modify_endpoint(EndpointArn=arn.replace("endpoint:", "endpoint:NOPE"), SslMode="none")
+
+
 def test_dms_certificate_must_parse(client: ClientFactory) -> None:
     broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
     with pytest.raises(ClientError) as error:
@@ -409,6 +428,26 @@ def test_rule_referencing_a_group_keeps_its_description(client: ClientFactory, s
     (ingress,) = [rule for rule in rules if not rule["IsEgress"]]
     assert ingress["ReferencedGroupInfo"]["GroupId"] == source
     assert ingress["Description"] == "DMS writes to Aurora"
+
+
+def test_rule_to_a_prefix_list_keeps_its_description(client: ClientFactory, subnets: tuple[str, list[str]]) -> None:
+    ec2 = client("ec2")
+    group = ec2.create_security_group(GroupName="dms", Description="dms", VpcId=subnets[0])["GroupId"]
+    prefix_list = ec2.create_managed_prefix_list(PrefixListName="s3", MaxEntries=1, AddressFamily="IPv4")["PrefixList"]
+    ec2.authorize_security_group_egress(
+        GroupId=group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "PrefixListIds": [{"PrefixListId": prefix_list["PrefixListId"], "Description": "DMS writes S3"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+    (egress,) = [rule for rule in rules if rule.get("PrefixListId")]
+    assert egress["Description"] == "DMS writes S3"
 
 
 def test_lambda_keeps_its_kms_key(client: ClientFactory) -> None:
