@@ -573,7 +573,10 @@ class _Reader:
             f"{where}.host: {host!r} must be the DNS name or IP address DMS connects to",
         )
         self.check(1 <= port <= 65535, f"{where}.port: {port} must be 1..65535")
-        self.check(bool(database), f"{where}.database: required; the database DMS reads from")
+        self.check(
+            bool(database) or engine in defaults.MYSQL_FAMILY,
+            f"{where}.database: required for PostgreSQL; the database DMS reads from",
+        )
         self.check(bool(cidrs), f"{where}.cidr_blocks: give the on-premises CIDR(s) DMS must reach, e.g. ['192.168.0.0/16']")
         for index, cidr in enumerate(cidrs):
             net = _network_or_none(cidr)

@@ -102,7 +102,7 @@ SOURCE_FIELDS: Final[dict[str, Any]] = {
     "engine_version": None,
     "host": None,
     "port": 0,  # 0: the engine's default port
-    "database": None,
+    "database": "",  # PostgreSQL: required; MySQL/MariaDB endpoints take none (table mappings pick schemas)
     "cidr_blocks": None,
     "secret_arn": "",
     "ssl_mode": "require",

@@ -223,7 +223,9 @@ class Dms(Construct):
             endpoint_id=f"{prefix}-source-{source.key}",
             endpoint_type="source",
             engine_name=source.engine,
-            database_name=source.database,
+            # With a secret, the provider never sends a MySQL endpoint's database name but reads one back:
+            # setting it would be a perpetual diff. MySQL endpoints need none; table mappings pick schemas.
+            database_name=source.database if postgres else None,
             ssl_mode=source.ssl_mode,
             certificate_arn=certificate_arn,
             secrets_manager_arn=secret_arn,
@@ -288,6 +290,7 @@ class Dms(Construct):
                 depends_on=list(wiring.depends_on),
             )
         threads = target.parallel_load_threads
+        postgres = target.kind == "aurora_postgresql"
         return DmsEndpoint(
             self,
             f"target-{target.key}",
@@ -295,7 +298,8 @@ class Dms(Construct):
             endpoint_type="target",
             engine_name=AURORA_ENDPOINT_ENGINES[target.kind],
             # Host and port come from the secret: DMS (and the provider) refuse them next to a secret.
-            database_name=_required(wiring.database_name, target.key, "database_name"),
+            # Aurora MySQL: DMS writes each source schema to the database of that name (see the source).
+            database_name=_required(wiring.database_name, target.key, "database_name") if postgres else None,
             # The cluster parameter group refuses anything but TLS (rds.force_ssl / require_secure_transport).
             ssl_mode="require",
             secrets_manager_arn=_required(wiring.secret_arn, target.key, "secret_arn"),

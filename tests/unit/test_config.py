@@ -46,6 +46,11 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
         ["sources.onprem.cidr_blocks[0]", "'192.168.1.0/33'"],
     ),
     ("missing source host", {"sources": {"onprem": {"host": ""}}}, ["sources.onprem.host", "''"]),
+    (
+        "PostgreSQL source without a database",
+        {"sources": {"onprem": {"database": ""}}},
+        ["sources.onprem.database", "PostgreSQL"],
+    ),
     ("source port out of range", {"sources": {"onprem": {"port": 70000}}}, ["sources.onprem.port", "70000", "1..65535"]),
     (
         "bad secret ARN",
