@@ -15,8 +15,6 @@ from cdktf import AssetType, Fn, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordWeightedRoutingPolicy
@@ -35,7 +33,7 @@ from lib.constants import (
     WRITER_RECORD_PREFIX,
     CutoverEnv,
 )
-from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.constructs.policy_documents import RoleIds, service_role, statement
 from lib.lambda_package import build_zip
 
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambda" / "cutover"
@@ -136,15 +134,13 @@ class Cutover(Construct):
             retention_in_days=log_retention_days,
             kms_key_id=targets.kms_key_arn,
         )
-        self.role = IamRole(self, "role", name=f"{prefix}-cutover", assume_role_policy=assume_role_policy("lambda.amazonaws.com"))
-        IamRolePolicy(
+        self.role, _ = service_role(
             self,
-            "least-privilege",
-            name="cutover",
-            role=self.role.id,
-            policy=document(
-                self,
-                "cutover-policy",
+            RoleIds("role", "least-privilege", "cutover-policy"),
+            name=f"{prefix}-cutover",
+            service="lambda.amazonaws.com",
+            policy_name="cutover",
+            statements=[
                 statement(
                     "MoveWeightedRecordsInThisZone",
                     ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
@@ -172,7 +168,7 @@ class Cutover(Construct):
                 statement("DescribeReplicationTasks", ["dms:DescribeReplicationTasks"], "*"),
                 statement("DescribeTargetCluster", ["rds:DescribeDBClusters"], [targets.aurora_cluster_arn]),
                 statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            ),
+            ],
         )
 
         # build/ is gitignored; the zip is deterministic, so rebuilding it on every synth is harmless.

@@ -56,7 +56,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S
 from constructs import Construct
 
 from lib.config import DataLakeConfig, TargetConfig
-from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.constructs.policy_documents import RoleIds, document, service_role, statement
 
 ATHENA_RESULTS_PREFIX = "athena-results"
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
@@ -288,17 +288,13 @@ class DataLake(Construct):
     ) -> None:
         glue_arn = f"arn:{partition}:glue:{region}:{account_id}"
         database = self.database.name
-        role = IamRole(
-            self, "crawler-role", name=f"{prefix}-lake-crawler", assume_role_policy=assume_role_policy("glue.amazonaws.com")
-        )
-        policy = IamRolePolicy(
+        role, policy = service_role(
             self,
-            "crawler-policy",
-            name="crawl-lake-prefixes",
-            role=role.id,
-            policy=document(
-                self,
-                "crawler-policy-document",
+            RoleIds("crawler-role", "crawler-policy", "crawler-policy-document"),
+            name=f"{prefix}-lake-crawler",
+            service="glue.amazonaws.com",
+            policy_name="crawl-lake-prefixes",
+            statements=[
                 statement("ReadCrawledPrefixes", ["s3:GetObject"], [f"{self.bucket_arn}/{p}/*" for p in crawled.values()]),
                 statement(
                     "ListCrawledPrefixes",
@@ -318,7 +314,7 @@ class DataLake(Construct):
                     f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws-glue/crawlers*",
                 ),
                 statement("UseLakeKey", ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"], self._kms_key_arn),
-            ),
+            ],
         )
         self.crawler_role = role
         for key, folder in crawled.items():
@@ -344,16 +340,14 @@ class DataLake(Construct):
     def dms_writer_role(self, id_: str, *, name: str, folder: str) -> IamRole:
         """The service access role of a DMS S3 endpoint: write and list `folder`, nothing else of the bucket."""
         folder = folder.strip("/")
-        role = IamRole(self, id_, name=name, assume_role_policy=assume_role_policy("dms.amazonaws.com"))
         # DMS checks the role when the endpoint is created: the endpoint waits for this policy.
-        self.writer_policies[id_] = IamRolePolicy(
+        role, self.writer_policies[id_] = service_role(
             self,
-            f"{id_}-policy",
-            name="write-lake-folder",
-            role=role.id,
-            policy=document(
-                self,
-                f"{id_}-policy-document",
+            RoleIds(id_, f"{id_}-policy", f"{id_}-policy-document"),
+            name=name,
+            service="dms.amazonaws.com",
+            policy_name="write-lake-folder",
+            statements=[
                 statement(
                     "WriteFolder",
                     ["s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"],
@@ -368,6 +362,6 @@ class DataLake(Construct):
                 statement("LocateBucket", ["s3:GetBucketLocation"], self.bucket_arn),
                 # SSE-KMS uploads need a data key; multipart uploads decrypt it again per part.
                 statement("UseLakeKey", ["kms:GenerateDataKey", "kms:Decrypt"], self._kms_key_arn),
-            ),
+            ],
         )
         return role

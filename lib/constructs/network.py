@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -20,7 +18,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from lib.config import NetworkConfig, SourceConfig
-from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 HTTPS_PORT = 443
 # DMS fetches endpoint secrets (and KMS data keys) through these; no subnet has a NAT.
@@ -173,26 +171,19 @@ class Network(Construct):
         group = CloudwatchLogGroup(
             self, "flow-logs", name=f"/{prefix}/vpc-flow-logs", retention_in_days=log_retention_days, kms_key_id=kms_key_arn
         )
-        role = IamRole(
+        role, _ = service_role(
             self,
-            "flow-logs-role",
+            RoleIds("flow-logs-role", "flow-logs-write", "flow-logs-policy"),
             name=f"{prefix}-flow-logs",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
-        )
-        IamRolePolicy(
-            self,
-            "flow-logs-write",
-            name="write-flow-logs",
-            role=role.id,
-            policy=document(
-                self,
-                "flow-logs-policy",
+            service="vpc-flow-logs.amazonaws.com",
+            policy_name="write-flow-logs",
+            statements=[
                 statement(
                     "WriteFlowLogs",
                     ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                     [group.arn, f"{group.arn}:*"],
                 ),
-            ),
+            ],
         )
         FlowLog(
             self,

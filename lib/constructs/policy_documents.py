@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -18,6 +19,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
 
@@ -82,3 +85,33 @@ def assume_role_policy(*services: str) -> str:
             ],
         }
     )
+
+
+@dataclass(frozen=True)
+class RoleIds:
+    """Construct ids of a service role, its inline policy and the policy's document."""
+
+    role: str
+    policy: str
+    document: str
+
+
+def service_role(
+    scope: Construct,
+    ids: RoleIds,
+    *,
+    name: str,
+    service: str,
+    policy_name: str,
+    statements: Iterable[Mapping[str, Any]],
+) -> tuple[IamRole, IamRolePolicy]:
+    """A role one AWS service assumes, with one inline least-privilege policy (returned so others can wait for it)."""
+    role = IamRole(scope, ids.role, name=name, assume_role_policy=assume_role_policy(service))
+    policy = IamRolePolicy(
+        scope,
+        ids.policy,
+        name=policy_name,
+        role=role.id,
+        policy=document(scope, ids.document, *statements),
+    )
+    return role, policy

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
 from lib.config import SourceConfig
-from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 
 class Secrets(Construct):
@@ -69,20 +67,13 @@ class Secrets(Construct):
             )
         readable = [*self.source_secret_arns.values(), *([self.target_secret.arn] if self.target_secret else [])]
         # DMS assumes this role through its regional service principal to read endpoint secrets.
-        self.dms_access_role = IamRole(
+        self.dms_access_role, _ = service_role(
             self,
-            "dms-secrets-role",
+            RoleIds("dms-secrets-role", "dms-secrets-read", "secrets-read-policy"),
             name=f"{prefix}-dms-secrets",
-            assume_role_policy=assume_role_policy(f"dms.{region}.amazonaws.com"),
-        )
-        IamRolePolicy(
-            self,
-            "dms-secrets-read",
-            name="read-endpoint-secrets",
-            role=self.dms_access_role.id,
-            policy=document(
-                self,
-                "secrets-read-policy",
+            service=f"dms.{region}.amazonaws.com",
+            policy_name="read-endpoint-secrets",
+            statements=[
                 statement(
                     "ReadEndpointSecrets",
                     ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
@@ -94,5 +85,5 @@ class Secrets(Construct):
                     [kms_key_arn],
                     condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
                 ),
-            ),
+            ],
         )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
     KinesisFirehoseDeliveryStream,
     KinesisFirehoseDeliveryStreamExtendedS3Configuration,
@@ -26,7 +24,7 @@ from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream, KinesisStream
 from constructs import Construct
 
 from lib.config import KinesisTargetConfig
-from lib.constructs.policy_documents import assume_role_policy, document, statement
+from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 # What an operator needs to see a stalled or throttled stream (per-shard, on top of the stream-level set).
 SHARD_LEVEL_METRICS = ("IncomingBytes", "IncomingRecords", "WriteProvisionedThroughputExceeded", "IteratorAgeMilliseconds")
@@ -82,18 +80,14 @@ class KinesisDelivery(Construct):
         )
         self.stream_arn: str = self.stream.arn
 
-        self.dms_access_role = IamRole(
-            self, "dms-role", name=f"{name}-dms-kinesis", assume_role_policy=assume_role_policy("dms.amazonaws.com")
-        )
-        # Exposed so the DMS endpoint can depend on it: DMS tests the role when the endpoint is created.
-        self.dms_access_policy = IamRolePolicy(
+        # The policy is exposed so the DMS endpoint can depend on it: DMS tests the role when the endpoint is created.
+        self.dms_access_role, self.dms_access_policy = service_role(
             self,
-            "dms-role-policy",
-            name="write-stream",
-            role=self.dms_access_role.id,
-            policy=document(
-                self,
-                "dms-role-document",
+            RoleIds("dms-role", "dms-role-policy", "dms-role-document"),
+            name=f"{name}-dms-kinesis",
+            service="dms.amazonaws.com",
+            policy_name="write-stream",
+            statements=[
                 statement(
                     "WriteThisStream", ["kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"], [self.stream_arn]
                 ),
@@ -104,7 +98,7 @@ class KinesisDelivery(Construct):
                     [kms_key_arn],
                     condition={"StringEquals": {"kms:ViaService": f"kinesis.{region}.amazonaws.com"}},
                 ),
-            ),
+            ],
         )
 
         log_group_name = f"/aws/kinesisfirehose/{name}"
@@ -118,17 +112,13 @@ class KinesisDelivery(Construct):
 
         data_objects = f"{bucket_arn}/{config.delivery_prefix}/*"
         error_objects = f"{bucket_arn}/{config.delivery_prefix}-errors/*"
-        self.firehose_role = IamRole(
-            self, "firehose-role", name=f"{name}-firehose", assume_role_policy=assume_role_policy("firehose.amazonaws.com")
-        )
-        self.firehose_policy = IamRolePolicy(
+        self.firehose_role, self.firehose_policy = service_role(
             self,
-            "firehose-role-policy",
-            name="stream-to-lake",
-            role=self.firehose_role.id,
-            policy=document(
-                self,
-                "firehose-role-document",
+            RoleIds("firehose-role", "firehose-role-policy", "firehose-role-document"),
+            name=f"{name}-firehose",
+            service="firehose.amazonaws.com",
+            policy_name="stream-to-lake",
+            statements=[
                 statement(
                     "ReadThisStream",
                     ["kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
@@ -169,7 +159,7 @@ class KinesisDelivery(Construct):
                     },
                 ),
                 statement("WriteDeliveryLogs", ["logs:PutLogEvents"], [log_stream_arn]),
-            ),
+            ],
         )
 
         processing = None
