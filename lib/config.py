@@ -1089,12 +1089,6 @@ class _Reader:
                 f"the cutover moves clients to Aurora, so name a task with an Aurora target ({aurora_tasks}) "
                 "or set cutover.enabled = false for a data-lake-only stack"
             )
-        if dms.serverless:
-            self.problems.append(
-                "cutover.enabled: the cutover's lag and task gates read a replication instance's per-task metrics, "
-                "which DMS Serverless does not publish in that shape; set dms.serverless = false for a cutover stack, "
-                "or cutover.enabled = false"
-            )
         if not aurora_tasks and dms.tasks:
             self.problems.append(
                 "cutover.enabled: no task writes to an Aurora target, so there is nothing to cut over to; "

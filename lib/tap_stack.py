@@ -155,7 +155,7 @@ class TapStack(TerraformStack):
         self.alarm_name_prefix = f"{prefix}-{HEALTH_ALARM_INFIX}-"
         self.cutover: Cutover | None = None
         cutover_source = config.cutover_source
-        if config.cutover is not None and cutover_source is not None and self.aurora is not None and self.dms.instance:
+        if config.cutover is not None and cutover_source is not None and self.aurora is not None:
             self.cutover = Cutover(
                 self,
                 "cutover",
@@ -173,8 +173,8 @@ class TapStack(TerraformStack):
                     aurora_reader_endpoint=self.aurora.cluster.reader_endpoint,
                     aurora_cluster_id=self.aurora.cluster.cluster_identifier,
                     aurora_cluster_arn=self.aurora.cluster.arn,
-                    dms_task_arn=self.dms.task_arns[config.cutover.task_key],
-                    dms_instance_id=self.dms.instance.replication_instance_id,
+                    dms_replication_arn=self.dms.task_arns[config.cutover.task_key],
+                    dms_instance_id=self.dms.instance.replication_instance_id if self.dms.instance else None,
                     topic_arn=self.notifications.topic.arn,
                     kms_key_arn=key_arn,
                     alarm_name_prefix=self.alarm_name_prefix,

@@ -56,8 +56,8 @@ class CutoverTargets:
     aurora_reader_endpoint: str
     aurora_cluster_id: str
     aurora_cluster_arn: str
-    dms_task_arn: str
-    dms_instance_id: str
+    dms_replication_arn: str  # the cutover task, or its DMS Serverless replication config
+    dms_instance_id: str | None  # None: DMS Serverless (no instance)
     topic_arn: str
     kms_key_arn: str
     alarm_name_prefix: str
@@ -134,6 +134,7 @@ class Cutover(Construct):
             retention_in_days=log_retention_days,
             kms_key_id=targets.kms_key_arn,
         )
+        serverless = targets.dms_instance_id is None
         self.role, _ = service_role(
             self,
             RoleIds("role", "least-privilege", "cutover-policy"),
@@ -164,8 +165,7 @@ class Cutover(Construct):
                     ["cloudwatch:DescribeAlarms"],
                     [f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{targets.alarm_name_prefix}*"],
                 ),
-                # A list-level action without resource-level permissions; the Lambda filters on its task ARN.
-                statement("DescribeReplicationTasks", ["dms:DescribeReplicationTasks"], "*"),
+                *self._dms_read_statements(targets.dms_replication_arn, serverless=serverless),
                 statement("DescribeTargetCluster", ["rds:DescribeDBClusters"], [targets.aurora_cluster_arn]),
                 statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
             ],
@@ -186,8 +186,9 @@ class Cutover(Construct):
             CutoverEnv.AURORA_WRITER_ENDPOINT: targets.aurora_writer_endpoint,
             CutoverEnv.RECORD_TTL: str(config.record_ttl),
             CutoverEnv.CUTOVER_TTL: str(config.cutover_ttl),
-            CutoverEnv.DMS_TASK_ARN: targets.dms_task_arn,
-            CutoverEnv.DMS_REPLICATION_INSTANCE_ID: targets.dms_instance_id,
+            CutoverEnv.DMS_REPLICATION_ARN: targets.dms_replication_arn,
+            # Absent for DMS Serverless: the Lambda refuses an instance id beside a replication config.
+            **({CutoverEnv.DMS_REPLICATION_INSTANCE_ID: targets.dms_instance_id} if targets.dms_instance_id else {}),
             CutoverEnv.AURORA_CLUSTER_ID: targets.aurora_cluster_id,
             CutoverEnv.SNS_TOPIC_ARN: targets.topic_arn,
             CutoverEnv.ALARM_NAME_PREFIX: targets.alarm_name_prefix,
@@ -221,23 +222,29 @@ class Cutover(Construct):
             depends_on=[self.log_group],
         )
 
-        task_events = CloudwatchEventRule(
-            self,
-            "dms-task-events",
-            name=f"{prefix}-cutover-dms-task",
-            description="DMS task state changes for the cutover task",
-            event_pattern=Fn.jsonencode(
-                {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_task_arn]}
-            ),
-        )
-        schedule = CloudwatchEventRule(
-            self,
-            "schedule",
-            name=f"{prefix}-cutover-tick",
-            description="Periodic cutover tick: re-evaluates the gates",
-            schedule_expression=f"rate({config.schedule_rate_minutes} minute{'s' if config.schedule_rate_minutes > 1 else ''})",
-        )
-        for label, rule in (("dms-task-events", task_events), ("schedule", schedule)):
+        minutes = config.schedule_rate_minutes
+        rules = {
+            "schedule": CloudwatchEventRule(
+                self,
+                "schedule",
+                name=f"{prefix}-cutover-tick",
+                description="Periodic cutover tick: re-evaluates the gates",
+                schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
+            )
+        }
+        if not serverless:
+            # A stopped or failed task re-evaluates at once. DMS Serverless documents no such event
+            # for replication configs: there the schedule's tick is what notices.
+            rules["dms-task-events"] = CloudwatchEventRule(
+                self,
+                "dms-task-events",
+                name=f"{prefix}-cutover-dms-task",
+                description="DMS task state changes for the cutover task",
+                event_pattern=Fn.jsonencode(
+                    {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_replication_arn]}
+                ),
+            )
+        for label, rule in sorted(rules.items()):
             CloudwatchEventTarget(self, f"{label}-target", rule=rule.name, arn=self.function.arn, target_id="cutover")
             LambdaPermission(
                 self,
@@ -248,3 +255,17 @@ class Cutover(Construct):
                 principal="events.amazonaws.com",
                 source_arn=rule.arn,
             )
+
+    @staticmethod
+    def _dms_read_statements(replication_arn: str, *, serverless: bool) -> list[dict[str, object]]:
+        if not serverless:
+            # A list-level action without resource-level permissions; the Lambda filters on its task ARN.
+            return [statement("DescribeReplicationTasks", ["dms:DescribeReplicationTasks"], "*")]
+        return [
+            statement("ReadReplicationTableStatistics", ["dms:DescribeReplicationTableStatistics"], [replication_arn]),
+            # A list-level action; the Lambda filters on its replication config ARN.
+            statement("DescribeReplications", ["dms:DescribeReplications"], "*"),
+            # The Serverless series are found by the replication's name (see the Lambda's CloudWatchMetrics);
+            # ListMetrics, like GetMetricData, accepts no resource but "*".
+            statement("FindServerlessLatencySeries", ["cloudwatch:ListMetrics"], "*"),
+        ]

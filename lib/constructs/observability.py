@@ -21,7 +21,14 @@ from constructs import Construct
 
 from lib.config import ObservabilityConfig
 from lib.constants import OPS_ALARM_INFIX
-from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
+from lib.dashboard import (
+    Metric,
+    MetricWidget,
+    SearchExpression,
+    TextWidget,
+    dashboard_document,
+    escaped_for_jsonencode,
+)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -178,7 +185,7 @@ class Observability(Construct):
             self,
             "dashboard",
             dashboard_name=f"{prefix}-migration",
-            dashboard_body=Fn.jsonencode(self.dashboard_document),
+            dashboard_body=Fn.jsonencode(escaped_for_jsonencode(self.dashboard_document)),
         )
 
     def _task_event_subscription(self, prefix: str, observed: ObservedResources) -> None:
@@ -381,6 +388,26 @@ class Observability(Construct):
                         period=300,
                     )
                 )
+        elif observed.dms_instance_id is None:
+            # DMS Serverless: AWS does not document its metrics' dimension names, so the widgets search for
+            # the replication's resource id; the cutover Lambda finds its lag series the same way.
+            replication = observed.dms_task_ids[key]
+            widgets += [
+                MetricWidget(
+                    f"DMS Serverless CDC latency (s), replication {key}",
+                    [
+                        SearchExpression(f"lag{index}", "AWS/DMS", name, replication, "Maximum")
+                        for index, name in enumerate(("CDCLatencySource", "CDCLatencyTarget"))
+                    ],
+                ),
+                MetricWidget(
+                    f"DMS Serverless capacity and changes, replication {key}",
+                    [
+                        SearchExpression(f"use{index}", "AWS/DMS", name, replication, "Maximum")
+                        for index, name in enumerate(("CapacityUtilization", "CDCIncomingChanges"))
+                    ],
+                ),
+            ]
         if instance_dims is not None:
             widgets.append(
                 MetricWidget(

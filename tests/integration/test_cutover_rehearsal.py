@@ -45,7 +45,7 @@ class Rehearsal:
     def _publish(self, start: datetime, end: datetime) -> None:
         dims = [
             {"Name": "ReplicationInstanceIdentifier", "Value": self.settings.dms_replication_instance_id},
-            {"Name": "ReplicationTaskIdentifier", "Value": self.settings.dms_task_resource_id},
+            {"Name": "ReplicationTaskIdentifier", "Value": self.settings.dms_resource_id},
         ]
         data = []
         at = start

@@ -152,7 +152,7 @@ def test_cutover_lambda_configuration_and_environment(outputs: dict[str, Any], a
     assert set(variables) == {v for k, v in vars(CutoverEnv).items() if not k.startswith("_")}
     assert variables[CutoverEnv.STATE_PARAMETER_NAME] == outputs[Output.CUTOVER_STATE_PARAMETER]
     assert variables[CutoverEnv.HOSTED_ZONE_ID] == outputs[Output.HOSTED_ZONE_ID]
-    assert variables[CutoverEnv.DMS_TASK_ARN] == outputs[Output.DMS_TASK_ARNS]["main"]
+    assert variables[CutoverEnv.DMS_REPLICATION_ARN] == outputs[Output.DMS_TASK_ARNS]["main"]
     assert variables[CutoverEnv.AURORA_WRITER_ENDPOINT] == outputs[Output.AURORA_WRITER_ENDPOINT]
 
 

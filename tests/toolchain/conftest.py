@@ -48,3 +48,14 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         name: _synth_json(tmp_path_factory.mktemp(name), TAP_CONFIG=str(PROJECT_ROOT / "examples" / name / "tap-migrate.toml"))
         for name in EXAMPLES
     }
+
+
+@pytest.fixture(scope="session")
+def serverless_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base stack (cutover included) on DMS Serverless: its cutover and dashboard differ from the base."""
+    workdir = tmp_path_factory.mktemp("serverless")
+    base = (PROJECT_ROOT / "config" / "tap-migrate.toml").read_text(encoding="utf-8")
+    assert "\n[dms]\n" in base
+    config = workdir / "tap-migrate.toml"
+    config.write_text(base.replace("\n[dms]\n", "\n[dms]\nserverless = true\n", 1), encoding="utf-8")
+    return _synth_json(workdir / "out", TAP_CONFIG=str(config))

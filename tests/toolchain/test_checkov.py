@@ -1,6 +1,6 @@
 """checkov (pinned, own venv) finds nothing on the synthesized stacks that is not a reviewed suppression.
 
-The base stack and every example are scanned: a suppression is stale only when it matches a
+The base stack (on an instance and on DMS Serverless) and every example are scanned: a suppression is stale only when it matches a
 finding in none of them (lake-only entries do not match the base stack, and the reverse).
 """
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.terraform
 
 
 @pytest.fixture(scope="module")
-def scans(fast_synth: Path, example_synths: dict[str, Path]) -> dict[str, ScanResult]:
-    stacks = {"base": fast_synth, **example_synths}
+def scans(fast_synth: Path, serverless_synth: Path, example_synths: dict[str, Path]) -> dict[str, ScanResult]:
+    stacks = {"base": fast_synth, "base-serverless": serverless_synth, **example_synths}
     return {name: scan(stack / "cdk.tf.json") for name, stack in stacks.items()}
 
 

@@ -22,3 +22,12 @@ def test_example_passes_terraform_validate(name: str, example_synths: dict[str, 
     report = json.loads(_validate(example_synths[name]))
     assert report["valid"] is True, report
     assert report["error_count"] == 0 and report["warning_count"] == 0, report
+
+
+def test_serverless_cutover_stack_passes_terraform_validate(serverless_synth: Path) -> None:
+    """Its dashboard holds SEARCH expressions, whose quotes must survive Fn.jsonencode."""
+    stack = json.loads((serverless_synth / "cdk.tf.json").read_text(encoding="utf-8"))
+    assert "aws_dms_replication_config" in stack["resource"] and "aws_lambda_function" in stack["resource"]
+    report = json.loads(_validate(serverless_synth))
+    assert report["valid"] is True, report
+    assert report["error_count"] == 0 and report["warning_count"] == 0, report

@@ -207,11 +207,6 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
         {"targets": {"aurora": {"kind": "aurora_mysql"}}, "aurora": {"engine_version": ""}},
         ["dms.tasks.main", "heterogeneous", "schema_conversion_note"],
     ),
-    (
-        "DMS Serverless with a cutover",
-        {"dms": {"serverless": True}},
-        ["cutover.enabled", "DMS Serverless", "dms.serverless = false"],
-    ),
     ("capacity units not a DMS size", {"dms": {"max_capacity_units": 3}}, ["dms.min_capacity_units/max_capacity_units", "1..3"]),
     ("old single [source] table", {"source": {"host": "x.example.com"}}, ["[source]", "[sources.<key>]"]),
     (

@@ -20,10 +20,10 @@ import pytest
 import lib  # noqa: F401  (fast provider import before cdktf loads anything)
 from lib import defaults
 from lib.config import PROJECT_ROOT, AppConfig, ConfigError, load_config, parse_config
-from lib.constants import CORE_OUTPUTS, HEALTH_ALARM_INFIX, Output
+from lib.constants import CORE_OUTPUTS, HEALTH_ALARM_INFIX, CutoverEnv, Output
 from lib.defaults import PROFILES, Profile
 from lib.policy.gate import SUPPRESSIONS_FILE, evaluate, load_suppressions
-from tests.unit.conftest import BASE_CONFIG, config_from, only, resources, statements, synthesize
+from tests.unit.conftest import BASE_CONFIG, config_from, decode_jsonencode, only, resources, statements, synthesize
 
 Stack = dict[str, Any]
 
@@ -37,6 +37,7 @@ EXAMPLES = [LAKEHOUSE, VENDOR_MYSQL, FIVE_SYSTEMS, STREAMING, ONPREM_AURORA]
 
 # Variants built from an example or the base config (names of the `stacks` cache).
 SERVERLESS = "000-serverless"
+SERVERLESS_CUTOVER = "base-serverless"  # the base stack (PostgreSQL -> Aurora with a cutover) on DMS Serverless
 SERVERLESS_AURORA = "001-serverless"  # no S3 target: the gateway endpoint is there for DMS Serverless alone
 BASE_PROD = "base-prod"
 BASE_DEV_PROFILE_READERS = "base-dev-without-reader-count"
@@ -159,6 +160,7 @@ BUILDERS: dict[str, Callable[[], AppConfig]] = {
     **{example: _example_config(example) for example in EXAMPLES},
     SERVERLESS: _serverless_config,
     SERVERLESS_AURORA: _vendor_serverless_config,
+    SERVERLESS_CUTOVER: lambda: config_from({"dms": {"serverless": True}}),
     BASE_PROD: lambda: config_from({}, env={"TAP_PROFILE": "prod"}),
     BASE_STAGING: lambda: config_from({}, env={"TAP_PROFILE": "staging"}),
     BASE_DEV_PROFILE_READERS: lambda: _base_without_reader_count("dev"),
@@ -853,13 +855,49 @@ def test_serverless_has_no_instance_metric_alarms(stacks: Synthesized, name: str
     _named(instance_stack, "aws_cloudwatch_metric_alarm", alarm_name=f"{prefix}-{HEALTH_ALARM_INFIX}-dms-free-storage")
 
 
-def test_serverless_with_cutover_is_refused() -> None:
-    with pytest.raises(ConfigError) as raised:
-        config_from({"dms": {"serverless": True}})
-    assert len(raised.value.problems) == 1
-    (problem,) = raised.value.problems
-    assert problem.startswith("cutover.enabled:")
-    assert "dms.serverless" in problem
+def test_serverless_cutover_watches_the_replication_config(stacks: Synthesized) -> None:
+    config, stack = stacks[SERVERLESS_CUTOVER]
+    assert config.dms.serverless and config.cutover is not None
+    prefix = config.project.prefix
+    replication, _ = _named(stack, "aws_dms_replication_config", replication_config_identifier=f"{prefix}-main")
+    variables = only(stack, "aws_lambda_function")["environment"]["variables"]
+    assert variables[CutoverEnv.DMS_REPLICATION_ARN] == _ref("aws_dms_replication_config", replication, "arn")
+    # No instance: the Lambda would refuse an instance id beside a replication config.
+    assert CutoverEnv.DMS_REPLICATION_INSTANCE_ID not in variables
+    actions = _cutover_actions(stack)
+    assert {"dms:DescribeReplications", "dms:DescribeReplicationTableStatistics", "cloudwatch:ListMetrics"} <= actions
+    assert "dms:DescribeReplicationTasks" not in actions
+    # No documented state-change event for replication configs: the schedule's tick is the trigger.
+    rules = {body["name"] for body in resources(stack, "aws_cloudwatch_event_rule").values()}
+    assert f"{prefix}-cutover-tick" in rules and f"{prefix}-cutover-dms-task" not in rules
+    # The instance-based stack is the other way round, so these checks can fail.
+    _, instance_stack = stacks[BASE_STAGING]
+    instance_actions = _cutover_actions(instance_stack)
+    assert "dms:DescribeReplicationTasks" in instance_actions and "cloudwatch:ListMetrics" not in instance_actions
+    instance_variables = only(instance_stack, "aws_lambda_function")["environment"]["variables"]
+    assert CutoverEnv.DMS_REPLICATION_INSTANCE_ID in instance_variables
+
+
+def test_serverless_dashboard_searches_for_the_replication(stacks: Synthesized) -> None:
+    config, stack = stacks[SERVERLESS_CUTOVER]
+    document = decode_jsonencode(only(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
+    expressions = {
+        entry["expression"]
+        for widget in document["widgets"]
+        if widget["type"] == "metric"
+        for series in widget["properties"]["metrics"]
+        for entry in series
+        if isinstance(entry, dict) and "expression" in entry
+    }
+    replication = f"{config.project.prefix}-main"
+    for metric in ("CDCLatencySource", "CDCLatencyTarget", "CapacityUtilization"):
+        assert f"SEARCH('{{AWS/DMS}} MetricName=\"{metric}\" \"{replication}\"', 'Maximum', 60)" in expressions, metric
+    assert "ReplicationTaskIdentifier" not in json.dumps(document)
+
+
+def _cutover_actions(stack: Stack) -> set[str]:
+    _, policy = _named(stack, "aws_iam_role_policy", name="cutover")
+    return {action for st in statements(stack, policy["policy"]).values() for action in st["Action"]}
 
 
 # --------------------------------------------------------------------------------------

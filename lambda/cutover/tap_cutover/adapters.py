@@ -253,40 +253,92 @@ class Route53Records:
         return pairs
 
 
+LATENCY_METRICS = (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
+# Bounds on pagination: they guard against a misbehaving endpoint, not real volumes.
+_MAX_METRIC_PAGES = 5
+_MAX_LIST_PAGES = 20
+_MAX_TABLE_PAGES = 50
+
+Dimensions = tuple[tuple[str, str], ...]
+# How instance-based DMS names its series (documented); a Serverless series is never one of these.
+INSTANCE_DIMENSIONS = frozenset({"ReplicationInstanceIdentifier", "ReplicationTaskIdentifier"})
+
+
 class CloudWatchMetrics:
-    """CDC latency of the task. Calls: cloudwatch:GetMetricData."""
+    """CDC latency of the replication. Calls: cloudwatch:GetMetricData (and cloudwatch:ListMetrics for Serverless).
+
+    A task's series are named by its instance and task resource id. AWS documents DMS Serverless
+    metrics only as "grouped by each serverless replication", without the dimension's name, so for a
+    Serverless replication the series are found by value: every AWS/DMS latency series recently
+    published with a dimension whose value is this replication's ARN or resource id, leaving out the
+    instance-based shape (a task's resource id is random, but an instance may be named anything).
+    Nothing found means no datapoints, which the gates read as red.
+    """
 
     def __init__(self, client: CloudWatchClient, settings: Settings) -> None:
         self._client = client
         self._s = settings
 
+    def _series(self, metric: str) -> list[Dimensions]:
+        s = self._s
+        if s.dms_replication_instance_id is not None:
+            return [
+                (
+                    ("ReplicationInstanceIdentifier", s.dms_replication_instance_id),
+                    ("ReplicationTaskIdentifier", s.dms_resource_id),
+                )
+            ]
+        names_this_replication = {s.dms_replication_arn, s.dms_resource_id}
+        found: list[Dimensions] = []
+        token: str | None = None
+        for _ in range(_MAX_LIST_PAGES):
+            with aws_call("cloudwatch", "ListMetrics"):
+                # Only series with data in the last 3 hours: a long-stopped series says nothing about now.
+                if token is None:
+                    resp = self._client.list_metrics(Namespace="AWS/DMS", MetricName=metric, RecentlyActive="PT3H")
+                else:
+                    resp = self._client.list_metrics(
+                        Namespace="AWS/DMS", MetricName=metric, RecentlyActive="PT3H", NextToken=token
+                    )
+            for entry in resp.get("Metrics", []):
+                dims = tuple((str(d.get("Name", "")), str(d.get("Value", ""))) for d in entry.get("Dimensions", []))
+                names = {name for name, _ in dims}
+                if names.isdisjoint(INSTANCE_DIMENSIONS) and any(value in names_this_replication for _, value in dims):
+                    found.append(dims)
+            token = resp.get("NextToken")
+            if not token:
+                break
+        return found
+
     def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]:
         s = self._s
         start, end = latency_window(s, now)
-        queries: list[MetricDataQueryTypeDef] = [
-            {
-                "Id": query_id,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DMS",
-                        "MetricName": metric,
-                        "Dimensions": [
-                            {"Name": "ReplicationInstanceIdentifier", "Value": s.dms_replication_instance_id},
-                            {"Name": "ReplicationTaskIdentifier", "Value": s.dms_task_resource_id},
-                        ],
-                    },
-                    "Period": s.metric_period_seconds,
-                    # The worst second of a period decides: an average would hide a spike.
-                    "Stat": "Maximum",
-                },
-                "ReturnData": True,
-            }
-            for query_id, metric in (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
-        ]
-        series: dict[str, list[Datapoint]] = {"source": [], "target": []}
+        queries: list[MetricDataQueryTypeDef] = []
+        series_of_query: dict[str, str] = {}
+        for series, metric in LATENCY_METRICS:
+            for index, dims in enumerate(self._series(metric)):
+                query_id = f"{series}{index}"
+                series_of_query[query_id] = series
+                queries.append(
+                    {
+                        "Id": query_id,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/DMS",
+                                "MetricName": metric,
+                                "Dimensions": [{"Name": name, "Value": value} for name, value in dims],
+                            },
+                            "Period": s.metric_period_seconds,
+                            # The worst second of a period decides: an average would hide a spike.
+                            "Stat": "Maximum",
+                        },
+                        "ReturnData": True,
+                    }
+                )
+        # Several series for one metric (possible only for Serverless): the worst value of a period counts.
+        worst: dict[str, dict[datetime, float]] = {"source": {}, "target": {}}
         token: str | None = None
-        # A handful of datapoints fits one page; the bound guards against a misbehaving endpoint.
-        for _ in range(5):
+        for _ in range(_MAX_METRIC_PAGES if queries else 0):
             with aws_call("cloudwatch", "GetMetricData"):
                 if token is None:
                     resp = self._client.get_metric_data(
@@ -301,15 +353,21 @@ class CloudWatchMetrics:
                         NextToken=token,
                     )
             for result in resp.get("MetricDataResults", []):
-                points = series.get(result.get("Id", ""))
-                if points is None:
+                which = series_of_query.get(result.get("Id", ""))
+                if which is None:
                     continue
+                by_period = worst[which]
                 for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
-                    points.append(Datapoint(stamp.astimezone(UTC), float(value)))
+                    at = stamp.astimezone(UTC)
+                    by_period[at] = max(by_period.get(at, float(value)), float(value))
             token = resp.get("NextToken")
             if not token:
                 break
-        return tuple(series["source"]), tuple(series["target"])
+        source, target = (
+            tuple(Datapoint(at, value) for at, value in sorted(worst[series].items(), reverse=True))
+            for series in ("source", "target")
+        )
+        return source, target
 
 
 class CloudWatchAlarms:
@@ -373,7 +431,7 @@ class DmsTask:
 
     def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
         self._client = client
-        self._arn = settings.dms_task_arn
+        self._arn = settings.dms_replication_arn
 
     def describe(self) -> TaskObservation:
         try:
@@ -390,6 +448,80 @@ class DmsTask:
             if task.get("ReplicationTaskArn") == self._arn:
                 return parse_task(task)
         return TaskObservation(found=False)
+
+
+# DescribeReplicationTableStatistics reports these when row validation found a difference.
+FAILING_VALIDATION_STATES = frozenset({"Mismatched records", "Suspended records", "Error"})
+
+
+def parse_replication(replication: Mapping[str, Any], tables_failing_validation: int) -> TaskObservation:
+    """Read a DescribeReplications entry: a Serverless replication's counterpart of ``parse_task``."""
+    stats: Mapping[str, Any] = replication.get("ReplicationStats") or {}
+    percent = stats.get("FullLoadProgressPercent")
+    errored = stats.get("TablesErrored")
+    return TaskObservation(
+        found=True,
+        status=str(replication.get("Status", "")),
+        migration_type=str(replication.get("ReplicationType", "")),
+        full_load_percent=int(percent) if isinstance(percent, int) else None,
+        full_load_finished=stats.get("FullLoadFinishDate") is not None,
+        tables_errored=int(errored) if isinstance(errored, int) else 0,
+        tables_failing_validation=tables_failing_validation,
+        serverless=True,
+    )
+
+
+def failing_validation(table: Mapping[str, Any]) -> bool:
+    failed = table.get("ValidationFailedRecords")
+    suspended = table.get("ValidationSuspendedRecords")
+    return (
+        (isinstance(failed, int) and failed > 0)
+        or (isinstance(suspended, int) and suspended > 0)
+        or table.get("ValidationState") in FAILING_VALIDATION_STATES
+    )
+
+
+class DmsServerlessReplication:
+    """A DMS Serverless replication. Calls: dms:DescribeReplications, dms:DescribeReplicationTableStatistics.
+
+    A task's row validation raises CloudWatch alarms the alarms gate reads; a Serverless replication's
+    metrics cannot be named in an alarm (see ``CloudWatchMetrics``), so its table statistics are read here.
+    """
+
+    def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
+        self._client = client
+        self._arn = settings.dms_replication_arn
+
+    def describe(self) -> TaskObservation:
+        try:
+            with aws_call("dms", "DescribeReplications"):
+                resp = self._client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [self._arn]}])
+        except AwsError as err:
+            # No replication yet (never started) or no such config: a red gate, not a failed call.
+            if err.code == "ResourceNotFoundFault":
+                return TaskObservation(found=False, serverless=True)
+            raise
+        for replication in resp.get("Replications", []):
+            if replication.get("ReplicationConfigArn") == self._arn:
+                return parse_replication(replication, self._tables_failing_validation())
+        return TaskObservation(found=False, serverless=True)
+
+    def _tables_failing_validation(self) -> int:
+        count = 0
+        marker: str | None = None
+        for _ in range(_MAX_TABLE_PAGES):
+            with aws_call("dms", "DescribeReplicationTableStatistics"):
+                if marker is None:
+                    resp = self._client.describe_replication_table_statistics(ReplicationConfigArn=self._arn, MaxRecords=500)
+                else:
+                    resp = self._client.describe_replication_table_statistics(
+                        ReplicationConfigArn=self._arn, MaxRecords=500, Marker=marker
+                    )
+            count += sum(1 for table in resp.get("ReplicationTableStatistics", []) if failing_validation(table))
+            marker = resp.get("Marker")
+            if not marker:
+                return count
+        raise AwsError("dms", "DescribeReplicationTableStatistics", "TooManyPages", "table statistics did not end")
 
 
 class RdsCluster:
@@ -508,7 +640,7 @@ def build_adapters(settings: Settings, session: Session | None = None) -> Adapte
         records=Route53Records(session.client("route53", config=config), settings),
         metrics=CloudWatchMetrics(cloudwatch, settings),
         alarms=CloudWatchAlarms(cloudwatch, settings),
-        task=DmsTask(session.client("dms", config=config), settings),
+        task=(DmsServerlessReplication if settings.dms_serverless else DmsTask)(session.client("dms", config=config), settings),
         cluster=RdsCluster(session.client("rds", config=config), settings),
         params=SsmParameters(session.client("ssm", config=config), settings),
         notifier=SnsNotifier(session.client("sns", config=config), settings),

@@ -108,6 +108,10 @@ class TaskObservation:
     full_load_percent: int | None = None
     full_load_finished: bool = False
     tables_errored: int = 0
+    # DMS Serverless only: tables whose row validation found failed or suspended records. None: not read
+    # here, because a task's validation metrics raise health alarms that the alarms gate already reads.
+    tables_failing_validation: int | None = None
+    serverless: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,16 +193,23 @@ def _latency_gate(name: str, points: tuple[Datapoint, ...], settings: Settings, 
 
 
 def _task_gate(task: TaskObservation) -> GateResult:
+    what = "Serverless replication" if task.serverless else "replication task"
     if not task.found:
-        return GateResult(GATE_DMS, False, "replication task not found")
+        return GateResult(GATE_DMS, False, f"{what} not found")
     if task.migration_type == "cdc":
-        load_done, load_text = True, "cdc-only task (no full load)"
+        load_done, load_text = True, "cdc-only (no full load)"
     else:
         load_done = task.full_load_percent == 100 or task.full_load_finished
         load_text = f"full load {task.full_load_percent if task.full_load_percent is not None else '?'}%"
-    value = f"{task.status or 'unknown'}, {load_text}, {task.tables_errored} table(s) errored"
+    value = f"{what} {task.status or 'unknown'}, {load_text}, {task.tables_errored} table(s) errored"
+    validation_ok = True
+    if task.tables_failing_validation is not None:
+        value += f", {task.tables_failing_validation} table(s) failing validation"
+        # A mismatched row is a write the target does not have: moving clients then would lose it.
+        validation_ok = task.tables_failing_validation == 0
     # An errored table stops replicating; cutting over would silently drop its changes.
-    return GateResult(GATE_DMS, task.status == "running" and load_done and task.tables_errored == 0, value)
+    green = task.status.lower() == "running" and load_done and task.tables_errored == 0 and validation_ok
+    return GateResult(GATE_DMS, green, value)
 
 
 def evaluate_gates(settings: Settings, obs: Observation, now: datetime) -> GateReport:

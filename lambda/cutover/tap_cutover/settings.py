@@ -2,6 +2,8 @@
 
 The stack sets exactly the variables in ``ENV_VARS``; every one is required so that a
 typo in the stack fails loudly at the first invocation instead of silently using a default.
+The one exception follows from the replication's kind: a DMS Serverless replication has no
+replication instance, so ``DMS_REPLICATION_INSTANCE_ID`` must then be absent.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ _MAX_DRAIN_TIMEOUT = 900
 
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9_-]{1,63}$")
 _ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
-_TASK_ARN = re.compile(r"^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:task:([A-Za-z0-9-]+)$")
+# A replication task (instance-based DMS) or a replication config (DMS Serverless).
+_REPLICATION_ARN = re.compile(r"^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:(task|replication-config):([A-Za-z0-9-]+)$")
+SERVERLESS_RESOURCE_TYPE = "replication-config"
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1010}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,254}$")
@@ -45,7 +49,7 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("aurora_writer_endpoint", "AURORA_WRITER_ENDPOINT"),
     ("record_ttl", "RECORD_TTL"),
     ("cutover_ttl", "CUTOVER_TTL"),
-    ("dms_task_arn", "DMS_TASK_ARN"),
+    ("dms_replication_arn", "DMS_REPLICATION_ARN"),
     ("dms_replication_instance_id", "DMS_REPLICATION_INSTANCE_ID"),
     ("aurora_cluster_id", "AURORA_CLUSTER_ID"),
     ("sns_topic_arn", "SNS_TOPIC_ARN"),
@@ -104,6 +108,19 @@ def _seconds(env: Mapping[str, str], var: str) -> float:
     return value
 
 
+def _instance_id(env: Mapping[str, str], replication_arn: str) -> str | None:
+    """Required beside a task ARN; refused beside a replication config ARN (Serverless has no instance)."""
+    if replication_arn.split(":")[5] != SERVERLESS_RESOURCE_TYPE:
+        return _match(env, "DMS_REPLICATION_INSTANCE_ID", _IDENTIFIER, "a replication instance identifier")
+    if "DMS_REPLICATION_INSTANCE_ID" in env:
+        raise _bad(
+            "DMS_REPLICATION_INSTANCE_ID",
+            str(env["DMS_REPLICATION_INSTANCE_ID"]),
+            "must not be set when DMS_REPLICATION_ARN is a Serverless replication config (it has no instance)",
+        )
+    return None
+
+
 def _fqdn(env: Mapping[str, str], var: str) -> str:
     raw = _text(env, var)
     # Route 53 answers with lower-case names and a trailing dot; compare in that form.
@@ -140,8 +157,8 @@ class Settings:
     aurora_writer_endpoint: str
     record_ttl: int
     cutover_ttl: int
-    dms_task_arn: str
-    dms_replication_instance_id: str
+    dms_replication_arn: str
+    dms_replication_instance_id: str | None  # None: DMS Serverless (no instance)
     aurora_cluster_id: str
     sns_topic_arn: str
     alarm_name_prefix: str
@@ -156,9 +173,14 @@ class Settings:
     lock_ttl_seconds: int
 
     @property
-    def dms_task_resource_id(self) -> str:
-        """CloudWatch's ReplicationTaskIdentifier: the ARN's resource id, not the user name."""
-        return self.dms_task_arn.rsplit(":", 1)[1]
+    def dms_resource_id(self) -> str:
+        """The ARN's resource id (CloudWatch's ReplicationTaskIdentifier for a task), not the user name."""
+        return self.dms_replication_arn.rsplit(":", 1)[1]
+
+    @property
+    def dms_serverless(self) -> bool:
+        """True when the gates watch a DMS Serverless replication config instead of a task."""
+        return self.dms_replication_arn.split(":")[5] == SERVERLESS_RESOURCE_TYPE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -166,6 +188,13 @@ class Settings:
         zone_id = zone.removeprefix("/hostedzone/")
         if not _ZONE_ID.match(zone_id):
             raise _bad("HOSTED_ZONE_ID", zone, "expected a Route 53 hosted zone id such as Z0123ABC")
+        replication_arn = _match(
+            env,
+            "DMS_REPLICATION_ARN",
+            _REPLICATION_ARN,
+            "a DMS task or Serverless replication config ARN (arn:aws:dms:<region>:<account>:task:<id> "
+            "or ...:replication-config:<id>)",
+        )
         settings = cls(
             state_parameter_name=_match(env, "STATE_PARAMETER_NAME", _SSM_NAME, "an SSM parameter name"),
             lock_parameter_name=_match(env, "LOCK_PARAMETER_NAME", _SSM_NAME, "an SSM parameter name"),
@@ -177,10 +206,8 @@ class Settings:
             aurora_writer_endpoint=_fqdn(env, "AURORA_WRITER_ENDPOINT"),
             record_ttl=_int(env, "RECORD_TTL", 0, _MAX_TTL),
             cutover_ttl=_int(env, "CUTOVER_TTL", 0, _MAX_TTL),
-            dms_task_arn=_match(env, "DMS_TASK_ARN", _TASK_ARN, "a DMS task ARN (arn:aws:dms:<region>:<account>:task:<id>)"),
-            dms_replication_instance_id=_match(
-                env, "DMS_REPLICATION_INSTANCE_ID", _IDENTIFIER, "a replication instance identifier"
-            ),
+            dms_replication_arn=replication_arn,
+            dms_replication_instance_id=_instance_id(env, replication_arn),
             aurora_cluster_id=_match(env, "AURORA_CLUSTER_ID", _IDENTIFIER, "a DB cluster identifier"),
             sns_topic_arn=_match(env, "SNS_TOPIC_ARN", _TOPIC_ARN, "an SNS topic ARN"),
             alarm_name_prefix=_text(env, "ALARM_NAME_PREFIX"),
@@ -223,6 +250,8 @@ class Settings:
         out: dict[str, str] = {}
         for field_name, var in ENV_VARS:
             value = getattr(self, field_name)
+            if value is None:
+                continue  # only the instance id of a Serverless replication
             if isinstance(value, tuple):
                 out[var] = ",".join(str(v) for v in value)
             elif isinstance(value, float):

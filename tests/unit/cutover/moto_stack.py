@@ -40,7 +40,7 @@ class MotoStack:
             MasterUsername="tapadmin",
             MasterUserPassword="not-a-real-password-1",
         )
-        self.settings = replace(base, hosted_zone_id=zone_id, sns_topic_arn=topic_arn, dms_task_arn=task_arn)
+        self.settings = replace(base, hosted_zone_id=zone_id, sns_topic_arn=topic_arn, dms_replication_arn=task_arn)
         self.ssm.put_parameter(Name=self.settings.state_parameter_name, Value=SEED_STATE, Type="String")
         self._create_records()
 
@@ -91,7 +91,7 @@ class MotoStack:
 
     def start_task(self) -> None:
         self.dms.start_replication_task(
-            ReplicationTaskArn=self.settings.dms_task_arn, StartReplicationTaskType="start-replication"
+            ReplicationTaskArn=self.settings.dms_replication_arn, StartReplicationTaskType="start-replication"
         )
 
     def publish_latency(self, start: datetime, end: datetime, source: float, target: float) -> None:
@@ -99,7 +99,7 @@ class MotoStack:
         s = self.settings
         dims = [
             {"Name": "ReplicationInstanceIdentifier", "Value": s.dms_replication_instance_id},
-            {"Name": "ReplicationTaskIdentifier", "Value": s.dms_task_resource_id},
+            {"Name": "ReplicationTaskIdentifier", "Value": s.dms_resource_id},
         ]
         data: list[Any] = []
         at = align(start, s.metric_period_seconds)

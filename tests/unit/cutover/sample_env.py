@@ -13,7 +13,7 @@ CUTOVER_ENV: dict[str, str] = {
     "AURORA_WRITER_ENDPOINT": "tap.cluster-abc123.us-east-1.rds.amazonaws.com",
     "RECORD_TTL": "60",
     "CUTOVER_TTL": "5",
-    "DMS_TASK_ARN": "arn:aws:dms:us-east-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "DMS_REPLICATION_ARN": "arn:aws:dms:us-east-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ",
     "DMS_REPLICATION_INSTANCE_ID": "tap-migrate-dev",
     "AURORA_CLUSTER_ID": "tap-migrate-dev",
     "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:tap-migrate-dev-cutover",

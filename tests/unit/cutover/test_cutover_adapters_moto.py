@@ -121,7 +121,7 @@ def test_cloudwatch_latency_reads_both_dimensions(cutover_aws: MotoStack) -> Non
     expected = [newest - timedelta(minutes=i) for i in range(5)]
     assert sorted((p.at for p in source), reverse=True) == expected
     assert {p.value for p in source} == {2.0} and {p.value for p in target} == {3.0}
-    assert s.dms_task_resource_id == s.dms_task_arn.rsplit(":", 1)[1]
+    assert s.dms_resource_id == s.dms_replication_arn.rsplit(":", 1)[1]
 
 
 def test_cloudwatch_latency_without_data_is_empty(cutover_aws: MotoStack) -> None:
@@ -157,7 +157,8 @@ def test_dms_task_describe(cutover_aws: MotoStack) -> None:
     running = task.describe()
     assert running.found and running.status == "running"
     assert running.full_load_percent == 100 and running.migration_type == "full-load-and-cdc"
-    missing = DmsTask(cutover_aws.dms, replace(cutover_aws.settings, dms_task_arn=cutover_aws.settings.dms_task_arn + "X"))
+    other_arn = cutover_aws.settings.dms_replication_arn + "X"
+    missing = DmsTask(cutover_aws.dms, replace(cutover_aws.settings, dms_replication_arn=other_arn))
     assert missing.describe().found is False
 
 

@@ -21,11 +21,41 @@ def test_is_frozen(cutover_settings: Settings) -> None:
 
 
 def test_task_resource_id_is_last_arn_part(cutover_settings: Settings) -> None:
-    assert cutover_settings.dms_task_resource_id == "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert cutover_settings.dms_resource_id == "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def test_round_trips_through_to_env(cutover_settings: Settings) -> None:
     assert Settings.from_env(cutover_settings.to_env()) == cutover_settings
+
+
+SERVERLESS_ARN = "arn:aws:dms:us-east-1:123456789012:replication-config:tap-migrate-dev-main"
+
+
+def _serverless_env(cutover_env: dict[str, str]) -> dict[str, str]:
+    env = {**cutover_env, "DMS_REPLICATION_ARN": SERVERLESS_ARN}
+    del env["DMS_REPLICATION_INSTANCE_ID"]
+    return env
+
+
+def test_a_task_arn_means_instance_based_dms(cutover_settings: Settings) -> None:
+    assert not cutover_settings.dms_serverless
+    assert cutover_settings.dms_replication_instance_id == "tap-migrate-dev"
+
+
+def test_a_replication_config_arn_means_serverless_without_an_instance(cutover_env: dict[str, str]) -> None:
+    s = Settings.from_env(_serverless_env(cutover_env))
+    assert s.dms_serverless
+    assert s.dms_replication_instance_id is None
+    assert s.dms_resource_id == "tap-migrate-dev-main"
+    # The instance id is left out of the environment, not written as an empty or "None" value.
+    assert "DMS_REPLICATION_INSTANCE_ID" not in s.to_env()
+    assert Settings.from_env(s.to_env()) == s
+
+
+def test_serverless_refuses_an_instance_id(cutover_env: dict[str, str]) -> None:
+    env = {**_serverless_env(cutover_env), "DMS_REPLICATION_INSTANCE_ID": "tap-migrate-dev"}
+    with pytest.raises(SettingsError, match=r"DMS_REPLICATION_INSTANCE_ID.*must not be set.*Serverless"):
+        Settings.from_env(env)
 
 
 def test_normalises_record_names(cutover_env: dict[str, str]) -> None:
@@ -57,7 +87,7 @@ def test_normalises_record_names(cutover_env: dict[str, str]) -> None:
         ("DRAIN_POLL_SECONDS", "0", "between 1 and 900"),
         ("DRAIN_POLL_SECONDS", "601", "must not exceed DRAIN_TIMEOUT_SECONDS"),
         ("DRAIN_TIMEOUT_SECONDS", "901", "between 1 and 900"),
-        ("DMS_TASK_ARN", "task-id", "DMS task ARN"),
+        ("DMS_REPLICATION_ARN", "task-id", "replication config ARN"),
         ("SNS_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q", "SNS topic ARN"),
         ("HOSTED_ZONE_ID", "zone", "hosted zone id"),
         ("WRITER_RECORD_NAME", "reader.db.example.internal", "must differ from READER_RECORD_NAME"),
