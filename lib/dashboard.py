@@ -35,29 +35,9 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class SearchExpression:
-    """A SEARCH over a namespace: for series whose dimension *names* are not documented (DMS Serverless)."""
-
-    id: str
-    namespace: str
-    name: str
-    term: str  # matched exactly against dimension values, e.g. the replication's resource id
-    stat: str = "Maximum"
-    period: int = 60
-    label: str = ""
-
-    def to_array(self) -> list[Any]:
-        query = f'{{{self.namespace}}} MetricName="{self.name}" "{self.term}"'
-        entry: dict[str, Any] = {"expression": f"SEARCH('{query}', '{self.stat}', {self.period})", "id": self.id}
-        if self.label:
-            entry["label"] = self.label
-        return [entry]
-
-
-@dataclass(frozen=True)
 class MetricWidget:
     title: str
-    metrics: Sequence[Metric | SearchExpression]
+    metrics: Sequence[Metric]
     period: int = 60
     stacked: bool = False
     annotations: Sequence[tuple[str, float]] = field(default_factory=tuple)
@@ -99,7 +79,8 @@ def escaped_for_jsonencode(node: Any) -> Any:
     """The document with every string escaped for an HCL string literal.
 
     CDKTF 0.21's ``Fn.jsonencode`` writes strings into the HCL expression as they are, so a double
-    quote (a SEARCH expression has several) would end the literal and break ``terraform validate``.
+    quote (in a title, a markdown text, a search expression) would end the literal and break
+    ``terraform validate``.
     Token strings (``${TfToken[...]}``) hold neither character and pass through unchanged.
     """
     if isinstance(node, str):

@@ -189,6 +189,7 @@ class TapStack(TerraformStack):
             config=config.observability,
             observed=ObservedResources(
                 dms_instance_id=self.dms.instance.replication_instance_id if self.dms.instance else None,
+                account_id=account_id,
                 dms_task_ids=self.dms.task_ids,
                 dms_tasks=list(self.dms.tasks.values()),
                 dms_task_arns=self.dms.task_arns,

@@ -24,6 +24,8 @@ from constructs import Construct
 
 from lib.config import CutoverConfig
 from lib.constants import (
+    DMS_REPLICATION_STATE_CHANGE,
+    DMS_TASK_STATE_CHANGE,
     INITIAL_CUTOVER_STATE,
     LAMBDA_HANDLER,
     LAMBDA_RUNTIME,
@@ -43,7 +45,6 @@ FULL_WEIGHT = 100
 INVOCATION_MARGIN_SECONDS = 60
 # The Lambda owns these after creation; Terraform resetting them would undo a cutover.
 LAMBDA_OWNED_RECORD_ATTRIBUTES = ["weighted_routing_policy", "ttl"]
-DMS_TASK_STATE_CHANGE = "DMS Replication Task State Change"
 
 
 @dataclass(frozen=True)
@@ -232,18 +233,21 @@ class Cutover(Construct):
                 schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
             )
         }
-        if not serverless:
-            # A stopped or failed task re-evaluates at once. DMS Serverless documents no such event
-            # for replication configs: there the schedule's tick is what notices.
-            rules["dms-task-events"] = CloudwatchEventRule(
-                self,
-                "dms-task-events",
-                name=f"{prefix}-cutover-dms-task",
-                description="DMS task state changes for the cutover task",
-                event_pattern=Fn.jsonencode(
-                    {"source": ["aws.dms"], "detail-type": [DMS_TASK_STATE_CHANGE], "resources": [targets.dms_replication_arn]}
-                ),
-            )
+        # A state change of the replication (stopped, failed, resumed) re-evaluates the gates at once.
+        # DMS Serverless sends a replication config's changes under their own detail-type.
+        rules["dms-task-events"] = CloudwatchEventRule(
+            self,
+            "dms-task-events",
+            name=f"{prefix}-cutover-dms-task",
+            description="DMS state changes of the cutover task (or its Serverless replication)",
+            event_pattern=Fn.jsonencode(
+                {
+                    "source": ["aws.dms"],
+                    "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
+                    "resources": [targets.dms_replication_arn],
+                }
+            ),
+        )
         for label, rule in sorted(rules.items()):
             CloudwatchEventTarget(self, f"{label}-target", rule=rule.name, arn=self.function.arn, target_id="cutover")
             LambdaPermission(

@@ -20,11 +20,16 @@ from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from constructs import Construct
 
 from lib.config import ObservabilityConfig
-from lib.constants import OPS_ALARM_INFIX
+from lib.constants import (
+    DMS_REPLICATION_STATE_CHANGE,
+    DMS_REPLICATION_STOP_EVENTS,
+    DMS_SERVERLESS_METRIC_DIMENSION,
+    DMS_TASK_STATE_CHANGE,
+    OPS_ALARM_INFIX,
+)
 from lib.dashboard import (
     Metric,
     MetricWidget,
-    SearchExpression,
     TextWidget,
     dashboard_document,
     escaped_for_jsonencode,
@@ -43,6 +48,8 @@ DMS_INSTANCE_EVENT_CATEGORIES = [
     "maintenance",
 ]
 DMS_TASK_EVENT_CATEGORIES = ["configuration change", "creation", "deletion", "failure", "state change"]
+# DMS Serverless docs: a CapacityUtilization consistently at its maximum can make the replication fail.
+SERVERLESS_CAPACITY_ALARM_PERCENT = 90
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class KinesisDeliveryNames:
 @dataclass(frozen=True)
 class ObservedResources:
     dms_instance_id: str | None  # None with DMS Serverless (no instance, no instance metrics)
+    account_id: str  # DMS Serverless series carry it in their dimension value
     dms_task_ids: Mapping[str, str]  # task key -> replication_task_id (literal)
     dms_tasks: Sequence[ITerraformDependable]  # the task event subscription must wait for them
     dms_task_arns: Mapping[str, str]  # task key -> ARN
@@ -96,23 +104,29 @@ class Observability(Construct):
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
         # One function call per task (not split + element): each call is a jsii round trip at synth.
         self.task_resource_ids = {key: Fn.regex("[^:]+$", arn) for key, arn in observed.dms_task_arns.items()}
-        # DMS Serverless publishes no instance/task dimensions of this shape: its metrics are left to the console.
         instance_id = observed.dms_instance_id
-        task_dims = (
-            {
+        serverless = instance_id is None
+        if instance_id is None:
+            # One series per replication config, named "<account>:<resource id>" (see lib.constants).
+            task_dims = {
+                key: {DMS_SERVERLESS_METRIC_DIMENSION: f"{observed.account_id}:{resource_id}"}
+                for key, resource_id in self.task_resource_ids.items()
+            }
+        else:
+            task_dims = {
                 key: {"ReplicationInstanceIdentifier": instance_id, "ReplicationTaskIdentifier": resource_id}
                 for key, resource_id in self.task_resource_ids.items()
             }
-            if instance_id is not None
-            else {}
-        )
         instance_dims = {"ReplicationInstanceIdentifier": instance_id} if instance_id is not None else None
         cluster_dims = {"DBClusterIdentifier": observed.aurora_cluster_id} if observed.aurora_cluster_id else None
         function_dims = {"FunctionName": observed.cutover_function_name} if observed.cutover_function_name else None
 
         self.alarm_specs = self._alarm_specs(config, task_dims, instance_dims, cluster_dims, function_dims)
-        for key in observed.validated_task_keys:
-            if key in task_dims:
+        if serverless:
+            self.alarm_specs += [self._capacity_spec(key, dims) for key, dims in task_dims.items()]
+        else:
+            # A Serverless replication's validation is read by the cutover Lambda (table statistics).
+            for key in observed.validated_task_keys:
                 self.alarm_specs += self._validation_specs(key, task_dims[key])
         for key, names in observed.kinesis.items():
             self.alarm_specs += self._delivery_specs(key, names)
@@ -137,18 +151,19 @@ class Observability(Construct):
             for spec in self.alarm_specs
         }
 
-        # A task that fails or stops is an incident whatever CloudWatch says about lag.
+        # A task that fails or stops is an incident whatever CloudWatch says about lag. DMS Serverless
+        # sends its replication config's failures under their own detail-type and event types.
         self.task_stopped_rule = CloudwatchEventRule(
             self,
             "task-stopped",
             name=f"{prefix}-dms-task-stopped",
-            description="DMS replication task failed or stopped",
+            description="DMS replication task (or Serverless replication) failed or stopped",
             event_pattern=Fn.jsonencode(
                 {
                     "source": ["aws.dms"],
-                    "detail-type": ["DMS Replication Task State Change"],
+                    "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
                     "resources": list(observed.dms_task_arns.values()),
-                    "detail": {"eventType": DMS_TASK_STOP_EVENTS},
+                    "detail": {"eventType": list(DMS_REPLICATION_STOP_EVENTS) if serverless else DMS_TASK_STOP_EVENTS},
                 }
             ),
         )
@@ -199,6 +214,21 @@ class Observability(Construct):
             depends_on=list(observed.dms_tasks),
             event_categories=DMS_TASK_EVENT_CATEGORIES,
             enabled=True,
+        )
+
+    @staticmethod
+    def _capacity_spec(key: str, dims: Mapping[str, str]) -> AlarmSpec:
+        return AlarmSpec(
+            f"dms-{key}-capacity",
+            f"DMS Serverless replication {key}: CapacityUtilization at or above {SERVERLESS_CAPACITY_ALARM_PERCENT}% "
+            "for 15 minutes; raise dms.max_capacity_units (or min_capacity_units for spikes) before it fails",
+            Metric("AWS/DMS", "CapacityUtilization", dims, "Maximum"),
+            "GreaterThanOrEqualToThreshold",
+            SERVERLESS_CAPACITY_ALARM_PERCENT,
+            3,
+            300,
+            # Missing capacity data is the lag alarms' business (they treat it as breaching).
+            "notBreaching",
         )
 
     @staticmethod
@@ -377,7 +407,7 @@ class Observability(Construct):
                     ],
                 ),
             ]
-            if key in observed.validated_task_keys:
+            if observed.dms_instance_id is not None and key in observed.validated_task_keys:
                 widgets.append(
                     MetricWidget(
                         f"DMS row validation, task {key}",
@@ -388,26 +418,14 @@ class Observability(Construct):
                         period=300,
                     )
                 )
-        elif observed.dms_instance_id is None:
-            # DMS Serverless: AWS does not document its metrics' dimension names, so the widgets search for
-            # the replication's resource id; the cutover Lambda finds its lag series the same way.
-            replication = observed.dms_task_ids[key]
-            widgets += [
-                MetricWidget(
-                    f"DMS Serverless CDC latency (s), replication {key}",
-                    [
-                        SearchExpression(f"lag{index}", "AWS/DMS", name, replication, "Maximum")
-                        for index, name in enumerate(("CDCLatencySource", "CDCLatencyTarget"))
-                    ],
-                ),
-                MetricWidget(
-                    f"DMS Serverless capacity and changes, replication {key}",
-                    [
-                        SearchExpression(f"use{index}", "AWS/DMS", name, replication, "Maximum")
-                        for index, name in enumerate(("CapacityUtilization", "CDCIncomingChanges"))
-                    ],
-                ),
-            ]
+            if observed.dms_instance_id is None:
+                widgets.append(
+                    MetricWidget(
+                        f"DMS Serverless capacity (%), replication {key}",
+                        [Metric("AWS/DMS", "CapacityUtilization", task_dims, "Maximum")],
+                        annotations=[("alarm", SERVERLESS_CAPACITY_ALARM_PERCENT)],
+                    )
+                )
         if instance_dims is not None:
             widgets.append(
                 MetricWidget(

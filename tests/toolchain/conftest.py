@@ -51,11 +51,15 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def serverless_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The base stack (cutover included) on DMS Serverless: its cutover and dashboard differ from the base."""
-    workdir = tmp_path_factory.mktemp("serverless")
+def serverless_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base config (cutover included) on DMS Serverless: its cutover, alarms and dashboard differ."""
     base = (PROJECT_ROOT / "config" / "tap-migrate.toml").read_text(encoding="utf-8")
     assert "\n[dms]\n" in base
-    config = workdir / "tap-migrate.toml"
+    config = tmp_path_factory.mktemp("serverless-config") / "tap-migrate.toml"
     config.write_text(base.replace("\n[dms]\n", "\n[dms]\nserverless = true\n", 1), encoding="utf-8")
-    return _synth_json(workdir / "out", TAP_CONFIG=str(config))
+    return config
+
+
+@pytest.fixture(scope="session")
+def serverless_synth(tmp_path_factory: pytest.TempPathFactory, serverless_config: Path) -> Path:
+    return _synth_json(tmp_path_factory.mktemp("serverless"), TAP_CONFIG=str(serverless_config))

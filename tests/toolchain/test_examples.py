@@ -25,7 +25,7 @@ def test_example_passes_terraform_validate(name: str, example_synths: dict[str, 
 
 
 def test_serverless_cutover_stack_passes_terraform_validate(serverless_synth: Path) -> None:
-    """Its dashboard holds SEARCH expressions, whose quotes must survive Fn.jsonencode."""
+    """Its cutover role, event rules, alarms and dashboard differ from the instance-based base stack."""
     stack = json.loads((serverless_synth / "cdk.tf.json").read_text(encoding="utf-8"))
     assert "aws_dms_replication_config" in stack["resource"] and "aws_lambda_function" in stack["resource"]
     report = json.loads(_validate(serverless_synth))

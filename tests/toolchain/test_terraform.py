@@ -33,13 +33,22 @@ def test_synthesized_json_passes_terraform_validate(fast_synth: Path) -> None:
     assert report["error_count"] == 0
 
 
-def test_hcl_exit_path_passes_terraform_validate(tmp_path: Path) -> None:
+def _hcl_exit_path_is_valid(out: Path, **extra_env: str) -> None:
     cdktf = PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"
-    _run([str(cdktf), "synth", "--hcl", "--output", str(tmp_path)], PROJECT_ROOT, _env(), timeout=600)
-    stack_dir = tmp_path / "stacks" / STACK_NAME
+    _run([str(cdktf), "synth", "--hcl", "--output", str(out)], PROJECT_ROOT, _env(**extra_env), timeout=600)
+    stack_dir = out / "stacks" / STACK_NAME
     assert (stack_dir / "cdk.tf").is_file() and not (stack_dir / "cdk.tf.json").exists()
     report = json.loads(_validate(stack_dir))
     assert report["valid"] is True, report
+
+
+def test_hcl_exit_path_passes_terraform_validate(tmp_path: Path) -> None:
+    _hcl_exit_path_is_valid(tmp_path)
+
+
+def test_hcl_exit_path_of_the_serverless_stack_passes_terraform_validate(tmp_path: Path, serverless_config: Path) -> None:
+    """Its alarm and dashboard dimensions are templates (account id and ARN part) inside jsonencode."""
+    _hcl_exit_path_is_valid(tmp_path, TAP_CONFIG=str(serverless_config))
 
 
 def test_fast_provider_import_synthesizes_byte_identical_json(fast_synth: Path, tmp_path: Path) -> None:

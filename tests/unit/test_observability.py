@@ -10,7 +10,7 @@ import cdktf
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
 from lib.config import AppConfig
-from lib.dashboard import Metric, MetricWidget, SearchExpression, TextWidget, dashboard_document, escaped_for_jsonencode
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document, escaped_for_jsonencode
 from lib.defaults import PROFILES
 from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
@@ -194,11 +194,12 @@ def test_prod_adds_a_monthly_backup_rule(variant_json: dict[str, Any]) -> None:
 
 def test_dashboard_strings_are_escaped_for_jsonencode() -> None:
     """CDKTF 0.21's Fn.jsonencode writes strings into HCL unescaped: quotes must arrive escaped."""
-    (entry,) = SearchExpression("e0", "AWS/DMS", "CDCLatencySource", "tap-main").to_array()
-    assert entry["expression"] == "SEARCH('{AWS/DMS} MetricName=\"CDCLatencySource\" \"tap-main\"', 'Maximum', 60)"
-    escaped = escaped_for_jsonencode({"metrics": [[entry]], "path": "a\\b", "ref": "${TfToken[TOKEN.1]}", "n": 60})
-    assert escaped["metrics"][0][0]["expression"] == (
-        "SEARCH('{AWS/DMS} MetricName=\\\"CDCLatencySource\\\" \\\"tap-main\\\"', 'Maximum', 60)"
-    )
-    assert escaped["path"] == "a\\\\b"
-    assert escaped["ref"] == "${TfToken[TOKEN.1]}" and escaped["n"] == 60
+    document = {"title": 'Lag of "main"', "path": "a\\b", "ref": "${TfToken[TOKEN.1]}", "n": 60, "list": ['"x"']}
+    escaped = escaped_for_jsonencode(document)
+    assert escaped == {
+        "title": 'Lag of \\"main\\"',
+        "path": "a\\\\b",
+        "ref": "${TfToken[TOKEN.1]}",
+        "n": 60,
+        "list": ['\\"x\\"'],
+    }

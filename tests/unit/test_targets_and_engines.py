@@ -846,7 +846,9 @@ def test_serverless_has_no_instance_metric_alarms(stacks: Synthesized, name: str
     config, stack = stacks[name]
     for alarm in resources(stack, "aws_cloudwatch_metric_alarm").values():
         assert "ReplicationInstanceIdentifier" not in alarm.get("dimensions", {}), alarm["alarm_name"]
-        assert alarm["namespace"] != "AWS/DMS", alarm["alarm_name"]
+        # DMS alarms name the replication config, never an instance or a task.
+        if alarm["namespace"] == "AWS/DMS":
+            assert set(alarm["dimensions"]) == {"ReplicationConfigId"}, alarm["alarm_name"]
     subscriptions = resources(stack, "aws_dms_event_subscription").values()
     assert all(s["source_type"] != "replication-instance" for s in subscriptions)
     # The same example on an instance does raise them: the checks above can fail.
@@ -867,9 +869,13 @@ def test_serverless_cutover_watches_the_replication_config(stacks: Synthesized) 
     actions = _cutover_actions(stack)
     assert {"dms:DescribeReplications", "dms:DescribeReplicationTableStatistics", "cloudwatch:ListMetrics"} <= actions
     assert "dms:DescribeReplicationTasks" not in actions
-    # No documented state-change event for replication configs: the schedule's tick is the trigger.
-    rules = {body["name"] for body in resources(stack, "aws_cloudwatch_event_rule").values()}
-    assert f"{prefix}-cutover-tick" in rules and f"{prefix}-cutover-dms-task" not in rules
+    # The replication config's state changes tick the Lambda at once, under their own detail-type.
+    _, trigger = _named(stack, "aws_cloudwatch_event_rule", name=f"{prefix}-cutover-dms-task")
+    assert decode_jsonencode(trigger["event_pattern"]) == {
+        "source": ["aws.dms"],
+        "detail-type": ["DMS Replication State Change"],
+        "resources": [_ref("aws_dms_replication_config", replication, "arn")],
+    }
     # The instance-based stack is the other way round, so these checks can fail.
     _, instance_stack = stacks[BASE_STAGING]
     instance_actions = _cutover_actions(instance_stack)
@@ -878,21 +884,30 @@ def test_serverless_cutover_watches_the_replication_config(stacks: Synthesized) 
     assert CutoverEnv.DMS_REPLICATION_INSTANCE_ID in instance_variables
 
 
-def test_serverless_dashboard_searches_for_the_replication(stacks: Synthesized) -> None:
+def test_serverless_lag_and_capacity_alarms_name_the_replication_config(stacks: Synthesized) -> None:
     config, stack = stacks[SERVERLESS_CUTOVER]
-    document = decode_jsonencode(only(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
-    expressions = {
-        entry["expression"]
-        for widget in document["widgets"]
-        if widget["type"] == "metric"
-        for series in widget["properties"]["metrics"]
-        for entry in series
-        if isinstance(entry, dict) and "expression" in entry
-    }
-    replication = f"{config.project.prefix}-main"
-    for metric in ("CDCLatencySource", "CDCLatencyTarget", "CapacityUtilization"):
-        assert f"SEARCH('{{AWS/DMS}} MetricName=\"{metric}\" \"{replication}\"', 'Maximum', 60)" in expressions, metric
-    assert "ReplicationTaskIdentifier" not in json.dumps(document)
+    prefix = config.project.prefix
+    replication, _ = _named(stack, "aws_dms_replication_config", replication_config_identifier=f"{prefix}-main")
+    account = "${data.aws_caller_identity.identity.account_id}"
+    dims = {"ReplicationConfigId": f'{account}:${{regex("[^:]+$", aws_dms_replication_config.{replication}.arn)}}'}
+    health = f"{prefix}-{HEALTH_ALARM_INFIX}-"
+    for side in ("source", "target"):
+        _, alarm = _named(stack, "aws_cloudwatch_metric_alarm", alarm_name=f"{health}dms-main-cdc-latency-{side}")
+        assert alarm["dimensions"] == dims and alarm["treat_missing_data"] == "breaching"
+    _, capacity = _named(stack, "aws_cloudwatch_metric_alarm", alarm_name=f"{health}dms-main-capacity")
+    assert (capacity["metric_name"], capacity["dimensions"], capacity["threshold"]) == ("CapacityUtilization", dims, 90)
+    # The Lambda reads a replication's validation from table statistics: no validation alarms.
+    assert not any("validation" in a["alarm_name"] for a in resources(stack, "aws_cloudwatch_metric_alarm").values())
+    # Failures arrive under the replication config's own detail-type.
+    stopped = next(r for r in resources(stack, "aws_cloudwatch_event_rule").values() if r["name"].endswith("dms-task-stopped"))
+    pattern = decode_jsonencode(stopped["event_pattern"])
+    assert pattern["detail-type"] == ["DMS Replication State Change"]
+    assert pattern["detail"] == {"eventType": ["REPLICATION_FAILED", "REPLICATION_STOPPED"]}
+    assert pattern["resources"] == [_ref("aws_dms_replication_config", replication, "arn")]
+    # The dashboard's series carry the same composite value (a template the test decoder cannot parse).
+    body = only(stack, "aws_cloudwatch_dashboard")["dashboard_body"]
+    assert f'"CapacityUtilization", "ReplicationConfigId", "{dims["ReplicationConfigId"]}"' in body
+    assert "DMS Serverless capacity (%), replication main" in body and "ReplicationTaskIdentifier" not in body
 
 
 def _cutover_actions(stack: Stack) -> set[str]:

@@ -268,11 +268,12 @@ class CloudWatchMetrics:
     """CDC latency of the replication. Calls: cloudwatch:GetMetricData (and cloudwatch:ListMetrics for Serverless).
 
     A task's series are named by its instance and task resource id. AWS documents DMS Serverless
-    metrics only as "grouped by each serverless replication", without the dimension's name, so for a
-    Serverless replication the series are found by value: every AWS/DMS latency series recently
-    published with a dimension whose value is this replication's ARN or resource id, leaving out the
-    instance-based shape (a task's resource id is random, but an instance may be named anything).
-    Nothing found means no datapoints, which the gates read as red.
+    metrics only as "grouped by each serverless replication", without the dimension's name (field
+    reports show ``ReplicationConfigId`` = ``<account>:<resource id>``), so for a Serverless
+    replication the series are found by value: every AWS/DMS latency series recently published with
+    a dimension whose value is this replication's ARN, resource id or ``<account>:<resource id>``,
+    leaving out the instance-based shape (a task's resource id is random, but an instance may be
+    named anything). Nothing found means no datapoints, which the gates read as red.
     """
 
     def __init__(self, client: CloudWatchClient, settings: Settings) -> None:
@@ -288,7 +289,8 @@ class CloudWatchMetrics:
                     ("ReplicationTaskIdentifier", s.dms_resource_id),
                 )
             ]
-        names_this_replication = {s.dms_replication_arn, s.dms_resource_id}
+        account = s.dms_replication_arn.split(":")[4]
+        names_this_replication = {s.dms_replication_arn, s.dms_resource_id, f"{account}:{s.dms_resource_id}"}
         found: list[Dimensions] = []
         token: str | None = None
         for _ in range(_MAX_LIST_PAGES):

@@ -53,11 +53,13 @@ def put_latency(stack: MotoStack, dims: list[dict[str, str]], at: datetime, sour
 @pytest.mark.parametrize(
     "dims",
     [
+        # The shape field reports show: ReplicationConfigId = "<account>:<resource id>".
+        [{"Name": "ReplicationConfigId", "Value": "123456789012:tap-migrate-dev-main"}],
         [{"Name": "ReplicationConfigArn", "Value": ARN}],
         [{"Name": "ReplicationConfigIdentifier", "Value": "tap-migrate-dev-main"}],
         [{"Name": "AnyNameAtAll", "Value": "tap-migrate-dev-main"}, {"Name": "Extra", "Value": "x"}],
     ],
-    ids=["arn", "resource-id", "other-dimension-name"],
+    ids=["account-and-resource-id", "arn", "resource-id", "other-dimension-name"],
 )
 def test_serverless_latency_finds_the_series_naming_this_replication(cutover_aws: MotoStack, dims: list[dict[str, str]]) -> None:
     settings = serverless(cutover_aws.settings)
@@ -68,6 +70,9 @@ def test_serverless_latency_finds_the_series_naming_this_replication(cutover_aws
     # Another replication's series, under every shape above: never ours.
     put_latency(cutover_aws, [{"Name": "ReplicationConfigArn", "Value": OTHER_ARN}], newest, 999.0, 999.0)
     put_latency(cutover_aws, [{"Name": "ReplicationConfigIdentifier", "Value": "someone-else"}], newest, 999.0, 999.0)
+    put_latency(cutover_aws, [{"Name": "ReplicationConfigId", "Value": "123456789012:someone-else"}], newest, 999.0, 999.0)
+    other_account = [{"Name": "ReplicationConfigId", "Value": "210987654321:tap-migrate-dev-main"}]
+    put_latency(cutover_aws, other_account, newest, 999.0, 999.0)
 
     source, target = CloudWatchMetrics(cutover_aws.cloudwatch, settings).latency(now)
     assert [p.at for p in source] == [newest - timedelta(minutes=i) for i in range(5)]
