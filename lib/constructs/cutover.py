@@ -223,19 +223,9 @@ class Cutover(Construct):
             depends_on=[self.log_group],
         )
 
-        minutes = config.schedule_rate_minutes
-        rules = {
-            "schedule": CloudwatchEventRule(
-                self,
-                "schedule",
-                name=f"{prefix}-cutover-tick",
-                description="Periodic cutover tick: re-evaluates the gates",
-                schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
-            )
-        }
         # A state change of the replication (stopped, failed, resumed) re-evaluates the gates at once.
         # DMS Serverless sends a replication config's changes under their own detail-type.
-        rules["dms-task-events"] = CloudwatchEventRule(
+        task_events = CloudwatchEventRule(
             self,
             "dms-task-events",
             name=f"{prefix}-cutover-dms-task",
@@ -248,7 +238,15 @@ class Cutover(Construct):
                 }
             ),
         )
-        for label, rule in sorted(rules.items()):
+        minutes = config.schedule_rate_minutes
+        schedule = CloudwatchEventRule(
+            self,
+            "schedule",
+            name=f"{prefix}-cutover-tick",
+            description="Periodic cutover tick: re-evaluates the gates",
+            schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
+        )
+        for label, rule in (("dms-task-events", task_events), ("schedule", schedule)):
             CloudwatchEventTarget(self, f"{label}-target", rule=rule.name, arn=self.function.arn, target_id="cutover")
             LambdaPermission(
                 self,

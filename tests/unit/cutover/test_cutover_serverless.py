@@ -23,7 +23,8 @@ from tap_cutover.adapters import (
     failing_validation,
     parse_replication,
 )
-from tap_cutover.logic import GATE_DMS, Observation, TaskObservation, align, evaluate_gates
+from tap_cutover.handler import parse_event
+from tap_cutover.logic import GATE_DMS, Observation, TaskObservation, Tick, align, evaluate_gates
 from tap_cutover.settings import Settings
 
 from .moto_stack import MotoStack, aligned_now
@@ -245,3 +246,28 @@ def test_a_task_observation_does_not_claim_to_have_read_validation() -> None:
 def test_build_adapters_picks_the_serverless_adapter(cutover_aws: MotoStack) -> None:
     assert isinstance(build_adapters(serverless(cutover_aws.settings)).task, DmsServerlessReplication)
     assert isinstance(build_adapters(cutover_aws.settings).task, DmsTask)
+
+
+def test_a_serverless_state_change_event_is_a_tick() -> None:
+    """The shape DMS Serverless sends for a replication config (field-captured), here a failure."""
+    event = {
+        "version": "0",
+        "id": "0b5f0c1e-0000-0000-0000-000000000000",
+        "detail-type": "DMS Replication State Change",
+        "source": "aws.dms",
+        "account": "123456789012",
+        "time": "2030-01-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [ARN],
+        "detail": {
+            "type": "REPLICATION_CONFIG",
+            "category": "StateChange",
+            "eventType": "REPLICATION_FAILED",
+            "detailMessage": "Replication with resource id, 'tap-migrate-dev-main', failed.",
+        },
+    }
+    tick = parse_event(event)
+    assert tick == Tick(
+        "dms_event",
+        "DMS Replication State Change: REPLICATION_FAILED Replication with resource id, 'tap-migrate-dev-main', failed.",
+    )
