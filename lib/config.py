@@ -61,7 +61,7 @@ class DeploymentConfig:
 class NetworkConfig:
     vpc_cidr: str
     private_subnet_cidrs: tuple[str, ...]
-    availability_zones: tuple[str, ...]
+    availability_zones: tuple[str, ...]  # empty: the account's first zones, looked up at plan time
 
 
 @dataclass(frozen=True)
@@ -504,7 +504,7 @@ class _Reader:
     def _network(self, region: str) -> NetworkConfig:
         vpc_cidr = self.get("network", "vpc_cidr", str)
         subnets = self.strings("network", "private_subnet_cidrs")
-        zones = self.strings("network", "availability_zones") or tuple(f"{region}{z}" for z in "abc")
+        zones = self.strings("network", "availability_zones")
         vpc_net = _network_or_none(vpc_cidr)
         self.check(vpc_net is not None, f"network.vpc_cidr: {vpc_cidr!r} is not a CIDR block; use e.g. '10.20.0.0/16'")
         self.check(
@@ -512,9 +512,16 @@ class _Reader:
             f"network.private_subnet_cidrs: {len(subnets)} given; give exactly 3 (one per availability zone)",
         )
         self.check(
-            len(zones) == len(set(zones)) == 3,
-            f"network.availability_zones: {list(zones)!r} must be 3 distinct zones (or leave empty for a, b, c)",
+            not zones or len(zones) == len(set(zones)) == 3,
+            f"network.availability_zones: {list(zones)!r} must be 3 distinct zones "
+            "(or leave it empty to use the account's first three in the region)",
         )
+        for zone in zones:
+            self.check(
+                zone.startswith(region) and len(zone) > len(region),
+                f"network.availability_zones: {zone!r} is not a zone of region {region!r}; use names such as "
+                f"'{region}a', or leave the list empty",
+            )
         parsed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for index, cidr in enumerate(subnets):
             net = _network_or_none(cidr)

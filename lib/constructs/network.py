@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones, DataAwsAvailabilityZonesFilter
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.route_table import RouteTable
@@ -62,7 +64,7 @@ class Network(Construct):
         self._flow_logs(prefix, kms_key_arn, log_retention_days)
         self.route_table = RouteTable(self, "private-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private"})
         self.private_subnets: list[Subnet] = []
-        for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, network.availability_zones, strict=True)):
+        for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, self._zones(network), strict=True)):
             subnet = Subnet(
                 self,
                 f"private-{index}",
@@ -71,6 +73,11 @@ class Network(Construct):
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{prefix}-private-{zone}"},
+                # Looked-up zones are chosen once: a zone AWS adds or renames later must not replace a
+                # subnet (and with it every database ENI in it). Named zones stay under Terraform's control.
+                lifecycle=None
+                if network.availability_zones
+                else TerraformResourceLifecycle(ignore_changes=["availability_zone"]),
             )
             RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=self.route_table.id)
             self.private_subnets.append(subnet)
@@ -165,6 +172,19 @@ class Network(Construct):
             to_port=port,
             description=description,
         )
+
+    def _zones(self, network: NetworkConfig) -> list[str]:
+        if network.availability_zones:
+            return list(network.availability_zones)
+        # The account's own zone names: `<region>b` does not exist everywhere (ap-northeast-1 has a, c, d).
+        # Local and Wavelength zones are left out. No `state` filter: a zone impaired for an hour must not
+        # shift the list, and the subnets ignore later changes anyway (see __init__).
+        zones = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-type", values=["availability-zone"])],
+        )
+        return [Fn.element(zones.names, index) for index in range(len(network.private_subnet_cidrs))]
 
     def _flow_logs(self, prefix: str, kms_key_arn: str, log_retention_days: int) -> None:
         """Rejected and accepted flows to an encrypted log group: the evidence when DMS cannot reach the source."""

@@ -73,6 +73,16 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
         ["network.private_subnet_cidrs[1]", "overlaps"],
     ),
     ("VPC CIDR malformed", {"network": {"vpc_cidr": "10.20.0.1/16"}}, ["network.vpc_cidr", "'10.20.0.1/16'"]),
+    (
+        "zone of another region",
+        {"network": {"availability_zones": ["us-east-1a", "us-east-1b", "eu-west-1c"]}},
+        ["network.availability_zones", "'eu-west-1c'", "region 'us-east-1'"],
+    ),
+    (
+        "two zones",
+        {"network": {"availability_zones": ["us-east-1a", "us-east-1b"]}},
+        ["network.availability_zones", "3 distinct zones", "leave it empty"],
+    ),
     ("environment suffix with capitals", {"project": {"environment_suffix": "Dev"}}, ["project.environment_suffix", "'Dev'"]),
     ("unknown profile", {"project": {"profile": "qa"}}, ["project.profile", "'qa'", "dev"]),
     ("region typo", {"project": {"region": "us-east"}}, ["project.region", "'us-east'", "us-east-1"]),
@@ -281,7 +291,7 @@ def test_missing_and_malformed_files_are_reported(tmp_path: Path) -> None:
 def test_environment_overrides_apply_and_are_validated(make_config: Callable[..., AppConfig]) -> None:
     config = make_config({}, env={"ENVIRONMENT_SUFFIX": "pr42", "AWS_REGION": "eu-west-1", "TAP_PROFILE": "staging"})
     assert (config.project.prefix, config.project.region, config.project.profile) == ("tap-migrate-pr42", "eu-west-1", "staging")
-    assert config.network.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert config.network.availability_zones == ()  # looked up in the account at plan time
     assert config.aurora is not None and config.aurora.backup_retention_days == 7  # the staging profile's default
     with pytest.raises(ConfigError, match=r"deployment\.target: 'azure'"):
         make_config({}, env={"TAP_TARGET": "azure"})

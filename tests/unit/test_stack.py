@@ -43,6 +43,15 @@ def test_network_has_three_private_subnets_in_three_zones(stack_json: dict[str, 
     subnets = resources(stack_json, "aws_subnet")
     assert len(subnets) == 3
     assert len({s["availability_zone"] for s in subnets.values()}) == 3
+    # No zones in the config: the account's own first three (`<region>b` does not exist everywhere).
+    ((name, zones),) = stack_json["data"]["aws_availability_zones"].items()
+    # No state filter (an impaired zone must not shift the list), and the choice is made once.
+    assert "state" not in zones
+    assert zones["filter"] == [{"name": "zone-type", "values": ["availability-zone"]}]
+    assert all(s["lifecycle"] == {"ignore_changes": ["availability_zone"]} for s in subnets.values())
+    assert sorted(s["availability_zone"] for s in subnets.values()) == [
+        f"${{element(data.aws_availability_zones.{name}.names, {index})}}" for index in range(3)
+    ]
     assert all(s["map_public_ip_on_launch"] is False for s in subnets.values())
     assert "aws_internet_gateway" not in stack_json["resource"]
     assert "aws_nat_gateway" not in stack_json["resource"]
@@ -378,7 +387,11 @@ def test_the_emulator_provider_covers_every_service_the_stack_uses(variant_json:
     from lib.constructs.provider import EMULATED_SERVICES
 
     service_of = [
-        (("aws_vpc", "aws_subnet", "aws_route_table", "aws_security_group", "aws_default_security_group", "aws_flow_log"), "ec2"),
+        (
+            ("aws_vpc", "aws_subnet", "aws_route_table", "aws_security_group", "aws_default_security_group", "aws_flow_log"),
+            "ec2",
+        ),
+        (("aws_availability_zones",), "ec2"),
         (("aws_kms_",), "kms"),
         (("aws_iam_role",), "iam"),
         (("aws_rds_", "aws_db_"), "rds"),

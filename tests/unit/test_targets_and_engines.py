@@ -975,3 +975,13 @@ def test_homogeneous_pairs_and_lake_targets_need_no_note() -> None:
     lake: Mapping[str, Any] = _example_raw(LAKEHOUSE)["dms"]["tasks"]["main"]
     assert "schema_conversion_note" not in lake
     assert load_config(_toml_path(LAKEHOUSE), env={}).targets["bronze"].kind == "s3"
+
+
+def test_zones_named_in_the_config_are_used_as_given(stacks: Synthesized) -> None:
+    """Example 001 pins Tokyo's a, c, d: no lookup, the subnets name them."""
+    config, stack = stacks[VENDOR_MYSQL]
+    assert config.network.availability_zones == ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")
+    assert "aws_availability_zones" not in stack.get("data", {})
+    subnets = resources(stack, "aws_subnet").values()
+    assert sorted(s["availability_zone"] for s in subnets) == list(config.network.availability_zones)
+    assert all("lifecycle" not in s for s in subnets)  # named zones stay under Terraform's control
