@@ -279,6 +279,9 @@ class CloudWatchMetrics:
     def __init__(self, client: CloudWatchClient, settings: Settings) -> None:
         self._client = client
         self._s = settings
+        # Series found for a Serverless replication, kept for the container's life: they name this
+        # replication, so they cannot change under one environment. An empty result is looked up again.
+        self._found: dict[str, list[Dimensions]] = {}
 
     def _series(self, metric: str) -> list[Dimensions]:
         s = self._s
@@ -289,6 +292,15 @@ class CloudWatchMetrics:
                     ("ReplicationTaskIdentifier", s.dms_resource_id),
                 )
             ]
+        if metric not in self._found:
+            found = self._find_series(metric)
+            if not found:
+                return []
+            self._found[metric] = found
+        return self._found[metric]
+
+    def _find_series(self, metric: str) -> list[Dimensions]:
+        s = self._s
         account = s.dms_replication_arn.split(":")[4]
         names_this_replication = {s.dms_replication_arn, s.dms_resource_id, f"{account}:{s.dms_resource_id}"}
         found: list[Dimensions] = []

@@ -144,3 +144,10 @@ def aligned_now() -> datetime:
     """Real wall-clock time at the middle of a minute (moto stores what we send; AWS would want recent data)."""
     now = datetime.now(UTC).replace(second=30, microsecond=0)
     return now
+
+
+def count_calls(client: Any, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every later call of ``operation`` on ``client``, as they are made."""
+    seen: list[dict[str, Any]] = []
+    client.meta.events.register(f"provide-client-params.*.{operation}", lambda params, **_: seen.append(dict(params)))
+    return seen

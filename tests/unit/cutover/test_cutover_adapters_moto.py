@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from tap_cutover.adapters import (
@@ -22,13 +21,7 @@ from tap_cutover.adapters import (
 )
 from tap_cutover.logic import Notification, PairChange, align
 
-from .moto_stack import MotoStack, aligned_now
-
-
-def count_calls(client: Any, operation: str) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    client.meta.events.register(f"provide-client-params.*.{operation}", lambda params, **_: seen.append(dict(params)))
-    return seen
+from .moto_stack import MotoStack, aligned_now, count_calls
 
 
 def test_route53_weighted_upserts_in_one_batch(cutover_aws: MotoStack) -> None:

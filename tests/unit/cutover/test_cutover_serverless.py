@@ -27,7 +27,7 @@ from tap_cutover.handler import parse_event
 from tap_cutover.logic import GATE_DMS, Observation, TaskObservation, Tick, align, evaluate_gates
 from tap_cutover.settings import Settings
 
-from .moto_stack import MotoStack, aligned_now
+from .moto_stack import MotoStack, aligned_now, count_calls
 from .sample_env import CUTOVER_ENV
 
 ARN = "arn:aws:dms:us-east-1:123456789012:replication-config:tap-migrate-dev-main"
@@ -271,3 +271,18 @@ def test_a_serverless_state_change_event_is_a_tick() -> None:
         "dms_event",
         "DMS Replication State Change: REPLICATION_FAILED Replication with resource id, 'tap-migrate-dev-main', failed.",
     )
+
+
+def test_found_series_are_kept_and_an_empty_search_is_repeated(cutover_aws: MotoStack) -> None:
+    """A warm container lists metrics once; until the replication publishes, every tick looks again."""
+    settings = serverless(cutover_aws.settings)
+    metrics = CloudWatchMetrics(cutover_aws.cloudwatch, settings)
+    lists = count_calls(cutover_aws.cloudwatch, "ListMetrics")
+    now = aligned_now()
+    assert metrics.latency(now) == ((), ())
+    assert len(lists) == 2  # nothing found: not kept
+    newest = align(now, 60) - timedelta(seconds=60)
+    put_latency(cutover_aws, [{"Name": "ReplicationConfigId", "Value": "123456789012:tap-migrate-dev-main"}], newest, 1.0, 1.0)
+    assert metrics.latency(now) != ((), ())
+    assert metrics.latency(now) != ((), ())
+    assert len(lists) == 4  # found on the second tick, reused on the third
