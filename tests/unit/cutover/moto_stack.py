@@ -94,10 +94,12 @@ class MotoStack:
             ReplicationTaskArn=self.settings.dms_replication_arn, StartReplicationTaskType="start-replication"
         )
 
-    def publish_latency(self, start: datetime, end: datetime, source: float, target: float) -> None:
-        """One datapoint per period starting in [start, end), as DMS would publish them."""
+    def publish_latency(
+        self, start: datetime, end: datetime, source: float, target: float, *, dimensions: list[Any] | None = None
+    ) -> None:
+        """One datapoint per period starting in [start, end), as DMS would publish them (a task's by default)."""
         s = self.settings
-        dims = [
+        dims = dimensions or [
             {"Name": "ReplicationInstanceIdentifier", "Value": s.dms_replication_instance_id},
             {"Name": "ReplicationTaskIdentifier", "Value": s.dms_resource_id},
         ]
