@@ -425,19 +425,25 @@ class CloudWatchAlarms:
         return tuple(sorted(names))
 
 
-def parse_task(task: Mapping[str, Any]) -> TaskObservation:
-    """Read a DescribeReplicationTasks entry (``ElapsedTimeMillis`` is run time, not lag: ignored)."""
-    stats: Mapping[str, Any] = task.get("ReplicationTaskStats") or {}
+def _observed(status: Any, migration_type: Any, stats: Mapping[str, Any] | None, **extra: Any) -> TaskObservation:
+    """A task's or a Serverless replication's state; both report the same ReplicationTaskStats fields."""
+    stats = stats or {}
     percent = stats.get("FullLoadProgressPercent")
     errored = stats.get("TablesErrored")
     return TaskObservation(
         found=True,
-        status=str(task.get("Status", "")),
-        migration_type=str(task.get("MigrationType", "")),
+        status=str(status or ""),
+        migration_type=str(migration_type or ""),
         full_load_percent=int(percent) if isinstance(percent, int) else None,
         full_load_finished=stats.get("FullLoadFinishDate") is not None,
         tables_errored=int(errored) if isinstance(errored, int) else 0,
+        **extra,
     )
+
+
+def parse_task(task: Mapping[str, Any]) -> TaskObservation:
+    """Read a DescribeReplicationTasks entry (``ElapsedTimeMillis`` is run time, not lag: ignored)."""
+    return _observed(task.get("Status"), task.get("MigrationType"), task.get("ReplicationTaskStats"))
 
 
 class DmsTask:
@@ -470,16 +476,10 @@ FAILING_VALIDATION_STATES = frozenset({"Mismatched records", "Suspended records"
 
 def parse_replication(replication: Mapping[str, Any], tables_failing_validation: int) -> TaskObservation:
     """Read a DescribeReplications entry: a Serverless replication's counterpart of ``parse_task``."""
-    stats: Mapping[str, Any] = replication.get("ReplicationStats") or {}
-    percent = stats.get("FullLoadProgressPercent")
-    errored = stats.get("TablesErrored")
-    return TaskObservation(
-        found=True,
-        status=str(replication.get("Status", "")),
-        migration_type=str(replication.get("ReplicationType", "")),
-        full_load_percent=int(percent) if isinstance(percent, int) else None,
-        full_load_finished=stats.get("FullLoadFinishDate") is not None,
-        tables_errored=int(errored) if isinstance(errored, int) else 0,
+    return _observed(
+        replication.get("Status"),
+        replication.get("ReplicationType"),
+        replication.get("ReplicationStats"),
         tables_failing_validation=tables_failing_validation,
         serverless=True,
     )
