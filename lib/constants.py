@@ -33,12 +33,6 @@ OPS_ALARM_INFIX: Final = "ops"
 # EventBridge detail-types of DMS state changes: a task's, and a DMS Serverless replication config's.
 DMS_TASK_STATE_CHANGE: Final = "DMS Replication Task State Change"
 DMS_REPLICATION_STATE_CHANGE: Final = "DMS Replication State Change"
-# DMS Serverless failure/stop events (detail.eventType) that alert; REPLICATION_FAILED is field-observed.
-DMS_REPLICATION_STOP_EVENTS: Final = ("REPLICATION_FAILED", "REPLICATION_STOPPED")
-# AWS documents DMS Serverless metrics only as "grouped by each serverless replication". Field reports
-# (2026) show the series under this dimension with the value "<account id>:<config resource id>"; the
-# cutover Lambda does not rely on it (it finds the series by value), the alarms and dashboard do.
-DMS_SERVERLESS_METRIC_DIMENSION: Final = "ReplicationConfigId"
 
 # The initial cutover state the stack writes; the Lambda owns the value afterwards.
 INITIAL_CUTOVER_STATE: Final = '{"version": 1, "phase": "replicating"}'

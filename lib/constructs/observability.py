@@ -20,24 +20,18 @@ from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from constructs import Construct
 
 from lib.config import ObservabilityConfig
-from lib.constants import (
-    DMS_REPLICATION_STATE_CHANGE,
-    DMS_REPLICATION_STOP_EVENTS,
-    DMS_SERVERLESS_METRIC_DIMENSION,
-    DMS_TASK_STATE_CHANGE,
-    OPS_ALARM_INFIX,
-)
-from lib.dashboard import (
-    Metric,
-    MetricWidget,
-    TextWidget,
-    dashboard_document,
-    escaped_for_jsonencode,
-)
+from lib.constants import DMS_REPLICATION_STATE_CHANGE, DMS_TASK_STATE_CHANGE, OPS_ALARM_INFIX
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document, escaped_for_jsonencode
 
 GIB = 1024**3
 MIB = 1024**2
 DMS_TASK_STOP_EVENTS = ["REPLICATION_TASK_FAILED", "REPLICATION_TASK_STOPPED"]
+# A Serverless replication config's failure and stop (REPLICATION_FAILED is field-observed).
+DMS_REPLICATION_STOP_EVENTS = ["REPLICATION_FAILED", "REPLICATION_STOPPED"]
+# AWS documents DMS Serverless metrics only as "grouped by each serverless replication". Field reports
+# (2026) show them under this dimension, valued "<account id>:<config resource id>". The cutover Lambda
+# does not rely on it (it finds its lag series by value); these alarms and the dashboard do.
+DMS_SERVERLESS_METRIC_DIMENSION = "ReplicationConfigId"
 DMS_INSTANCE_EVENT_CATEGORIES = [
     "configuration change",
     "creation",
@@ -107,7 +101,7 @@ class Observability(Construct):
         instance_id = observed.dms_instance_id
         serverless = instance_id is None
         if instance_id is None:
-            # One series per replication config, named "<account>:<resource id>" (see lib.constants).
+            # One series per replication config, named "<account>:<resource id>".
             task_dims = {
                 key: {DMS_SERVERLESS_METRIC_DIMENSION: f"{observed.account_id}:{resource_id}"}
                 for key, resource_id in self.task_resource_ids.items()
@@ -163,7 +157,7 @@ class Observability(Construct):
                     "source": ["aws.dms"],
                     "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
                     "resources": list(observed.dms_task_arns.values()),
-                    "detail": {"eventType": list(DMS_REPLICATION_STOP_EVENTS) if serverless else DMS_TASK_STOP_EVENTS},
+                    "detail": {"eventType": DMS_REPLICATION_STOP_EVENTS if serverless else DMS_TASK_STOP_EVENTS},
                 }
             ),
         )
