@@ -108,9 +108,14 @@ def _seconds(env: Mapping[str, str], var: str) -> float:
     return value
 
 
+def _is_serverless(replication_arn: str) -> bool:
+    """A replication config ARN (DMS Serverless) rather than a task ARN; the ARN is already validated."""
+    return replication_arn.split(":")[5] == SERVERLESS_RESOURCE_TYPE
+
+
 def _instance_id(env: Mapping[str, str], replication_arn: str) -> str | None:
     """Required beside a task ARN; refused beside a replication config ARN (Serverless has no instance)."""
-    if replication_arn.split(":")[5] != SERVERLESS_RESOURCE_TYPE:
+    if not _is_serverless(replication_arn):
         return _match(env, "DMS_REPLICATION_INSTANCE_ID", _IDENTIFIER, "a replication instance identifier")
     if "DMS_REPLICATION_INSTANCE_ID" in env:
         raise _bad(
@@ -180,7 +185,7 @@ class Settings:
     @property
     def dms_serverless(self) -> bool:
         """True when the gates watch a DMS Serverless replication config instead of a task."""
-        return self.dms_replication_arn.split(":")[5] == SERVERLESS_RESOURCE_TYPE
+        return _is_serverless(self.dms_replication_arn)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
