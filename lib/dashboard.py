@@ -73,20 +73,3 @@ def dashboard_document(widgets: Sequence[MetricWidget | TextWidget], region: str
         else:
             rendered.append({"type": "metric", **position, "properties": widget.properties(region)})
     return {"widgets": rendered}
-
-
-def escaped_for_jsonencode(node: Any) -> Any:
-    """The document with every string escaped for an HCL string literal.
-
-    CDKTF 0.21's ``Fn.jsonencode`` writes strings into the HCL expression as they are, so a double
-    quote (in a title, a markdown text, a search expression) would end the literal and break
-    ``terraform validate``.
-    Token strings (``${TfToken[...]}``) hold neither character and pass through unchanged.
-    """
-    if isinstance(node, str):
-        return node.replace("\\", "\\\\").replace('"', '\\"')
-    if isinstance(node, list):
-        return [escaped_for_jsonencode(item) for item in node]
-    if isinstance(node, dict):
-        return {escaped_for_jsonencode(key): escaped_for_jsonencode(value) for key, value in node.items()}
-    return node

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset, TerraformResourceLifecycle
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -36,6 +36,7 @@ from lib.constants import (
     CutoverEnv,
 )
 from lib.constructs.policy_documents import RoleIds, service_role, statement
+from lib.jsonencode import jsonencode
 from lib.lambda_package import build_zip
 
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambda" / "cutover"
@@ -230,7 +231,7 @@ class Cutover(Construct):
             "dms-task-events",
             name=f"{prefix}-cutover-dms-task",
             description="DMS state changes of the cutover task (or its Serverless replication)",
-            event_pattern=Fn.jsonencode(
+            event_pattern=jsonencode(
                 {
                     "source": ["aws.dms"],
                     "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],

@@ -21,7 +21,8 @@ from constructs import Construct
 
 from lib.config import ObservabilityConfig
 from lib.constants import DMS_REPLICATION_STATE_CHANGE, DMS_TASK_STATE_CHANGE, OPS_ALARM_INFIX
-from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document, escaped_for_jsonencode
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
+from lib.jsonencode import jsonencode
 
 GIB = 1024**3
 MIB = 1024**2
@@ -152,7 +153,7 @@ class Observability(Construct):
             "task-stopped",
             name=f"{prefix}-dms-task-stopped",
             description="DMS replication task (or Serverless replication) failed or stopped",
-            event_pattern=Fn.jsonencode(
+            event_pattern=jsonencode(
                 {
                     "source": ["aws.dms"],
                     "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
@@ -194,7 +195,7 @@ class Observability(Construct):
             self,
             "dashboard",
             dashboard_name=f"{prefix}-migration",
-            dashboard_body=Fn.jsonencode(escaped_for_jsonencode(self.dashboard_document)),
+            dashboard_body=jsonencode(self.dashboard_document),
         )
 
     def _task_event_subscription(self, prefix: str, observed: ObservedResources) -> None:

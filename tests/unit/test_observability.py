@@ -10,8 +10,9 @@ import cdktf
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
 from lib.config import AppConfig
-from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document, escaped_for_jsonencode
+from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 from lib.defaults import PROFILES
+from lib.jsonencode import escaped_for_jsonencode
 from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
