@@ -498,8 +498,8 @@ def failing_validation(table: Mapping[str, Any]) -> bool:
 class DmsServerlessReplication:
     """A DMS Serverless replication. Calls: dms:DescribeReplications, dms:DescribeReplicationTableStatistics.
 
-    A task's row validation raises CloudWatch alarms the alarms gate reads; a Serverless replication's
-    metrics cannot be named in an alarm (see ``CloudWatchMetrics``), so its table statistics are read here.
+    A task's row validation raises CloudWatch alarms the alarms gate reads; AWS documents no validation
+    metrics for a Serverless replication, so its table statistics are read here.
     """
 
     def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
