@@ -28,14 +28,14 @@ from .logic import (
     Observation,
     OperatorCommand,
     PairChange,
-    Rejected,
     TaskObservation,
     Transition,
     Trigger,
     decide,
+    decide_dns_mismatch,
     desired_records,
     evaluate_gates,
-    latency_window,
+    fetch_window,
     needs_observation,
     trigger_label,
 )
@@ -231,26 +231,48 @@ class Route53Records:
             )
 
     def read(self) -> dict[str, LivePair]:
-        pairs: dict[str, LivePair] = {}
-        for pair, (name, _) in self._names().items():
+        """Both pairs, normally from ONE ListResourceRecordSets page (a tick reads them on every run).
+
+        Route 53 lists names in order of their reversed labels, so a page that starts at the pair
+        that sorts first and is not truncated holds the other pair too, if it exists at all.
+        """
+        names = {pair: name for pair, (name, _) in self._names().items()}
+        found: dict[str, dict[str, LiveRecord]] = {pair: {} for pair in names}
+        by_name = {name: pair for pair, name in names.items()}
+        pending = sorted(names.values(), key=_route53_order)
+        while pending:
+            start = pending[0]
             with aws_call("route53", "ListResourceRecordSets"):
                 resp = self._client.list_resource_record_sets(
-                    HostedZoneId=self._s.hosted_zone_id, StartRecordName=name, StartRecordType="CNAME", MaxItems="10"
+                    HostedZoneId=self._s.hosted_zone_id, StartRecordName=start, StartRecordType="CNAME", MaxItems=_RECORD_PAGE
                 )
-            records: dict[str, LiveRecord] = {}
+            seen = {start}
             for rrset in resp.get("ResourceRecordSets", []):
-                if rrset["Name"].rstrip(".").lower() != name or rrset["Type"] != "CNAME":
+                name = rrset["Name"].rstrip(".").lower()
+                pair = by_name.get(name)
+                if pair is None or rrset["Type"] != "CNAME":
                     continue
+                seen.add(name)
                 set_id = rrset.get("SetIdentifier")
                 if set_id in (SOURCE_SET_ID, AURORA_SET_ID):
                     values = rrset.get("ResourceRecords", [])
-                    records[set_id] = LiveRecord(
+                    found[pair][set_id] = LiveRecord(
                         weight=int(rrset.get("Weight", -1)),
                         ttl=rrset.get("TTL"),
                         target=values[0]["Value"].rstrip(".") if values else "",
                     )
-            pairs[pair] = LivePair(name, records)
-        return pairs
+            # A name not on an untruncated page does not exist; one past a truncated page needs its own call.
+            truncated = bool(resp.get("IsTruncated"))
+            pending = [name for name in pending if name not in seen] if truncated else []
+        return {pair: LivePair(name, found[pair]) for pair, name in names.items()}
+
+
+# Enough for both pairs (four records) and a few unrelated names that sort between them.
+_RECORD_PAGE = "20"
+
+
+def _route53_order(name: str) -> tuple[str, ...]:
+    return tuple(reversed(name.split(".")))
 
 
 LATENCY_METRICS = (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"))
@@ -326,7 +348,8 @@ class CloudWatchMetrics:
 
     def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]:
         s = self._s
-        start, end = latency_window(s, now)
+        # Wider than the gates' window: the step that ends a hold judges every period since the last judged one.
+        start, end = fetch_window(s, now)
         queries: list[MetricDataQueryTypeDef] = []
         series_of_query: dict[str, str] = {}
         for series, metric in LATENCY_METRICS:
@@ -709,6 +732,14 @@ class _Outcome:
     keep_lock: bool = False
 
 
+@dataclass(frozen=True)
+class _Lock:
+    """The lock this invocation took: its exact stored value (with a random holder token) and when."""
+
+    value: str
+    acquired_at: datetime
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -743,9 +774,13 @@ class Engine:
         clock: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], None] = time.sleep,
         emit: Callable[[Mapping[str, Any]], None] = emit_json,
+        lock_budget_seconds: float | None = None,
     ) -> None:
         self.settings = settings
         self.adapters = adapters
+        # Past this, a holder re-checks the lock before writing or deleting it: 'unlock' may treat a lock
+        # older than LOCK_TTL as stale, and the CLI runs without Lambda's timeout to stop it first.
+        self._lock_budget = lock_budget_seconds if lock_budget_seconds is not None else settings.lock_ttl_seconds / 2
         self._clock = clock
         self._sleep = sleep
         self._emit = emit
@@ -824,15 +859,23 @@ class Engine:
         """Remove a stale or deliberately kept lock after showing live weights against the state.
 
         With ``sync_dns`` the records are first set back to what the state says, but never when that
-        would move the writer: a writer mismatch needs the manual procedure in docs/cutover.md.
+        would move the writer: a writer mismatch needs the manual procedure in docs/cutover.md. With
+        no lock held, ``sync_dns`` takes the lock itself to reconcile a difference a tick reported.
         """
         if not confirm:
             return Result("rejected", "unlock requires confirm: check the live weights against the state first")
         now = self._clock()
-        a = self.adapters
         info = self._lock_to_remove(now)
+        if info is None:
+            if not sync_dns:
+                return Result("no_change", "no lock is held")
+            return self._sync_unlocked(operator, now)
         if isinstance(info, Result):
             return info
+        return self._unlock_held(info, operator, sync_dns, now)
+
+    def _unlock_held(self, info: LockInfo, operator: str, sync_dns: bool, now: datetime) -> Result:
+        a = self.adapters
         lock = info.to_dict(now)
         try:
             state = State.parse(a.params.read_state())
@@ -840,13 +883,12 @@ class Engine:
         except (AwsError, StateError) as err:
             return Result("error", f"lock kept: cannot compare live weights with the state: {err}", lock=lock)
         comparison = compare_live(self.settings, state, live)
-        wanted = desired_records(self.settings, state)
-        stale = [want for pair, want in wanted.items() if not _pair_matches(want, live.get(pair))[0]]
+        stale = self._stale_pairs(state, live)
         synced = ""
         if stale and sync_dns:
             problem = self._sync_dns(state, live, stale)
             if problem is not None:
-                return Result(problem[0], problem[1], comparison, state, live=live, lock=lock)
+                return Result(problem[0], f"lock kept: {problem[1]}", comparison, state, live=live, lock=lock)
             synced, stale = "; Route 53 restored to the state", []
         try:
             a.params.release_lock()
@@ -862,26 +904,59 @@ class Engine:
         self._alert(result, "lock removed", message, details)
         return result
 
+    def _sync_unlocked(self, operator: str, now: datetime) -> Result:
+        """No lock is held, but a tick reported live DNS differing from the state: reconcile under a fresh lock."""
+        lock = self._take_lock("unlock --sync-dns", now)
+        if isinstance(lock, Result):
+            return lock
+        a = self.adapters
+        result: Result
+        try:
+            state = State.parse(a.params.read_state())
+            live = a.records.read()
+        except (AwsError, StateError) as err:
+            result = Result("error", f"cannot compare live weights with the state; nothing changed: {err}")
+        else:
+            comparison = compare_live(self.settings, state, live)
+            stale = self._stale_pairs(state, live)
+            problem = self._sync_dns(state, live, stale) if stale else None
+            if not stale:
+                result = Result("no_change", "no lock is held and Route 53 matches the state", comparison, state, live=live)
+            elif problem is not None:
+                result = Result(problem[0], problem[1], comparison, state, live=live)
+            else:
+                message = f"Route 53 restored to the state by {operator}"
+                result = Result("changed", message, comparison, state, live=live)
+                details = {"kind": "sync_dns", "operator": operator, "comparison": comparison}
+                self._alert(result, "Route 53 restored to the state", message, details)
+        self._release(lock, result)
+        return result
+
+    def _stale_pairs(self, state: State, live: Mapping[str, LivePair]) -> list[PairChange]:
+        wanted = desired_records(self.settings, state)
+        return [want for pair, want in wanted.items() if not _pair_matches(want, live.get(pair))[0]]
+
     def _sync_dns(self, state: State, live: Mapping[str, LivePair], stale: list[PairChange]) -> tuple[Status, str] | None:
         live_writer = live["writer"].records.get(AURORA_SET_ID) if "writer" in live else None
         if live_writer is None or live_writer.weight != state.weights.writer:
             return (
                 "rejected",
-                "lock kept: --sync-dns would move the writer; follow the writer-mismatch procedure in docs/cutover.md",
+                "--sync-dns would move the writer; follow the writer-mismatch procedure in docs/cutover.md",
             )
         try:
             self.adapters.records.apply(stale)
         except AwsError as err:
-            return "error", f"lock kept: could not restore Route 53: {err}"
+            # The change may have applied with its answer lost: the next 'status' shows what is live.
+            return "error", f"could not restore Route 53 (check 'status'; it may have applied): {err}"
         return None
 
-    def _lock_to_remove(self, now: datetime) -> LockInfo | Result:
+    def _lock_to_remove(self, now: datetime) -> LockInfo | Result | None:
         try:
             info = self.adapters.params.read_lock()
         except AwsError as err:
             return Result("error", f"could not read the lock: {err}")
         if info is None:
-            return Result("no_change", "no lock is held")
+            return None
         age = info.age_seconds(now)
         if not info.kept and age is not None and age <= self.settings.lock_ttl_seconds:
             return Result(
@@ -892,38 +967,127 @@ class Engine:
             )
         return info
 
+    # -- the lock
+
+    def _take_lock(self, purpose: str, now: datetime) -> _Lock | Result:
+        value = json.dumps({"holder": uuid.uuid4().hex, "purpose": purpose, "acquired_at": now.isoformat()})
+        params = self.adapters.params
+        try:
+            acquired = params.acquire_lock(value)
+        except AwsError as err:
+            # The create may have landed with its answer lost: the lock's value says whose it is.
+            try:
+                info = params.read_lock()
+            except AwsError as read_err:
+                return Result(
+                    "error",
+                    f"could not take the lock ({err}) nor read it back ({read_err}); nothing changed. If this attempt "
+                    "created it, it blocks later invocations until 'unlock --confirm' after LOCK_TTL",
+                )
+            if info is not None and info.value == value:
+                return _Lock(value, now)
+            if info is None:
+                return Result("error", f"could not take the lock; nothing changed: {err}")
+            return self._lock_busy(now)
+        if not acquired:
+            return self._lock_busy(now)
+        return _Lock(value, now)
+
+    def _over_budget(self, lock: _Lock) -> bool:
+        """Held so long that 'unlock' might already treat the lock as stale (the budget is half of LOCK_TTL)."""
+        return (self._clock() - lock.acquired_at).total_seconds() >= self._lock_budget
+
+    def _still_ours(self, lock: _Lock) -> bool | None:
+        """Whether the stored lock is still this holder's; None when it cannot be read."""
+        try:
+            info = self.adapters.params.read_lock()
+        except AwsError:
+            return None
+        return info is not None and info.value == lock.value
+
+    def _release(self, lock: _Lock, result: Result) -> None:
+        """Delete the lock only while it is this invocation's own.
+
+        Within the budget nobody else can have removed it ('unlock' refuses locks younger than
+        LOCK_TTL), so it is deleted directly; past the budget it is read first, so a slow holder never
+        deletes a later holder's lock. SSM has no conditional delete, which leaves a window of one
+        round trip between that read and the delete, and only past the budget.
+        """
+        params = self.adapters.params
+        if self._over_budget(lock):
+            ours = self._still_ours(lock)
+            if ours is not True:
+                why = "could not be read" if ours is None else "now belongs to another invocation or was removed"
+                result.errors.append(f"the lock was held past its budget and {why}: left in place")
+                return
+        try:
+            if not params.release_lock():
+                result.errors.append("the lock had already been removed by someone else while this invocation held it")
+        except AwsError as err:
+            # The delete may have landed with its answer lost: only a lock still holding our value is ours.
+            if self._still_ours(lock) is False:
+                return
+            problem = (
+                f"lock NOT released: {err}. Later invocations report a conflict; after LOCK_TTL remove it with 'unlock --confirm'"
+            )
+            result.errors.append(problem)
+            self._alert(result, "lock not released", problem, {"kind": "lock_not_released"})
+
     # -- transaction
 
     def _transact(self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None) -> Result:
-        label = trigger_label(trigger)
-        lock_value = json.dumps({"holder": uuid.uuid4().hex, "purpose": label, "acquired_at": now.isoformat()})
-        try:
-            acquired = self.adapters.params.acquire_lock(lock_value)
-        except AwsError as err:
-            return Result("error", f"could not take the lock; nothing changed: {err}")
-        if not acquired:
-            return self._lock_busy(now)
-        outcome = self._locked(trigger, now, obs, expected_version)
+        lock = self._take_lock(trigger_label(trigger), now)
+        if isinstance(lock, Result):
+            return lock
+        outcome = self._locked(trigger, now, obs, expected_version, lock)
         result = outcome.result
         if not outcome.keep_lock:
-            try:
-                if not self.adapters.params.release_lock():
-                    result.errors.append("the lock had already been removed by someone else while this invocation held it")
-            except AwsError as err:
-                problem = (
-                    f"lock NOT released: {err}. Later invocations report a conflict; after LOCK_TTL remove it with "
-                    "'unlock --confirm'"
-                )
-                result.errors.append(problem)
-                self._alert(result, "lock not released", problem, {"kind": "lock_not_released"})
+            self._release(lock, result)
         for transition in result.transitions:
             self._announce(transition, result)
         return result
 
-    def _locked(self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None) -> _Outcome:
-        params = self.adapters.params
+    def _locked(
+        self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None, lock: _Lock
+    ) -> _Outcome:
+        state = self._read_locked_state(expected_version)
+        if isinstance(state, _Outcome):
+            return state
+        pausing = isinstance(trigger, OperatorCommand) and trigger.action is Action.PAUSE
         try:
-            state = State.parse(params.read_state())
+            live = self.adapters.records.read()
+        except AwsError as err:
+            if not pausing:
+                return _Outcome(Result("error", f"could not read the live records; nothing changed: {err}", state=state))
+            live = None  # a pause moves no record: it must work even when Route 53 cannot be read
+        differences = self._differences(state, live) if live is not None else ()
+        if differences and not pausing:
+            assert live is not None
+            writer = live.get("writer")
+            aurora_writer = writer.records.get(AURORA_SET_ID) if writer is not None else None
+            decision = decide_dns_mismatch(
+                self.settings,
+                state,
+                trigger,
+                now,
+                differences=differences,
+                live_writer_on_aurora=aurora_writer is not None and aurora_writer.weight > 0,
+            )
+        else:
+            decision = decide(self.settings, state, obs, trigger, now)
+        if isinstance(decision, Transition):
+            return self._commit(decision, lock)
+        status: Status = "no_change" if isinstance(decision, NoChange) else "rejected"
+        result = Result(status, "; ".join(decision.reasons), list(decision.reasons), state, decision.gates)
+        if differences:
+            result.live = live
+            details = {"kind": "dns_mismatch", "differences": list(differences), "trigger": trigger_label(trigger)}
+            self._alert(result, "live DNS differs from the state", result.message, details)
+        return _Outcome(result)
+
+    def _read_locked_state(self, expected_version: int | None) -> State | _Outcome:
+        try:
+            state = State.parse(self.adapters.params.read_state())
         except AwsError as err:
             return _Outcome(Result("error", f"could not read the state; nothing changed: {err}"))
         except StateError as err:
@@ -936,28 +1100,77 @@ class Engine:
                     state=state,
                 )
             )
-        decision = decide(self.settings, state, obs, trigger, now)
-        if isinstance(decision, NoChange):
-            return _Outcome(Result("no_change", "; ".join(decision.reasons), list(decision.reasons), state, decision.gates))
-        if isinstance(decision, Rejected):
-            return _Outcome(Result("rejected", "; ".join(decision.reasons), list(decision.reasons), state, decision.gates))
-        return self._commit(decision)
+        return state
 
-    def _commit(self, t: Transition) -> _Outcome:
+    def _differences(self, state: State, live: Mapping[str, LivePair]) -> tuple[str, ...]:
+        checks = (_pair_matches(want, live.get(want.pair)) for want in desired_records(self.settings, state).values())
+        return tuple(text for same, text in checks if not same)
+
+    def _records_now(self, t: Transition) -> Literal["after", "before", "unknown"]:
+        """Which side of the transition live Route 53 is on, after a change whose outcome was not reported."""
+        try:
+            live = self.adapters.records.read()
+        except AwsError:
+            return "unknown"
+        after = all(_pair_matches(want, live.get(want.pair))[0] for want in t.changes)
+        before = all(_pair_matches(want, live.get(want.pair))[0] for want in t.revert)
+        return "after" if after else "before" if before else "unknown"
+
+    def _commit(self, t: Transition, lock: _Lock) -> _Outcome:
         a = self.adapters
+        notes: list[str] = []
         if t.changes:
+            if self._over_budget(lock):
+                return _Outcome(
+                    Result(
+                        "error",
+                        f"nothing changed: the lock was held past its budget ({self._lock_budget:.0f}s, half of LOCK_TTL) "
+                        "before the Route 53 change; retry",
+                        state=t.previous,
+                    )
+                )
             try:
                 a.records.apply(t.changes)
             except AwsError as err:
-                return _Outcome(
-                    Result("error", f"Route 53 change failed; nothing changed: {err}", state=t.previous, gates=t.gates)
-                )
+                # A timeout or a lost answer does not mean the change did not apply: look at what is live.
+                side = self._records_now(t)
+                if side == "before":
+                    return _Outcome(
+                        Result(
+                            "error",
+                            f"Route 53 change failed and the live records confirm nothing changed: {err}",
+                            state=t.previous,
+                            gates=t.gates,
+                        )
+                    )
+                if side == "unknown":
+                    return self._keep_lock(
+                        t,
+                        f"the Route 53 change reported an error ({err}) and the live records could not be matched to "
+                        "either side of the transition: DNS may be ahead of the state",
+                    )
+                notes.append(f"Route 53 reported an error ({err}) but the live records show the change applied")
+            if self._over_budget(lock) and self._still_ours(lock) is not True:
+                return self._lock_lost(t, notes)
         new_text = t.state.to_json()
         try:
             a.params.write_state(new_text)
         except AwsError as err:
-            return self._write_failed(t, new_text, err)
-        return _Outcome(Result("changed", t.reason, [t.reason], t.state, t.gates, [t]))
+            outcome = self._write_failed(t, new_text, err)
+            outcome.result.errors[:0] = notes
+            return outcome
+        return _Outcome(Result("changed", t.reason, [t.reason], t.state, t.gates, [t], errors=notes))
+
+    def _lock_lost(self, t: Transition, notes: list[str]) -> _Outcome:
+        """DNS moved, but past the budget the lock no longer proves this invocation may write the state."""
+        message = (
+            f"Route 53 was changed for '{t.event}' but the lock was held past its budget and is no longer this "
+            "invocation's: the state was NOT written, so DNS is ahead of the state. Ticks will pause on the "
+            "difference; compare with 'status' and reconcile (docs/cutover.md)"
+        )
+        result = Result("error", message, state=t.previous, errors=list(notes))
+        self._alert(result, "DNS ahead of state (lock lost)", message, {"kind": "lock_lost", "transition": t.details()})
+        return _Outcome(result, keep_lock=True)
 
     def _write_failed(self, t: Transition, new_text: str, err: AwsError) -> _Outcome:
         a = self.adapters
@@ -981,9 +1194,12 @@ class Engine:
                 try:
                     a.records.apply(t.revert)
                 except AwsError as revert_err:
-                    return self._keep_lock(
-                        t, f"state write failed ({err}) and reverting Route 53 failed ({revert_err}): DNS is AHEAD of the state"
-                    )
+                    # The revert too may have applied with its answer lost.
+                    if self._records_now(t) != "before":
+                        return self._keep_lock(
+                            t,
+                            f"state write failed ({err}) and reverting Route 53 failed ({revert_err}): DNS is AHEAD of the state",
+                        )
             return _Outcome(
                 Result("error", f"state write failed; Route 53 left as before; nothing changed: {err}", state=t.previous)
             )

@@ -139,10 +139,15 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--confirm", action="store_true", help="required")
     fence = commands.add_parser("fence", help="confirm the source is read-only, drain, and flip the writer")
     fence.add_argument("--confirm", action="store_true", help="required: the source accepts no writes")
-    unlock = commands.add_parser("unlock", help="remove a stale lock after comparing live weights with the state")
+    unlock = commands.add_parser(
+        "unlock", help="remove a stale lock (or, with --sync-dns, a DNS difference) after comparing live weights with the state"
+    )
     unlock.add_argument("--confirm", action="store_true", help="required")
     unlock.add_argument(
-        "--sync-dns", action="store_true", help="first set Route 53 back to the state (refused if the writer would move)"
+        "--sync-dns",
+        action="store_true",
+        help="first set Route 53 back to the state (refused if the writer would move); without a lock, reconcile a "
+        "difference a tick reported",
     )
     return parser
 

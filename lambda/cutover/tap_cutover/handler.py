@@ -2,7 +2,8 @@
 
 Accepted events:
   * EventBridge schedule: source ``aws.events``, detail-type ``Scheduled Event``  -> tick
-  * EventBridge DMS event: source ``aws.dms`` (e.g. "DMS Replication Task State Change") -> tick
+  * EventBridge DMS event: source ``aws.dms`` (e.g. "DMS Replication Task State Change") naming the
+    watched task or replication config in ``resources`` -> tick
   * direct operator invocation: {"action": ..., "confirm": bool, "writer": bool, "operator": str}
 Anything else returns an error result and changes nothing.
 """
@@ -29,6 +30,7 @@ class _Cache:
     """Per-container engine: clients and settings are built on the first invocation only."""
 
     engine: Engine | None = None
+    settings: Settings | None = None
 
 
 class EventError(ValueError):
@@ -39,7 +41,8 @@ class CutoverError(RuntimeError):
     """An AWS call failed: nothing changed (or the lock was kept); raised so Lambda counts an error."""
 
 
-def parse_event(event: Any) -> Tick | OperatorCommand:
+def parse_event(event: Any, replication_arn: str) -> Tick | OperatorCommand:
+    """The trigger an event asks for; ``replication_arn`` is the one task or replication config this cutover watches."""
     if not isinstance(event, Mapping):
         raise EventError(f"the event must be a JSON object, got {type(event).__name__}")
     if "action" in event:
@@ -56,6 +59,11 @@ def parse_event(event: Any) -> Tick | OperatorCommand:
             raise EventError(f"aws.dms event with detail-type {detail_type!r}; expected a DMS state-change event")
         if not isinstance(detail, Mapping):
             raise EventError("aws.dms event without a 'detail' object")
+        # The EventBridge rule filters on the ARN already; a second check here costs nothing and keeps
+        # another task's events (a misconfigured rule, a hand-sent event) from ticking this cutover.
+        resources = event.get("resources")
+        if not isinstance(resources, list) or replication_arn not in resources:
+            raise EventError(f"aws.dms event for {resources!r}, not for this cutover's replication {replication_arn}")
         what = " ".join(str(detail.get(k, "")) for k in ("eventType", "detailMessage")).strip()
         return Tick("dms_event", f"{detail_type}: {what}" if what else detail_type)
     if source is None:
@@ -97,19 +105,29 @@ def get_engine() -> Engine:
         # Deferred so that importing the handler does not pay for boto3.
         from .adapters import Engine, build_adapters  # noqa: PLC0415
 
-        settings = Settings.from_env(os.environ)
+        settings = get_settings()
         _Cache.engine = Engine(settings, build_adapters(settings))
     return _Cache.engine
+
+
+def get_settings() -> Settings:
+    """The settings, read from the environment once (cheap: no boto3), or the installed engine's."""
+    if _Cache.engine is not None:
+        return _Cache.engine.settings
+    if _Cache.settings is None:
+        _Cache.settings = Settings.from_env(os.environ)
+    return _Cache.settings
 
 
 def set_engine(engine: Engine | None) -> None:
     """Install a prepared engine (tests with an injected clock); None rebuilds from the environment."""
     _Cache.engine = engine
+    _Cache.settings = None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
-        trigger = parse_event(event)
+        trigger = parse_event(event, get_settings().dms_replication_arn)
     except EventError as err:
         from .adapters import emit_json  # noqa: PLC0415  (deferred, see get_engine)
 

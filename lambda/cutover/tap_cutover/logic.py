@@ -23,6 +23,8 @@ GATE_LATENCY_SOURCE = "cdc_latency_source"
 GATE_LATENCY_TARGET = "cdc_latency_target"
 GATE_ALARMS = "alarms"
 GATE_CLUSTER = "aurora_cluster"
+# Not a live gate: the check that every period of an ending hold was judged (see hold_coverage).
+GATE_HOLD = "hold_periods"
 # The writer flip replaces the two latency gates with the (stricter) drain condition.
 _FLIP_GATES = frozenset({GATE_DMS, GATE_ALARMS, GATE_CLUSTER})
 
@@ -164,17 +166,88 @@ def latency_window(settings: Settings, now: datetime) -> tuple[datetime, datetim
     return end - timedelta(seconds=span), end
 
 
+# How far before the hold's longest possible span the metrics are fetched: ticks may be late or
+# missing for a while, and the step that ends a hold judges every period since the last judged one.
+HOLD_FETCH_SLACK_SECONDS = 3600
+
+
+def fetch_window(settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the latency datapoints to fetch: the gate's window plus a whole hold and some slack."""
+    start, end = latency_window(settings, now)
+    return start - timedelta(seconds=settings.step_hold_seconds + HOLD_FETCH_SLACK_SECONDS), end
+
+
+def _by_period(points: tuple[Datapoint, ...], start: datetime, end: datetime) -> dict[datetime, float]:
+    """One value per period in [start, end): the worse of duplicates, NaN/inf as +inf (never green)."""
+    values: dict[datetime, float] = {}
+    for point in points:
+        if start <= point.at < end:
+            value = point.value if math.isfinite(point.value) else math.inf
+            previous = values.get(point.at)
+            values[point.at] = value if previous is None else max(previous, value)
+    return values
+
+
+def judged_until(settings: Settings, obs: Observation, now: datetime) -> datetime | None:
+    """End of the newest period for which BOTH latency series have data (what a green decision judged)."""
+    start, end = latency_window(settings, now)
+    period = timedelta(seconds=settings.metric_period_seconds)
+    newest: list[datetime] = []
+    for points in (obs.latency_source, obs.latency_target):
+        periods = _by_period(points, start, end)
+        if not periods:
+            return None
+        newest.append(max(periods) + period)
+    return min(newest)
+
+
+def hold_coverage(settings: Settings, obs: Observation, since: datetime, now: datetime) -> GateResult:
+    """Every complete period from ``since`` to the newest datapoint has data and is within the threshold.
+
+    The latency gates look at the last N periods before *now*; when CloudWatch publishes late at
+    one tick and on time at the next, the windows of the two ticks need not overlap. The decision
+    that ends a hold therefore re-judges every period since the last judged one.
+    """
+    period = timedelta(seconds=settings.metric_period_seconds)
+    fetched_from, end = fetch_window(settings, now)
+    since = align(since, settings.metric_period_seconds)
+    if since < fetched_from:
+        return GateResult(
+            GATE_HOLD,
+            False,
+            f"periods since {since.isoformat()} are older than the fetched window ({fetched_from.isoformat()}): "
+            "the hold cannot be judged (missing = red); 'resume' starts a new hold",
+        )
+    threshold = settings.latency_threshold_seconds
+    worst = -math.inf
+    checked = 0
+    for name, points in ((GATE_LATENCY_SOURCE, obs.latency_source), (GATE_LATENCY_TARGET, obs.latency_target)):
+        values = _by_period(points, fetched_from, end)
+        if not values:
+            return GateResult(GATE_HOLD, False, f"{name}: no datapoints during the hold (missing = red)")
+        newest = max(values)
+        at = since
+        while at <= newest:
+            value = values.get(at)
+            if value is None:
+                missing = f"{name}: no datapoint for the period {at.isoformat()} in the hold (missing = red)"
+                return GateResult(GATE_HOLD, False, missing)
+            if value > threshold:
+                return GateResult(
+                    GATE_HOLD, False, f"{name}: {value:g}s > {threshold:g}s in the period {at.isoformat()} during the hold"
+                )
+            worst = max(worst, value)
+            checked += 1
+            at += period
+    if not checked:
+        return GateResult(GATE_HOLD, True, f"no complete period since {since.isoformat()} beyond those the gates judged")
+    return GateResult(GATE_HOLD, True, f"every period since {since.isoformat()} judged: max {worst:g}s <= {threshold:g}s")
+
+
 def _latency_gate(name: str, points: tuple[Datapoint, ...], settings: Settings, now: datetime) -> GateResult:
     period = timedelta(seconds=settings.metric_period_seconds)
     start, end = latency_window(settings, now)
-    newest_by_period: dict[datetime, float] = {}
-    for point in points:
-        if start <= point.at < end:
-            # Two values for one period (should not happen): the worse one counts.
-            previous = newest_by_period.get(point.at)
-            value = point.value if math.isfinite(point.value) else math.inf
-            newest_by_period[point.at] = value if previous is None else max(previous, value)
-    ordered = sorted(newest_by_period.items(), reverse=True)
+    ordered = sorted(_by_period(points, start, end).items(), reverse=True)
     needed = settings.latency_periods
     if not ordered:
         return GateResult(name, False, f"no datapoints in the last {needed + LATENCY_GRACE_PERIODS} periods (missing = red)")
@@ -356,7 +429,11 @@ class _Ctx:
     state: State
     trigger: Trigger
     now: datetime
+    obs: Observation | None = field(default=None)
     gates: GateReport | None = field(default=None)
+
+    def judged_until(self) -> datetime | None:
+        return judged_until(self.settings, self.obs, self.now) if self.obs is not None else None
 
     def transition(self, event: str, reason: str, severity: Severity, phase: Phase, **fields: Any) -> Transition:
         old = self.state
@@ -402,7 +479,7 @@ class _Ctx:
 def decide(settings: Settings, state: State, obs: Observation | None, trigger: Trigger, now: datetime) -> Decision:
     if needs_observation(trigger) and obs is None:
         raise ValueError(f"trigger {trigger_label(trigger)} needs an observation")
-    ctx = _Ctx(settings, state, trigger, now)
+    ctx = _Ctx(settings, state, trigger, now, obs)
     if obs is not None:
         ctx.gates = evaluate_gates(settings, obs, now)
     if isinstance(trigger, OperatorCommand):
@@ -413,6 +490,54 @@ def decide(settings: Settings, state: State, obs: Observation | None, trigger: T
         assert obs is not None
         return _drain(ctx, trigger, obs)
     return _TICKS[state.phase](ctx)
+
+
+RECONCILE_HELP = (
+    "reconcile first: 'unlock --confirm --sync-dns' sets the reader pair and TTLs back to the state (never the "
+    "writer); a writer difference needs the writer-mismatch procedure in docs/cutover.md"
+)
+
+
+def decide_dns_mismatch(
+    settings: Settings,
+    state: State,
+    trigger: Trigger,
+    now: datetime,
+    *,
+    differences: tuple[str, ...],
+    live_writer_on_aurora: bool,
+) -> Decision:
+    """Live Route 53 differs from the stored state: stop and say so; never 'correct' DNS by itself.
+
+    A tick pauses (an alert, no record change); an operator command or a drain is refused. Only
+    'pause' and 'status' go ahead, and they go through ``decide`` as usual.
+    """
+    ctx = _Ctx(settings, state, trigger, now)
+    summary = "; ".join(differences)
+    if isinstance(trigger, Tick):
+        if state.phase in PAUSABLE:
+            return ctx.transition(
+                "dns_mismatch",
+                f"live Route 53 differs from the state ({summary}); paused, nothing moved. {RECONCILE_HELP}",
+                "alert",
+                Phase.PAUSED,
+                paused_from=state.phase,
+                step_started_at=None,
+                latency_judged_until=None,
+            )
+        return ctx.no_change(f"live Route 53 differs from the state ({summary}); {RECONCILE_HELP}")
+    refusal = f"refused: live Route 53 differs from the state ({summary}). {RECONCILE_HELP}"
+    if (
+        isinstance(trigger, OperatorCommand)
+        and trigger.action is Action.ROLLBACK
+        and not trigger.writer
+        and live_writer_on_aurora
+    ):
+        refusal = (
+            "refused: the LIVE writer record is on Aurora, whatever the state says, so a reads-only rollback would "
+            f"leave clients split; moving the writer back loses Aurora's writes ({summary}). {RECONCILE_HELP}"
+        )
+    return ctx.reject(refusal)
 
 
 def _hold_left(ctx: _Ctx) -> float:
@@ -446,24 +571,39 @@ def _tick_rolled_back(ctx: _Ctx) -> Decision:
     return ctx.no_change("rolled back: nothing to do")
 
 
+def _gate_rollback(ctx: _Ctx) -> Decision:
+    """Reads back to the last step held with every gate green, and pause."""
+    state, gates = ctx.state, _gates(ctx)
+    reader = state.weights.reader
+    target = state.last_good_reader_weight
+    moved = f"reads {reader}% -> {target}%" if target != reader else f"reads stay at {reader}%"
+    return ctx.transition(
+        "gate_rollback",
+        f"gate(s) red: {gates.summary()}; {moved} on Aurora (last fully held step); paused",
+        "alert",
+        Phase.PAUSED,
+        paused_from=Phase.READS_SHIFTING,
+        weights=replace(state.weights, reader=target),
+        step_started_at=None,
+        latency_judged_until=None,
+    )
+
+
 def _tick_reads_shifting(ctx: _Ctx) -> Decision:
     state, settings, gates = ctx.state, ctx.settings, _gates(ctx)
     reader = state.weights.reader
     if not gates.green:
-        target = state.last_good_reader_weight
-        moved = f"reads {reader}% -> {target}%" if target != reader else f"reads stay at {reader}%"
-        return ctx.transition(
-            "gate_rollback",
-            f"gate(s) red: {gates.summary()}; {moved} on Aurora (last fully held step); paused",
-            "alert",
-            Phase.PAUSED,
-            paused_from=Phase.READS_SHIFTING,
-            weights=replace(state.weights, reader=target),
-            step_started_at=None,
-        )
+        return _gate_rollback(ctx)
     left = _hold_left(ctx)
     if left > 0:
         return ctx.no_change(f"holding reads at {reader}% on Aurora: {math.ceil(left)}s of the hold left")
+    assert ctx.obs is not None and state.step_started_at is not None
+    since = state.latency_judged_until or state.step_started_at
+    coverage = hold_coverage(settings, ctx.obs, since, ctx.now)
+    if not coverage.green:
+        ctx.gates = GateReport((*gates.results, coverage))
+        return _gate_rollback(ctx)
+    judged = ctx.judged_until()
     if reader < 100:
         nxt = next(step for step in settings.read_steps if step > reader)
         return ctx.transition(
@@ -474,6 +614,7 @@ def _tick_reads_shifting(ctx: _Ctx) -> Decision:
             weights=replace(state.weights, reader=nxt),
             last_good_reader_weight=reader,
             step_started_at=ctx.now,
+            latency_judged_until=judged,
         )
     return ctx.transition(
         "enter_fence",
@@ -483,6 +624,7 @@ def _tick_reads_shifting(ctx: _Ctx) -> Decision:
         Phase.WRITE_FENCE,
         last_good_reader_weight=100,
         step_started_at=None,
+        latency_judged_until=None,
         ttl_lowered_at=ctx.now,
     )
 
@@ -544,7 +686,15 @@ def _pause(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
     phase = ctx.state.phase
     if phase not in PAUSABLE:
         return ctx.reject(f"cannot pause in phase {phase.value}")
-    return ctx.transition("paused", f"paused by {cmd.operator}", "info", Phase.PAUSED, paused_from=phase, step_started_at=None)
+    return ctx.transition(
+        "paused",
+        f"paused by {cmd.operator}",
+        "info",
+        Phase.PAUSED,
+        paused_from=phase,
+        step_started_at=None,
+        latency_judged_until=None,
+    )
 
 
 def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
@@ -563,6 +713,7 @@ def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         target,
         paused_from=None,
         step_started_at=restart,
+        latency_judged_until=ctx.judged_until() if restart is not None else None,
     )
 
 
@@ -605,6 +756,7 @@ def _start(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         weights=Weights(reader=first, writer=0),
         last_good_reader_weight=0,
         step_started_at=ctx.now,
+        latency_judged_until=ctx.judged_until(),
         fence_confirmed_at=None,
         fence_confirmed_by=None,
     )
@@ -663,6 +815,7 @@ def _rollback(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         "weights": Weights(reader=0, writer=0),
         "last_good_reader_weight": 0,
         "step_started_at": None,
+        "latency_judged_until": None,
         "ttl_lowered_at": None,
     }
     if cmd.writer:

@@ -110,6 +110,9 @@ class State:
     # Highest reader weight that was held for the full hold time with every gate green.
     last_good_reader_weight: int = 0
     step_started_at: datetime | None = None
+    # End of the newest latency period judged green when the current hold began (or last moved on):
+    # the step that ends the hold judges every complete period from here, so no minute goes unjudged.
+    latency_judged_until: datetime | None = None
     # Set while the four records carry CUTOVER_TTL instead of RECORD_TTL.
     ttl_lowered_at: datetime | None = None
     fence_confirmed_at: datetime | None = None
@@ -131,6 +134,7 @@ class State:
             "weights": self.weights.to_dict(),
             "last_good_reader_weight": self.last_good_reader_weight,
             "step_started_at": _iso_or_none(self.step_started_at),
+            "latency_judged_until": _iso_or_none(self.latency_judged_until),
             "ttl_lowered_at": _iso_or_none(self.ttl_lowered_at),
             "fence_confirmed_at": _iso_or_none(self.fence_confirmed_at),
             "fence_confirmed_by": self.fence_confirmed_by,
@@ -169,6 +173,7 @@ class State:
             weights=_weights(weights_raw, "weights"),
             last_good_reader_weight=_int(raw, "last_good_reader_weight", 0, 100, default=0),
             step_started_at=_time(raw, "step_started_at"),
+            latency_judged_until=_time(raw, "latency_judged_until"),
             ttl_lowered_at=_time(raw, "ttl_lowered_at"),
             fence_confirmed_at=_time(raw, "fence_confirmed_at"),
             fence_confirmed_by=_opt_str(raw, "fence_confirmed_by"),
@@ -209,6 +214,8 @@ class State:
             raise StateError("writer on Aurora requires fence_confirmed_at and flipped_at")
         if self.phase is Phase.READS_SHIFTING and self.step_started_at is None:
             raise StateError("phase 'reads_shifting' requires step_started_at")
+        if self.phase is not Phase.READS_SHIFTING and self.latency_judged_until is not None:
+            raise StateError("'latency_judged_until' is only set in phase 'reads_shifting'")
         if self.fence_confirmed_by is not None and self.fence_confirmed_at is None:
             raise StateError("'fence_confirmed_by' set without 'fence_confirmed_at'")
         versions = [entry.version for entry in self.history]
@@ -226,6 +233,7 @@ _STATE_KEYS = frozenset(
         "weights",
         "last_good_reader_weight",
         "step_started_at",
+        "latency_judged_until",
         "ttl_lowered_at",
         "fence_confirmed_at",
         "fence_confirmed_by",

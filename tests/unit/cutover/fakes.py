@@ -2,7 +2,9 @@
 
 Every fake method first calls ``World.enter(name)``: that counts the call, runs a hook
 scheduled for that call index (used to interleave a second invocation) and raises an
-injected AwsError. A failed call changes nothing, exactly like a throttled AWS call.
+injected AwsError. A failed call changes nothing, exactly like a throttled AWS call. An
+"ambiguous" fault on a write call is the other kind a network produces: the write takes
+effect and then the caller sees a timeout (``lost_answer``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tap_cutover.adapters import Adapters, AwsError, Engine, LivePair, LiveRecord, LockInfo
-from tap_cutover.logic import Datapoint, Notification, PairChange, TaskObservation, Trigger, align, latency_window
+from tap_cutover.logic import Datapoint, Notification, PairChange, TaskObservation, Trigger, align, fetch_window
 from tap_cutover.settings import Settings
 from tap_cutover.state import State
 
@@ -59,6 +61,8 @@ class World:
     fail_at: dict[int, str] = field(default_factory=dict)  # call index -> "error" | "ambiguous"
     hooks: dict[int, Callable[[], None]] = field(default_factory=dict)
     on_apply: list[Callable[[World, Sequence[PairChange]], None]] = field(default_factory=list)
+    # CloudWatch publishing late: the newest this many complete periods have no datapoint yet.
+    publish_delay_periods: int = 0
 
     def __post_init__(self) -> None:
         ttl = self.settings.record_ttl
@@ -103,12 +107,18 @@ class World:
         return self.state_text, json.dumps(self.records, sort_keys=True), self.lock is not None
 
 
+def lost_answer(kind: str | None, service: str, operation: str) -> None:
+    """An "ambiguous" fault: the write above has taken effect, but the caller sees a read timeout."""
+    if kind == "ambiguous":
+        raise AwsError(service, operation, "ReadTimeoutError", "injected: applied, but the response was lost")
+
+
 class FakeRecords:
     def __init__(self, world: World) -> None:
         self.w = world
 
     def apply(self, changes: Sequence[PairChange]) -> None:
-        self.w.enter("route53.ChangeResourceRecordSets")
+        kind = self.w.enter("route53.ChangeResourceRecordSets")
         for hook in self.w.on_apply:
             hook(self.w, changes)
         for change in changes:
@@ -116,6 +126,7 @@ class FakeRecords:
                 "source": (100 - change.aurora_weight, change.ttl),
                 "aurora": (change.aurora_weight, change.ttl),
             }
+        lost_answer(kind, "route53", "ChangeResourceRecordSets")
 
     def read(self) -> dict[str, LivePair]:
         self.w.enter("route53.ListResourceRecordSets")
@@ -136,7 +147,8 @@ class FakeMetrics:
     def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]:
         self.w.enter("cloudwatch.GetMetricData")
         period = timedelta(seconds=self.w.settings.metric_period_seconds)
-        start, end = latency_window(self.w.settings, now)
+        start, end = fetch_window(self.w.settings, now)
+        end -= period * self.w.publish_delay_periods
         source: list[Datapoint] = []
         target: list[Datapoint] = []
         at = align(start, self.w.settings.metric_period_seconds)
@@ -190,15 +202,16 @@ class FakeParams:
     def write_state(self, text: str) -> None:
         kind = self.w.enter("ssm.PutParameter")
         self.w.state_text = text
-        if kind == "ambiguous":
-            # The write landed but the caller saw a timeout.
-            raise AwsError("ssm", "PutParameter", "ReadTimeoutError", "injected ambiguous failure")
+        lost_answer(kind, "ssm", "PutParameter")
 
     def acquire_lock(self, value: str) -> bool:
-        self.w.enter("ssm.PutParameter")
+        kind = self.w.enter("ssm.PutParameter")
         if self.w.lock is not None:
+            # A lost answer to a refused create is the same refusal seen as a timeout.
+            lost_answer(kind, "ssm", "PutParameter")
             return False
         self.w.lock = (value, self.w.clock.now)
+        lost_answer(kind, "ssm", "PutParameter")
         return True
 
     def read_lock(self) -> LockInfo | None:
@@ -206,14 +219,17 @@ class FakeParams:
         return LockInfo(*self.w.lock) if self.w.lock is not None else None
 
     def overwrite_lock(self, value: str) -> None:
-        self.w.enter("ssm.PutParameter")
+        kind = self.w.enter("ssm.PutParameter")
         self.w.lock = (value, self.w.clock.now)
+        lost_answer(kind, "ssm", "PutParameter")
 
     def release_lock(self) -> bool:
-        self.w.enter("ssm.DeleteParameter")
+        kind = self.w.enter("ssm.DeleteParameter")
         if self.w.lock is None:
+            lost_answer(kind, "ssm", "DeleteParameter")
             return False
         self.w.lock = None
+        lost_answer(kind, "ssm", "DeleteParameter")
         return True
 
 
@@ -222,8 +238,9 @@ class FakeNotifier:
         self.w = world
 
     def publish(self, notification: Notification) -> None:
-        self.w.enter("sns.Publish")
+        kind = self.w.enter("sns.Publish")
         self.w.published.append(notification)
+        lost_answer(kind, "sns", "Publish")
 
 
 def fake_adapters(world: World) -> Adapters:

@@ -56,6 +56,7 @@ TRANSITION_CALLS = [
     "rds.DescribeDBClusters",
     "ssm.PutParameter",  # take the lock
     "ssm.GetParameter",  # read the state under the lock
+    "route53.ListResourceRecordSets",  # compare live DNS with the state (one page, both pairs)
     "route53.ChangeResourceRecordSets",
     "ssm.PutParameter",  # write the state
     "ssm.DeleteParameter",  # release the lock
@@ -68,7 +69,7 @@ def test_no_change_tick_reads_and_releases(cutover_world: World) -> None:
     result = run(cutover_world, TICK)
     assert result.status == "no_change" and result.ok
     assert cutover_world.snapshot() == before
-    assert cutover_world.calls == [*TRANSITION_CALLS[:6], "ssm.DeleteParameter"]
+    assert cutover_world.calls == [*TRANSITION_CALLS[:7], "ssm.DeleteParameter"]
     assert cutover_world.published == []
     assert transition_lines(cutover_world) == []
 
@@ -112,8 +113,8 @@ def test_stale_lock_is_reported_alerted_and_never_broken(cutover_world: World) -
     assert alert.severity == "alert" and "stale lock" in alert.subject
 
 
-# Calls 0-3 observe, 4 takes the lock, 5 reads the state, 6 changes Route 53, 7 writes the state.
-@pytest.mark.parametrize("failing_call", range(8))
+# Calls 0-3 observe, 4 takes the lock, 5 reads the state, 6 reads live DNS, 7 changes Route 53, 8 writes the state.
+@pytest.mark.parametrize("failing_call", range(9))
 def test_a_failed_call_before_the_commit_changes_nothing(cutover_world: World, failing_call: int) -> None:
     put(cutover_world, shifting(10, 0))
     before = cutover_world.snapshot()
@@ -127,7 +128,7 @@ def test_a_failed_call_before_the_commit_changes_nothing(cutover_world: World, f
 
 def test_state_write_failure_reverts_route53(cutover_world: World) -> None:
     put(cutover_world, shifting(10, 0))
-    cutover_world.fail_at = {7: "error"}
+    cutover_world.fail_at = {8: "error"}
     result = run(cutover_world, TICK)
     assert "Route 53 left as before" in result.message
     # The change was applied, then reverted with the old values.
@@ -135,7 +136,7 @@ def test_state_write_failure_reverts_route53(cutover_world: World) -> None:
     assert cutover_world.aurora_weights() == {"reader": 10, "writer": 0}
 
 
-@pytest.mark.parametrize("failing_call", [8, 9])
+@pytest.mark.parametrize("failing_call", [9, 10])
 def test_failures_after_the_commit_are_reported_not_undone(cutover_world: World, failing_call: int) -> None:
     put(cutover_world, shifting(10, 0))
     cutover_world.fail_at = {failing_call: "error"}
@@ -145,7 +146,7 @@ def test_failures_after_the_commit_are_reported_not_undone(cutover_world: World,
     assert cutover_world.state().version == 4
     assert cutover_world.aurora_weights()["reader"] == 25
     assert len(transition_lines(cutover_world)) == 1
-    if failing_call == 8:  # lock release failed: it stays, with an alert
+    if failing_call == 9:  # lock release failed: it stays, with an alert
         assert cutover_world.lock is not None
         assert any(n.severity == "alert" for n in cutover_world.published)
     else:  # SNS failed after the commit
@@ -155,7 +156,7 @@ def test_failures_after_the_commit_are_reported_not_undone(cutover_world: World,
 
 def test_ambiguous_state_write_that_landed_counts_as_committed(cutover_world: World) -> None:
     put(cutover_world, shifting(10, 0))
-    cutover_world.fail_at = {7: "ambiguous"}
+    cutover_world.fail_at = {8: "ambiguous"}
     result = run(cutover_world, TICK)
     assert result.status == "changed"
     assert cutover_world.state().version == 4
@@ -163,10 +164,10 @@ def test_ambiguous_state_write_that_landed_counts_as_committed(cutover_world: Wo
     assert cutover_world.lock is None
 
 
-@pytest.mark.parametrize("second_failure", [8, 9], ids=["state re-read fails", "revert fails"])
+@pytest.mark.parametrize("second_failure", [9, 10], ids=["state re-read fails", "revert fails"])
 def test_dns_ahead_of_state_keeps_the_lock(cutover_world: World, second_failure: int) -> None:
     put(cutover_world, shifting(10, 0))
-    cutover_world.fail_at = {7: "error", second_failure: "error"}
+    cutover_world.fail_at = {8: "error", second_failure: "error"}
     result = run(cutover_world, TICK)
     assert result.status == "error"
     assert "lock is kept" in result.message
@@ -298,8 +299,8 @@ def test_state_changed_during_drain_blocks_the_flip(cutover_world: World) -> Non
 
 def test_drain_observation_failure_alerts_and_keeps_writer(cutover_world: World) -> None:
     put(cutover_world, fence_state())
-    # 0-4 fence transaction (no observation), 5 SNS, then the first drain poll starts at call 6.
-    cutover_world.fail_at = {7: "error"}
+    # 0-5 fence transaction (no observation), 6 SNS, then the first drain poll starts at call 7.
+    cutover_world.fail_at = {8: "error"}
     result = run(cutover_world, op(Action.FENCE, confirm=True))
     assert result.status == "error" and "NOT flipped" in result.message
     assert [t.event for t in result.transitions] == ["fence_confirmed"]
@@ -321,7 +322,7 @@ def test_status_reports_gates_live_weights_and_partial_failures(cutover_world: W
 
 def test_unlock_can_restore_dns_but_never_moves_the_writer(cutover_world: World) -> None:
     put(cutover_world, shifting(10, 0))
-    cutover_world.fail_at = {7: "error", 9: "error"}  # state write and the revert both fail
+    cutover_world.fail_at = {8: "error", 10: "error"}  # state write and the revert both fail
     run(cutover_world, TICK)
     assert cutover_world.aurora_weights()["reader"] == 25 and cutover_world.lock is not None
     restored = fake_engine(cutover_world).unlock(confirm=True, operator="bob", sync_dns=True)
@@ -338,8 +339,8 @@ def test_unlock_can_restore_dns_but_never_moves_the_writer(cutover_world: World)
 
 def test_unknown_write_outcome_without_dns_change_alerts(cutover_world: World) -> None:
     put(cutover_world, shifting(50, 25))
-    # pause: 0 lock, 1 read state, 2 write state (lands, reports a timeout), 3 re-read fails
-    cutover_world.fail_at = {2: "ambiguous", 3: "error"}
+    # pause: 0 lock, 1 read state, 2 read live DNS, 3 write state (lands, reports a timeout), 4 re-read fails
+    cutover_world.fail_at = {3: "ambiguous", 4: "error"}
     result = run(cutover_world, op(Action.PAUSE))
     assert result.status == "error" and "may or may not be stored" in result.message
     assert cutover_world.lock is None  # DNS agrees with either version: nothing to hold off

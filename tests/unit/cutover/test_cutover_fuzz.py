@@ -1,5 +1,6 @@
 """Random sequences against the in-memory fakes: ticks, metrics, alarms, task/cluster states,
-operator actions, injected AWS failures at any call, and two invocations interleaved.
+operator actions, injected AWS failures at any call (a clean error, or a write that applied but
+whose answer was lost), and two invocations interleaved, also while answers are being lost.
 
 CUTOVER_FUZZ_EXAMPLES sets the number of sequences (default 300, ~12 s on 2 cores);
 CUTOVER_FUZZ_EXAMPLES=10000 is the long run quoted in docs/cutover.md.
@@ -227,6 +228,28 @@ class CutoverMachine(RuleBasedStateMachine):
         self.world.hooks = {call: run_second}
         self._engine_run(first)
         self.world.hooks.clear()
+        self._after_rule()
+
+    @rule(
+        call=st.integers(0, 12),
+        calls=st.dictionaries(st.integers(0, 16), st.sampled_from(["error", "ambiguous", "ambiguous"]), min_size=1, max_size=2),
+        first=TRIGGERS,
+        second=TRIGGERS,
+    )
+    def interleaved_with_lost_answers(self, call: int, calls: dict[int, str], first: Trigger, second: Trigger) -> None:
+        """Writes of the first invocation apply but lose their answers while a second one runs in between."""
+        self.world.calls.clear()
+
+        def run_second() -> None:
+            pending, self.world.fail_at = self.world.fail_at, {}
+            self._engine_run(second)
+            self.world.fail_at = pending
+
+        self.world.hooks = {call: run_second}
+        self.world.fail_at = dict(calls)
+        self._engine_run(first)
+        self.world.hooks.clear()
+        self.world.fail_at.clear()
         self._after_rule()
 
     @rule(

@@ -30,6 +30,7 @@ DMS_EVENT = {
     **SCHEDULE,
     "detail-type": "DMS Replication Task State Change",
     "source": "aws.dms",
+    "resources": ["arn:aws:dms:us-east-1:123456789012:task:tap-migrate-dev-main"],
     "detail": {"type": "REPLICATION_TASK", "category": "StateChange", "eventType": "REPLICATION_TASK_STARTED"},
 }
 
@@ -138,6 +139,11 @@ BAD_EVENTS: list[tuple[Any, str]] = [
     ({"source": "aws.events", "detail-type": "Something"}, "expected 'Scheduled Event'"),
     ({"source": "aws.dms", "detail-type": "DMS Replication Task State Change"}, "without a 'detail' object"),
     ({"source": "aws.dms", "detail-type": "Other", "detail": {}}, "expected a DMS state-change event"),
+    (
+        {**DMS_EVENT, "resources": ["arn:aws:dms:us-east-1:123456789012:task:SOMEONEELSESTASK"]},
+        "not for this cutover's replication",
+    ),
+    ({k: v for k, v in DMS_EVENT.items() if k != "resources"}, "aws.dms event for None"),
     ({"action": "launch", "operator": "alice"}, "unknown action 'launch'"),
     ({"action": "rollback", "operator": "alice"}, 'requires "confirm": true'),
     ({"action": "fence", "operator": "alice"}, 'requires "confirm": true'),

@@ -48,7 +48,8 @@ def series(settings: Settings, now: datetime, values: Sequence[float | None]) ->
 
 
 def obs(settings: Settings, now: datetime = NOW, **changes: Any) -> Observation:
-    flat = [0.5] * settings.latency_periods
+    # Green for a whole hold and more: the step that ends a hold judges every period since it began.
+    flat = [0.5] * (settings.step_hold_seconds // settings.metric_period_seconds + settings.latency_periods + 2)
     base = Observation(RUNNING, series(settings, now, flat), series(settings, now, flat), (), "available")
     return replace(base, **changes)
 

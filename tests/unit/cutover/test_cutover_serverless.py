@@ -266,7 +266,7 @@ def test_a_serverless_state_change_event_is_a_tick() -> None:
             "detailMessage": "Replication with resource id, 'tap-migrate-dev-main', failed.",
         },
     }
-    tick = parse_event(event)
+    tick = parse_event(event, ARN)
     assert tick == Tick(
         "dms_event",
         "DMS Replication State Change: REPLICATION_FAILED Replication with resource id, 'tap-migrate-dev-main', failed.",
