@@ -15,13 +15,12 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .logic import (
     Action,
     Datapoint,
-    DrainPoll,
     GateReport,
     NoChange,
     Notification,
@@ -55,8 +54,6 @@ if TYPE_CHECKING:
 
 SOURCE_SET_ID = "source"
 AURORA_SET_ID = "aurora"
-# Seconds kept free at the end of a Lambda invocation so a timed-out drain can still record itself.
-LAMBDA_MARGIN_SECONDS = 20.0
 
 
 class AwsError(Exception):
@@ -687,6 +684,7 @@ def build_adapters(settings: Settings, session: Session | None = None) -> Adapte
 # ---------------------------------------------------------------- engine
 
 Status = Literal["changed", "no_change", "rejected", "conflict", "stale_lock", "drain_failed", "error"]
+EVIDENCE_FIELDS = ("fence_confirmed_at", "fence_proven_at", "drain_reached_at", "sequences_synced_at", "flipped_at")
 
 
 @dataclass
@@ -701,6 +699,8 @@ class Result:
     errors: list[str] = field(default_factory=list)
     live: dict[str, LivePair] | None = None
     lock: dict[str, Any] | None = None
+    # What the operator CLI proved on the databases (fence, marker drain, sequences): JSON-able, no credential.
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -723,6 +723,8 @@ class Result:
             "live": {pair: live.to_dict() for pair, live in self.live.items()} if self.live is not None else None,
             "lock": self.lock,
             "history": [entry.to_dict() for entry in state.history] if state else None,
+            "evidence": {name: state.to_dict()[name] for name in EVIDENCE_FIELDS} if state else None,
+            "details": self.details,
         }
 
 
@@ -787,6 +789,13 @@ class Engine:
 
     # -- public entry points
 
+    def now(self) -> datetime:
+        """The engine's clock (injected in tests), for callers that wait between invocations."""
+        return self._clock()
+
+    def wait(self, seconds: float) -> None:
+        self._sleep(seconds)
+
     def observe(self, now: datetime) -> Observation:
         a = self.adapters
         task = a.task.describe()
@@ -795,7 +804,7 @@ class Engine:
         cluster = a.cluster.status()
         return Observation(task, source, target, alarms, cluster)
 
-    def run(self, trigger: Trigger, remaining_seconds: Callable[[], float] | None = None) -> Result:
+    def run(self, trigger: Trigger) -> Result:
         if isinstance(trigger, OperatorCommand) and trigger.action is Action.STATUS:
             result = self.status()
         else:
@@ -807,9 +816,6 @@ class Engine:
                 result = Result("error", f"could not read the gates; nothing changed: {err}")
             else:
                 result = self._transact(trigger, now, obs, expected_version=None)
-                fence = next((t for t in result.transitions if t.event == "fence_confirmed"), None)
-                if fence is not None and isinstance(trigger, OperatorCommand):
-                    result = self._drain(result, fence.state, trigger.operator, remaining_seconds)
         self._emit(
             {
                 "event": "cutover_invocation",
@@ -825,6 +831,12 @@ class Engine:
             }
         )
         return result
+
+    def alert(self, title: str, message: str, details: Mapping[str, Any]) -> list[str]:
+        """Log and publish an alert that is not a transition (the CLI's fence, drain or sequence failures)."""
+        result = Result("error", message)
+        self._alert(result, title, message, details)
+        return result.errors
 
     def status(self) -> Result:
         now = self._clock()
@@ -1262,58 +1274,6 @@ class Engine:
             self._alert(result, "stale lock", message, {"kind": "stale_lock", "lock": lock})
             return result
         return Result("conflict", f"another invocation holds the lock ({purpose}, {age:.0f}s old); nothing changed", lock=lock)
-
-    # -- writer flip
-
-    def _drain(self, fenced: Result, state: State, operator: str, remaining_seconds: Callable[[], float] | None) -> Result:
-        s = self.settings
-        start = self._clock()
-        deadline = start + timedelta(seconds=s.drain_timeout_seconds)
-        notes: list[str] = []
-        if remaining_seconds is not None:
-            budget = max(0.0, remaining_seconds() - LAMBDA_MARGIN_SECONDS)
-            if start + timedelta(seconds=budget) < deadline:
-                deadline = start + timedelta(seconds=budget)
-                notes.append(
-                    f"drain limited to {budget:.0f}s by the Lambda timeout (DRAIN_TIMEOUT_SECONDS {s.drain_timeout_seconds})"
-                )
-        poll = DrainPoll(state.version, start, deadline, operator)
-        while True:
-            now = self._clock()
-            try:
-                obs = self.observe(now)
-            except AwsError as err:
-                message = f"drain stopped: could not read the gates ({err}); writer NOT flipped, the source stays fenced"
-                final = Result("error", message, state=state)
-                self._alert(final, "drain stopped", message, {"kind": "drain_error"})
-                return self._merge(fenced, final, notes)
-            decision = decide(s, state, obs, poll, now)
-            if isinstance(decision, NoChange):
-                # decide() returns a transition once the deadline has passed, so this wait is > 0.
-                self._sleep(min(float(s.drain_poll_seconds), (deadline - now).total_seconds()))
-                continue
-            return self._merge(fenced, self._transact(poll, now, obs, expected_version=state.version), notes)
-
-    @staticmethod
-    def _merge(fenced: Result, final: Result, notes: list[str]) -> Result:
-        transitions = fenced.transitions + final.transitions
-        flipped = any(t.event == "writer_flipped" for t in final.transitions)
-        status: Status
-        if flipped:
-            status, message = "changed", f"fence confirmed and writer flipped to Aurora: {final.message}"
-        elif final.status in ("error", "conflict", "stale_lock"):
-            status, message = final.status, f"fence confirmed but the writer was NOT flipped: {final.message}"
-        else:
-            status, message = "drain_failed", final.message
-        return Result(
-            status,
-            message,
-            [*notes, *final.reasons],
-            final.state or fenced.state,
-            final.gates or fenced.gates,
-            transitions,
-            fenced.errors + final.errors,
-        )
 
     # -- notifications
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from . import dbcli
+from .database_access import DatabaseAccess
+from .databases import DEFAULT_GAP, DatabaseError
 from .logic import Action, OperatorCommand
 from .settings import Settings, SettingsError
+from .state import Phase
 
 if TYPE_CHECKING:
     from boto3.session import Session
 
     from .adapters import Engine, LivePair, Result
+    from .writer_move import ReverseReplication
 
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 OUTPUT_KEY = "cutover_function_name"
@@ -119,8 +125,20 @@ def render(result: Result, out: TextIO) -> None:
                 f"  v{entry.version} {entry.at.isoformat()} {entry.from_phase.value} -> {entry.to_phase.value} "
                 f"[{entry.trigger}{who}] reader {entry.weights.reader}% writer {entry.weights.writer}%: {entry.reason}\n"
             )
+    for name, detail in result.details.items():
+        for line in _detail_lines(name, detail):
+            out.write(line + "\n")
     for error in result.errors:
         out.write(f"ERROR: {error}\n")
+
+
+def _detail_lines(name: str, detail: Any) -> list[str]:
+    """What the databases proved, one line each: the proofs' summaries, or a preflight check per line."""
+    if name == "preflight" and isinstance(detail, list):
+        return [f"  preflight [{c['verdict']:<5}] {c['name']} {c['subject']}: {c['value']}" for c in detail]
+    if isinstance(detail, dict) and "summary" in detail:
+        return [f"  {name}: {detail['summary']}"]
+    return [f"  {name}: {detail}"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,14 +149,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="phase, gates, live weights, recent transitions")
-    commands.add_parser("advance", help="start shifting reads (replicating) or complete (writer_flipped)")
+    advance = commands.add_parser(
+        "advance", help="start shifting reads (replicating: runs preflight on the databases first) or complete (writer_flipped)"
+    )
+    _database_arguments(advance)
     commands.add_parser("pause", help="freeze the cutover where it is")
     commands.add_parser("resume", help="continue a paused cutover (gates must be green)")
     rollback = commands.add_parser("rollback", help="move reads (and with --writer the writer) back to the source")
     rollback.add_argument("--writer", action="store_true", help="also move the writer back: LOSES Aurora's writes")
     rollback.add_argument("--confirm", action="store_true", help="required")
-    fence = commands.add_parser("fence", help="confirm the source is read-only, drain, and flip the writer")
-    fence.add_argument("--confirm", action="store_true", help="required: the source accepts no writes")
+    rollback.add_argument(
+        "--keep-writes",
+        action="store_true",
+        help="with --writer: fence Aurora, drain the reverse replication by marker and sync sequences back first "
+        "(implied by database URLs); without --writer: make the fenced source writable again",
+    )
+    _database_arguments(rollback)
+    fence = commands.add_parser(
+        "fence", help="fence the source and prove it, drain by marker, sync sequences, then flip the writer"
+    )
+    fence.add_argument("--confirm", action="store_true", help="required: the source stops taking writes")
+    fence.add_argument("--already-read-only", action="store_true", help="you made the source read-only yourself: only prove it")
+    fence.add_argument("--proof-url", help="credentials of the session that must fail to write (e.g. the application's user)")
+    fence.add_argument("--sequence-gap", type=int, default=DEFAULT_GAP, help=f"target sequences >= source + this ({DEFAULT_GAP})")
+    _database_arguments(fence)
+    commands.add_parser("preflight", help="check source and target prerequisites (./cutover preflight --help)")
+    commands.add_parser("sequences", help="compare or sync sequences (./cutover sequences --help)")
     unlock = commands.add_parser(
         "unlock", help="remove a stale lock (or, with --sync-dns, a DNS difference) after comparing live weights with the state"
     )
@@ -152,9 +188,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def execute(engine: Engine, args: argparse.Namespace, operator: str) -> Result:
+def _database_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source-url", help="postgresql://user:pass@host:port/db or mysql://... (or TAP_SOURCE_URL)")
+    parser.add_argument("--target-url", help="the same for the target (or TAP_TARGET_URL); default: the stack's secrets")
+    parser.add_argument("--config", help="tap-migrate TOML (default: TAP_CONFIG or config/tap-migrate.toml)")
+
+
+def execute(
+    engine: Engine,
+    args: argparse.Namespace,
+    operator: str,
+    databases: DatabaseAccess | None = None,
+    reverse: ReverseReplication | None = None,
+) -> Result:
+    """Run one command; the database-aware ones (advance from the start, fence, rollback) use ``databases``."""
     if args.command == "unlock":
         return engine.unlock(confirm=bool(args.confirm), operator=operator, sync_dns=bool(args.sync_dns))
+    if databases is not None and args.command in ("advance", "fence", "rollback"):
+        return _with_databases(engine, args, operator, databases, reverse)
     command = OperatorCommand(
         action=Action(args.command),
         operator=operator,
@@ -170,8 +221,79 @@ def execute(engine: Engine, args: argparse.Namespace, operator: str) -> Result:
     return result
 
 
-def main(argv: Sequence[str] | None = None, *, session: Session | None = None, engine: Engine | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _with_databases(
+    engine: Engine, args: argparse.Namespace, operator: str, databases: DatabaseAccess, reverse: ReverseReplication | None
+) -> Result:
+    from .writer_move import MoveOptions, fence_and_flip, rollback_writer, unfence_after_rollback  # noqa: PLC0415
+
+    def say(line: str) -> None:
+        sys.stderr.write(f"[cutover] {line}\n")
+
+    if args.command == "advance":
+        return _advance_after_preflight(engine, args, operator, databases)
+    if args.command == "fence":
+        if not args.confirm:
+            return execute(engine, args, operator)  # refused by the state machine, no database touched
+        options = MoveOptions(already_read_only=args.already_read_only, sequence_gap=args.sequence_gap)
+        return fence_and_flip(engine, databases.pair(args.proof_url), operator, options=options, reverse=reverse, say=say)
+    if args.writer and args.confirm:
+        return rollback_writer(engine, databases.pair(None), operator, reverse=reverse, say=say)
+    before = engine.status().state
+    result = execute(engine, args, operator)
+    if result.status == "changed" and before is not None and before.fence_confirmed_at is not None:
+        result.details["source"] = unfence_after_rollback(databases.pair(None))
+    return result
+
+
+def _advance_after_preflight(engine: Engine, args: argparse.Namespace, operator: str, databases: DatabaseAccess) -> Result:
+    """Starting (from replicating or rolled_back) needs a preflight with nothing that blocks; completing does not."""
+    from .adapters import Result  # noqa: PLC0415
+
+    state = engine.status().state
+    if state is None or state.phase not in (Phase.REPLICATING, Phase.ROLLED_BACK):
+        return execute(engine, args, operator)
+    checks = databases.preflight()
+    blocking = [check for check in checks if check.verdict == "block"]
+    if blocking:
+        result = Result(
+            "rejected",
+            f"preflight blocks the start: {'; '.join(f'{c.name} ({c.subject}): {c.fix}' for c in blocking)}",
+            [f"{c.verdict}: {c.name} {c.subject}: {c.value}" for c in checks],
+            state,
+        )
+    else:
+        result = execute(engine, args, operator)
+    result.details["preflight"] = [check.to_dict() for check in checks]
+    return result
+
+
+def _wants_databases(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    """fence always; advance to run preflight; rollback only when asked (--keep-writes) or given database URLs."""
+    if args.command in ("fence", "advance"):
+        return args.command == "advance" or bool(args.confirm)
+    if args.command != "rollback":
+        return False
+    urls = args.source_url or args.target_url or env.get("TAP_SOURCE_URL") or env.get("TAP_TARGET_URL")
+    return bool(args.confirm and (args.keep_writes or urls))
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    session: Session | None = None,
+    engine: Engine | None = None,
+    reverse: ReverseReplication | None = None,
+) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # The database commands have their own options (dbcli); they are only reachable as the first word.
+    if arguments[:1] == ["preflight"]:
+        return dbcli.preflight(arguments[1:])
+    if arguments[:1] == ["sequences"]:
+        return dbcli.sequences(arguments[1:])
+    args = _parser().parse_args(arguments)
+    if args.command in ("preflight", "sequences"):
+        sys.stderr.write(f"error: put '{args.command}' first: ./cutover {args.command} [options]\n")
+        return 2
     operator = args.operator or getpass.getuser()
     try:
         if engine is None:
@@ -183,10 +305,23 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None, e
             name = args.function_name or function_name_from_outputs(args.outputs)
             settings = settings_from_lambda(session, name)
             engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr)
-        result = execute(engine, args, operator)
-    except CliError as err:
+        databases: DatabaseAccess | None = None
+        if _wants_databases(args, os.environ):
+            databases = DatabaseAccess.resolve(
+                args.source_url,
+                args.target_url,
+                config_path=args.config,
+                outputs_path=args.outputs,
+                session=session,
+                env=os.environ,
+            )
+        result = execute(engine, args, operator, databases, reverse)
+    except (CliError, dbcli.UsageError) as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
+    except DatabaseError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 1
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     else:

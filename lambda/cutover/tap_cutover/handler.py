@@ -11,7 +11,7 @@ Anything else returns an error result and changes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .logic import Action, OperatorCommand, Tick
@@ -133,10 +133,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
         emit_json({"event": "cutover_invalid_event", "error": str(err)})
         return {"ok": False, "status": "rejected", "message": f"invalid event; nothing changed: {err}"}
-    remaining: Callable[[], float] | None = None
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        remaining = lambda: context.get_remaining_time_in_millis() / 1000.0  # noqa: E731
-    result = get_engine().run(trigger, remaining)
+    result = get_engine().run(trigger)
     if result.status == "error":
         raise CutoverError(result.message)
     return result.to_dict()

@@ -60,37 +60,53 @@ class OperatorCommand:
     writer: bool = False
 
 
-@dataclass(frozen=True)
-class DrainPoll:
-    """One poll of the drain loop that follows a confirmed fence inside the same invocation."""
+class Evidence(StrEnum):
+    """What the operator CLI proved on the databases after a confirmed fence, in this order."""
 
-    fence_version: int
-    started_at: datetime
-    deadline: datetime
+    FENCE_PROVEN = "fence_proven"  # the source refuses an ordinary session's write
+    DRAIN_REACHED = "drain_reached"  # the marker written after the fence is on the target
+    SEQUENCES_SYNCED = "sequences_synced"  # every target sequence is past the source's, read back
+
+
+@dataclass(frozen=True)
+class RecordEvidence:
+    """The CLI records one piece of database evidence in the state (the Lambda cannot: no database access)."""
+
+    kind: Evidence
+    operator: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class FlipWriter:
+    """The CLI asks for the writer flip once all three pieces of evidence are recorded."""
+
     operator: str
 
 
-Trigger = Tick | OperatorCommand | DrainPoll
+Trigger = Tick | OperatorCommand | RecordEvidence | FlipWriter
 
 
 def trigger_label(trigger: Trigger) -> str:
     if isinstance(trigger, Tick):
         return trigger.source
-    if isinstance(trigger, DrainPoll):
-        return "drain"
+    if isinstance(trigger, RecordEvidence):
+        return f"evidence:{trigger.kind.value}"
+    if isinstance(trigger, FlipWriter):
+        return "operator:flip"
     suffix = " --writer" if trigger.writer else ""
     return f"operator:{trigger.action.value}{suffix}"
 
 
 def _operator_of(trigger: Trigger) -> str | None:
-    return trigger.operator if isinstance(trigger, OperatorCommand | DrainPoll) else None
+    return trigger.operator if isinstance(trigger, OperatorCommand | RecordEvidence | FlipWriter) else None
 
 
 def needs_observation(trigger: Trigger) -> bool:
     """Pause, rollback and fence must work even when CloudWatch or DMS cannot be read."""
     if isinstance(trigger, OperatorCommand):
         return trigger.action in (Action.ADVANCE, Action.RESUME, Action.STATUS)
-    return True
+    return not isinstance(trigger, RecordEvidence)
 
 
 # ---------------------------------------------------------------- observation
@@ -305,30 +321,6 @@ def evaluate_gates(settings: Settings, obs: Observation, now: datetime) -> GateR
     )
 
 
-def drain_check(settings: Settings, obs: Observation, fence_at: datetime, now: datetime) -> tuple[bool, list[str]]:
-    """Both latencies, measured over a complete period that began after the fence, <= the drain threshold.
-
-    A period that started before the fence could still hide writes accepted just before it.
-    """
-    period = timedelta(seconds=settings.metric_period_seconds)
-    reasons: list[str] = []
-    drained = True
-    for name, points in ((GATE_LATENCY_SOURCE, obs.latency_source), (GATE_LATENCY_TARGET, obs.latency_target)):
-        after = sorted((p for p in points if p.at >= fence_at and p.at + period <= now), key=lambda p: p.at)
-        if not after:
-            drained = False
-            reasons.append(f"{name}: no complete period since the fence yet")
-            continue
-        newest = after[-1]
-        ok = math.isfinite(newest.value) and newest.value <= settings.drain_threshold_seconds
-        drained = drained and ok
-        verdict = "<=" if ok else ">"
-        reasons.append(
-            f"{name}: {newest.value:g}s {verdict} {settings.drain_threshold_seconds:g}s (period {newest.at.isoformat()})"
-        )
-    return drained, reasons
-
-
 # ---------------------------------------------------------------- decisions
 
 
@@ -486,9 +478,10 @@ def decide(settings: Settings, state: State, obs: Observation | None, trigger: T
         if trigger.writer and trigger.action is not Action.ROLLBACK:
             return ctx.reject("'writer' only applies to 'rollback'")
         return _COMMANDS[trigger.action](ctx, trigger)
-    if isinstance(trigger, DrainPoll):
-        assert obs is not None
-        return _drain(ctx, trigger, obs)
+    if isinstance(trigger, RecordEvidence):
+        return _record_evidence(ctx, trigger)
+    if isinstance(trigger, FlipWriter):
+        return _flip(ctx, trigger)
     return _TICKS[state.phase](ctx)
 
 
@@ -509,7 +502,7 @@ def decide_dns_mismatch(
 ) -> Decision:
     """Live Route 53 differs from the stored state: stop and say so; never 'correct' DNS by itself.
 
-    A tick pauses (an alert, no record change); an operator command or a drain is refused. Only
+    A tick pauses (an alert, no record change); an operator command or a flip is refused. Only
     'pause' and 'status' go ahead, and they go through ``decide`` as usual.
     """
     ctx = _Ctx(settings, state, trigger, now)
@@ -640,14 +633,13 @@ def _tick_write_fence(ctx: _Ctx) -> Decision:
             Phase.PAUSED,
             paused_from=Phase.WRITE_FENCE,
         )
-    confirmed = ctx.state.fence_confirmed_at
-    if confirmed is not None:
-        window = confirmed + timedelta(seconds=ctx.settings.drain_timeout_seconds)
+    state = ctx.state
+    if state.fence_confirmed_at is not None:
         return ctx.no_change(
-            f"fence confirmed at {confirmed.isoformat()}: the writer flips from that invocation's drain "
-            f"(until {window.isoformat()} at the latest); if it ended without a flip, run 'fence --confirm' again"
+            f"fence confirmed at {state.fence_confirmed_at.isoformat()} ({evidence_summary(state)}); the writer flips "
+            "only from './cutover fence --confirm' once the databases proved all three"
         )
-    return ctx.no_change("waiting for the operator: make the source read-only, then run 'fence --confirm'")
+    return ctx.no_change("waiting for the operator: run './cutover fence --confirm' (it fences and proves the source)")
 
 
 def _tick_writer_flipped(ctx: _Ctx) -> Decision:
@@ -706,6 +698,12 @@ def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         return ctx.reject(f"cannot resume {target.value}: gate(s) red: {gates.summary()}")
     restart = ctx.now if target is Phase.READS_SHIFTING else None
     hold = "; the step hold restarts now" if restart is not None else ""
+    # A pause may have let anyone make the source writable again: the fence and its proofs start over.
+    refence: dict[str, Any] = (
+        {"fence_confirmed_at": None, "fence_confirmed_by": None, **_NO_EVIDENCE} if target is Phase.WRITE_FENCE else {}
+    )
+    if refence and ctx.state.fence_confirmed_at is not None:
+        hold = "; run 'fence --confirm' again: the fence and its proofs start over"
     return ctx.transition(
         "resumed",
         f"resumed to {target.value} by {cmd.operator}{hold}",
@@ -714,13 +712,14 @@ def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         paused_from=None,
         step_started_at=restart,
         latency_judged_until=ctx.judged_until() if restart is not None else None,
+        **refence,
     )
 
 
 _FENCE_CONFIRM_HELP = (
-    "fence requires confirm=true: it asserts that the source database accepts no more writes "
-    "(read-only), which is what makes the writer flip safe"
+    "fence requires confirm=true: it makes the source database refuse writes, which is what makes the writer flip safe"
 )
+_NO_EVIDENCE: dict[str, None] = {"fence_proven_at": None, "drain_reached_at": None, "sequences_synced_at": None}
 
 
 def _fence(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
@@ -730,11 +729,13 @@ def _fence(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         return ctx.reject(f"fence is only possible in write_fence (phase is {ctx.state.phase.value})")
     return ctx.transition(
         "fence_confirmed",
-        f"{cmd.operator} confirmed the source is read-only; draining replication before the writer flip",
+        f"{cmd.operator} started the write fence: the source is fenced and proven read-only, the drain is proven "
+        "by a marker row and the sequences are synced on the databases before the writer flips",
         "info",
         Phase.WRITE_FENCE,
         fence_confirmed_at=ctx.now,
         fence_confirmed_by=cmd.operator,
+        **_NO_EVIDENCE,
     )
 
 
@@ -759,6 +760,7 @@ def _start(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         latency_judged_until=ctx.judged_until(),
         fence_confirmed_at=None,
         fence_confirmed_by=None,
+        **_NO_EVIDENCE,
     )
 
 
@@ -817,6 +819,7 @@ def _rollback(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         "step_started_at": None,
         "latency_judged_until": None,
         "ttl_lowered_at": None,
+        **_NO_EVIDENCE,
     }
     if cmd.writer:
         flipped = state.flipped_at.isoformat() if state.flipped_at else "the flip"
@@ -848,50 +851,74 @@ _COMMANDS: dict[Action, Callable[[_Ctx, OperatorCommand], Decision]] = {
 }
 
 
-def _drain(ctx: _Ctx, poll: DrainPoll, obs: Observation) -> Decision:
-    state, settings, gates = ctx.state, ctx.settings, ctx.gates
-    assert gates is not None
-    fence_at = state.fence_confirmed_at
-    if state.version != poll.fence_version or state.phase is not Phase.WRITE_FENCE or fence_at is None:
+_EVIDENCE_FIELD: dict[Evidence, str] = {
+    Evidence.FENCE_PROVEN: "fence_proven_at",
+    Evidence.DRAIN_REACHED: "drain_reached_at",
+    Evidence.SEQUENCES_SYNCED: "sequences_synced_at",
+}
+
+
+def evidence_summary(state: State) -> str:
+    parts = []
+    for kind, name in _EVIDENCE_FIELD.items():
+        moment = getattr(state, name)
+        parts.append(f"{kind.value} {moment.isoformat() if moment is not None else 'missing'}")
+    return ", ".join(parts)
+
+
+def _record_evidence(ctx: _Ctx, evidence: RecordEvidence) -> Decision:
+    state = ctx.state
+    if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
         return ctx.reject(
-            f"the state changed since the fence was confirmed (now version {state.version}, phase "
-            f"{state.phase.value}): drain abandoned, writer not flipped"
+            f"{evidence.kind.value} can only be recorded after 'fence --confirm' in write_fence (phase is "
+            f"{state.phase.value}); the writer stays where it is"
         )
-    elapsed = int((ctx.now - poll.started_at).total_seconds())
+    if evidence.kind is not Evidence.FENCE_PROVEN and state.fence_proven_at is None:
+        return ctx.reject(f"{evidence.kind.value} needs a proven fence first: the writer stays on the source")
+    return ctx.transition(
+        evidence.kind.value,
+        f"{evidence.operator}: {evidence.detail}",
+        "info",
+        Phase.WRITE_FENCE,
+        **{_EVIDENCE_FIELD[evidence.kind]: ctx.now},
+    )
+
+
+def _flip(ctx: _Ctx, flip: FlipWriter) -> Decision:
+    """The writer moves once: fence proven, drain reached and sequences synced, in that order, for this fence."""
+    state, settings, gates = ctx.state, ctx.settings, _gates(ctx)
+    if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
+        return ctx.reject(f"the writer flips only from a confirmed write_fence (phase is {state.phase.value})")
+    fenced = state.fence_confirmed_at
+    proven = state.fence_proven_at
+    missing = [
+        kind.value
+        for kind, name in _EVIDENCE_FIELD.items()
+        if (moment := getattr(state, name)) is None
+        or moment < fenced
+        or (kind is not Evidence.FENCE_PROVEN and (proven is None or moment < proven))
+    ]
+    if missing:
+        return ctx.reject(
+            f"no writer flip without database evidence: {', '.join(missing)} missing for the fence of "
+            f"{fenced.isoformat()} (metrics alone never move the writer); the writer stays on the source"
+        )
     red = gates.red(_FLIP_GATES)
     if red:
-        return ctx.transition(
-            "drain_aborted",
-            f"drain aborted after {elapsed}s: gate(s) red: {gates.summary(_FLIP_GATES)}; writer NOT flipped, "
-            "the source stays fenced",
-            "alert",
-            Phase.WRITE_FENCE,
-        )
-    reasons: list[str] = []
+        return ctx.reject(f"writer NOT flipped: gate(s) red: {gates.summary(_FLIP_GATES)}; the source stays fenced")
     assert state.ttl_lowered_at is not None
     # Resolvers may still cache the old TTL: wait it out so the flip reaches clients within CUTOVER_TTL.
     ttl_settled_at = state.ttl_lowered_at + timedelta(seconds=settings.record_ttl)
     if ctx.now < ttl_settled_at:
-        reasons.append(
-            f"record TTL {settings.record_ttl}s not yet expired since it was lowered (until {ttl_settled_at.isoformat()})"
+        return ctx.no_change(
+            f"record TTL {settings.record_ttl}s not yet expired since it was lowered: the flip waits until "
+            f"{ttl_settled_at.isoformat()}"
         )
-    drained, latency_reasons = drain_check(settings, obs, fence_at, ctx.now)
-    reasons.extend(latency_reasons)
-    if drained and ctx.now >= ttl_settled_at:
-        return ctx.transition(
-            "writer_flipped",
-            f"replication drained after {elapsed}s ({'; '.join(latency_reasons)}): writer -> Aurora",
-            "info",
-            Phase.WRITER_FLIPPED,
-            weights=replace(state.weights, writer=100),
-            flipped_at=ctx.now,
-        )
-    if ctx.now >= poll.deadline:
-        return ctx.transition(
-            "drain_timeout",
-            f"drain timed out after {elapsed}s: {'; '.join(reasons)}; writer NOT flipped, the source stays fenced. "
-            "Retry with 'fence --confirm' or roll back with 'rollback --confirm'",
-            "alert",
-            Phase.WRITE_FENCE,
-        )
-    return ctx.no_change(*reasons)
+    return ctx.transition(
+        "writer_flipped",
+        f"writer -> Aurora by {flip.operator}: {evidence_summary(state)}",
+        "info",
+        Phase.WRITER_FLIPPED,
+        weights=replace(state.weights, writer=100),
+        flipped_at=ctx.now,
+    )

@@ -117,6 +117,10 @@ class State:
     ttl_lowered_at: datetime | None = None
     fence_confirmed_at: datetime | None = None
     fence_confirmed_by: str | None = None
+    # Database evidence the operator CLI recorded for the current fence (see logic.Evidence).
+    fence_proven_at: datetime | None = None
+    drain_reached_at: datetime | None = None
+    sequences_synced_at: datetime | None = None
     flipped_at: datetime | None = None
     updated_at: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
@@ -138,6 +142,9 @@ class State:
             "ttl_lowered_at": _iso_or_none(self.ttl_lowered_at),
             "fence_confirmed_at": _iso_or_none(self.fence_confirmed_at),
             "fence_confirmed_by": self.fence_confirmed_by,
+            "fence_proven_at": _iso_or_none(self.fence_proven_at),
+            "drain_reached_at": _iso_or_none(self.drain_reached_at),
+            "sequences_synced_at": _iso_or_none(self.sequences_synced_at),
             "flipped_at": _iso_or_none(self.flipped_at),
             "updated_at": _iso_or_none(self.updated_at),
             "history": [entry.to_dict() for entry in self.history],
@@ -177,6 +184,9 @@ class State:
             ttl_lowered_at=_time(raw, "ttl_lowered_at"),
             fence_confirmed_at=_time(raw, "fence_confirmed_at"),
             fence_confirmed_by=_opt_str(raw, "fence_confirmed_by"),
+            fence_proven_at=_time(raw, "fence_proven_at"),
+            drain_reached_at=_time(raw, "drain_reached_at"),
+            sequences_synced_at=_time(raw, "sequences_synced_at"),
             flipped_at=_time(raw, "flipped_at"),
             updated_at=_time(raw, "updated_at"),
             history=_history(raw.get("history", [])),
@@ -218,6 +228,9 @@ class State:
             raise StateError("'latency_judged_until' is only set in phase 'reads_shifting'")
         if self.fence_confirmed_by is not None and self.fence_confirmed_at is None:
             raise StateError("'fence_confirmed_by' set without 'fence_confirmed_at'")
+        for name in ("fence_proven_at", "drain_reached_at", "sequences_synced_at"):
+            if getattr(self, name) is not None and self.fence_confirmed_at is None:
+                raise StateError(f"{name!r} set without 'fence_confirmed_at'")
         versions = [entry.version for entry in self.history]
         if any(b != a + 1 for a, b in itertools.pairwise(versions)):
             raise StateError("history versions must be consecutive")
@@ -237,6 +250,9 @@ _STATE_KEYS = frozenset(
         "ttl_lowered_at",
         "fence_confirmed_at",
         "fence_confirmed_by",
+        "fence_proven_at",
+        "drain_reached_at",
+        "sequences_synced_at",
         "flipped_at",
         "updated_at",
         "history",

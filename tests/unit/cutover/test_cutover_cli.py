@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tap_cutover.adapters import Engine, build_adapters
 from tap_cutover.cli import CliError, bar, function_name_from_outputs, main
-from tap_cutover.logic import align
+from tap_cutover.logic import Action, OperatorCommand, align
 
 from .moto_stack import MotoStack
 
@@ -87,20 +88,27 @@ def test_status_prints_gates_and_live_bars(cli_stack: MotoStack, capsys: pytest.
     assert "reader: match" in out
 
 
-def test_advance_moves_reads_with_the_deployed_settings(cli_stack: MotoStack, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(cli_stack, "advance") == 1  # gates red: refused
-    assert "cannot start: gate(s) red" in capsys.readouterr().out
+def test_starting_needs_the_databases_for_preflight(
+    cli_stack: MotoStack, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without database access the start is refused before anything moves (tests/db run it with real servers)."""
     make_green(cli_stack)
-    assert cli(cli_stack, "--json", "advance") == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["status"] == "changed" and result["weights"] == {"reader": 10, "writer": 0}
-    assert result["transitions"][0]["operator"] == "carol"
-    assert cli_stack.weights()["reader"]["aurora"] == (10, 60)
+    code = cli(cli_stack, "--outputs", str(tmp_path / "absent.json"), "advance")
+    assert code in (1, 2)
+    err = capsys.readouterr().err
+    assert "--source-url" in err or "TAP_SOURCE_URL" in err, err
+    assert cli_stack.state()["phase"] == "replicating" and cli_stack.weights()["reader"]["aurora"] == (0, 60)
+
+
+def start_reads(stack: MotoStack) -> None:
+    """What 'advance' does once preflight passed (the engine path, without the databases)."""
+    engine = Engine(stack.settings, build_adapters(stack.settings, stack.session))
+    assert engine.run(OperatorCommand(Action.ADVANCE, "carol")).status == "changed"
 
 
 def test_rollback_needs_confirm(cli_stack: MotoStack, capsys: pytest.CaptureFixture[str]) -> None:
     make_green(cli_stack)
-    assert cli(cli_stack, "advance") == 0
+    start_reads(cli_stack)
     assert cli(cli_stack, "rollback") == 1
     assert "rollback requires confirm=true" in capsys.readouterr().out
     assert cli(cli_stack, "rollback", "--writer", "--confirm") == 1

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from tap_cutover.logic import Action, OperatorCommand, Tick, desired_records
+from tap_cutover.logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence, Tick, desired_records
 from tap_cutover.state import Phase, State, Weights
 
 from .fakes import T0, World, fake_engine, run
@@ -225,87 +225,64 @@ def test_rejected_command_changes_nothing(cutover_world: World) -> None:
     assert cutover_world.snapshot() == before
 
 
-# ---------------------------------------------------------------- drain loop
+# ---------------------------------------------------------------- the writer flip needs database evidence
 
 
-def test_fence_drains_then_flips_the_writer(cutover_world: World) -> None:
+def prove(world: World, *kinds: Evidence) -> list[str]:
+    return [run(world, RecordEvidence(kind, "alice", f"{kind.value} proven")).status for kind in kinds]
+
+
+ALL_EVIDENCE = (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED)
+
+
+def test_fence_records_the_confirmation_and_never_flips_by_itself(cutover_world: World) -> None:
     put(cutover_world, fence_state())
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        cutover_world.clock.advance(seconds)
-
-    result = fake_engine(cutover_world, sleep=sleep).run(op(Action.FENCE, confirm=True))
-    assert result.status == "changed", result.message
-    assert [t.event for t in result.transitions] == ["fence_confirmed", "writer_flipped"]
-    assert cutover_world.aurora_weights() == {"reader": 100, "writer": 100}
-    assert cutover_world.records["writer"]["aurora"] == (100, 5)
-    state = cutover_world.state()
-    assert state.phase is Phase.WRITER_FLIPPED and state.version == 9
-    # Needs one complete period that began after the fence: at least 60 s of 5 s polls.
-    assert all(s == 5 for s in sleeps) and 60 <= sum(sleeps) <= 125
-    assert [n.subject.split(": ")[1].split(" ")[0] for n in cutover_world.published] == [
-        "fence_confirmed",
-        "writer_flipped",
-    ]
-
-
-def test_drain_timeout_stays_fenced_and_alerts(cutover_world: World) -> None:
-    put(cutover_world, fence_state())
-    cutover_world.set_latency(5.0, 5.0, since=T0 - timedelta(hours=1))
-    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True))
-    assert result.status == "drain_failed" and not result.ok
-    assert [t.event for t in result.transitions] == ["fence_confirmed", "drain_timeout"]
-    assert cutover_world.aurora_weights() == {"reader": 100, "writer": 0}
-    assert cutover_world.state().phase is Phase.WRITE_FENCE
-    assert cutover_world.clock.now - T0 == timedelta(seconds=cutover_world.settings.drain_timeout_seconds)
-    assert cutover_world.published[-1].severity == "alert"
-
-
-def test_lambda_time_limit_shortens_the_drain(cutover_world: World) -> None:
-    put(cutover_world, fence_state())
-    cutover_world.set_latency(5.0, 5.0, since=T0 - timedelta(hours=1))
-    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True), remaining_seconds=lambda: 120.0)
-    assert result.status == "drain_failed"
-    assert cutover_world.clock.now - T0 == timedelta(seconds=100)
-    assert any("limited to 100s" in r for r in result.reasons)
-
-
-def test_ttl_must_expire_before_the_flip(cutover_world: World) -> None:
-    put(cutover_world, fence_state(lowered_minutes_ago=0))
-    result = fake_engine(cutover_world).run(op(Action.FENCE, confirm=True))
-    assert result.status == "changed"
-    flip = result.transitions[-1]
-    assert flip.event == "writer_flipped"
-    assert flip.at - T0 >= timedelta(seconds=cutover_world.settings.record_ttl)
-
-
-def test_state_changed_during_drain_blocks_the_flip(cutover_world: World) -> None:
-    put(cutover_world, fence_state())
-    interfered: list[str] = []
-
-    def sleep(seconds: float) -> None:
-        cutover_world.clock.advance(seconds)
-        if not interfered:
-            interfered.append(fake_engine(cutover_world).run(op(Action.PAUSE)).status)
-
-    result = fake_engine(cutover_world, sleep=sleep).run(op(Action.FENCE, confirm=True))
-    assert interfered == ["changed"]
-    assert result.status == "conflict" and "NOT flipped" in result.message
-    assert cutover_world.aurora_weights()["writer"] == 0
-    assert cutover_world.state().phase is Phase.PAUSED
-
-
-def test_drain_observation_failure_alerts_and_keeps_writer(cutover_world: World) -> None:
-    put(cutover_world, fence_state())
-    # 0-5 fence transaction (no observation), 6 SNS, then the first drain poll starts at call 7.
-    cutover_world.fail_at = {8: "error"}
     result = run(cutover_world, op(Action.FENCE, confirm=True))
-    assert result.status == "error" and "NOT flipped" in result.message
-    assert [t.event for t in result.transitions] == ["fence_confirmed"]
+    assert result.status == "changed" and [t.event for t in result.transitions] == ["fence_confirmed"]
+    assert cutover_world.aurora_weights() == {"reader": 100, "writer": 0}
+    cutover_world.set_latency(0.0, 0.0, since=T0 - timedelta(hours=1))  # perfectly drained metrics
+    cutover_world.clock.advance(600)
+    assert run(cutover_world, TICK).status == "no_change"
+    refused = run(cutover_world, FlipWriter("alice"))
+    assert refused.status == "rejected" and "no writer flip without database evidence" in refused.message
     assert cutover_world.aurora_weights()["writer"] == 0
-    assert cutover_world.published[-1].severity == "alert"
+
+
+def test_evidence_then_flip_moves_the_writer_once(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    run(cutover_world, op(Action.FENCE, confirm=True))
+    assert prove(cutover_world, *ALL_EVIDENCE) == ["changed"] * 3
+    state = cutover_world.state()
+    assert state.fence_proven_at and state.drain_reached_at and state.sequences_synced_at
+    flipped = run(cutover_world, FlipWriter("alice"))
+    assert flipped.status == "changed" and [t.event for t in flipped.transitions] == ["writer_flipped"]
+    assert cutover_world.records["writer"]["aurora"] == (100, 5)
+    assert cutover_world.state().version == 7 + 5  # fence, three proofs, flip
+    assert flipped.to_dict()["evidence"]["drain_reached_at"] == state.drain_reached_at.isoformat()
+    subjects = [n.subject.split(": ")[1].split(" ")[0] for n in cutover_world.published]
+    assert subjects == ["fence_confirmed", "fence_proven", "drain_reached", "sequences_synced", "writer_flipped"]
+
+
+def test_the_flip_waits_for_the_old_ttl(cutover_world: World) -> None:
+    put(cutover_world, fence_state(lowered_minutes_ago=0))
+    run(cutover_world, op(Action.FENCE, confirm=True))
+    prove(cutover_world, *ALL_EVIDENCE)
+    waiting = run(cutover_world, FlipWriter("alice"))
+    assert waiting.status == "no_change" and "not yet expired" in waiting.message
+    cutover_world.clock.advance(cutover_world.settings.record_ttl)
+    assert run(cutover_world, FlipWriter("alice")).status == "changed"
+
+
+def test_a_pause_between_proofs_and_flip_voids_them(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    run(cutover_world, op(Action.FENCE, confirm=True))
+    prove(cutover_world, *ALL_EVIDENCE)
+    assert run(cutover_world, op(Action.PAUSE)).status == "changed"
+    assert run(cutover_world, FlipWriter("alice")).status == "rejected"
+    assert run(cutover_world, op(Action.RESUME)).status == "changed"
+    assert cutover_world.state().fence_proven_at is None
+    assert run(cutover_world, FlipWriter("alice")).status == "rejected"
+    assert cutover_world.aurora_weights()["writer"] == 0
 
 
 def test_status_reports_gates_live_weights_and_partial_failures(cutover_world: World) -> None:

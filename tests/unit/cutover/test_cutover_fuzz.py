@@ -11,14 +11,24 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from tap_cutover.adapters import Result
-from tap_cutover.logic import Action, OperatorCommand, PairChange, Tick, Trigger, align, desired_records
+from tap_cutover.logic import (
+    Action,
+    Evidence,
+    FlipWriter,
+    OperatorCommand,
+    PairChange,
+    RecordEvidence,
+    Tick,
+    Trigger,
+    desired_records,
+)
 from tap_cutover.settings import Settings
 from tap_cutover.state import HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State, Weights
 
@@ -43,6 +53,7 @@ FUZZ_SETTINGS = Settings.from_env(
 )
 
 LATENCIES = st.sampled_from([0.0, 0.5, 1.0, 2.0, 30.0, 45.0, None])
+EVIDENCE = st.builds(RecordEvidence, kind=st.sampled_from(list(Evidence)), operator=st.just("fuzz"), detail=st.just("proof"))
 COMMANDS = st.builds(
     OperatorCommand,
     action=st.sampled_from(list(Action)),
@@ -50,27 +61,27 @@ COMMANDS = st.builds(
     confirm=st.booleans(),
     writer=st.booleans(),
 )
-TRIGGERS: st.SearchStrategy[Trigger] = st.one_of(st.just(Tick("schedule")), st.just(Tick("dms_event", "x")), COMMANDS)
+TRIGGERS: st.SearchStrategy[Trigger] = st.one_of(
+    st.just(Tick("schedule")), st.just(Tick("dms_event", "x")), COMMANDS, EVIDENCE, st.just(FlipWriter("fuzz"))
+)
 
 
-def drained_oracle(world: World, fence_at: datetime) -> bool:
-    """Independent re-statement of the flip rule on the raw world model."""
+def flip_allowed_oracle(world: World, stored: State) -> list[str]:
+    """Independent re-statement of the flip rule on the raw world model; empty when the flip is allowed."""
     s = world.settings
-    period = timedelta(seconds=s.metric_period_seconds)
-    now = world.clock.now
+    problems = []
     if world.task.status != "running" or world.alarms or world.cluster != "available":
-        return False
-    for metric in ("source", "target"):
-        at = align(now, s.metric_period_seconds) - period  # newest complete period
-        value: float | None = None
-        while at >= fence_at:
-            value = getattr(world.value_at(at), metric)
-            if value is not None:
-                break
-            at -= period
-        if value is None or value > s.drain_threshold_seconds:
-            return False
-    return True
+        problems.append("a flip gate is red")
+    fenced = stored.fence_confirmed_at
+    proofs = (stored.fence_proven_at, stored.drain_reached_at, stored.sequences_synced_at)
+    if fenced is None or any(p is None or p < fenced for p in proofs):
+        problems.append(f"evidence missing or older than the fence: {proofs}")
+    elif not (proofs[0] <= proofs[1] and proofs[0] <= proofs[2]):  # type: ignore[operator]
+        problems.append("drain or sequences recorded before the fence was proven")
+    lowered = stored.ttl_lowered_at
+    if lowered is None or world.clock.now < lowered + timedelta(seconds=s.record_ttl):
+        problems.append("the old TTL has not expired")
+    return problems
 
 
 class CutoverMachine(RuleBasedStateMachine):
@@ -113,10 +124,7 @@ class CutoverMachine(RuleBasedStateMachine):
         if stored.phase is not Phase.WRITE_FENCE or fence_at is None or lowered is None:
             self.violations.append(f"writer flipped from {stored.phase} without a confirmed fence")
             return
-        if not drained_oracle(world, fence_at):
-            self.violations.append("writer flipped before replication drained")
-        if world.clock.now < lowered + timedelta(seconds=world.settings.record_ttl):
-            self.violations.append("writer flipped before the old TTL expired")
+        self.violations.extend(f"writer flipped although {p}" for p in flip_allowed_oracle(world, stored))
 
     # -- running invocations
 
@@ -253,41 +261,35 @@ class CutoverMachine(RuleBasedStateMachine):
         self._after_rule()
 
     @rule(
-        drained_after=st.sampled_from([None, 0, 2, 5]),
+        proofs=st.lists(st.sampled_from(list(Evidence)), max_size=4),
         interfere=st.one_of(st.none(), TRIGGERS),
         lowered_ago=st.sampled_from([0, 30, 3600]),
     )
-    def fence_and_drain(self, drained_after: int | None, interfere: Trigger | None, lowered_ago: int) -> None:
-        """In write_fence: fence --confirm with a scripted drain, optionally with another invocation meanwhile."""
-        self._fence(drained_after, interfere, lowered_ago)
+    def fence_and_flip(self, proofs: list[Evidence], interfere: Trigger | None, lowered_ago: int) -> None:
+        """In write_fence: what the CLI does (fence, proofs in any order or missing, flip), maybe with interference."""
+        self._fence(proofs, interfere, lowered_ago)
         self._after_rule()
 
-    def _fence(self, drained_after: int | None, interfere: Trigger | None, lowered_ago: int) -> None:
+    def _fence(self, proofs: list[Evidence], interfere: Trigger | None, lowered_ago: int) -> None:
         state = self.world.state()
         if state.phase is not Phase.WRITE_FENCE or self.world.lock is not None:
             return
-        sleeps = 0
-        self.world.set_latency(5.0, 5.0)  # not drained until the script says so
-
-        def sleep(seconds: float) -> None:
-            nonlocal sleeps
-            self.world.clock.advance(seconds)
-            if sleeps == 0 and interfere is not None:
-                self._engine_run(interfere)
-            if drained_after is not None and sleeps == drained_after:
-                self.world.set_latency(0.0, 0.0)
-            sleeps += 1
-
         self.world.clock.advance(lowered_ago)
-        self._engine_run(OperatorCommand(Action.FENCE, "fuzz", confirm=True), sleep=sleep)
+        self._invoke(OperatorCommand(Action.FENCE, "fuzz", confirm=True))
+        for kind in proofs:
+            self.world.clock.advance(1)
+            self._invoke(RecordEvidence(kind, "fuzz", "proof"))
+        if interfere is not None:
+            self._invoke(interfere)
+        self._invoke(FlipWriter("fuzz"))
 
     @rule(
         rounds=st.integers(1, 6),
         heal=st.booleans(),
-        drained_after=st.sampled_from([None, 0, 2]),
+        complete_proofs=st.sampled_from([True, True, False]),
         undo_writer=st.sampled_from([False, False, False, True]),
     )
-    def progress(self, rounds: int, heal: bool, drained_after: int | None, undo_writer: bool) -> None:
+    def progress(self, rounds: int, heal: bool, complete_proofs: bool, undo_writer: bool) -> None:
         """What a careful operator does next in each phase; keeps random sequences reaching the flip."""
         for _ in range(rounds):
             if heal:
@@ -300,7 +302,7 @@ class CutoverMachine(RuleBasedStateMachine):
                 self.world.clock.advance(FUZZ_SETTINGS.step_hold_seconds + 1)
                 self._invoke(Tick("schedule"))
             elif phase is Phase.WRITE_FENCE:
-                self._fence(drained_after, None, 60)
+                self._fence(list(Evidence) if complete_proofs else list(Evidence)[:2], None, 60)
             elif phase is Phase.PAUSED:
                 self._invoke(OperatorCommand(Action.RESUME, "fuzz"))
             elif undo_writer and phase in (Phase.WRITER_FLIPPED, Phase.COMPLETED):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tap_cutover import handler
 from tap_cutover.adapters import Engine, build_adapters
-from tap_cutover.logic import align
+from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 
 from .fakes import Clock
 from .moto_stack import MotoStack, aligned_now
@@ -112,24 +112,32 @@ def test_full_cutover_happy_path(rehearsal: Rehearsal) -> None:
     assert refused["status"] == "rejected"
     assert stack.weights()["writer"] == pair(100, 5)
 
-    flipped = rehearsal.invoke({"action": "fence", "confirm": True, "operator": "alice"})
-    assert flipped["status"] == "changed", flipped["message"]
-    assert [t["transition"] for t in flipped["transitions"]] == ["fence_confirmed", "writer_flipped"]
+    fence = rehearsal.invoke({"action": "fence", "confirm": True, "operator": "alice"})
+    assert fence["status"] == "changed", fence["message"]
+    assert [t["transition"] for t in fence["transitions"]] == ["fence_confirmed"]
+    assert stack.weights()["writer"] == pair(100, 5)  # the Lambda has no database access: it never flips
+    # What './cutover fence --confirm' records once it proved each on the databases (tests/db cover the proofs).
+    engine = handler.get_engine()
+    for kind in Evidence:
+        assert engine.run(RecordEvidence(kind, "alice", f"{kind.value} proven")).status == "changed"
+    rehearsal.sleep(60)
+    flipped = engine.run(FlipWriter("alice"))
+    assert flipped.status == "changed", flipped.message
     assert stack.weights() == {"reader": pair(0, 5), "writer": pair(0, 5)}
     state = stack.state()
-    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 8, {"reader": 100, "writer": 100})
+    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 11, {"reader": 100, "writer": 100})
     flip_at = datetime.fromisoformat(state["flipped_at"])
     assert flip_at - datetime.fromisoformat(state["ttl_lowered_at"]) >= timedelta(seconds=60)
 
     done = rehearsal.invoke({"action": "advance", "operator": "alice"})
     assert done["status"] == "changed" and done["phase"] == "completed"
     assert stack.weights() == {"reader": pair(0, 60), "writer": pair(0, 60)}
-    assert stack.state()["version"] == 9
-    assert [h["version"] for h in stack.state()["history"]] == list(range(2, 10))
+    assert stack.state()["version"] == 12
+    assert [h["version"] for h in stack.state()["history"]] == list(range(3, 13))  # the newest ten
 
     subjects = [n["Subject"] for n in stack.notifications()]
-    assert len(subjects) == 8
-    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 10), subjects, strict=True))
+    assert len(subjects) == 11
+    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 13), subjects, strict=True))
 
 
 BAD_EVENTS: list[tuple[Any, str]] = [

@@ -17,11 +17,13 @@ from tap_cutover import logic
 from tap_cutover.logic import (
     Action,
     Datapoint,
-    DrainPoll,
+    Evidence,
+    FlipWriter,
     NoChange,
     Observation,
     OperatorCommand,
     PairChange,
+    RecordEvidence,
     Rejected,
     TaskObservation,
     Tick,
@@ -525,26 +527,25 @@ def test_history_is_bounded(cutover_settings: Settings) -> None:
     assert state.history[-1].version == state.version
 
 
-# ---------------------------------------------------------------- drain and writer flip
+# ---------------------------------------------------------------- evidence and writer flip
 
 FENCE_AT = align(NOW, 60) - timedelta(minutes=10)
+FLIP = FlipWriter("alice")
 
 
-def poll(state: State, deadline: datetime = NOW + timedelta(minutes=5)) -> DrainPoll:
-    return DrainPoll(state.version, NOW - timedelta(minutes=1), deadline, "alice")
-
-
-def drained_obs(settings: Settings, value: float = 0.0, **changes: Any) -> Observation:
-    drained = {
-        "latency_source": series(settings, NOW, [value] * 5),
-        "latency_target": series(settings, NOW, [value] * 5),
+def proven(confirmed: datetime = FENCE_AT, **overrides: Any) -> State:
+    """write_fence with all three database proofs recorded after the fence, in order."""
+    fields = {
+        "fence_proven_at": confirmed + timedelta(seconds=1),
+        "drain_reached_at": confirmed + timedelta(seconds=2),
+        "sequences_synced_at": confirmed + timedelta(seconds=3),
+        **overrides,
     }
-    return obs(settings, **{**drained, **changes})
+    return replace(fence(confirmed=confirmed), **fields)
 
 
-def test_flip_when_drained(cutover_settings: Settings) -> None:
-    state = fence(confirmed=FENCE_AT)
-    decision = decide(cutover_settings, state, drained_obs(cutover_settings), poll(state), NOW)
+def test_flip_with_all_three_proofs(cutover_settings: Settings) -> None:
+    decision = decide(cutover_settings, proven(), obs(cutover_settings), FLIP, NOW)
     assert isinstance(decision, Transition) and decision.event == "writer_flipped"
     assert decision.state.phase is Phase.WRITER_FLIPPED
     assert decision.state.weights == Weights(100, 100)
@@ -554,71 +555,86 @@ def test_flip_when_drained(cutover_settings: Settings) -> None:
 
 
 @pytest.mark.parametrize(
-    ("label", "state_kw", "observation_kw", "fragment"),
+    ("label", "overrides", "missing"),
     [
-        ("latency above drain threshold", {}, {"value": 1.5}, "1.5s > 1s"),
-        ("ttl not yet expired", {"lowered": NOW - timedelta(seconds=30)}, {}, "record TTL 60s not yet expired"),
+        ("no proof at all", {"fence_proven_at": None, "drain_reached_at": None, "sequences_synced_at": None}, "fence_proven"),
+        ("fence not proven", {"fence_proven_at": None}, "fence_proven"),
+        ("drain not reached", {"drain_reached_at": None}, "drain_reached"),
+        ("sequences not synced", {"sequences_synced_at": None}, "sequences_synced"),
+        ("proof older than the fence", {"fence_proven_at": FENCE_AT - timedelta(seconds=1)}, "fence_proven"),
+        ("drain before the fence was proven", {"drain_reached_at": FENCE_AT}, "drain_reached"),
     ],
 )
-def test_no_flip_before_drained(
-    cutover_settings: Settings, label: str, state_kw: dict[str, Any], observation_kw: dict[str, Any], fragment: str
+def test_no_flip_without_database_evidence(
+    cutover_settings: Settings, label: str, overrides: dict[str, Any], missing: str
 ) -> None:
-    state = fence(confirmed=FENCE_AT, **state_kw)
-    decision = decide(cutover_settings, state, drained_obs(cutover_settings, **observation_kw), poll(state), NOW)
-    assert isinstance(decision, NoChange), label
-    assert fragment in " ".join(decision.reasons)
+    state = proven(**overrides)
+    decision = decide(cutover_settings, state, obs(cutover_settings), FLIP, NOW)
+    assert isinstance(decision, Rejected), label
+    assert missing in " ".join(decision.reasons) and "metrics alone never move the writer" in " ".join(decision.reasons)
 
 
-def test_periods_before_the_fence_do_not_count_as_drained(cutover_settings: Settings) -> None:
-    state = fence(confirmed=align(NOW, 60) - timedelta(seconds=30))  # inside the newest complete period
-    decision = decide(cutover_settings, state, drained_obs(cutover_settings), poll(state), NOW)
+def test_flip_waits_for_the_old_ttl(cutover_settings: Settings) -> None:
+    state = replace(proven(), ttl_lowered_at=NOW - timedelta(seconds=30))
+    decision = decide(cutover_settings, state, obs(cutover_settings), FLIP, NOW)
     assert isinstance(decision, NoChange)
-    assert "no complete period since the fence yet" in " ".join(decision.reasons)
+    assert "record TTL 60s not yet expired" in " ".join(decision.reasons)
 
 
-def test_missing_metrics_never_drain(cutover_settings: Settings) -> None:
-    state = fence(confirmed=FENCE_AT)
-    observation = obs(cutover_settings, latency_source=(), latency_target=())
-    decision = decide(cutover_settings, state, observation, poll(state), NOW)
-    assert isinstance(decision, NoChange)
-
-
-def test_drain_timeout_does_not_flip(cutover_settings: Settings) -> None:
-    state = fence(confirmed=FENCE_AT)
-    decision = decide(cutover_settings, state, drained_obs(cutover_settings, 5.0), poll(state, deadline=NOW), NOW)
-    assert isinstance(decision, Transition) and decision.event == "drain_timeout"
-    assert decision.state.phase is Phase.WRITE_FENCE
-    assert decision.state.weights == Weights(100, 0)
-    assert decision.changes == ()
-    assert decision.severity == "alert"
+def test_drained_latency_metrics_never_stand_in_for_evidence(cutover_settings: Settings) -> None:
+    zero = series(cutover_settings, NOW, [0.0] * 30)
+    decision = decide(
+        cutover_settings, fence(confirmed=FENCE_AT), obs(cutover_settings, latency_source=zero, latency_target=zero), FLIP, NOW
+    )
+    assert isinstance(decision, Rejected)
 
 
 @pytest.mark.parametrize("gate", ["dms_task", "alarms", "aurora_cluster"])
-def test_drain_aborts_on_a_red_non_latency_gate(cutover_settings: Settings, gate: str) -> None:
-    state = fence(confirmed=FENCE_AT)
-    observation = drained_obs(cutover_settings, **RED_OBSERVATIONS[gate])
-    decision = decide(cutover_settings, state, observation, poll(state), NOW)
-    assert isinstance(decision, Transition) and decision.event == "drain_aborted"
-    assert decision.state.weights.writer == 0 and decision.changes == ()
+def test_flip_refused_on_a_red_non_latency_gate(cutover_settings: Settings, gate: str) -> None:
+    decision = decide(cutover_settings, proven(), obs(cutover_settings, **RED_OBSERVATIONS[gate]), FLIP, NOW)
+    assert isinstance(decision, Rejected) and "writer NOT flipped" in decision.reasons[0]
 
 
-def test_drain_abandoned_when_state_moved(cutover_settings: Settings) -> None:
+def test_red_latency_does_not_block_a_proven_flip(cutover_settings: Settings) -> None:
+    """CloudWatch latency gates the reads shift; the writer waits on the marker, which the CLI proved."""
+    decision = decide(cutover_settings, proven(), obs(cutover_settings, **RED_OBSERVATIONS["cdc_latency_source"]), FLIP, NOW)
+    assert isinstance(decision, Transition) and decision.event == "writer_flipped"
+
+
+def test_evidence_is_recorded_in_order_for_the_current_fence(cutover_settings: Settings) -> None:
     state = fence(confirmed=FENCE_AT)
-    moved = replace(state, version=state.version + 1)
-    decision = decide(cutover_settings, moved, drained_obs(cutover_settings), poll(state), NOW)
-    assert isinstance(decision, Rejected)
-    unconfirmed = fence()
-    decision = decide(cutover_settings, unconfirmed, drained_obs(cutover_settings), poll(unconfirmed), NOW)
-    assert isinstance(decision, Rejected)
+    for kind in (Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED):
+        refused = decide(cutover_settings, state, None, RecordEvidence(kind, "alice", "x"), NOW)
+        assert isinstance(refused, Rejected) and "needs a proven fence first" in refused.reasons[0]
+    for kind, name in (
+        (Evidence.FENCE_PROVEN, "fence_proven_at"),
+        (Evidence.DRAIN_REACHED, "drain_reached_at"),
+        (Evidence.SEQUENCES_SYNCED, "sequences_synced_at"),
+    ):
+        decision = decide(cutover_settings, state, None, RecordEvidence(kind, "alice", f"{kind.value} proof"), NOW)
+        assert isinstance(decision, Transition) and decision.event == kind.value and decision.changes == ()
+        assert getattr(decision.state, name) == NOW and decision.state.version == state.version + 1
+        state = decision.state
+    unconfirmed = decide(cutover_settings, fence(), None, RecordEvidence(Evidence.FENCE_PROVEN, "alice", "x"), NOW)
+    assert isinstance(unconfirmed, Rejected)
+
+
+def test_a_new_fence_or_a_resume_discards_earlier_evidence(cutover_settings: Settings) -> None:
+    again = decide(cutover_settings, proven(), None, cmd(Action.FENCE, confirm=True), NOW)
+    assert isinstance(again, Transition)
+    assert (again.state.fence_proven_at, again.state.drain_reached_at, again.state.sequences_synced_at) == (None, None, None)
+    resumed = decide(cutover_settings, paused(proven()), obs(cutover_settings), cmd(Action.RESUME), NOW)
+    assert isinstance(resumed, Transition) and resumed.state.fence_confirmed_at is None
+    assert resumed.state.fence_proven_at is None and "fence and its proofs start over" in resumed.reason
 
 
 def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
-    """Exhaustive over phases x gate colours: only DrainPoll and an explicit writer rollback move it."""
-    states = [REPLICATING, shifting(50, 25, STEP_DONE), fence(), fence(confirmed=FENCE_AT), flipped(), COMPLETED]
+    """Exhaustive over phases x gate colours: only FlipWriter (with evidence) and an explicit writer rollback move it."""
+    states = [REPLICATING, shifting(50, 25, STEP_DONE), fence(), fence(confirmed=FENCE_AT), proven(), flipped(), COMPLETED]
     states += [paused(s) for s in (shifting(50, 25), fence(), flipped())]
     for state in states:
         for red in [None, *RED_OBSERVATIONS]:
-            observation = drained_obs(cutover_settings, **(RED_OBSERVATIONS[red] if red else {}))
+            observation = obs(cutover_settings, **(RED_OBSERVATIONS[red] if red else {}))
             triggers: list[logic.Trigger] = [TICK, Tick("dms_event", "x"), *(cmd(a) for a in Action)]
             for trigger in triggers:
                 decision = decide(cutover_settings, state, observation, trigger, NOW)

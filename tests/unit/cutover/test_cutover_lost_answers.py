@@ -9,13 +9,23 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
-from tap_cutover.logic import Action, Trigger, desired_records
+from tap_cutover.logic import Action, Evidence, FlipWriter, RecordEvidence, Trigger, desired_records
 from tap_cutover.state import Phase, State, Weights
 
 from .fakes import T0, World, fake_engine, run
 from .test_cutover_engine import TICK, fence_state, op, put, shifting
 
 WRITE_CALLS = frozenset({"route53.ChangeResourceRecordSets", "ssm.PutParameter", "ssm.DeleteParameter", "sns.Publish"})
+
+
+def fence_confirmed() -> State:
+    return replace(fence_state(), fence_confirmed_at=T0 - timedelta(minutes=2), fence_confirmed_by="alice")
+
+
+def fence_proven() -> State:
+    confirmed = fence_confirmed()
+    at = T0 - timedelta(minutes=1)
+    return replace(confirmed, fence_proven_at=at, drain_reached_at=at, sequences_synced_at=at)
 
 
 def flipped(phase: Phase = Phase.WRITER_FLIPPED) -> State:
@@ -47,7 +57,9 @@ SCENARIOS = [
     Scenario("step 25->50", shifting(25, 10), TICK, {"reader": 50}),
     Scenario("step 50->100", shifting(50, 25), TICK, {"reader": 100}),
     Scenario("TTL lowering (enter the fence)", shifting(100, 50), TICK, {"reader": 100}),
-    Scenario("fence and flip", fence_state(), op(Action.FENCE, confirm=True), {"writer": 100}),
+    Scenario("fence confirmed", fence_state(), op(Action.FENCE, confirm=True), {"writer": 0}),
+    Scenario("evidence recorded", fence_confirmed(), RecordEvidence(Evidence.FENCE_PROVEN, "alice", "proof"), {"writer": 0}),
+    Scenario("writer flip", fence_proven(), FlipWriter("alice"), {"writer": 100}),
     Scenario("complete", flipped(), op(Action.ADVANCE), {"writer": 100}),
     Scenario("rollback", shifting(50, 25), op(Action.ROLLBACK, confirm=True), {"reader": 0}),
     Scenario("rollback --writer", flipped(Phase.COMPLETED), op(Action.ROLLBACK, confirm=True, writer=True), {"writer": 0}),
@@ -98,14 +110,11 @@ def test_every_write_whose_answer_is_lost_leaves_dns_and_state_in_agreement(cuto
 
 
 def test_flip_whose_route53_answer_is_lost_is_committed_not_reported_as_nothing(cutover_world: World) -> None:
-    """The reproduction from the field: fence --confirm, the writer change applies, its answer times out."""
-    clean = fresh(cutover_world, fence_state())
-    run(clean, op(Action.FENCE, confirm=True))
-    flip_call = max(i for i, name in enumerate(clean.calls) if name == "route53.ChangeResourceRecordSets")
-    world = fresh(cutover_world, fence_state())
-    world.fail_at = {flip_call: "ambiguous"}
-    result = run(world, op(Action.FENCE, confirm=True))
-    assert result.status == "changed" and "flipped" in result.message, result.message
+    """The reproduction from the field: the writer change applies, its answer times out."""
+    world = fresh(cutover_world, fence_proven())
+    world.fail_at = {7: "ambiguous"}  # 0-3 observe, 4 lock, 5 state, 6 live DNS, 7 the writer change
+    result = run(world, FlipWriter("alice"))
+    assert result.status == "changed" and "writer -> Aurora" in result.message, result.message
     assert any("show the change applied" in error for error in result.errors)
     assert world.state().phase is Phase.WRITER_FLIPPED and world.aurora_weights()["writer"] == 100
     assert world.lock is None

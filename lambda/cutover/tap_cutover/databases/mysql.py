@@ -1,0 +1,857 @@
+"""MySQL and MariaDB: connection, preflight checks, write fence, drain marker and AUTO_INCREMENT sync (PyMySQL).
+
+The fence is server-wide (read_only is a global variable). MariaDB 10.11 has no super_read_only: accounts
+holding READ_ONLY ADMIN (part of ALL PRIVILEGES; no longer part of SUPER since 10.11) keep writing through
+read_only, so the fence reports every application account that holds it. MySQL exempts CONNECTION_ADMIN /
+SUPER holders from read_only until super_read_only is on, which write_marker turns on after the marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import ssl
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import ER
+
+from .checks import MARKER_TABLE, Check, PreflightOptions, block, human_bytes, ok, warn
+from .endpoints import Endpoint, ca_file
+from .errors import DatabaseError, one_line
+from .mappings import TableName, parse_rules, select_tables
+from .results import FenceProof, Marker, Session
+from .sequences import SequenceState
+
+if TYPE_CHECKING:
+    Connection = pymysql.connections.Connection[pymysql.cursors.Cursor]
+CONNECT_TIMEOUT_SECONDS = 10
+LOCK_WAIT_SECONDS = 10
+KILL_WAIT_SECONDS = 5.0
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+# Threads a fence must never end: replication readers (DMS's binlog connection is a Binlog Dump),
+# replica threads and the server's own.
+PROTECTED_COMMANDS = ("Binlog Dump", "Binlog Dump GTID", "Daemon", "Slave_IO", "Slave_SQL", "Slave_worker", "Killed")
+PROTECTED_USERS = ("system user", "event_scheduler")
+LOB_TYPES = frozenset({"tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json"})
+READ_ONLY_ERRORS = frozenset({ER.OPTION_PREVENTS_STATEMENT, 1792, 1836})  # --read-only; read-only transaction; read-only mode
+MIN_BINLOG_RETENTION_SECONDS = 24 * 3600
+CLIENT_SSL_REQUIRED = 2026  # CR_SSL_CONNECTION_ERROR: "SSL is required but the server doesn't support it"
+INTEGER_MAX = {"tinyint": 127, "smallint": 32767, "mediumint": 8388607, "int": 2147483647, "bigint": 9223372036854775807}
+_GRANT = re.compile(r"^GRANT (.+?) ON (\S+) TO ", re.IGNORECASE)
+
+
+def marker_ddl(database: str) -> str:
+    return (
+        f"CREATE TABLE `{database}`.{MARKER_TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, "
+        "written_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB;"
+    )
+
+
+def _name(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def _table(schema: str, name: str) -> str:
+    """A quoted schema.table: every identifier we put into SQL text goes through _name (backticks doubled)."""
+    return f"{_name(schema)}.{_name(name)}"
+
+
+def _pair(table: TableName) -> tuple[str, str]:
+    return table.schema, table.name
+
+
+# --------------------------------------------------------------------------------------
+# Connections
+
+
+def _code(error: BaseException) -> int:
+    args = getattr(error, "args", ())
+    return int(args[0]) if args and isinstance(args[0], int) else 0
+
+
+UNREACHABLE_CODES = (2003, 2005, 2006, 2013)  # can't connect, unknown host, gone away, lost connection
+
+
+def _describe_connect_error(endpoint: Endpoint, role: str, error: Exception) -> str:
+    code = _code(error)
+    where = f"{endpoint.host}:{endpoint.port}"
+    detail = one_line(endpoint.scrub(str(error.args[-1] if error.args else error)))
+    known = {
+        ER.ACCESS_DENIED_ERROR: f"authentication failed for user {endpoint.user} on {where}; check the password",
+        ER.BAD_DB_ERROR: f"database {endpoint.database} does not exist on {where}; create it or fix the database name",
+        ER.DBACCESS_DENIED_ERROR: f"user {endpoint.user} may not use database {endpoint.database} on {where}; grant access",
+        CLIENT_SSL_REQUIRED: f"{where} does not offer SSL but ssl={endpoint.ssl_mode}; enable TLS on the server",
+    } | {
+        unreachable: f"cannot reach {where} ({detail}); check the host and port, the network path (VPN, security groups, "
+        "firewall) and that the server is running"
+        for unreachable in UNREACHABLE_CODES
+    }
+    if code in known:
+        return f"{role}: {known[code]}"
+    if isinstance(error, ssl.SSLError):
+        return f"{role}: SSL with {where} failed ({detail}); check ssl-ca and the server certificate"
+    return f"{role}: cannot connect to {endpoint.label} ({detail})"
+
+
+def _ssl_options(endpoint: Endpoint, ca_path: str | None) -> dict[str, Any] | None:
+    if endpoint.ssl_mode == "disable":
+        return None
+    # PyMySQL falls back to plain text when the server offers no TLS: `require` is checked after connecting.
+    return {"ca": ca_path, "check_hostname": endpoint.ssl_mode == "verify-full"} if ca_path else {"check_hostname": False}
+
+
+def _open(endpoint: Endpoint, ssl_options: dict[str, Any] | None, autocommit: bool, role: str) -> Connection:
+    return pymysql.connect(
+        host=endpoint.host,
+        port=endpoint.port,
+        user=endpoint.user,
+        password=endpoint.password,
+        database=endpoint.database or None,
+        ssl=ssl_options,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        autocommit=autocommit,
+        charset="utf8mb4",
+        program_name=f"tap-migrate {role}",
+    )
+
+
+def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Connection:
+    with ca_file(endpoint) as ca_path:
+        try:
+            try:
+                connection = _open(endpoint, _ssl_options(endpoint, ca_path), autocommit, role)
+            except pymysql.err.OperationalError as error:
+                # PyMySQL has no "preferred" mode: it refuses a server without TLS once asked for it.
+                if endpoint.ssl_mode != "prefer" or _code(error) != CLIENT_SSL_REQUIRED:
+                    raise
+                connection = _open(endpoint, None, autocommit, role)
+        except (pymysql.Error, OSError) as error:
+            raise DatabaseError(_describe_connect_error(endpoint, role, error)) from None
+    if endpoint.ssl_mode not in {"prefer", "disable"} and not _uses_ssl(connection):
+        connection.close()
+        raise DatabaseError(
+            f"{role}: {endpoint.host}:{endpoint.port} does not offer SSL but ssl={endpoint.ssl_mode}; enable TLS on the "
+            "server (ssl-cert / ssl-key) or lower the ssl mode"
+        )
+    return connection
+
+
+def _uses_ssl(connection: Connection) -> bool:
+    row = _row(connection, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    return bool(row and row[1])
+
+
+@contextlib.contextmanager
+def session(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Iterator[Connection]:
+    """A connection whose driver errors come out as DatabaseError, scrubbed of the password."""
+    connection = connect(endpoint, role, autocommit=autocommit)
+    try:
+        yield connection
+    except pymysql.Error as error:
+        raise DatabaseError(f"{role} {endpoint.label}: {one_line(endpoint.scrub(str(error)))}") from None
+    finally:
+        with contextlib.suppress(pymysql.Error):
+            connection.close()
+
+
+def _rows(connection: Connection, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return list(cursor.fetchall())
+
+
+def _row(connection: Connection, query: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+    rows = _rows(connection, query, params)
+    return rows[0] if rows else None
+
+
+def _value(connection: Connection, query: str, params: Sequence[Any] | None = None) -> Any:
+    row = _row(connection, query, params)
+    return None if row is None else row[0]
+
+
+def _variable(connection: Connection, name: str) -> str | None:
+    row = _row(connection, "SHOW GLOBAL VARIABLES LIKE %s", (name,))
+    return None if row is None else str(row[1])
+
+
+def _is_mariadb(connection: Connection) -> bool:
+    return "mariadb" in str(_value(connection, "SELECT VERSION()")).lower()
+
+
+def server_version(connection: Connection) -> str:
+    version = str(_value(connection, "SELECT VERSION()"))
+    return ("MariaDB " if "mariadb" in version.lower() else "MySQL ") + version
+
+
+def _as_bytes(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# --------------------------------------------------------------------------------------
+# Catalog
+
+
+def catalog(connection: Connection) -> list[TableName]:
+    rows = _rows(
+        connection,
+        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
+        "AND TABLE_SCHEMA NOT IN %s",
+        (SYSTEM_SCHEMAS,),
+    )
+    return [TableName(_as_bytes(schema), _as_bytes(name)) for schema, name in rows]
+
+
+@dataclass(frozen=True)
+class _Column:
+    table: TableName
+    name: str
+    data_type: str
+    column_type: str
+    in_primary_key: bool
+
+    @property
+    def is_lob(self) -> bool:
+        return self.data_type in LOB_TYPES
+
+
+def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Column]:
+    wanted = set(tables)
+    schemas = sorted({table.schema for table in tables})
+    if not schemas:
+        return []
+    rows = _rows(
+        connection,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY = 'PRI' "
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN %s ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
+        (schemas,),
+    )
+    columns = [
+        _Column(
+            TableName(_as_bytes(r[0]), _as_bytes(r[1])), _as_bytes(r[2]), _as_bytes(r[3]).lower(), _as_bytes(r[4]), bool(r[5])
+        )
+        for r in rows
+    ]
+    return [column for column in columns if column.table in wanted]
+
+
+# --------------------------------------------------------------------------------------
+# Preflight: source
+
+
+def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
+    with session(endpoint, "source") as connection:
+        checks = [ok("reachable", "source", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        tables = select_tables(parse_rules(mappings_json), catalog(connection))
+        if not tables:
+            checks.append(
+                block(
+                    "table selection",
+                    "source",
+                    "the table mappings select no table on the source",
+                    "fix the selection rules' schema-name (the MySQL database) / table-name; % and _ are wildcards",
+                )
+            )
+        else:
+            checks.append(ok("table selection", "source", f"{len(tables)} table(s) selected"))
+        checks += _binlog_checks(connection)
+        checks += _grant_checks(connection, endpoint, tables)
+        columns = _columns(connection, tables)
+        checks += _key_checks(tables, columns)
+        checks += _lob_checks(connection, columns, options)
+        checks.append(_ssl_check(connection, options))
+        checks += _long_transaction_checks(connection, options)
+        checks.append(_marker_check(connection, endpoint, tables))
+    return checks, tables
+
+
+def _binlog_checks(connection: Connection) -> list[Check]:
+    checks: list[Check] = []
+    log_bin = (_variable(connection, "log_bin") or "OFF").upper()
+    if log_bin == "ON":
+        checks.append(ok("log_bin", "source", "ON"))
+    else:
+        checks.append(
+            block("log_bin", "source", log_bin, "enable the binary log (log-bin; RDS: automated backups on) and restart")
+        )
+    expected = {"binlog_format": "ROW", "binlog_row_image": "FULL"}
+    for name, wanted in expected.items():
+        found = (_variable(connection, name) or "unset").upper()
+        if found == wanted:
+            checks.append(ok(name, "source", found))
+        else:
+            checks.append(
+                block(name, "source", found, f"SET GLOBAL {name} = '{wanted}' and in the config file (RDS: parameter group)")
+            )
+    seconds_text = _variable(connection, "binlog_expire_logs_seconds")
+    days_text = _variable(connection, "expire_logs_days")
+    seconds = int(float(seconds_text)) if seconds_text not in (None, "") else 0
+    if not seconds and days_text not in (None, ""):
+        seconds = int(float(days_text or 0) * 86400)
+    if seconds == 0:
+        checks.append(ok("binlog retention", "source", "binary logs never expire automatically"))
+    elif seconds >= MIN_BINLOG_RETENTION_SECONDS:
+        checks.append(ok("binlog retention", "source", f"{seconds // 3600} h"))
+    else:
+        checks.append(
+            block(
+                "binlog retention",
+                "source",
+                f"{seconds / 3600:.1f} h",
+                "keep binary logs at least 24 h: SET GLOBAL binlog_expire_logs_seconds = 86400 "
+                "(RDS: CALL mysql.rds_set_configuration('binlog retention hours', 24))",
+            )
+        )
+    server_id = int(_variable(connection, "server_id") or 0)
+    if server_id:
+        checks.append(ok("server_id", "source", str(server_id)))
+    else:
+        checks.append(block("server_id", "source", "0", "set server_id to a non-zero value (server-id in the config file)"))
+    return checks
+
+
+def _global_privileges(connection: Connection) -> set[str]:
+    found: set[str] = set()
+    for (grant,) in _rows(connection, "SHOW GRANTS"):
+        match = _GRANT.match(_as_bytes(grant))
+        if match and match.group(2) == "*.*":
+            found |= {part.strip().upper() for part in match.group(1).split(",")}
+    return found
+
+
+def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> list[Check]:
+    checks: list[Check] = []
+    privileges = _global_privileges(connection)
+    everything = "ALL PRIVILEGES" in privileges or "ALL" in privileges
+    # MariaDB 10.5+ renamed REPLICATION CLIENT to BINLOG MONITOR (the old name is an alias).
+    needs = {
+        "REPLICATION CLIENT": ("REPLICATION CLIENT", "BINLOG MONITOR"),
+        "REPLICATION SLAVE": ("REPLICATION SLAVE",),
+    }
+    missing = [name for name, spellings in needs.items() if not everything and not privileges.intersection(spellings)]
+    held = "ALL PRIVILEGES" if everything else ", ".join(sorted(privileges)) or "no global privilege"
+    if missing:
+        checks.append(
+            block(
+                "replication grants",
+                endpoint.user,
+                f"global privileges: {held}; missing {', '.join(missing)}",
+                f"GRANT {', '.join(missing)} ON *.* TO '{endpoint.user}'@'%'; "
+                "(MariaDB 10.5+ spells REPLICATION CLIENT as BINLOG MONITOR)",
+            )
+        )
+    else:
+        checks.append(ok("replication grants", endpoint.user, held))
+    denied: list[TableName] = []
+    for table in tables:
+        try:
+            _rows(connection, f"SELECT 1 FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
+        except pymysql.err.OperationalError as error:
+            if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
+                raise
+            denied.append(table)
+        except pymysql.err.ProgrammingError as error:
+            if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
+                raise
+            denied.append(table)
+    for table in denied:
+        checks.append(
+            block(
+                "select privilege",
+                str(table),
+                f"{endpoint.user} cannot SELECT",
+                f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';",
+            )
+        )
+    if tables and not denied:
+        checks.append(ok("select privilege", endpoint.user, f"SELECT on all {len(tables)} selected table(s)"))
+    return checks
+
+
+def _key_checks(tables: Sequence[TableName], columns: Sequence[_Column]) -> list[Check]:
+    checks: list[Check] = []
+    keyed = {column.table for column in columns if column.in_primary_key}
+    unkeyed = [table for table in tables if table not in keyed]
+    for table in unkeyed:
+        checks.append(
+            block(
+                "primary key",
+                str(table),
+                "no primary key: DMS cannot apply its UPDATEs and DELETEs reliably",
+                f"ALTER TABLE {_table(table.schema, table.name)} ADD PRIMARY KEY (...);",
+            )
+        )
+    if tables and not unkeyed:
+        checks.append(ok("primary key", "source", f"all {len(tables)} selected table(s) have a primary key"))
+    for column in columns:
+        if column.in_primary_key and column.is_lob:
+            checks.append(
+                block(
+                    "lob primary key",
+                    f"{column.table}.{column.name}",
+                    f"primary-key column of LOB type {column.column_type}",
+                    "DMS does not support LOB primary keys: use VARCHAR/VARBINARY or another key",
+                )
+            )
+    return checks
+
+
+def _lob_checks(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> list[Check]:
+    lobs = [column for column in columns if column.is_lob]
+    settings = options.task
+    if not lobs:
+        return [ok("lob size", "source", "no LOB column in the selected tables")]
+    if not settings.support_lobs:
+        return [
+            block(
+                "lob support",
+                "task settings",
+                f"SupportLobs = false but {len(lobs)} LOB column(s) are selected (e.g. {lobs[0].table}.{lobs[0].name})",
+                "set TargetMetadata.SupportLobs to true: without it DMS leaves LOB columns empty",
+            )
+        ]
+    if not settings.truncates_lobs:
+        return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
+    limit = settings.lob_max_size_kb * 1024
+    checks: list[Check] = []
+    for column in lobs:
+        largest = int(
+            _value(
+                connection,
+                f"SELECT MAX(OCTET_LENGTH({_name(column.name)})) FROM {_table(*_pair(column.table))}",  # noqa: S608
+            )
+            or 0
+        )
+        if largest > limit:
+            checks.append(
+                block(
+                    "lob size",
+                    f"{column.table}.{column.name}",
+                    f"largest value {human_bytes(largest)} ({largest} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
+                    "limited LOB mode truncates it silently",
+                    f"raise TargetMetadata.LobMaxSize to at least {-(-largest // 1024)} KB, or use FullLobMode",
+                )
+            )
+    if not checks:
+        checks.append(
+            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
+        )
+    return checks
+
+
+def _ssl_check(connection: Connection, options: PreflightOptions) -> Check:
+    have_ssl = (_variable(connection, "have_ssl") or "").upper()
+    ours = _uses_ssl(connection)
+    offered = have_ssl == "YES" or ours
+    value = f"have_ssl={have_ssl or 'n/a'}; this check's own connection {'uses' if ours else 'does not use'} SSL"
+    if options.ssl_mode == "none":
+        return ok("ssl", "source", value + "; the DMS endpoint's ssl_mode is none")
+    if offered:
+        return ok("ssl", "source", value)
+    return block(
+        "ssl",
+        "source",
+        value,
+        f"the DMS endpoint uses ssl_mode={options.ssl_mode}: configure ssl-cert and ssl-key on the server and restart",
+    )
+
+
+def _long_transaction_checks(connection: Connection, options: PreflightOptions) -> list[Check]:
+    threshold = options.long_transaction_seconds
+    try:
+        rows = _rows(
+            connection,
+            "SELECT trx_mysql_thread_id, TIMESTAMPDIFF(SECOND, trx_started, NOW()), trx_rows_modified "
+            "FROM information_schema.INNODB_TRX WHERE TIMESTAMPDIFF(SECOND, trx_started, NOW()) >= %s ORDER BY trx_started",
+            (threshold,),
+        )
+    except pymysql.err.OperationalError as error:
+        if _code(error) != ER.SPECIFIC_ACCESS_DENIED_ERROR:
+            raise
+        return [
+            warn(
+                "long transaction",
+                "source",
+                "not checked: reading information_schema.INNODB_TRX needs the PROCESS privilege",
+                "run the preflight with an account holding PROCESS, or check SHOW ENGINE INNODB STATUS by hand",
+            )
+        ]
+    checks = [
+        warn(
+            "long transaction",
+            f"thread {thread}",
+            f"open for {age}s, {modified} row(s) modified",
+            "its changes reach the binlog (and DMS) only when it commits: end it before starting the task or fencing",
+        )
+        for thread, age, modified in rows
+    ]
+    return checks or [ok("long transaction", "source", f"none open longer than {threshold}s")]
+
+
+def _marker_check(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> Check:
+    if not endpoint.database:
+        return block(
+            "drain marker table",
+            MARKER_TABLE,
+            "no source database to hold it",
+            "name the application database in the URL (mysql://user@host/appdb) or the secret's dbname",
+        )
+    marker = TableName(endpoint.database, MARKER_TABLE)
+    exists = _value(
+        connection,
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+        (marker.schema, marker.name),
+    )
+    if not exists:
+        return block("drain marker table", str(marker), "missing on the source", marker_ddl(endpoint.database))
+    if marker not in tables:
+        return block(
+            "drain marker table",
+            str(marker),
+            "exists but the table mappings do not select it",
+            f'add a selection rule including schema "{marker.schema}" table "{MARKER_TABLE}" (and no transformation dropping it)',
+        )
+    return ok("drain marker table", str(marker), "exists and is selected")
+
+
+# --------------------------------------------------------------------------------------
+# Preflight: target
+
+
+def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
+    with session(endpoint, "target") as connection:
+        checks = [ok("reachable", "target", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        present = set(catalog(connection))
+        missing = [table for table in tables if table not in present]
+        creates = options.task.target_table_prep_mode == "DROP_AND_CREATE"
+        for table in missing:
+            if creates:
+                checks.append(
+                    warn("target table", str(table), "missing", "the task creates it (TargetTablePrepMode = DROP_AND_CREATE)")
+                )
+            else:
+                checks.append(
+                    block(
+                        "target table",
+                        str(table),
+                        f"missing and TargetTablePrepMode = {options.task.target_table_prep_mode}",
+                        "create the schema on the target first (mysqldump --no-data from the source)",
+                    )
+                )
+        if tables and not missing:
+            checks.append(ok("target table", "target", f"all {len(tables)} selected table(s) exist"))
+        counters = list_auto_increments(connection, [table for table in tables if table in present])
+        checks.append(ok("target sequences", "target", f"{len(counters)} AUTO_INCREMENT column(s) readable"))
+    return checks
+
+
+# --------------------------------------------------------------------------------------
+# Fence
+
+
+def _client_sessions(connection: Connection) -> list[tuple[int, str, str]]:
+    rows = _rows(
+        connection,
+        "SELECT ID, USER, COALESCE(DB, '') FROM information_schema.PROCESSLIST "
+        "WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN %s AND USER NOT IN %s ORDER BY ID",
+        (PROTECTED_COMMANDS, PROTECTED_USERS),
+    )
+    return [(int(thread), _as_bytes(user), _as_bytes(database)) for thread, user, database in rows]
+
+
+def _kill(connection: Connection) -> tuple[list[Session], list[str]]:
+    ended: list[Session] = []
+    failures: list[str] = []
+    for thread, user, database in _client_sessions(connection):
+        try:
+            _rows(connection, f"KILL CONNECTION {thread}")
+        except pymysql.err.OperationalError as error:
+            if _code(error) == ER.NO_SUCH_THREAD:
+                continue
+            failures.append(f"session {thread} of {user}: {one_line(str(error.args[-1]))} (grant CONNECTION ADMIN)")
+            continue
+        ended.append(Session(thread, user, database))
+    # KILL only flags the thread: wait until each has really gone, so nothing of theirs commits after us.
+    deadline = time.monotonic() + KILL_WAIT_SECONDS
+    pending = {session.id for session in ended}
+    while pending and time.monotonic() < deadline:
+        alive = {thread for thread, _, _ in _all_sessions(connection)}
+        pending &= alive
+        if pending:
+            time.sleep(0.05)
+    failures += [f"session {thread} did not exit within {KILL_WAIT_SECONDS:.0f}s" for thread in sorted(pending)]
+    return ended, failures
+
+
+def _all_sessions(connection: Connection) -> list[tuple[int, str, str]]:
+    return [(int(r[0]), _as_bytes(r[1]), "") for r in _rows(connection, "SELECT ID, USER FROM information_schema.PROCESSLIST")]
+
+
+def _exempt_privileges(connection: Connection) -> tuple[str, ...]:
+    """The privileges that write through read_only on this server (while super_read_only, if any, is off)."""
+    if not _is_mariadb(connection):
+        return ("SUPER", "CONNECTION_ADMIN")
+    version = str(_value(connection, "SELECT VERSION()")).split("-")[0]
+    major_minor = tuple(int(part) for part in version.split(".")[:2])
+    return ("READ_ONLY ADMIN",) if major_minor >= (10, 11) else ("READ_ONLY ADMIN", "SUPER")
+
+
+def _exempt_accounts(connection: Connection, privileges: Sequence[str]) -> dict[str, set[str]]:
+    """user name -> accounts ('user'@'host') holding one of `privileges` globally."""
+    accounts: dict[str, set[str]] = {}
+    for (grantee,) in _rows(
+        connection,
+        "SELECT DISTINCT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN %s",
+        (tuple(privileges),),
+    ):
+        text = _as_bytes(grantee)
+        user = text.split("@", 1)[0].strip("'")
+        accounts.setdefault(user, set()).add(text)
+    return accounts
+
+
+def _set_read_only(connection: Connection) -> list[str]:
+    """SET GLOBAL read_only = ON; when open transactions hold it up past lock_wait_timeout, end them and retry."""
+    _rows(connection, f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+    try:
+        _rows(connection, "SET GLOBAL read_only = ON")
+        return []
+    except pymysql.err.OperationalError as error:
+        if _code(error) != ER.LOCK_WAIT_TIMEOUT:
+            raise
+    _, failures = _kill(connection)
+    _rows(connection, "SET GLOBAL read_only = ON")
+    return failures
+
+
+def _read_only_state(connection: Connection) -> str:
+    read_only = _variable(connection, "read_only") or "unknown"
+    super_read_only = _variable(connection, "super_read_only")
+    state = f"read_only={read_only}"
+    return state + (f", super_read_only={super_read_only}" if super_read_only is not None else " (MariaDB: no super_read_only)")
+
+
+def _prove(proof: Endpoint, database: str) -> tuple[bool, str]:
+    with session(proof, "proof", autocommit=False) as connection:
+        try:
+            _rows(
+                connection,
+                f"INSERT INTO {_table(database, MARKER_TABLE)} (id, written_at) VALUES (%s, NOW(6))",  # noqa: S608
+                ("tap-fence-proof-" + secrets.token_hex(8),),
+            )
+        except pymysql.Error as error:
+            connection.rollback()
+            code = _code(error)
+            if code in READ_ONLY_ERRORS:
+                return True, f"a fresh session of {proof.user} got: {one_line(str(error.args[-1]))}"
+            if code == ER.NO_SUCH_TABLE:
+                return False, f"the proof needs the marker table, which is missing: {marker_ddl(database)}"
+            return False, f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+        connection.rollback()
+        return False, f"a fresh session of {proof.user} could INSERT into {database}.{MARKER_TABLE}"
+
+
+def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool) -> FenceProof:
+    database = _marker_database(source)
+    prover = proof or source
+    with session(source, "source") as connection:
+        ended: list[Session] = []
+        failures: list[str] = []
+        if already_read_only:
+            seen_users = {user for _, user, _ in _client_sessions(connection)}
+        else:
+            failures += _set_read_only(connection)
+            ended, kill_failures = _kill(connection)
+            failures += kill_failures
+            seen_users = {session.user for session in ended}
+        state = _read_only_state(connection)
+        super_read_only_on = "super_read_only=ON" in state
+        exempt = {} if super_read_only_on else _exempt_accounts(connection, _exempt_privileges(connection))
+    seen_users.add(prover.user)
+    escapes = [
+        f"account {account} holds a privilege that writes through read_only"
+        for user in sorted(seen_users - {source.user})
+        for account in sorted(exempt.get(user, ()))
+    ]
+    proved, proof_result = _prove(prover, database)
+    problems: list[str] = []
+    if "read_only=ON" not in state:
+        problems.append("read_only is OFF")
+    if escapes:
+        problems.append("; ".join(escapes) + " (revoke it, or turn on super_read_only on MySQL)")
+    if failures:
+        problems.append("sessions that could not be ended: " + "; ".join(failures))
+    if not proved:
+        problems.append(proof_result)
+    fenced = proved and not problems
+    action = "left unchanged (already_read_only)" if already_read_only else f"{len(ended)} application session(s) killed"
+    if fenced:
+        summary = f"source {source.host}:{source.port} is fenced: {state}; {action}; {proof_result}"
+    else:
+        summary = f"source {source.host}:{source.port} is NOT proven read-only: {state}; {action}; " + "; ".join(problems)
+    return FenceProof(
+        ok=fenced,
+        summary=summary,
+        source=source.label,
+        read_only=state,
+        changed=not already_read_only,
+        terminated=tuple(ended),
+        proof_user=prover.user,
+        proof_result=proof_result,
+        escapes=tuple(escapes),
+    )
+
+
+def unfence(source: Endpoint) -> None:
+    with session(source, "source") as connection:
+        if _variable(connection, "super_read_only") is not None:
+            _rows(connection, "SET GLOBAL super_read_only = OFF")
+        _rows(connection, "SET GLOBAL read_only = OFF")
+
+
+def _marker_database(source: Endpoint) -> str:
+    if not source.database:
+        raise DatabaseError(
+            "source: no database named for the drain marker table; put the application database in the URL "
+            "(mysql://user@host:3306/appdb) or the secret's dbname"
+        )
+    return source.database
+
+
+# --------------------------------------------------------------------------------------
+# Drain marker
+
+
+def _binlog_position(connection: Connection) -> str:
+    for statement in ("SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"):  # MySQL 8.4 removed the first
+        try:
+            row = _row(connection, statement)
+        except pymysql.err.ProgrammingError:
+            continue
+        return f"{_as_bytes(row[0])}:{row[1]}" if row else "binary log off"
+    return "unknown"
+
+
+def write_marker(source: Endpoint) -> Marker:
+    """Insert the marker with the fencing account (exempt from read_only), then close super_read_only (MySQL).
+
+    Order: read_only is already on (no application writes), the marker commits, and only then does
+    super_read_only shut out the privileged accounts too. A retry finds super_read_only on, lifts it for
+    the one insert (read_only stays on throughout), and puts it back.
+    """
+    database = _marker_database(source)
+    marker_id = "tap-" + secrets.token_hex(16)
+    with session(source, "source") as connection:
+        has_super_read_only = _variable(connection, "super_read_only") is not None
+        if has_super_read_only and (_variable(connection, "super_read_only") or "").upper() == "ON":
+            _rows(connection, "SET GLOBAL super_read_only = OFF")
+        try:
+            _rows(
+                connection,
+                f"INSERT INTO {_table(database, MARKER_TABLE)} (id, written_at) VALUES (%s, NOW(6))",  # noqa: S608
+                (marker_id,),
+            )
+        except pymysql.Error as error:
+            code = _code(error)
+            if code in READ_ONLY_ERRORS:
+                raise DatabaseError(
+                    f"source: user {source.user} cannot write while read_only is on; fence and write the marker with an "
+                    "account holding READ_ONLY ADMIN (MariaDB) or CONNECTION_ADMIN / SUPER (MySQL)"
+                ) from None
+            if code == ER.NO_SUCH_TABLE:
+                raise DatabaseError(f"source: the drain marker table is missing; create it: {marker_ddl(database)}") from None
+            raise
+        finally:
+            if has_super_read_only and (_variable(connection, "read_only") or "").upper() == "ON":
+                _rows(connection, "SET GLOBAL super_read_only = ON")
+        written_at: datetime = _value(
+            connection,
+            f"SELECT written_at FROM {_table(database, MARKER_TABLE)} WHERE id = %s",  # noqa: S608  (quoted by _table)
+            (marker_id,),
+        )
+        position = _binlog_position(connection)
+    return Marker(marker_id, written_at, database, MARKER_TABLE, source.label, position)
+
+
+def marker_visible(connection: Connection, marker: Marker) -> bool:
+    try:
+        query = f"SELECT 1 FROM {_table(marker.schema, marker.table)} WHERE id = %s"  # noqa: S608  (quoted by _table)
+        return bool(_rows(connection, query, (marker.id,)))
+    except pymysql.err.ProgrammingError as error:
+        if _code(error) != ER.NO_SUCH_TABLE:
+            raise
+        raise DatabaseError(
+            f"target: table {marker.qualified_table} does not exist; create it on the target ({marker_ddl(marker.schema)}) "
+            "and make sure the task's mappings select it"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------
+# AUTO_INCREMENT
+
+
+def _fresh_statistics(connection: Connection) -> None:
+    # MySQL 8 caches information_schema.TABLES.AUTO_INCREMENT for a day by default; MariaDB has no such cache.
+    with contextlib.suppress(pymysql.err.OperationalError, pymysql.err.InternalError):
+        _rows(connection, "SET SESSION information_schema_stats_expiry = 0")
+
+
+def list_auto_increments(connection: Connection, tables: Sequence[TableName]) -> dict[str, SequenceState]:
+    """The AUTO_INCREMENT counter (next value) of each given table that has one."""
+    wanted = set(tables)
+    schemas = sorted({table.schema for table in tables})
+    if not schemas:
+        return {}
+    _fresh_statistics(connection)
+    increment = int(_value(connection, "SELECT @@auto_increment_increment") or 1)
+    found: dict[str, SequenceState] = {}
+    for schema, name, counter, data_type, column_type in _rows(
+        connection,
+        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.DATA_TYPE, c.COLUMN_TYPE FROM information_schema.TABLES t "
+        "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME "
+        "AND c.EXTRA LIKE '%%auto_increment%%' WHERE t.TABLE_SCHEMA IN %s",
+        (schemas,),
+    ):
+        table = TableName(_as_bytes(schema), _as_bytes(name))
+        if table not in wanted:
+            continue
+        maximum = INTEGER_MAX.get(_as_bytes(data_type).lower(), INTEGER_MAX["bigint"])
+        if "unsigned" in _as_bytes(column_type).lower():
+            maximum = maximum * 2 + 1
+        state = SequenceState(table.schema, table.name, int(counter or 1), increment, maximum)
+        found[state.key] = state
+    return found
+
+
+def read_auto_increments(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[str, SequenceState]:
+    with session(endpoint, role) as connection:
+        return list_auto_increments(connection, _tables_or_database(connection, endpoint, tables))
+
+
+def _tables_or_database(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName] | None) -> list[TableName]:
+    if tables is not None:
+        return list(tables)
+    if not endpoint.database:
+        raise DatabaseError(f"{endpoint.label}: name the database whose AUTO_INCREMENT counters to compare (…/appdb)")
+    return [table for table in catalog(connection) if table.schema == endpoint.database]
+
+
+def raise_auto_increments(
+    target: Endpoint, wanted: dict[str, int], tables: Sequence[TableName] | None
+) -> dict[str, SequenceState]:
+    """ALTER TABLE … AUTO_INCREMENT = n for each counter below its wanted value (only upward), then read them back."""
+    with session(target, "target") as connection:
+        scope = _tables_or_database(connection, target, tables)
+        current = list_auto_increments(connection, scope)
+        for key, next_value in wanted.items():
+            state = current.get(key)
+            if state is not None and state.next_value < next_value <= state.max_value:
+                _rows(connection, f"ALTER TABLE {_table(state.schema, state.object_name)} AUTO_INCREMENT = {int(next_value)}")
+        return list_auto_increments(connection, scope)

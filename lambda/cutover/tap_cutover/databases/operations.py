@@ -1,0 +1,213 @@
+"""The engine-agnostic entry points: each picks the PostgreSQL or MySQL/MariaDB implementation by endpoint.
+
+The driver modules (psycopg, PyMySQL) are imported on first use only, so importing this module (and the
+operator CLI) stays cheap and works where a driver is not installed until it is needed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import ModuleType
+
+from .checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE, Check, PreflightOptions, task_checks
+from .endpoints import Endpoint
+from .errors import DatabaseError
+from .mappings import TableName, parse_rules, select_tables
+from .results import DrainProof, FenceProof, Marker, SequenceReport
+from .sequences import DEFAULT_GAP, SequenceState, sequence_rows
+
+MAX_POLL_SECONDS = 1.0
+
+
+def _postgres() -> ModuleType:
+    from . import postgres  # noqa: PLC0415  (psycopg loads only when a PostgreSQL endpoint is used)
+
+    return postgres
+
+
+def _mysql() -> ModuleType:
+    from . import mysql  # noqa: PLC0415  (PyMySQL loads only when a MySQL/MariaDB endpoint is used)
+
+    return mysql
+
+
+def _engine(endpoint: Endpoint) -> ModuleType:
+    return _postgres() if endpoint.family == "postgres" else _mysql()
+
+
+# --------------------------------------------------------------------------------------
+# Preflight
+
+
+def run_preflight(source: Endpoint, target: Endpoint | None, mappings_json: str, options: PreflightOptions) -> list[Check]:
+    """Source checks, the task settings the drain proof needs, then (given a target) the target checks."""
+    source_checks, tables = _engine(source).preflight_source(source, mappings_json, options)
+    checks: list[Check] = [*source_checks, *task_checks(options.task)]
+    if target is not None:
+        checks += _engine(target).preflight_target(target, tables, options)
+    return checks
+
+
+def selected_tables(source: Endpoint, mappings_json: str) -> list[TableName]:
+    engine = _engine(source)
+    with engine.session(source, "source") as connection:
+        tables: list[TableName] = select_tables(parse_rules(mappings_json), engine.catalog(connection))
+    return tables
+
+
+# --------------------------------------------------------------------------------------
+# Fence and drain marker
+
+
+def fence_source(
+    source: Endpoint, proof: Endpoint | None = None, already_read_only: bool = False, marker_schema: str = DEFAULT_MARKER_SCHEMA
+) -> FenceProof:
+    """Make the source refuse application writes, end the application's sessions, and prove it with a fresh session.
+
+    `proof`: the credentials of the proving session (e.g. the application's user); default: the source's.
+    `already_read_only`: change nothing, only prove. Never raises for an unproven fence: `ok` is False and
+    `summary` says which state the source is in.
+    """
+    if source.family == "postgres":
+        proof_result: FenceProof = _postgres().fence(source, proof, already_read_only, marker_schema)
+    else:
+        proof_result = _mysql().fence(source, proof, already_read_only)
+    return proof_result
+
+
+def unfence_source(source: Endpoint) -> None:
+    """Writable again (rollback of a fence, tests)."""
+    _engine(source).unfence(source)
+
+
+def write_marker(source: Endpoint, marker_schema: str = DEFAULT_MARKER_SCHEMA) -> Marker:
+    """Write the drain marker on the fenced source; call it after a successful fence_source."""
+    if source.family == "postgres":
+        marker: Marker = _postgres().write_marker(source, marker_schema)
+    else:
+        marker = _mysql().write_marker(source)
+    return marker
+
+
+def _marker(target: Endpoint, marker: Marker | str, schema: str | None) -> Marker:
+    if isinstance(marker, Marker):
+        return marker
+    default_schema = DEFAULT_MARKER_SCHEMA if target.family == "postgres" else target.database
+    return Marker(marker, datetime.now(UTC), schema or default_schema, MARKER_TABLE, "", "")
+
+
+def marker_applied(target: Endpoint, marker: Marker | str, schema: str | None = None) -> bool:
+    """Whether the marker row is visible on the target. A bare id looks in public (PostgreSQL) / the target database."""
+    wanted = _marker(target, marker, schema)
+    engine = _engine(target)
+    with engine.session(target, "target") as connection:
+        visible: bool = engine.marker_visible(connection, wanted)
+    return visible
+
+
+def wait_for_marker(
+    target: Endpoint,
+    marker: Marker | str,
+    timeout_s: float,
+    poll_s: float = MAX_POLL_SECONDS,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    schema: str | None = None,
+) -> DrainProof:
+    """Poll the target (at least once a second) until the marker row is visible, or until `timeout_s` passes."""
+    if not 0 < poll_s <= MAX_POLL_SECONDS:
+        raise ValueError(f"poll_s must be in (0, {MAX_POLL_SECONDS}] seconds, got {poll_s}")
+    if timeout_s < 0:
+        raise ValueError(f"timeout_s must be >= 0, got {timeout_s}")
+    wanted = _marker(target, marker, schema)
+    engine = _engine(target)
+    started = clock()
+    polls = 0
+    with engine.session(target, "target") as connection:
+        while True:
+            polls += 1
+            visible = engine.marker_visible(connection, wanted)
+            waited = clock() - started
+            if visible:
+                return DrainProof(
+                    True,
+                    f"marker {wanted.id} is on the target after {waited:.1f}s ({polls} poll(s)): every write the source "
+                    "acknowledged before the fence has been applied",
+                    wanted.id,
+                    target.label,
+                    waited,
+                    polls,
+                )
+            if waited >= timeout_s:
+                return DrainProof(
+                    False,
+                    f"marker {wanted.id} is not on the target after {waited:.1f}s ({polls} poll(s)): replication has not "
+                    "caught up (or the task does not carry the marker table); keep the source fenced and check the task",
+                    wanted.id,
+                    target.label,
+                    waited,
+                    polls,
+                )
+            sleep(min(poll_s, max(timeout_s - waited, 0.0)))
+
+
+# --------------------------------------------------------------------------------------
+# Sequences
+
+
+def _same_family(source: Endpoint, target: Endpoint) -> None:
+    if source.family != target.family:
+        raise DatabaseError(
+            f"sequences: source is {source.engine} and target is {target.engine}; sequence sync compares like with like "
+            "only (after a heterogeneous migration, set the target's sequences by hand)"
+        )
+
+
+def _read(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[str, SequenceState]:
+    if endpoint.family == "postgres":
+        found: dict[str, SequenceState] = _postgres().read_sequences(endpoint, role)
+    else:
+        found = _mysql().read_auto_increments(endpoint, role, tables)
+    return found
+
+
+def _report(rows_source: dict[str, SequenceState], before: dict[str, SequenceState],
+            after: dict[str, SequenceState] | None, gap: int) -> SequenceReport:  # fmt: skip
+    rows = tuple(sequence_rows(rows_source, before, after, gap))
+    bad = [row for row in rows if not row.ok]
+    verb = "synced" if after is not None else "compared"
+    if bad:
+        summary = f"{len(bad)} of {len(rows)} sequence(s) not at source + {gap} on the target: " + ", ".join(
+            f"{row.name} ({row.note})" for row in bad[:10]
+        )
+    else:
+        summary = f"{verb} {len(rows)} sequence(s): every target sequence hands out at least source + {gap} next"
+    return SequenceReport(not bad, summary, after is not None, gap, rows)
+
+
+def compare_sequences(
+    source: Endpoint, target: Endpoint, gap: int = DEFAULT_GAP, tables: Sequence[TableName] | None = None
+) -> SequenceReport:
+    """Each source sequence's next value against the target's (MySQL/MariaDB: the AUTO_INCREMENT of `tables`)."""
+    _same_family(source, target)
+    return _report(_read(source, "source", tables), _read(target, "target", tables), None, gap)
+
+
+def sync_sequences(
+    source: Endpoint, target: Endpoint, gap: int = DEFAULT_GAP, tables: Sequence[TableName] | None = None
+) -> SequenceReport:
+    """Raise every target sequence to at least the source's next value + gap (never lower), then read back and check."""
+    if gap < 0:
+        raise ValueError(f"gap must be >= 0, got {gap}")
+    _same_family(source, target)
+    source_states = _read(source, "source", tables)
+    before = _read(target, "target", tables)
+    wanted = {key: state.next_value + gap for key, state in source_states.items() if state.increment > 0}
+    if target.family == "postgres":
+        after: dict[str, SequenceState] = _postgres().raise_sequences(target, wanted)
+    else:
+        after = _mysql().raise_auto_increments(target, wanted, tables)
+    return _report(source_states, before, after, gap)

@@ -1,0 +1,836 @@
+"""PostgreSQL: connection, preflight checks, write fence, drain marker and sequences (psycopg 3)."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from .checks import MARKER_TABLE, Check, PreflightOptions, block, human_bytes, ok, warn
+from .endpoints import Endpoint, ca_file
+from .errors import DatabaseError, one_line
+from .mappings import TableName, parse_rules, select_tables
+from .results import FenceProof, Marker, Session
+from .sequences import SequenceState
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+CONNECT_TIMEOUT_SECONDS = 10
+TERMINATE_WAIT_MS = 5000
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+# DMS migrates these as BLOB/CLOB/NCLOB (LOB settings apply); varchar without a length, arrays and
+# composite types too. Source: AWS DMS User Guide, "Source data types for PostgreSQL".
+LOB_TYPES = frozenset({"text", "citext", "bytea", "json", "jsonb", "xml", "tsvector", "tsquery", "path", "polygon", "hstore"})
+SERVER_LOCAL_TYPES = frozenset(
+    {
+        "regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole",
+        "regconfig", "regdictionary", "regcollation", "xid", "xid8", "cid", "tid", "pg_lsn", "txid_snapshot", "pg_snapshot",
+    }
+)  # fmt: skip
+LARGE_OBJECT_TYPES = frozenset({"oid", "lo"})
+TRUE_WORDS = frozenset({"on", "true", "yes", "1", "t", "y"})
+
+
+def marker_ddl(schema: str) -> str:
+    return (
+        f'CREATE TABLE "{schema}".{MARKER_TABLE} (id varchar(64) PRIMARY KEY, '
+        "written_at timestamptz NOT NULL DEFAULT clock_timestamp());"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Connections
+
+
+_UNREACHABLE = (
+    "connection refused",
+    "timeout expired",
+    "could not translate host name",
+    "no route to host",
+    "network is unreachable",
+    "name or service not known",
+)
+
+
+def _describe_connect_error(endpoint: Endpoint, role: str, error: Exception) -> str:
+    text = one_line(endpoint.scrub(str(error)))
+    lowered = text.lower()
+    where = f"{endpoint.host}:{endpoint.port}"
+    # libpq reports connection failures as text only (no SQLSTATE): the first matching phrase decides.
+    known = (
+        (
+            "authentication failed" in lowered,
+            f"authentication failed for user {endpoint.user} on {where}; check the password in the URL or secret",
+        ),
+        (
+            "no pg_hba.conf entry" in lowered,
+            f"{where} refuses user {endpoint.user} from this address (pg_hba.conf); ask the DBA for an entry",
+        ),
+        (
+            f'database "{endpoint.database.lower()}" does not exist' in lowered,
+            f"database {endpoint.database} does not exist on {where}; create it or fix the database name",
+        ),
+        (
+            f'role "{endpoint.user.lower()}" does not exist' in lowered,
+            f"user {endpoint.user} does not exist on {where}; create it or fix the user name",
+        ),
+        (
+            "server does not support ssl" in lowered,
+            f"{where} does not offer SSL but sslmode={endpoint.ssl_mode}; enable ssl on the server or lower sslmode",
+        ),
+        (
+            "certificate" in lowered,
+            f"the SSL certificate of {where} failed verification ({text}); check sslrootcert and the host name",
+        ),
+        (
+            any(reason in lowered for reason in _UNREACHABLE),
+            f"cannot reach {where} ({next((r for r in _UNREACHABLE if r in lowered), '')}); check the host and port, the "
+            "network path (VPN, security groups, firewall) and that the server is running",
+        ),
+    )
+    message = next((message for matched, message in known if matched), f"cannot connect to {endpoint.label} ({text})")
+    return f"{role}: {message}"
+
+
+def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Connection:
+    with ca_file(endpoint) as ca_path:
+        try:
+            return psycopg.connect(
+                host=endpoint.host,
+                port=endpoint.port,
+                user=endpoint.user,
+                password=endpoint.password,
+                dbname=endpoint.database,
+                sslmode=endpoint.ssl_mode,
+                sslrootcert=ca_path or "",
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                application_name=f"tap-migrate {role}",
+                autocommit=autocommit,
+            )
+        except psycopg.Error as error:
+            raise DatabaseError(_describe_connect_error(endpoint, role, error)) from None
+
+
+@contextlib.contextmanager
+def session(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Iterator[Connection]:
+    """A connection whose driver errors come out as DatabaseError, scrubbed of the password."""
+    connection = connect(endpoint, role, autocommit=autocommit)
+    try:
+        yield connection
+    except psycopg.Error as error:
+        raise DatabaseError(f"{role} {endpoint.label}: {one_line(endpoint.scrub(str(error)))}") from None
+    finally:
+        connection.close()
+
+
+def _value(connection: Connection, query: str, params: Sequence[Any] | None = None) -> Any:
+    row = connection.execute(query, params).fetchone()
+    return None if row is None else row[0]
+
+
+def _setting(connection: Connection, name: str) -> str:
+    return str(_value(connection, "SELECT current_setting(%s)", (name,)))
+
+
+def server_version(connection: Connection) -> str:
+    return "PostgreSQL " + _setting(connection, "server_version")
+
+
+# --------------------------------------------------------------------------------------
+# Catalog
+
+
+def catalog(connection: Connection) -> list[TableName]:
+    """Ordinary and partitioned tables outside the system schemas: what a DMS selection rule can match."""
+    rows = connection.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_toast%%' "
+        "AND n.nspname NOT LIKE 'pg\\_temp%%'",
+        (list(SYSTEM_SCHEMAS),),
+    ).fetchall()
+    return [TableName(schema, name) for schema, name in rows]
+
+
+@dataclass(frozen=True)
+class _Column:
+    table: TableName
+    name: str
+    type_name: str  # the base type's name (domains resolved)
+    type_schema: str
+    formatted: str  # format_type(): e.g. "character varying(20)", "numeric"
+    typmod: int
+    is_array: bool
+    is_composite: bool
+    is_enum: bool
+    in_primary_key: bool
+
+    @property
+    def is_lob(self) -> bool:
+        unbounded_varchar = self.type_name == "varchar" and self.typmod < 0
+        return self.type_name in LOB_TYPES or unbounded_varchar or self.is_array or self.is_composite
+
+
+def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Column]:
+    if not tables:
+        return []
+    rows = connection.execute(
+        """
+        SELECT n.nspname, c.relname, a.attname, bt.typname, btn.nspname, format_type(a.atttypid, a.atttypmod),
+               a.atttypmod, bt.typcategory = 'A', bt.typtype = 'c', bt.typtype = 'e',
+               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey))
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_type t ON t.oid = a.atttypid
+        JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+        JOIN pg_namespace btn ON btn.oid = bt.typnamespace
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+        ORDER BY n.nspname, c.relname, a.attnum
+        """,
+        ([t.schema for t in tables], [t.name for t in tables]),
+    ).fetchall()
+    return [
+        _Column(TableName(r[0], r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]), bool(r[8]), bool(r[9]), bool(r[10]))
+        for r in rows
+    ]
+
+
+def _relation(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+# --------------------------------------------------------------------------------------
+# Preflight: source
+
+
+def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
+    """Every source check, and the tables the mappings select (for the target's checks)."""
+    with session(endpoint, "source") as connection:
+        checks = [ok("reachable", "source", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        tables = select_tables(parse_rules(mappings_json), catalog(connection))
+        if not tables:
+            checks.append(
+                block(
+                    "table selection",
+                    "source",
+                    f"the table mappings select no table in database {endpoint.database}",
+                    "fix the selection rules' schema-name / table-name (DMS matches names exactly, % and _ are wildcards)",
+                )
+            )
+        else:
+            checks.append(ok("table selection", "source", f"{len(tables)} table(s) selected"))
+        checks += _server_checks(connection, options)
+        checks += _privilege_checks(connection, endpoint, tables)
+        columns = _columns(connection, tables)
+        checks += _key_checks(connection, tables, columns)
+        checks += _lob_checks(connection, columns, options)
+        checks += _type_checks(columns)
+        checks += _activity_checks(connection, options)
+        checks.append(_marker_check(connection, tables, options.marker_schema))
+    return checks, tables
+
+
+def _server_checks(connection: Connection, options: PreflightOptions) -> list[Check]:
+    checks: list[Check] = []
+    wal_level = _setting(connection, "wal_level")
+    if wal_level == "logical":
+        checks.append(ok("wal_level", "source", "logical"))
+    else:
+        checks.append(
+            block(
+                "wal_level",
+                "source",
+                wal_level,
+                "set wal_level = logical (RDS/Aurora: rds.logical_replication = 1 in the parameter group) and restart",
+            )
+        )
+    needed = options.task_count + 1
+    max_slots = int(_setting(connection, "max_replication_slots"))
+    used_slots = int(_value(connection, "SELECT count(*) FROM pg_replication_slots"))
+    free_slots = max_slots - used_slots
+    value = f"{free_slots} free of max_replication_slots={max_slots} ({used_slots} used); need {needed}"
+    if free_slots >= needed:
+        checks.append(ok("replication slots", "source", value))
+    else:
+        checks.append(
+            block(
+                "replication slots",
+                "source",
+                value,
+                f"raise max_replication_slots to at least {used_slots + needed} (restart) or drop unused slots "
+                "(pg_drop_replication_slot)",
+            )
+        )
+    max_senders = int(_setting(connection, "max_wal_senders"))
+    used_senders = int(_value(connection, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"))
+    free_senders = max_senders - used_senders
+    value = f"{free_senders} free of max_wal_senders={max_senders} ({used_senders} connected); need {needed}"
+    if free_senders >= needed:
+        checks.append(ok("wal senders", "source", value))
+    else:
+        checks.append(
+            block("wal senders", "source", value, f"raise max_wal_senders to at least {used_senders + needed} and restart")
+        )
+    keep = _setting(connection, "max_slot_wal_keep_size")
+    if keep in ("-1", "-1MB"):
+        checks.append(
+            warn(
+                "max_slot_wal_keep_size",
+                "source",
+                "-1 (unlimited)",
+                "set max_slot_wal_keep_size (e.g. 50GB): a slot DMS abandons keeps WAL until the disk is full",
+            )
+        )
+    else:
+        checks.append(ok("max_slot_wal_keep_size", "source", keep))
+    ssl = _setting(connection, "ssl")
+    ours = bool(_value(connection, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
+    value = f"ssl={ssl}; this check's own connection {'uses' if ours else 'does not use'} SSL"
+    if options.ssl_mode == "none":
+        checks.append(ok("ssl", "source", value + "; the DMS endpoint's ssl_mode is none"))
+    elif ssl == "on":
+        checks.append(ok("ssl", "source", value))
+    else:
+        checks.append(
+            block(
+                "ssl",
+                "source",
+                value,
+                f"the DMS endpoint uses ssl_mode={options.ssl_mode}: turn ssl on (server certificate + ssl = on) or "
+                "set the source's ssl_mode to none where the engine version allows it",
+            )
+        )
+    return checks
+
+
+def _privilege_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> list[Check]:
+    checks: list[Check] = []
+    row = connection.execute(
+        "SELECT rolreplication, rolsuper, "
+        "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication') "
+        "AND pg_has_role(current_user, 'rds_replication', 'member') "
+        "FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    replication, superuser, rds_replication = (bool(v) for v in row) if row else (False, False, False)
+    if replication or superuser or rds_replication:
+        how = "superuser" if superuser else "REPLICATION" if replication else "member of rds_replication"
+        checks.append(ok("replication privilege", endpoint.user, how))
+    else:
+        checks.append(
+            block(
+                "replication privilege",
+                endpoint.user,
+                f"user {endpoint.user} has neither REPLICATION nor membership in rds_replication",
+                f'ALTER ROLE "{endpoint.user}" REPLICATION; (RDS/Aurora: GRANT rds_replication TO "{endpoint.user}";)',
+            )
+        )
+    missing = [
+        table
+        for table in tables
+        if not _value(
+            connection, "SELECT has_table_privilege(%s::regclass, 'SELECT')", (_relation(*_pair(table)).as_string(connection),)
+        )
+    ]
+    for table in missing:
+        checks.append(
+            block(
+                "select privilege",
+                str(table),
+                f"{endpoint.user} cannot SELECT",
+                f'GRANT SELECT ON {_quoted(table)} TO "{endpoint.user}";',
+            )
+        )
+    if tables and not missing:
+        checks.append(ok("select privilege", endpoint.user, f"SELECT on all {len(tables)} selected table(s)"))
+    return checks
+
+
+def _pair(table: TableName) -> tuple[str, str]:
+    return table.schema, table.name
+
+
+def _quoted(table: TableName) -> str:
+    return '"' + table.schema.replace('"', '""') + '"."' + table.name.replace('"', '""') + '"'
+
+
+def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Sequence[_Column]) -> list[Check]:
+    checks: list[Check] = []
+    identities = dict(
+        ((schema, name), (identity, has_key))
+        for schema, name, identity, has_key in connection.execute(
+            "SELECT n.nspname, c.relname, c.relreplident, "
+            "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            ([t.schema for t in tables], [t.name for t in tables]),
+        ).fetchall()
+    )
+    unkeyed = 0
+    for table in tables:
+        identity, has_key = identities.get(_pair(table), ("d", False))
+        if identity in {"f", "i"} or (identity == "d" and has_key):
+            continue
+        unkeyed += 1
+        value = "no primary key" if identity == "d" else "REPLICA IDENTITY NOTHING"
+        checks.append(
+            block(
+                "primary key",
+                str(table),
+                f"{value}: DMS cannot apply its UPDATEs and DELETEs",
+                f"add a primary key, or ALTER TABLE {_quoted(table)} REPLICA IDENTITY FULL;",
+            )
+        )
+    if tables and not unkeyed:
+        checks.append(ok("primary key", "source", f"all {len(tables)} selected table(s) have a key or REPLICA IDENTITY FULL"))
+    for column in columns:
+        if column.in_primary_key and column.is_lob:
+            checks.append(
+                block(
+                    "lob primary key",
+                    f"{column.table}.{column.name}",
+                    f"primary-key column of LOB type {column.formatted}",
+                    "DMS does not support LOB primary keys: use a bounded type (e.g. varchar(n)) or another key",
+                )
+            )
+    return checks
+
+
+def _lob_checks(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> list[Check]:
+    lobs = [column for column in columns if column.is_lob]
+    settings = options.task
+    if not lobs:
+        return [ok("lob size", "source", "no LOB column in the selected tables")]
+    if not settings.support_lobs:
+        return [
+            block(
+                "lob support",
+                "task settings",
+                f"SupportLobs = false but {len(lobs)} LOB column(s) are selected (e.g. {lobs[0].table}.{lobs[0].name})",
+                "set TargetMetadata.SupportLobs to true: without it DMS leaves LOB columns empty",
+            )
+        ]
+    if not settings.truncates_lobs:
+        return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
+    limit = settings.lob_max_size_kb * 1024
+    checks: list[Check] = []
+    for column in lobs:
+        measure = _BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE
+        query = measure.format(sql.Identifier(column.name), _relation(*_pair(column.table)))
+        largest = int(connection.execute(query).fetchone()[0] or 0)  # type: ignore[index]
+        if largest > limit:
+            checks.append(
+                block(
+                    "lob size",
+                    f"{column.table}.{column.name}",
+                    f"largest value {human_bytes(largest)} ({largest} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
+                    "limited LOB mode truncates it silently",
+                    f"raise TargetMetadata.LobMaxSize to at least {-(-largest // 1024)} KB, or use FullLobMode",
+                )
+            )
+    if not checks:
+        checks.append(
+            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
+        )
+    return checks
+
+
+_BYTEA_SIZE = sql.SQL("SELECT max(octet_length({})) FROM {}")
+_TEXT_SIZE = sql.SQL("SELECT max(octet_length({}::text)) FROM {}")  # json, xml, arrays… measured as DMS reads them: text
+
+
+_BYTEA_SIZE = sql.SQL("SELECT max(octet_length({})) FROM {}")
+_TEXT_SIZE = sql.SQL("SELECT max(octet_length({}::text)) FROM {}")  # json, xml, arrays…: measured as DMS reads them, as text
+
+
+def _type_checks(columns: Sequence[_Column]) -> list[Check]:
+    checks: list[Check] = []
+    for column in columns:
+        subject = f"{column.table}.{column.name}"
+        if column.type_name in LARGE_OBJECT_TYPES:
+            checks.append(
+                block(
+                    "column type",
+                    subject,
+                    f"{column.formatted}: a large-object reference",
+                    "DMS copies the OID number, not the large object (pg_largeobject is not migrated): move the data "
+                    "into a bytea column",
+                )
+            )
+        elif column.type_name == "numeric" and column.typmod < 0 and not column.is_array:
+            checks.append(
+                warn(
+                    "column type",
+                    subject,
+                    "numeric without precision: DMS maps it to NUMERIC(28,6) and rounds digits past the 6th decimal",
+                    "declare numeric(p,s), or set the source endpoint's extra connection attribute "
+                    "MapUnboundedNumericAsString=true",
+                )
+            )
+        elif column.type_name in SERVER_LOCAL_TYPES:
+            checks.append(
+                warn(
+                    "column type",
+                    subject,
+                    f"{column.formatted}: a server-local identifier",
+                    "its values mean nothing on the target (other OIDs / positions): store names or drop the column",
+                )
+            )
+        elif column.type_schema != "pg_catalog" and not (column.is_enum or column.is_composite or column.is_array):
+            checks.append(
+                warn(
+                    "column type",
+                    subject,
+                    f"{column.formatted}: an extension type ({column.type_schema}.{column.type_name})",
+                    "install the same extension on the target first; DMS carries it as text",
+                )
+            )
+    if not checks:
+        checks.append(ok("column type", "source", f"{len(columns)} column(s), all of types DMS migrates"))
+    return checks
+
+
+def _activity_checks(connection: Connection, options: PreflightOptions) -> list[Check]:
+    checks: list[Check] = []
+    threshold = options.long_transaction_seconds
+    rows = connection.execute(
+        "SELECT pid, usename, datname, extract(epoch FROM now() - xact_start)::bigint, backend_xid IS NOT NULL "
+        "FROM pg_stat_activity WHERE xact_start < now() - make_interval(secs => %s) AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' ORDER BY xact_start",
+        (threshold,),
+    ).fetchall()
+    for pid, user, database, age, writes in rows:
+        value = f"pid {pid} ({user} on {database}) open for {age}s" + (" holding a transaction id" if writes else "")
+        if writes:
+            checks.append(
+                block(
+                    "long transaction",
+                    f"pid {pid}",
+                    value,
+                    "creating the DMS replication slot waits for it to end: commit or end it "
+                    f"(SELECT pg_terminate_backend({pid}))",
+                )
+            )
+        else:
+            checks.append(
+                warn(
+                    "long transaction",
+                    f"pid {pid}",
+                    value,
+                    "it holds back vacuum and the slot's catalog horizon: end it before starting the task",
+                )
+            )
+    if not rows:
+        checks.append(ok("long transaction", "source", f"none open longer than {threshold}s"))
+    prepared = connection.execute(
+        "SELECT gid, owner, database, prepared::text FROM pg_prepared_xacts ORDER BY prepared"
+    ).fetchall()
+    for gid, owner, database, prepared_at in prepared:
+        checks.append(
+            block(
+                "prepared transaction",
+                gid,
+                f"prepared by {owner} on {database} at {prepared_at}",
+                f"slot creation waits for it: COMMIT PREPARED '{gid}' or ROLLBACK PREPARED '{gid}'",
+            )
+        )
+    if not prepared:
+        checks.append(ok("prepared transaction", "source", "none"))
+    return checks
+
+
+def _marker_check(connection: Connection, tables: Sequence[TableName], schema: str) -> Check:
+    marker = TableName(schema, MARKER_TABLE)
+    exists = _value(connection, "SELECT to_regclass(%s) IS NOT NULL", (_relation(schema, MARKER_TABLE).as_string(connection),))
+    if not exists:
+        return block("drain marker table", str(marker), "missing on the source", marker_ddl(schema))
+    if marker not in tables:
+        return block(
+            "drain marker table",
+            str(marker),
+            "exists but the table mappings do not select it",
+            f'add a selection rule including schema "{schema}" table "{MARKER_TABLE}" (and no transformation dropping it)',
+        )
+    return ok("drain marker table", str(marker), "exists and is selected")
+
+
+# --------------------------------------------------------------------------------------
+# Preflight: target
+
+
+def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
+    with session(endpoint, "target") as connection:
+        checks = [ok("reachable", "target", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        present = set(catalog(connection))
+        missing = [table for table in tables if table not in present]
+        creates = options.task.target_table_prep_mode == "DROP_AND_CREATE"
+        for table in missing:
+            if creates:
+                checks.append(
+                    warn("target table", str(table), "missing", "the task creates it (TargetTablePrepMode = DROP_AND_CREATE)")
+                )
+            else:
+                checks.append(
+                    block(
+                        "target table",
+                        str(table),
+                        f"missing and TargetTablePrepMode = {options.task.target_table_prep_mode}",
+                        "create the schema on the target first (pg_dump --schema-only from the source)",
+                    )
+                )
+        if tables and not missing:
+            checks.append(ok("target table", "target", f"all {len(tables)} selected table(s) exist"))
+        try:
+            sequences = list_sequences(connection)
+        except psycopg.Error as error:
+            checks.append(
+                block(
+                    "target sequences",
+                    "target",
+                    f"cannot read sequences: {one_line(endpoint.scrub(str(error)))}",
+                    f'GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA <schema> TO "{endpoint.user}";',
+                )
+            )
+            connection.rollback()
+        else:
+            checks.append(ok("target sequences", "target", f"{len(sequences)} sequence(s) readable"))
+    return checks
+
+
+# --------------------------------------------------------------------------------------
+# Fence
+
+
+def _client_sessions(connection: Connection, database: str) -> list[tuple[int, str, str]]:
+    """Ordinary client sessions on the database: never walsenders, a slot's connection, or our own."""
+    return [
+        (int(pid), str(user or ""), str(application or ""))
+        for pid, user, application in connection.execute(
+            "SELECT pid, usename, application_name FROM pg_stat_activity "
+            "WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND pid NOT IN (SELECT active_pid FROM pg_replication_slots WHERE active_pid IS NOT NULL) ORDER BY pid",
+            (database,),
+        ).fetchall()
+    ]
+
+
+def _terminate(connection: Connection, database: str) -> tuple[list[Session], list[str]]:
+    ended: list[Session] = []
+    failures: list[str] = []
+    for pid, user, application in _client_sessions(connection, database):
+        try:
+            # PostgreSQL 14+: waits (up to the timeout) until the backend has really exited.
+            done = _value(connection, "SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
+        except pg_errors.InsufficientPrivilege:
+            failures.append(f"session {pid} of {user}: permission denied (grant pg_signal_backend, or use a superuser)")
+            continue
+        if done:
+            ended.append(Session(pid, user, application))
+        elif _value(connection, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)):
+            failures.append(f"session {pid} of {user} did not exit within {TERMINATE_WAIT_MS // 1000}s")
+    return ended, failures
+
+
+def _read_only_escapes(connection: Connection, database: str) -> list[tuple[str, str]]:
+    """(role, description) of role and role-in-database settings that turn default_transaction_read_only off."""
+    escapes: list[tuple[str, str]] = []
+    rows = connection.execute(
+        "SELECT r.rolname, s.setdatabase <> 0, cfg FROM pg_db_role_setting s "
+        "JOIN pg_roles r ON r.oid = s.setrole CROSS JOIN LATERAL unnest(s.setconfig) AS cfg "
+        "WHERE s.setrole <> 0 AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = %s)) "
+        "AND cfg LIKE 'default\\_transaction\\_read\\_only=%%' ORDER BY r.rolname",
+        (database,),
+    ).fetchall()
+    for role, in_database, config in rows:
+        value = str(config).split("=", 1)[1]
+        if value.strip().lower() not in TRUE_WORDS:
+            scope = f"in database {database}" if in_database else "on every database"
+            escapes.append((str(role), f"role {role} overrides it {scope} (default_transaction_read_only={value})"))
+    return escapes
+
+
+def _database_read_only(connection: Connection, database: str) -> str | None:
+    config = _value(
+        connection,
+        "SELECT cfg FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS cfg "
+        "WHERE s.setrole = 0 AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = %s) "
+        "AND cfg LIKE 'default\\_transaction\\_read\\_only=%%'",
+        (database,),
+    )
+    return None if config is None else str(config).split("=", 1)[1]
+
+
+def _prove(proof: Endpoint, schema: str) -> tuple[bool, str]:
+    """A fresh ordinary session tries to write inside BEGIN … ROLLBACK; only a read-only error proves the fence."""
+    target = _relation(schema, MARKER_TABLE)
+    with session(proof, "proof", autocommit=False) as connection:
+        effective = _setting(connection, "default_transaction_read_only")
+        try:
+            connection.execute(
+                sql.SQL("INSERT INTO {} (id, written_at) VALUES (%s, clock_timestamp())").format(target),
+                ("tap-fence-proof-" + secrets.token_hex(8),),
+            )
+        except pg_errors.ReadOnlySqlTransaction as error:
+            connection.rollback()
+            return True, f"a fresh session of {proof.user} got: {one_line(str(error))}"
+        except pg_errors.UndefinedTable:
+            connection.rollback()
+            return False, f"the proof needs the marker table, which is missing: {marker_ddl(schema)}"
+        except psycopg.Error as error:
+            connection.rollback()
+            return False, f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+        connection.rollback()
+        return False, (
+            f"a fresh session of {proof.user} (default_transaction_read_only={effective}) could INSERT into "
+            f"{schema}.{MARKER_TABLE}"
+        )
+
+
+def _administer(connection: Connection) -> None:
+    # A session opened on a fenced database starts read-only; the fencing session itself must be able to
+    # (re)fence and unfence, so it opts out for itself only.
+    connection.execute("SET default_transaction_read_only = off")
+
+
+def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, marker_schema: str) -> FenceProof:
+    database = source.database
+    prover = proof or source
+    with session(source, "source") as connection:
+        remaining: list[tuple[int, str, str]] = []
+        failures: list[str] = []
+        ended: list[Session] = []
+        if already_read_only:
+            remaining = _client_sessions(connection, database)
+        else:
+            _administer(connection)
+            connection.execute(
+                sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database))
+            )
+            ended, failures = _terminate(connection, database)
+        escapes = _read_only_escapes(connection, database)
+        setting = _database_read_only(connection, database)
+    proved, proof_result = _prove(prover, marker_schema)
+    state = f"database {database} has default_transaction_read_only={setting or 'unset'}"
+    problems: list[str] = []
+    if escapes:
+        roles = ", ".join(sorted({role for role, _ in escapes}))
+        problems.append("but " + "; ".join(text for _, text in escapes) + f"; sessions of {roles} can still write")
+    if failures:
+        problems.append("sessions that could not be ended and may still write: " + "; ".join(failures))
+    if remaining:
+        who = ", ".join(f"{pid} ({user})" for pid, user, _ in remaining[:10])
+        problems.append(
+            f"{len(remaining)} application session(s) are still connected ({who}); sessions opened before the database "
+            "became read-only can still write: end them, or fence without already_read_only"
+        )
+    if not proved:
+        problems.append(proof_result)
+    fenced = proved and not problems
+    action = "left unchanged (already_read_only)" if already_read_only else f"{len(ended)} application session(s) terminated"
+    if fenced:
+        summary = f"source {database} is fenced: {state}; {action}; {proof_result}"
+    else:
+        detail = "; ".join(problems)
+        joiner = " " if detail.startswith("but ") else "; "
+        summary = f"source {database} is NOT proven read-only: {state}{joiner}{detail}; {action}"
+    return FenceProof(
+        ok=fenced,
+        summary=summary,
+        source=source.label,
+        read_only=state,
+        changed=not already_read_only,
+        terminated=tuple(ended),
+        proof_user=prover.user,
+        proof_result=proof_result,
+        escapes=tuple(text for _, text in escapes),
+    )
+
+
+def unfence(source: Endpoint) -> None:
+    """Writable again (rollback, tests): remove the database-level default; existing sessions keep theirs until they reconnect."""
+    with session(source, "source") as connection:
+        _administer(connection)
+        connection.execute(
+            sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(sql.Identifier(source.database))
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Drain marker
+
+
+def write_marker(source: Endpoint, marker_schema: str) -> Marker:
+    marker_id = "tap-" + secrets.token_hex(16)
+    with session(source, "source") as connection:
+        # The database defaults to read-only once fenced: this one transaction asks for READ WRITE explicitly.
+        connection.execute("BEGIN READ WRITE")
+        try:
+            row = connection.execute(
+                sql.SQL("INSERT INTO {} (id, written_at) VALUES (%s, clock_timestamp()) RETURNING written_at").format(
+                    _relation(marker_schema, MARKER_TABLE)
+                ),
+                (marker_id,),
+            ).fetchone()
+        except pg_errors.UndefinedTable:
+            connection.execute("ROLLBACK")
+            raise DatabaseError(f"source: the drain marker table is missing; create it: {marker_ddl(marker_schema)}") from None
+        connection.execute("COMMIT")
+        position = str(_value(connection, "SELECT pg_current_wal_lsn()::text"))
+    written_at: datetime = row[0]  # type: ignore[index]
+    return Marker(marker_id, written_at, marker_schema, MARKER_TABLE, source.label, position)
+
+
+def marker_visible(connection: Connection, marker: Marker) -> bool:
+    try:
+        query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(_relation(marker.schema, marker.table))
+        return connection.execute(query, (marker.id,)).fetchone() is not None
+    except pg_errors.UndefinedTable:
+        raise DatabaseError(
+            f"target: table {marker.qualified_table} does not exist; create it on the target ({marker_ddl(marker.schema)}) "
+            "and make sure the task's mappings select it"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------
+# Sequences
+
+
+def list_sequences(connection: Connection) -> dict[str, SequenceState]:
+    """Every sequence (serial and identity ones included) outside the system schemas, with its next value."""
+    found: dict[str, SequenceState] = {}
+    rows = connection.execute(
+        "SELECT schemaname, sequencename, increment_by, max_value FROM pg_sequences "
+        "WHERE schemaname <> ALL(%s) ORDER BY schemaname, sequencename",
+        (list(SYSTEM_SCHEMAS),),
+    ).fetchall()
+    for schema, name, increment, max_value in rows:
+        last_value, is_called = connection.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(_relation(schema, name))
+        ).fetchone()  # type: ignore[misc]
+        # is_called = false (fresh, or setval(..., false)): nextval returns last_value itself.
+        next_value = int(last_value) + int(increment) if is_called else int(last_value)
+        state = SequenceState(schema, name, next_value, int(increment), int(max_value))
+        found[state.key] = state
+    return found
+
+
+def read_sequences(endpoint: Endpoint, role: str) -> dict[str, SequenceState]:
+    with session(endpoint, role) as connection:
+        return list_sequences(connection)
+
+
+def raise_sequences(target: Endpoint, wanted: dict[str, int]) -> dict[str, SequenceState]:
+    """setval each target sequence to the wanted next value (only upward), then read every sequence back."""
+    with session(target, "target") as connection:
+        current = list_sequences(connection)
+        for key, next_value in wanted.items():
+            state = current.get(key)
+            if state is not None and state.next_value < next_value <= state.max_value:
+                relation = _relation(state.schema, state.object_name).as_string(connection)
+                connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
+        return list_sequences(connection)

@@ -1,0 +1,282 @@
+"""The database half of moving the writer, run by the operator CLI (the Lambda has no database access).
+
+``fence --confirm``:
+    record the fence -> make the source refuse writes and prove it with a fresh session -> write a marker
+    row on the source -> wait until the target shows it -> sync every sequence past the source's ->
+    [start the reverse replication] -> flip the writer (after the old record TTL has expired).
+``rollback --writer --confirm`` with databases:
+    fence and prove the target -> marker on the target -> wait until the reverse replication brings it to
+    the source -> sync sequences back -> make the source writable -> writer back -> [stop the reverse replication].
+
+Each proof is recorded in the cutover state as it is made (``logic.Evidence``); the state machine
+refuses the flip without all three, so no tick can move the writer on metrics alone. Nothing here
+prints or stores a credential: endpoints appear by label.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .adapters import AURORA_SET_ID, Engine, Result, Status, compare_live
+from .databases import (
+    DEFAULT_GAP,
+    DEFAULT_MARKER_SCHEMA,
+    DatabaseError,
+    DrainProof,
+    Endpoint,
+    Marker,
+    TableName,
+    fence_source,
+    sync_sequences,
+    unfence_source,
+    wait_for_marker,
+    write_marker,
+)
+from .logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
+
+# The drain polls the database at least this often (a marker is small: a poll is a primary-key lookup).
+MAX_DRAIN_POLL_SECONDS = 1.0
+# Bound on waiting out the old record TTL before the flip, beyond the TTL itself.
+_FLIP_WAIT_SLACK_SECONDS = 5.0
+
+
+class ReverseReplication(Protocol):
+    """Target -> source replication that keeps the writes made after the flip (a DMS task or a rehearsal's)."""
+
+    def start(self, marker: Marker) -> str:
+        """Start capturing the target's changes; called after the drain and the sequence sync, before the flip."""
+        ...
+
+    def stop(self) -> str:
+        """Stop it: after the writer moved back, or when the flip did not happen after all."""
+        ...
+
+
+@dataclass(frozen=True)
+class Databases:
+    source: Endpoint
+    target: Endpoint
+    # Credentials of the session that proves the fence (for example the application's user); default: the source's.
+    proof: Endpoint | None = None
+    # The tables the task maps: MySQL/MariaDB AUTO_INCREMENT is synced for these (PostgreSQL syncs every sequence).
+    tables: Sequence[TableName] | None = None
+
+
+@dataclass(frozen=True)
+class MoveOptions:
+    already_read_only: bool = False
+    sequence_gap: int = DEFAULT_GAP
+    marker_schema: str = DEFAULT_MARKER_SCHEMA
+
+
+class _MoveStoppedError(Exception):
+    """A step was not proven: the move ends with this result (already alerted)."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+@dataclass
+class _Progress:
+    """What the move has done so far, for the final result: transitions, errors and the proofs."""
+
+    engine: Engine
+    operator: str
+    say: Callable[[str], None]
+    results: list[Result] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        return result
+
+    def finish(self, status: Status, message: str, final: Result | None = None) -> Result:
+        last = final or (self.results[-1] if self.results else None)
+        return Result(
+            status,
+            message,
+            [message],
+            last.state if last else None,
+            last.gates if last else None,
+            [t for r in self.results for t in r.transitions],
+            [e for r in self.results for e in r.errors],
+            live=last.live if last else None,
+            details=self.details,
+        )
+
+    def stop(self, status: Status, message: str, final: Result | None = None) -> _MoveStoppedError:
+        return _MoveStoppedError(self.finish(status, message, final))
+
+    def fail(self, title: str, message: str, status: Status = "error") -> _MoveStoppedError:
+        errors = self.engine.alert(title, message, {"kind": title.replace(" ", "_"), **self.details})
+        result = self.finish(status, message)
+        result.errors.extend(errors)
+        return _MoveStoppedError(result)
+
+    def record(self, kind: Evidence, summary: str) -> None:
+        """Store one proof in the state; a refusal ends the move."""
+        recorded = self.add(self.engine.run(RecordEvidence(kind, self.operator, summary)))
+        if recorded.status != "changed":
+            raise self.stop(recorded.status, f"could not record {kind.value}; writer NOT flipped: {recorded.message}")
+        self.say(f"recorded {kind.value}: {summary}")
+
+    def drain(self, towards: Endpoint, marker: Marker) -> DrainProof:
+        settings = self.engine.settings
+        poll = min(MAX_DRAIN_POLL_SECONDS, float(settings.drain_poll_seconds))
+        drain = wait_for_marker(towards, marker, float(settings.drain_timeout_seconds), poll)
+        self.details["drain"] = drain.to_dict()
+        return drain
+
+
+def fence_and_flip(
+    engine: Engine,
+    databases: Databases,
+    operator: str,
+    *,
+    options: MoveOptions = MoveOptions(),
+    reverse: ReverseReplication | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Result:
+    """Fence, prove, drain by marker, sync sequences, then flip; stop at the first thing not proven."""
+    progress = _Progress(engine, operator, say)
+    try:
+        marker = _fence_and_prove(progress, databases, options)
+    except _MoveStoppedError as stopped:
+        return stopped.result
+    except DatabaseError as err:
+        return progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
+    if reverse is not None:
+        progress.details["reverse_replication"] = reverse.start(marker)
+        say(f"reverse replication: {progress.details['reverse_replication']}")
+    try:
+        return _flip(progress)
+    except _MoveStoppedError as stopped:
+        if reverse is not None:
+            stopped.result.details["reverse_replication_stopped"] = reverse.stop()
+        return stopped.result
+
+
+def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOptions) -> Marker:
+    engine = progress.engine
+    fenced = progress.add(engine.run(OperatorCommand(Action.FENCE, progress.operator, confirm=True)))
+    if fenced.status != "changed":
+        # Refused by the state machine (wrong phase, DNS differs from the state, a lock): no database was touched.
+        raise progress.stop(fenced.status, f"fence refused before any database was touched: {fenced.message}", fenced)
+    proof = fence_source(databases.source, databases.proof, options.already_read_only, options.marker_schema)
+    progress.details["fence"] = proof.to_dict()
+    if not proof.ok:
+        raise progress.fail("fence not proven", f"writer NOT flipped: {proof.summary}")
+    progress.say(proof.summary)
+    progress.record(Evidence.FENCE_PROVEN, proof.summary)
+    marker = write_marker(databases.source, options.marker_schema)
+    progress.details["marker"] = marker.to_dict()
+    progress.say(marker.summary)
+    drain = progress.drain(databases.target, marker)
+    if not drain.ok:
+        raise progress.fail("drain not reached", f"writer NOT flipped, the source stays fenced: {drain.summary}", "drain_failed")
+    progress.record(Evidence.DRAIN_REACHED, drain.summary)
+    sequences = sync_sequences(databases.source, databases.target, options.sequence_gap, databases.tables)
+    progress.details["sequences"] = sequences.to_dict()
+    if not sequences.ok:
+        raise progress.fail("sequences not synced", f"writer NOT flipped, the source stays fenced: {sequences.summary}")
+    progress.record(Evidence.SEQUENCES_SYNCED, sequences.summary)
+    return marker
+
+
+def _flip(progress: _Progress) -> Result:
+    engine = progress.engine
+    settings = engine.settings
+    deadline = time.monotonic() + settings.record_ttl + _FLIP_WAIT_SLACK_SECONDS
+    while True:
+        result = progress.add(engine.run(FlipWriter(progress.operator)))
+        state = result.state
+        if result.status != "no_change" or state is None or state.ttl_lowered_at is None or time.monotonic() >= deadline:
+            break
+        left = (state.ttl_lowered_at - engine.now()).total_seconds() + settings.record_ttl
+        progress.say(f"waiting {max(left, 0):.0f}s for the old record TTL to expire before the flip")
+        engine.wait(min(max(left, 0.05), 5.0))
+    if result.status != "changed":
+        raise progress.fail("writer not flipped", f"writer NOT flipped, the source stays fenced: {result.message}")
+    return progress.finish("changed", f"writer flipped to Aurora: {result.message}", result)
+
+
+def rollback_writer(
+    engine: Engine,
+    databases: Databases,
+    operator: str,
+    *,
+    options: MoveOptions = MoveOptions(),
+    reverse: ReverseReplication | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Result:
+    """Move the writer back keeping Aurora's writes: the forward move mirrored, drained by the reverse replication."""
+    progress = _Progress(engine, operator, say)
+    try:
+        _check_writer_on_aurora(progress)
+        drain = _drain_back(progress, databases, options)
+    except _MoveStoppedError as stopped:
+        return stopped.result
+    except DatabaseError as err:
+        return progress.fail("database error during the writer rollback", f"writer NOT moved back: {err}").result
+    moved = progress.add(engine.run(OperatorCommand(Action.ROLLBACK, operator, confirm=True, writer=True)))
+    if moved.status != "changed":
+        return progress.fail("writer not moved back", f"writer NOT moved back (Aurora stays fenced): {moved.message}").result
+    if reverse is not None:
+        progress.details["reverse_replication"] = reverse.stop()
+    return progress.finish(
+        "changed",
+        f"writer moved back to the source keeping Aurora's writes ({drain.summary}); Aurora stays read-only",
+        moved,
+    )
+
+
+def _check_writer_on_aurora(progress: _Progress) -> None:
+    engine = progress.engine
+    before = progress.add(engine.status())
+    state, live = before.state, before.live
+    if state is None or live is None:
+        raise progress.stop("error", f"cannot read the state and live records; nothing changed: {before.errors}")
+    if state.weights.writer != 100:
+        raise progress.stop("rejected", "the writer is not on Aurora: use 'rollback --confirm' without --writer")
+    differences = [line for line in compare_live(engine.settings, state, live) if "MISMATCH" in line]
+    aurora_writer = live["writer"].records.get(AURORA_SET_ID) if "writer" in live else None
+    if differences or aurora_writer is None or aurora_writer.weight != 100:
+        raise progress.stop("rejected", f"live Route 53 differs from the state; nothing changed: {'; '.join(differences)}")
+
+
+def _drain_back(progress: _Progress, databases: Databases, options: MoveOptions) -> DrainProof:
+    """Fence Aurora, bring its last write back to the source by marker, sync sequences back, open the source."""
+    target, source = databases.target, databases.source
+    proof = fence_source(target, None, False, options.marker_schema)
+    progress.details["fence_target"] = proof.to_dict()
+    if not proof.ok:
+        unfence_source(target)
+        raise progress.fail("target fence not proven", f"writer stays on Aurora (made writable again): {proof.summary}")
+    marker = write_marker(target, options.marker_schema)
+    progress.details["marker"] = marker.to_dict()
+    drain = progress.drain(source, marker)
+    if not drain.ok:
+        unfence_source(target)
+        raise progress.fail(
+            "reverse drain not reached",
+            "writer stays on Aurora (made writable again); the reverse replication did not bring the marker back: "
+            f"{drain.summary}",
+            "drain_failed",
+        )
+    sequences = sync_sequences(target, source, options.sequence_gap, databases.tables)
+    progress.details["sequences"] = sequences.to_dict()
+    if not sequences.ok:
+        unfence_source(target)
+        raise progress.fail("sequences not synced back", f"writer stays on Aurora (writable again): {sequences.summary}")
+    unfence_source(source)
+    return drain
+
+
+def unfence_after_rollback(databases: Databases) -> str:
+    """After a reads-only rollback of a fenced cutover: the source takes writes again."""
+    unfence_source(databases.source)
+    return f"{databases.source.label} is writable again"

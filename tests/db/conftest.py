@@ -1,0 +1,219 @@
+"""Real throwaway servers for the database layer: two PostgreSQL 15 clusters and two MariaDB servers per session.
+
+`pg` is a healthy source (wal_level=logical, SSL, bounded slot WAL); `pg_plain` is misconfigured on purpose
+(wal_level=replica, no SSL, unbounded slot WAL) and doubles as the logical-replication subscriber and the
+sequences' target. `maria` is a healthy MySQL-family source (ROW binlog, SSL); `maria_plain` has no binlog and
+no SSL, and is the AUTO_INCREMENT target. Each test gets its own databases and users, named uniquely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib.config import PROJECT_ROOT
+from tools.dbservers import DatabaseServerError, MariaDbServer, PostgresServer, mariadb_server, postgres_server
+
+_LAMBDA_DIR = PROJECT_ROOT / "lambda" / "cutover"
+if str(_LAMBDA_DIR) not in sys.path:
+    sys.path.insert(0, str(_LAMBDA_DIR))
+
+from tap_cutover.databases import Endpoint, parse_url  # noqa: E402
+from tap_cutover.databases.checks import MARKER_TABLE  # noqa: E402
+
+APP_PASSWORD = "app-pw:/@%?#&x"  # characters that must survive percent-encoding and never be printed
+_names = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{next(_names)}"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    with postgres_server({"max_prepared_transactions": "5"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_plain() -> Iterator[PostgresServer]:
+    with postgres_server({"wal_level": "replica", "max_slot_wal_keep_size": "-1"}, ssl=False) as server:
+        yield server
+
+
+def _mariadb(options: dict[str, str | None], ssl: bool) -> Iterator[MariaDbServer]:
+    try:
+        with mariadb_server(options, ssl=ssl) as server:
+            yield server
+    except DatabaseServerError as error:
+        # CI installs MariaDB: a missing server is a failure to fix, never a skip.
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def maria() -> Iterator[MariaDbServer]:
+    yield from _mariadb({}, ssl=True)
+
+
+@pytest.fixture(scope="session")
+def maria_plain() -> Iterator[MariaDbServer]:
+    yield from _mariadb({"log-bin": None, "binlog-format": None, "binlog-row-image": None,
+                         "binlog-expire-logs-seconds": None, "server-id": "2"}, ssl=False)  # fmt: skip
+
+
+@dataclass
+class PgDatabase:
+    server: PostgresServer
+    name: str
+
+    def url(self, user: str | None = None, password: str | None = None, **query: str) -> str:
+        return self.server.url(self.name, user, password, **query)
+
+    def endpoint(self, user: str | None = None, password: str | None = None) -> Endpoint:
+        return parse_url(self.url(user, password))
+
+    def execute(self, statement: str, params: Any = None) -> None:
+        self.server.execute(statement, self.name, params)
+
+    def query(self, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self.server.query(statement, self.name, params)
+
+    def create_marker(self, schema: str = "public") -> None:
+        self.execute(f'CREATE TABLE "{schema}".{MARKER_TABLE} (id varchar(64) PRIMARY KEY, written_at timestamptz NOT NULL)')
+
+    def create_app_user(self, name: str | None = None, *, replication: bool = False) -> str:
+        user = name or unique("app")
+        self.server.create_user(user, APP_PASSWORD, replication=replication)
+        self.execute(f'GRANT ALL ON SCHEMA public TO "{user}"')
+        self.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{user}"')
+        self.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{user}"')
+        return user
+
+
+@dataclass
+class MariaDatabase:
+    server: MariaDbServer
+    name: str
+
+    def url(self, user: str | None = None, password: str | None = None, **query: str) -> str:
+        return self.server.url(self.name, user, password, **query)
+
+    def endpoint(self, user: str | None = None, password: str | None = None) -> Endpoint:
+        return parse_url(self.url(user, password))
+
+    def execute(self, statement: str, params: Any = None) -> None:
+        self.server.execute(statement, self.name, params)
+
+    def query(self, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self.server.query(statement, self.name, params)
+
+    def create_marker(self) -> None:
+        self.execute(
+            f"CREATE TABLE {MARKER_TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, written_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
+        )
+
+    def create_app_user(self, grants: tuple[str, ...] = ()) -> str:
+        user = unique("app")
+        self.server.create_user(user, APP_PASSWORD, (f"ALL ON `{self.name}`.*", *grants))
+        return user
+
+
+def _pg_factory(server: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
+    created: list[str] = []
+
+    def make() -> PgDatabase:
+        name = unique("db")
+        server.create_database(name)
+        created.append(name)
+        return PgDatabase(server, name)
+
+    yield make
+    for name in created:
+        with contextlib.suppress(Exception):
+            server.drop_database(name)
+
+
+@pytest.fixture
+def pg_db(pg: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
+    yield from _pg_factory(pg)
+
+
+@pytest.fixture
+def pg_plain_db(pg_plain: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
+    yield from _pg_factory(pg_plain)
+
+
+def _maria_factory(server: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
+    created: list[str] = []
+
+    def make() -> MariaDatabase:
+        name = unique("db")
+        server.create_database(name)
+        created.append(name)
+        return MariaDatabase(server, name)
+
+    yield make
+    for name in created:
+        with contextlib.suppress(Exception):
+            server.drop_database(name)
+
+
+@pytest.fixture
+def maria_db(maria: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
+    yield from _maria_factory(maria)
+
+
+@pytest.fixture
+def maria_plain_db(maria_plain: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
+    yield from _maria_factory(maria_plain)
+
+
+def mappings(*rules: tuple[str, str, str]) -> str:
+    """Table-mappings JSON from (schema, table, action) selection rules."""
+    return json.dumps(
+        {
+            "rules": [
+                {"rule-type": "selection", "rule-id": str(index), "rule-name": f"r{index}",
+                 "object-locator": {"schema-name": schema, "table-name": table}, "rule-action": action}
+                for index, (schema, table, action) in enumerate(rules, start=1)
+            ]
+        }
+    )  # fmt: skip
+
+
+def task_settings(**sections: dict[str, Any]) -> dict[str, Any]:
+    """The repository's task settings with transactional apply (what the drain proof needs), plus overrides per section."""
+    settings: dict[str, Any] = json.loads((PROJECT_ROOT / "dms" / "task-settings.json").read_text())
+    settings["TargetMetadata"]["BatchApplyEnabled"] = False
+    for section, values in sections.items():
+        settings.setdefault(section, {}).update(values)
+    return settings
+
+
+def write_config(directory: Path, *, engine: str, mappings_json: str, settings: dict[str, Any] | None = None) -> Path:
+    """A valid tap-migrate TOML (the repository's, adapted) whose task uses the given mappings and settings."""
+    (directory / "mappings.json").write_text(mappings_json)
+    (directory / "settings.json").write_text(json.dumps(settings or task_settings()))
+    text = (PROJECT_ROOT / "config" / "tap-migrate.toml").read_text()
+    text = text.replace(
+        'table_mappings_file = "dms/table-mappings.json"', f'table_mappings_file = "{directory / "mappings.json"}"'
+    )
+    text = text.replace('settings_file = "dms/task-settings.json"', f'settings_file = "{directory / "settings.json"}"')
+    if engine != "postgres":
+        text = text.replace('engine = "postgres"', f'engine = "{engine}"').replace(
+            'engine_version = "15"', 'engine_version = "10.11"'
+        )
+        text = text.replace('kind = "aurora_postgresql"', 'kind = "aurora_mysql"').replace(
+            'engine_version = "15.10"', 'engine_version = ""'
+        )
+    path = directory / "tap-migrate.toml"
+    path.write_text(text)
+    return path
