@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tap_cutover import handler
 from tap_cutover.adapters import Engine, build_adapters
-from tap_cutover.logic import align
+from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 from tap_cutover.settings import Settings
 
 from lib.constants import SET_ID_AURORA, SET_ID_SOURCE, Output
@@ -27,7 +27,6 @@ Client = Callable[[str], Any]
 SCHEDULE = {"source": "aws.events", "detail-type": "Scheduled Event", "time": "rehearsal", "detail": {}}
 HEALTHY_LATENCY = 0.5
 SPIKE_LATENCY = 120.0
-UNDRAINED_LATENCY = 5.0
 DRAINED_LATENCY = 0.2
 
 
@@ -161,19 +160,22 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert state(outputs, aws)["phase"] == "write_fence"
     assert weights(outputs, aws) == {"reader": 100, "writer": 0}
 
-    # Without confirm nothing happens; with confirm but undrained latency the writer stays on the source.
+    # Without confirm nothing happens. The Lambda's fence records the confirmation but never flips the writer,
+    # however drained the metrics look: the flip needs the database proofs only the operator CLI can make.
     assert rehearsal.invoke({"action": "fence", "confirm": False, "operator": "rehearsal"})["status"] == "rejected"
-    rehearsal.latency = UNDRAINED_LATENCY
-    rehearsal.sleep(rehearsal.settings.latency_periods * rehearsal.settings.metric_period_seconds)
-    undrained = rehearsal.invoke({"action": "fence", "confirm": True, "operator": "rehearsal"})
-    assert undrained["status"] != "changed" or state(outputs, aws)["phase"] != "writer_flipped"
-    assert weights(outputs, aws)["writer"] == 0
-
-    # Drained: the writer flips once, in one batch.
     rehearsal.latency = DRAINED_LATENCY
     rehearsal.sleep(rehearsal.settings.latency_periods * rehearsal.settings.metric_period_seconds)
-    flipped = rehearsal.invoke({"action": "fence", "confirm": True, "operator": "rehearsal"})
-    assert flipped["status"] == "changed", flipped["message"]
+    fenced = rehearsal.invoke({"action": "fence", "confirm": True, "operator": "rehearsal"})
+    assert fenced["status"] == "changed" and state(outputs, aws)["phase"] == "write_fence"
+    engine = handler.get_engine()
+    assert engine.run(FlipWriter("rehearsal")).status == "rejected"
+    assert weights(outputs, aws)["writer"] == 0
+
+    # What './cutover fence --confirm' records once the databases proved each (tests/db do it on real servers).
+    for kind in Evidence:
+        assert engine.run(RecordEvidence(kind, "rehearsal", f"{kind.value} proven")).status == "changed"
+    flipped = engine.run(FlipWriter("rehearsal"))
+    assert flipped.status == "changed", flipped.message
     assert weights(outputs, aws) == {"reader": 100, "writer": 100}
     final = state(outputs, aws)
     assert final["phase"] == "writer_flipped"
