@@ -112,8 +112,10 @@ def calls_per_tick(*, serverless: bool) -> dict[str, Any]:
             assert result.status == expect, (label, result.status, result.message)
             return {"calls": sum(counter.values()), "by_operation": dict(sorted(counter.items())), "moto_ms": round(elapsed, 1)}
 
-        from tap_cutover.logic import Action, OperatorCommand
+        from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence
 
+        # './cutover advance' records the passed preflight, then starts.
+        assert engine.run(RecordEvidence(Evidence.PREFLIGHT_PASSED, "bench", "0 block")).status == "changed"
         report: dict[str, Any] = {
             "start (operator advance)": measure("start", OperatorCommand(Action.ADVANCE, "bench"), "changed")
         }

@@ -126,6 +126,9 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert (weights(outputs, aws), state(outputs, aws)) == before
 
     # An operator starts the read shift: the first step.
+    # './cutover advance' records a passed preflight first; the Lambda alone cannot start.
+    assert rehearsal.invoke({"action": "advance", "operator": "rehearsal"})["status"] == "rejected"
+    assert handler.get_engine().run(RecordEvidence(Evidence.PREFLIGHT_PASSED, "rehearsal", "0 block")).status == "changed"
     assert rehearsal.invoke({"action": "advance", "operator": "rehearsal"})["status"] == "changed"
     assert weights(outputs, aws) == {"reader": 10, "writer": 0}
     assert (state(outputs, aws)["phase"], state(outputs, aws)["version"]) == ("reads_shifting", start["version"] + 1)
@@ -172,7 +175,7 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert weights(outputs, aws)["writer"] == 0
 
     # What './cutover fence --confirm' records once the databases proved each (tests/db do it on real servers).
-    for kind in Evidence:
+    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED):
         assert engine.run(RecordEvidence(kind, "rehearsal", f"{kind.value} proven")).status == "changed"
     flipped = engine.run(FlipWriter("rehearsal"))
     assert flipped.status == "changed", flipped.message

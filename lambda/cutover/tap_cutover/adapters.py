@@ -684,7 +684,14 @@ def build_adapters(settings: Settings, session: Session | None = None) -> Adapte
 # ---------------------------------------------------------------- engine
 
 Status = Literal["changed", "no_change", "rejected", "conflict", "stale_lock", "drain_failed", "error"]
-EVIDENCE_FIELDS = ("fence_confirmed_at", "fence_proven_at", "drain_reached_at", "sequences_synced_at", "flipped_at")
+EVIDENCE_FIELDS = (
+    "preflight_passed_at",
+    "fence_confirmed_at",
+    "fence_proven_at",
+    "drain_reached_at",
+    "sequences_synced_at",
+    "flipped_at",
+)
 
 
 @dataclass

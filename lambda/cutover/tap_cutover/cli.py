@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError
-from .logic import Action, OperatorCommand
+from .logic import Action, Evidence, OperatorCommand, RecordEvidence
 from .settings import Settings, SettingsError
 from .state import Phase
 
@@ -254,6 +254,7 @@ def _advance_after_preflight(engine: Engine, args: argparse.Namespace, operator:
         return execute(engine, args, operator)
     checks = databases.preflight()
     blocking = [check for check in checks if check.verdict == "block"]
+    counts = {verdict: sum(1 for c in checks if c.verdict == verdict) for verdict in ("ok", "warn", "block")}
     if blocking:
         result = Result(
             "rejected",
@@ -262,7 +263,11 @@ def _advance_after_preflight(engine: Engine, args: argparse.Namespace, operator:
             state,
         )
     else:
-        result = execute(engine, args, operator)
+        summary = f"preflight on {databases.source.label} and {databases.target.label}: {counts['ok']} ok, {counts['warn']} warn"
+        recorded = engine.run(RecordEvidence(Evidence.PREFLIGHT_PASSED, operator, summary))
+        result = execute(engine, args, operator) if recorded.status == "changed" else recorded
+        if result is not recorded:
+            result.transitions[:0] = recorded.transitions
     result.details["preflight"] = [check.to_dict() for check in checks]
     return result
 

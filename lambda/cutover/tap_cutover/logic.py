@@ -61,8 +61,9 @@ class OperatorCommand:
 
 
 class Evidence(StrEnum):
-    """What the operator CLI proved on the databases after a confirmed fence, in this order."""
+    """What the operator CLI proved on the databases: preflight before a start; after a confirmed fence, in order, the rest."""
 
+    PREFLIGHT_PASSED = "preflight_passed"  # no source/target check blocks (recorded before 'advance' starts)
     FENCE_PROVEN = "fence_proven"  # the source refuses an ordinary session's write
     DRAIN_REACHED = "drain_reached"  # the marker written after the fence is on the target
     SEQUENCES_SYNCED = "sequences_synced"  # every target sequence is past the source's, read back
@@ -746,6 +747,11 @@ def _start(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
             "the writer was on Aurora before this rollback, so Aurora and the source have diverged; "
             "re-seed the DMS task (full load) and reset the state as described in docs/cutover.md"
         )
+    if state.preflight_passed_at is None:
+        return ctx.reject(
+            "no preflight recorded: start with './cutover advance', which checks the source and target on the "
+            "databases first (the Lambda cannot reach them)"
+        )
     if not gates.green:
         return ctx.reject(f"cannot start: gate(s) red: {gates.summary()}")
     first = ctx.settings.read_steps[0]
@@ -760,6 +766,7 @@ def _start(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
         latency_judged_until=ctx.judged_until(),
         fence_confirmed_at=None,
         fence_confirmed_by=None,
+        preflight_passed_at=None,  # each start needs a fresh preflight
         **_NO_EVIDENCE,
     )
 
@@ -851,16 +858,20 @@ _COMMANDS: dict[Action, Callable[[_Ctx, OperatorCommand], Decision]] = {
 }
 
 
-_EVIDENCE_FIELD: dict[Evidence, str] = {
+# What the writer flip requires, in order.
+_FLIP_EVIDENCE: dict[Evidence, str] = {
     Evidence.FENCE_PROVEN: "fence_proven_at",
     Evidence.DRAIN_REACHED: "drain_reached_at",
     Evidence.SEQUENCES_SYNCED: "sequences_synced_at",
 }
 
 
+_EVIDENCE_FIELD: dict[Evidence, str] = {Evidence.PREFLIGHT_PASSED: "preflight_passed_at", **_FLIP_EVIDENCE}
+
+
 def evidence_summary(state: State) -> str:
     parts = []
-    for kind, name in _EVIDENCE_FIELD.items():
+    for kind, name in _FLIP_EVIDENCE.items():
         moment = getattr(state, name)
         parts.append(f"{kind.value} {moment.isoformat() if moment is not None else 'missing'}")
     return ", ".join(parts)
@@ -868,6 +879,12 @@ def evidence_summary(state: State) -> str:
 
 def _record_evidence(ctx: _Ctx, evidence: RecordEvidence) -> Decision:
     state = ctx.state
+    if evidence.kind is Evidence.PREFLIGHT_PASSED:
+        if state.phase not in (Phase.REPLICATING, Phase.ROLLED_BACK):
+            return ctx.reject(f"preflight is recorded before a start, not in phase {state.phase.value}")
+        return ctx.transition(
+            evidence.kind.value, f"{evidence.operator}: {evidence.detail}", "info", state.phase, preflight_passed_at=ctx.now
+        )
     if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
         return ctx.reject(
             f"{evidence.kind.value} can only be recorded after 'fence --confirm' in write_fence (phase is "
@@ -893,7 +910,7 @@ def _flip(ctx: _Ctx, flip: FlipWriter) -> Decision:
     proven = state.fence_proven_at
     missing = [
         kind.value
-        for kind, name in _EVIDENCE_FIELD.items()
+        for kind, name in _FLIP_EVIDENCE.items()
         if (moment := getattr(state, name)) is None
         or moment < fenced
         or (kind is not Evidence.FENCE_PROVEN and (proven is None or moment < proven))

@@ -117,7 +117,8 @@ class State:
     ttl_lowered_at: datetime | None = None
     fence_confirmed_at: datetime | None = None
     fence_confirmed_by: str | None = None
-    # Database evidence the operator CLI recorded for the current fence (see logic.Evidence).
+    # Database evidence the operator CLI recorded: preflight before a start, the rest for the current fence.
+    preflight_passed_at: datetime | None = None
     fence_proven_at: datetime | None = None
     drain_reached_at: datetime | None = None
     sequences_synced_at: datetime | None = None
@@ -142,6 +143,7 @@ class State:
             "ttl_lowered_at": _iso_or_none(self.ttl_lowered_at),
             "fence_confirmed_at": _iso_or_none(self.fence_confirmed_at),
             "fence_confirmed_by": self.fence_confirmed_by,
+            "preflight_passed_at": _iso_or_none(self.preflight_passed_at),
             "fence_proven_at": _iso_or_none(self.fence_proven_at),
             "drain_reached_at": _iso_or_none(self.drain_reached_at),
             "sequences_synced_at": _iso_or_none(self.sequences_synced_at),
@@ -184,6 +186,7 @@ class State:
             ttl_lowered_at=_time(raw, "ttl_lowered_at"),
             fence_confirmed_at=_time(raw, "fence_confirmed_at"),
             fence_confirmed_by=_opt_str(raw, "fence_confirmed_by"),
+            preflight_passed_at=_time(raw, "preflight_passed_at"),
             fence_proven_at=_time(raw, "fence_proven_at"),
             drain_reached_at=_time(raw, "drain_reached_at"),
             sequences_synced_at=_time(raw, "sequences_synced_at"),
@@ -228,6 +231,8 @@ class State:
             raise StateError("'latency_judged_until' is only set in phase 'reads_shifting'")
         if self.fence_confirmed_by is not None and self.fence_confirmed_at is None:
             raise StateError("'fence_confirmed_by' set without 'fence_confirmed_at'")
+        if self.preflight_passed_at is not None and eff not in (Phase.REPLICATING, Phase.ROLLED_BACK):
+            raise StateError("'preflight_passed_at' is only kept until the start (replicating or rolled_back)")
         for name in ("fence_proven_at", "drain_reached_at", "sequences_synced_at"):
             if getattr(self, name) is not None and self.fence_confirmed_at is None:
                 raise StateError(f"{name!r} set without 'fence_confirmed_at'")
@@ -250,6 +255,7 @@ _STATE_KEYS = frozenset(
         "ttl_lowered_at",
         "fence_confirmed_at",
         "fence_confirmed_by",
+        "preflight_passed_at",
         "fence_proven_at",
         "drain_reached_at",
         "sequences_synced_at",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tap_cutover.adapters import Engine, build_adapters
 from tap_cutover.cli import CliError, bar, function_name_from_outputs, main
-from tap_cutover.logic import Action, OperatorCommand, align
+from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, align
 
 from .moto_stack import MotoStack
 
@@ -103,6 +103,7 @@ def test_starting_needs_the_databases_for_preflight(
 def start_reads(stack: MotoStack) -> None:
     """What 'advance' does once preflight passed (the engine path, without the databases)."""
     engine = Engine(stack.settings, build_adapters(stack.settings, stack.session))
+    assert engine.run(RecordEvidence(Evidence.PREFLIGHT_PASSED, "carol", "0 block")).status == "changed"
     assert engine.run(OperatorCommand(Action.ADVANCE, "carol")).status == "changed"
 
 

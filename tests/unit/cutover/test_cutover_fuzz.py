@@ -308,6 +308,8 @@ class CutoverMachine(RuleBasedStateMachine):
             elif undo_writer and phase in (Phase.WRITER_FLIPPED, Phase.COMPLETED):
                 self._invoke(OperatorCommand(Action.ROLLBACK, "fuzz", confirm=True, writer=True))
             elif phase in (Phase.REPLICATING, Phase.ROLLED_BACK, Phase.WRITER_FLIPPED):
+                if phase is not Phase.WRITER_FLIPPED:
+                    self._invoke(RecordEvidence(Evidence.PREFLIGHT_PASSED, "fuzz", "preflight"))
                 self._invoke(OperatorCommand(Action.ADVANCE, "fuzz"))
             self.world.clock.advance(60)
         self._after_rule()

@@ -82,16 +82,20 @@ def test_full_cutover_happy_path(rehearsal: Rehearsal) -> None:
     stack = rehearsal.stack
     assert stack.weights() == {"reader": pair(100, 60), "writer": pair(100, 60)}
 
+    # './cutover advance' records a passed preflight first (tests/db run it on real servers); the Lambda cannot.
+    refused = rehearsal.invoke({"action": "advance", "operator": "alice"})
+    assert refused["status"] == "rejected" and "no preflight recorded" in refused["message"]
+    assert handler.get_engine().run(RecordEvidence(Evidence.PREFLIGHT_PASSED, "alice", "0 block")).status == "changed"
     started = rehearsal.invoke({"action": "advance", "operator": "alice"})
     assert started["status"] == "changed", started["message"]
     assert stack.weights() == {"reader": pair(90, 60), "writer": pair(100, 60)}
-    assert stack.state()["version"] == 2 and stack.state()["phase"] == "reads_shifting"
+    assert stack.state()["version"] == 3 and stack.state()["phase"] == "reads_shifting"
 
     held = rehearsal.invoke(SCHEDULE)
     assert held["status"] == "no_change" and "hold left" in held["message"]
-    assert stack.state()["version"] == 2
+    assert stack.state()["version"] == 3
 
-    for version, reads in ((3, 25), (4, 50), (5, 100)):
+    for version, reads in ((4, 25), (5, 50), (6, 100)):
         rehearsal.sleep(300)
         moved = rehearsal.invoke(SCHEDULE)
         assert moved["status"] == "changed", moved["message"]
@@ -103,7 +107,7 @@ def test_full_cutover_happy_path(rehearsal: Rehearsal) -> None:
     fenced = rehearsal.invoke(DMS_EVENT)
     assert fenced["transitions"][0]["transition"] == "enter_fence"
     assert stack.weights() == {"reader": pair(0, 5), "writer": pair(100, 5)}
-    assert stack.state()["phase"] == "write_fence" and stack.state()["version"] == 6
+    assert stack.state()["phase"] == "write_fence" and stack.state()["version"] == 7
 
     waiting = rehearsal.invoke(SCHEDULE)
     assert waiting["status"] == "no_change" and "fence --confirm" in waiting["message"]
@@ -118,26 +122,26 @@ def test_full_cutover_happy_path(rehearsal: Rehearsal) -> None:
     assert stack.weights()["writer"] == pair(100, 5)  # the Lambda has no database access: it never flips
     # What './cutover fence --confirm' records once it proved each on the databases (tests/db cover the proofs).
     engine = handler.get_engine()
-    for kind in Evidence:
+    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED):
         assert engine.run(RecordEvidence(kind, "alice", f"{kind.value} proven")).status == "changed"
     rehearsal.sleep(60)
     flipped = engine.run(FlipWriter("alice"))
     assert flipped.status == "changed", flipped.message
     assert stack.weights() == {"reader": pair(0, 5), "writer": pair(0, 5)}
     state = stack.state()
-    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 11, {"reader": 100, "writer": 100})
+    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 12, {"reader": 100, "writer": 100})
     flip_at = datetime.fromisoformat(state["flipped_at"])
     assert flip_at - datetime.fromisoformat(state["ttl_lowered_at"]) >= timedelta(seconds=60)
 
     done = rehearsal.invoke({"action": "advance", "operator": "alice"})
     assert done["status"] == "changed" and done["phase"] == "completed"
     assert stack.weights() == {"reader": pair(0, 60), "writer": pair(0, 60)}
-    assert stack.state()["version"] == 12
-    assert [h["version"] for h in stack.state()["history"]] == list(range(3, 13))  # the newest ten
+    assert stack.state()["version"] == 13
+    assert [h["version"] for h in stack.state()["history"]] == list(range(4, 14))  # the newest ten
 
     subjects = [n["Subject"] for n in stack.notifications()]
-    assert len(subjects) == 11
-    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 13), subjects, strict=True))
+    assert len(subjects) == 12
+    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 14), subjects, strict=True))
 
 
 BAD_EVENTS: list[tuple[Any, str]] = [

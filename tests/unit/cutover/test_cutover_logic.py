@@ -100,9 +100,10 @@ def paused(origin: State) -> State:
     return replace(origin, phase=Phase.PAUSED, paused_from=origin.phase, step_started_at=None)
 
 
-REPLICATING = State(version=1, phase=Phase.REPLICATING)
+# The CLI records a passed preflight before 'advance' starts (tests/db run it on real servers).
+REPLICATING = State(version=1, phase=Phase.REPLICATING, preflight_passed_at=NOW - timedelta(seconds=5))
 COMPLETED = replace(flipped(), phase=Phase.COMPLETED, ttl_lowered_at=None, version=11)
-ROLLED_BACK = State(version=6, phase=Phase.ROLLED_BACK)
+ROLLED_BACK = State(version=6, phase=Phase.ROLLED_BACK, preflight_passed_at=NOW - timedelta(seconds=5))
 ROLLED_BACK_AFTER_FLIP = replace(ROLLED_BACK, fence_confirmed_at=NOW, flipped_at=NOW)
 
 
@@ -230,6 +231,13 @@ CASES = [
         changes=(PairChange("reader", 10, 60),),
     ),
     Case("advance refused on red gate", REPLICATING, cmd(Action.ADVANCE), red="aurora_cluster", expect="rejected"),
+    Case(
+        "no start without a recorded preflight",
+        replace(REPLICATING, preflight_passed_at=None),
+        cmd(Action.ADVANCE),
+        expect="rejected",
+        fragment="no preflight recorded",
+    ),
     Case("hold not elapsed", shifting(10, 0), TICK, fragment="s of the hold left"),
     Case(
         "hold elapsed moves to next step",
@@ -662,3 +670,13 @@ def test_logic_imports_no_aws_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=lambda_dir, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_preflight_is_recorded_before_a_start_and_consumed_by_it(cutover_settings: Settings) -> None:
+    fresh = State(version=1, phase=Phase.REPLICATING)
+    recorded = decide(cutover_settings, fresh, None, RecordEvidence(Evidence.PREFLIGHT_PASSED, "alice", "0 block"), NOW)
+    assert isinstance(recorded, Transition) and recorded.state.phase is Phase.REPLICATING and recorded.changes == ()
+    started = decide(cutover_settings, recorded.state, obs(cutover_settings), cmd(Action.ADVANCE), NOW)
+    assert isinstance(started, Transition) and started.state.preflight_passed_at is None
+    late = decide(cutover_settings, shifting(10, 0), None, RecordEvidence(Evidence.PREFLIGHT_PASSED, "alice", "x"), NOW)
+    assert isinstance(late, Rejected)

@@ -15,6 +15,7 @@ from tap_cutover.state import Phase, State, Weights
 from .fakes import T0, World, fake_engine, run
 from .test_cutover_engine import TICK, fence_state, op, put, shifting
 
+PREFLIGHT = RecordEvidence(Evidence.PREFLIGHT_PASSED, "alice", "preflight: 0 block")
 WRITE_CALLS = frozenset({"route53.ChangeResourceRecordSets", "ssm.PutParameter", "ssm.DeleteParameter", "sns.Publish"})
 
 
@@ -52,7 +53,8 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("start", State(version=1, phase=Phase.REPLICATING), op(Action.ADVANCE), {"reader": 10}),
+    Scenario("preflight recorded", State(version=1, phase=Phase.REPLICATING), PREFLIGHT, {"reader": 0}),
+    Scenario("start", State(version=2, phase=Phase.REPLICATING, preflight_passed_at=T0), op(Action.ADVANCE), {"reader": 10}),
     Scenario("step 10->25", shifting(10, 0), TICK, {"reader": 25}),
     Scenario("step 25->50", shifting(25, 10), TICK, {"reader": 50}),
     Scenario("step 50->100", shifting(50, 25), TICK, {"reader": 100}),
@@ -193,6 +195,7 @@ def test_a_hold_judges_the_periods_cloudwatch_published_late(cutover_world: Worl
     settings = cutover_world.settings  # hold 900 s, 5 periods of 60 s
     assert settings.step_hold_seconds == 900 and settings.latency_periods == 5
     world = World(settings)
+    run(world, PREFLIGHT)
     started = run(world, op(Action.ADVANCE))
     assert started.status == "changed" and world.state().latency_judged_until is not None
     world.clock.advance(300)
@@ -217,6 +220,7 @@ def test_a_hold_judges_the_periods_cloudwatch_published_late(cutover_world: Worl
 
 def test_without_a_spike_the_late_periods_do_not_block_the_step(cutover_world: World) -> None:
     world = World(cutover_world.settings)
+    run(world, PREFLIGHT)
     run(world, op(Action.ADVANCE))
     for delay in (0, 2, 0):
         world.clock.advance(300)
