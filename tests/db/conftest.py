@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -69,9 +69,14 @@ def maria_plain() -> Iterator[MariaDbServer]:
                          "binlog-expire-logs-seconds": None, "server-id": "2"}, ssl=False)  # fmt: skip
 
 
+Server = TypeVar("Server", PostgresServer, MariaDbServer)
+
+
 @dataclass
-class PgDatabase:
-    server: PostgresServer
+class _Database(Generic[Server]):
+    """One throwaway database on a server: its URL, an endpoint, and statements run in it."""
+
+    server: Server
     name: str
 
     def url(self, user: str | None = None, password: str | None = None, **query: str) -> str:
@@ -86,6 +91,9 @@ class PgDatabase:
     def query(self, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
         return self.server.query(statement, self.name, params)
 
+
+@dataclass
+class PgDatabase(_Database[PostgresServer]):
     def create_marker(self, schema: str = "public") -> None:
         self.execute(f'CREATE TABLE "{schema}".{MARKER_TABLE} (id varchar(64) PRIMARY KEY, written_at timestamptz NOT NULL)')
 
@@ -99,22 +107,7 @@ class PgDatabase:
 
 
 @dataclass
-class MariaDatabase:
-    server: MariaDbServer
-    name: str
-
-    def url(self, user: str | None = None, password: str | None = None, **query: str) -> str:
-        return self.server.url(self.name, user, password, **query)
-
-    def endpoint(self, user: str | None = None, password: str | None = None) -> Endpoint:
-        return parse_url(self.url(user, password))
-
-    def execute(self, statement: str, params: Any = None) -> None:
-        self.server.execute(statement, self.name, params)
-
-    def query(self, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
-        return self.server.query(statement, self.name, params)
-
+class MariaDatabase(_Database[MariaDbServer]):
     def create_marker(self) -> None:
         self.execute(
             f"CREATE TABLE {MARKER_TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, written_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
@@ -126,14 +119,18 @@ class MariaDatabase:
         return user
 
 
-def _pg_factory(server: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
+Db = TypeVar("Db", PgDatabase, MariaDatabase)
+
+
+def _factory(server: Server, database: Callable[[Server, str], Db]) -> Iterator[Callable[[], Db]]:
+    """make() creates a fresh database on the server; every one made is dropped after the test."""
     created: list[str] = []
 
-    def make() -> PgDatabase:
+    def make() -> Db:
         name = unique("db")
         server.create_database(name)
         created.append(name)
-        return PgDatabase(server, name)
+        return database(server, name)
 
     yield make
     for name in created:
@@ -143,37 +140,22 @@ def _pg_factory(server: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
 
 @pytest.fixture
 def pg_db(pg: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
-    yield from _pg_factory(pg)
+    yield from _factory(pg, PgDatabase)
 
 
 @pytest.fixture
 def pg_plain_db(pg_plain: PostgresServer) -> Iterator[Callable[[], PgDatabase]]:
-    yield from _pg_factory(pg_plain)
-
-
-def _maria_factory(server: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
-    created: list[str] = []
-
-    def make() -> MariaDatabase:
-        name = unique("db")
-        server.create_database(name)
-        created.append(name)
-        return MariaDatabase(server, name)
-
-    yield make
-    for name in created:
-        with contextlib.suppress(Exception):
-            server.drop_database(name)
+    yield from _factory(pg_plain, PgDatabase)
 
 
 @pytest.fixture
 def maria_db(maria: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
-    yield from _maria_factory(maria)
+    yield from _factory(maria, MariaDatabase)
 
 
 @pytest.fixture
 def maria_plain_db(maria_plain: MariaDbServer) -> Iterator[Callable[[], MariaDatabase]]:
-    yield from _maria_factory(maria_plain)
+    yield from _factory(maria_plain, MariaDatabase)
 
 
 def mappings(*rules: tuple[str, str, str]) -> str:

@@ -234,13 +234,16 @@ def _family(engine: str) -> str:
     return "postgres" if engine == "postgres" else "mysql"
 
 
-def _common_arguments(parser: argparse.ArgumentParser) -> None:
+def _parser(prog: str, description: str, out: TextIO) -> _Parser:
+    """A command's parser with the credential and output options every database command takes."""
+    parser = _Parser(prog=prog, description=description, out=out)
     parser.add_argument("--source-url", help="postgresql://user:password@host:5432/db or mysql://… (or TAP_SOURCE_URL)")
     parser.add_argument("--target-url", help="same form, for the target (or TAP_TARGET_URL)")
     parser.add_argument("--config", help="tap-migrate TOML (default: TAP_CONFIG or config/tap-migrate.toml)")
     parser.add_argument("--task", help="the [dms.tasks.<key>] to check (default: the cutover's task)")
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="flat stack outputs (for the secrets' ARNs)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
 
 
 def _urls(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -260,18 +263,30 @@ def _url_passwords(*urls: str | None) -> list[str]:
     return found
 
 
+def _task_endpoints(
+    args: argparse.Namespace, env: Mapping[str, str], session_factory: SessionFactory | None
+) -> tuple[AppConfig, DmsTaskConfig, Endpoint, Endpoint | None]:
+    """The configuration, the task (--task, else the cutover's) and its source and target endpoints."""
+    config = load_app_config(args.config)
+    task = cutover_task(config, args.task)
+    source_url, target_url = _urls(args, env)
+    source, target = resolve_endpoints(source_url, target_url, config, args.outputs, session_factory, task_key=task.key)
+    return config, task, source, target
+
+
 def _run(
     command: Callable[[argparse.Namespace, Mapping[str, str]], int],
     parser: _Parser,
     argv: Sequence[str],
     err: TextIO,
-    env: Mapping[str, str],
+    env: Mapping[str, str] | None,
 ) -> int:
+    environment = os.environ if env is None else env
     secrets: list[str] = []
     try:
         args = parser.parse_args(list(argv))
-        secrets = _url_passwords(*_urls(args, env))
-        return command(args, env)
+        secrets = _url_passwords(*_urls(args, environment))
+        return command(args, environment)
     except SystemExit as exit_request:  # --help
         return int(exit_request.code or 0)
     except (UsageError, DatabaseError, ValueError, OSError) as error:
@@ -297,8 +312,7 @@ def preflight(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Check the source (and target) against what the DMS task and the cutover need; 0 ok/warn, 2 blocked, 1 error."""
-    parser = _Parser(prog="preflight", description="Check source and target before starting the DMS task.", out=out)
-    _common_arguments(parser)
+    parser = _parser("preflight", "Check source and target before starting the DMS task.", out)
     parser.add_argument(
         "--long-transaction-seconds",
         type=int,
@@ -308,10 +322,7 @@ def preflight(
     parser.add_argument("--marker-schema", default=DEFAULT_MARKER_SCHEMA, help="PostgreSQL schema of the drain marker table")
 
     def command(args: argparse.Namespace, environment: Mapping[str, str]) -> int:
-        config = load_app_config(args.config)
-        task = cutover_task(config, args.task)
-        source_url, target_url = _urls(args, environment)
-        source, target = resolve_endpoints(source_url, target_url, config, args.outputs, session_factory, task_key=task.key)
+        config, task, source, target = _task_endpoints(args, environment, session_factory)
         source_config = config.sources[task.source]
         options = PreflightOptions(
             task=TaskSettings.from_json(task.settings),
@@ -330,7 +341,7 @@ def preflight(
             out.write(f"preflight: {counts['block']} block, {counts['warn']} warn, {counts['ok']} ok\n")
         return EXIT_BLOCKED if worst(checks) == "block" else EXIT_OK
 
-    return _run(command, parser, argv, err, os.environ if env is None else env)
+    return _run(command, parser, argv, err, env)
 
 
 # --------------------------------------------------------------------------------------
@@ -357,8 +368,7 @@ def sequences(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Compare (--check, the default) or raise (--sync) the target's sequences to the source's + gap."""
-    parser = _Parser(prog="sequences", description="Compare or sync sequences between source and target.", out=out)
-    _common_arguments(parser)
+    parser = _parser("sequences", "Compare or sync sequences between source and target.", out)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="compare only (default)")
     mode.add_argument("--sync", action="store_true", help="raise target sequences to source + gap, then read back")
@@ -367,10 +377,7 @@ def sequences(
     def command(args: argparse.Namespace, environment: Mapping[str, str]) -> int:
         if args.gap < 0:
             raise UsageError(f"--gap must be 0 or more, got {args.gap}")
-        config = load_app_config(args.config)
-        task = cutover_task(config, args.task)
-        source_url, target_url = _urls(args, environment)
-        source, target = resolve_endpoints(source_url, target_url, config, args.outputs, session_factory, task_key=task.key)
+        _, task, source, target = _task_endpoints(args, environment, session_factory)
         if target is None:
             raise UsageError(f"task {task.key} has no database target; pass --target-url")
         # MySQL/MariaDB: the AUTO_INCREMENT counters of the tables the task migrates.
@@ -383,4 +390,4 @@ def sequences(
             _render_sequences(report, out)
         return EXIT_OK if report.ok else EXIT_BLOCKED
 
-    return _run(command, parser, argv, err, os.environ if env is None else env)
+    return _run(command, parser, argv, err, env)

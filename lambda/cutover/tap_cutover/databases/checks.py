@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from .errors import EndpointError
+from .mappings import TableName
 
 Verdict = Literal["ok", "warn", "block"]
 VERDICTS: tuple[Verdict, ...] = ("ok", "warn", "block")
@@ -126,6 +127,149 @@ def task_checks(settings: TaskSettings) -> list[Check]:
     else:
         checks.append(ok("parallel apply", "task settings", "ParallelApplyThreads = 0"))
     return checks
+
+
+# --------------------------------------------------------------------------------------
+# Engine-agnostic verdicts: each engine module measures (its own SQL) and words its fixes; these decide.
+
+
+class Column(Protocol):
+    """What the shared column checks read of an engine's column description."""
+
+    @property
+    def table(self) -> TableName: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def in_primary_key(self) -> bool: ...
+    @property
+    def is_lob(self) -> bool: ...
+    @property
+    def declared_type(self) -> str: ...
+
+
+C = TypeVar("C", bound=Column)
+
+
+def _column_subject(column: Column) -> str:
+    return f"{column.table}.{column.name}"
+
+
+def _all_or_findings(name: str, tables: Sequence[TableName], findings: list[Check], subject: str, value: str) -> list[Check]:
+    """The findings, or one ok when there are tables and nothing was found."""
+    if tables and not findings:
+        findings.append(ok(name, subject, value))
+    return findings
+
+
+def reachable(role: str, version: str, host: str, port: int) -> Check:
+    return ok("reachable", role, f"{version} at {host}:{port}")
+
+
+def table_selection_check(tables: Sequence[TableName], none_selected: str, fix: str) -> Check:
+    if not tables:
+        return block("table selection", "source", none_selected, fix)
+    return ok("table selection", "source", f"{len(tables)} table(s) selected")
+
+
+def select_privilege_checks(
+    user: str, tables: Sequence[TableName], denied: Sequence[TableName], fix: Callable[[TableName], str]
+) -> list[Check]:
+    findings = [block("select privilege", str(table), f"{user} cannot SELECT", fix(table)) for table in denied]
+    return _all_or_findings("select privilege", tables, findings, user, f"SELECT on all {len(tables)} selected table(s)")
+
+
+def primary_key_checks(tables: Sequence[TableName], unkeyed: Sequence[tuple[TableName, str, str]], all_keyed: str) -> list[Check]:
+    """`unkeyed`: (table, value, fix) per table DMS cannot apply UPDATEs/DELETEs to; `all_keyed` ends the ok value."""
+    findings = [block("primary key", str(table), value, fix) for table, value, fix in unkeyed]
+    return _all_or_findings("primary key", tables, findings, "source", f"all {len(tables)} selected table(s) {all_keyed}")
+
+
+def lob_primary_key_checks(columns: Iterable[Column], fix: str) -> list[Check]:
+    return [
+        block("lob primary key", _column_subject(column), f"primary-key column of LOB type {column.declared_type}", fix)
+        for column in columns
+        if column.in_primary_key and column.is_lob
+    ]
+
+
+def lob_checks(columns: Sequence[C], settings: TaskSettings, largest: Callable[[C], int]) -> list[Check]:
+    """LOB support and, in limited LOB mode, each LOB column's largest value (`largest` measures it) against LobMaxSize."""
+    lobs = [column for column in columns if column.is_lob]
+    if not lobs:
+        return [ok("lob size", "source", "no LOB column in the selected tables")]
+    if not settings.support_lobs:
+        return [
+            block(
+                "lob support",
+                "task settings",
+                f"SupportLobs = false but {len(lobs)} LOB column(s) are selected (e.g. {_column_subject(lobs[0])})",
+                "set TargetMetadata.SupportLobs to true: without it DMS leaves LOB columns empty",
+            )
+        ]
+    if not settings.truncates_lobs:
+        return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
+    limit = settings.lob_max_size_kb * 1024
+    checks: list[Check] = []
+    for column in lobs:
+        size = largest(column)
+        if size > limit:
+            checks.append(
+                block(
+                    "lob size",
+                    _column_subject(column),
+                    f"largest value {human_bytes(size)} ({size} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
+                    "limited LOB mode truncates it silently",
+                    f"raise TargetMetadata.LobMaxSize to at least {-(-size // 1024)} KB, or use FullLobMode",
+                )
+            )
+    if not checks:
+        checks.append(
+            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
+        )
+    return checks
+
+
+def ssl_check(setting: str, ours: bool, offered: bool, ssl_mode: str, remedy: str) -> Check:
+    """`setting`: the server's SSL variable as shown; `ours`: this check's connection uses SSL; `remedy`: the engine's fix."""
+    value = f"{setting}; this check's own connection {'uses' if ours else 'does not use'} SSL"
+    if ssl_mode == "none":
+        return ok("ssl", "source", value + "; the DMS endpoint's ssl_mode is none")
+    if offered:
+        return ok("ssl", "source", value)
+    return block("ssl", "source", value, f"the DMS endpoint uses ssl_mode={ssl_mode}: {remedy}")
+
+
+def no_long_transaction(threshold: int) -> Check:
+    return ok("long transaction", "source", f"none open longer than {threshold}s")
+
+
+def marker_table_check(marker: TableName, exists: bool, tables: Sequence[TableName], ddl: str) -> Check:
+    if not exists:
+        return block("drain marker table", str(marker), "missing on the source", ddl)
+    if marker not in tables:
+        return block(
+            "drain marker table",
+            str(marker),
+            "exists but the table mappings do not select it",
+            f'add a selection rule including schema "{marker.schema}" table "{marker.name}" (and no transformation dropping it)',
+        )
+    return ok("drain marker table", str(marker), "exists and is selected")
+
+
+def target_table_checks(tables: Sequence[TableName], present: set[TableName], prep_mode: str, create_fix: str) -> list[Check]:
+    """Every selected table on the target, or created by the task (DROP_AND_CREATE); `create_fix` names the engine's dump."""
+    findings: list[Check] = []
+    for table in tables:
+        if table in present:
+            continue
+        if prep_mode == "DROP_AND_CREATE":
+            findings.append(
+                warn("target table", str(table), "missing", "the task creates it (TargetTablePrepMode = DROP_AND_CREATE)")
+            )
+        else:
+            findings.append(block("target table", str(table), f"missing and TargetTablePrepMode = {prep_mode}", create_fix))
+    return _all_or_findings("target table", tables, findings, "target", f"all {len(tables)} selected table(s) exist")
 
 
 def human_bytes(size: int) -> str:

@@ -24,6 +24,13 @@ class MappingError(DatabaseError):
     """DMS table mappings that cannot be applied to the source's catalog."""
 
 
+def marker_missing_on_target(qualified_table: str, ddl: str) -> DatabaseError:
+    return DatabaseError(
+        f"target: table {qualified_table} does not exist; create it on the target ({ddl}) "
+        "and make sure the task's mappings select it"
+    )
+
+
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every known secret (raw and percent-encoded) and any DSN password replaced by ***."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):

@@ -22,12 +22,29 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import ER
 
-from .checks import MARKER_TABLE, Check, PreflightOptions, block, human_bytes, ok, warn
+from .checks import (
+    MARKER_TABLE,
+    Check,
+    PreflightOptions,
+    block,
+    lob_checks,
+    lob_primary_key_checks,
+    marker_table_check,
+    no_long_transaction,
+    ok,
+    primary_key_checks,
+    reachable,
+    select_privilege_checks,
+    ssl_check,
+    table_selection_check,
+    target_table_checks,
+    warn,
+)
 from .endpoints import Endpoint, ca_file
-from .errors import DatabaseError, one_line
+from .errors import DatabaseError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
 from .results import FenceProof, Marker, Session
-from .sequences import SequenceState
+from .sequences import SequenceState, to_raise
 
 if TYPE_CHECKING:
     Connection = pymysql.connections.Connection[pymysql.cursors.Cursor]
@@ -221,6 +238,10 @@ class _Column:
     def is_lob(self) -> bool:
         return self.data_type in LOB_TYPES
 
+    @property
+    def declared_type(self) -> str:
+        return self.column_type
+
 
 def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Column]:
     wanted = set(tables)
@@ -248,24 +269,20 @@ def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Colum
 
 def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
     with session(endpoint, "source") as connection:
-        checks = [ok("reachable", "source", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        checks = [reachable("source", server_version(connection), endpoint.host, endpoint.port)]
         tables = select_tables(parse_rules(mappings_json), catalog(connection))
-        if not tables:
-            checks.append(
-                block(
-                    "table selection",
-                    "source",
-                    "the table mappings select no table on the source",
-                    "fix the selection rules' schema-name (the MySQL database) / table-name; % and _ are wildcards",
-                )
+        checks.append(
+            table_selection_check(
+                tables,
+                "the table mappings select no table on the source",
+                "fix the selection rules' schema-name (the MySQL database) / table-name; % and _ are wildcards",
             )
-        else:
-            checks.append(ok("table selection", "source", f"{len(tables)} table(s) selected"))
+        )
         checks += _binlog_checks(connection)
         checks += _grant_checks(connection, endpoint, tables)
         columns = _columns(connection, tables)
         checks += _key_checks(tables, columns)
-        checks += _lob_checks(connection, columns, options)
+        checks += lob_checks(columns, options.task, lambda column: _largest(connection, column))
         checks.append(_ssl_check(connection, options))
         checks += _long_transaction_checks(connection, options)
         checks.append(_marker_check(connection, endpoint, tables))
@@ -353,113 +370,47 @@ def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[T
     for table in tables:
         try:
             _rows(connection, f"SELECT 1 FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
-        except pymysql.err.OperationalError as error:
+        except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as error:
             if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
                 raise
             denied.append(table)
-        except pymysql.err.ProgrammingError as error:
-            if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
-                raise
-            denied.append(table)
-    for table in denied:
-        checks.append(
-            block(
-                "select privilege",
-                str(table),
-                f"{endpoint.user} cannot SELECT",
-                f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';",
-            )
-        )
-    if tables and not denied:
-        checks.append(ok("select privilege", endpoint.user, f"SELECT on all {len(tables)} selected table(s)"))
+    checks += select_privilege_checks(
+        endpoint.user, tables, denied, lambda table: f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';"
+    )
     return checks
 
 
 def _key_checks(tables: Sequence[TableName], columns: Sequence[_Column]) -> list[Check]:
-    checks: list[Check] = []
     keyed = {column.table for column in columns if column.in_primary_key}
-    unkeyed = [table for table in tables if table not in keyed]
-    for table in unkeyed:
-        checks.append(
-            block(
-                "primary key",
-                str(table),
-                "no primary key: DMS cannot apply its UPDATEs and DELETEs reliably",
-                f"ALTER TABLE {_table(table.schema, table.name)} ADD PRIMARY KEY (...);",
-            )
+    unkeyed = [
+        (
+            table,
+            "no primary key: DMS cannot apply its UPDATEs and DELETEs reliably",
+            f"ALTER TABLE {_table(table.schema, table.name)} ADD PRIMARY KEY (...);",
         )
-    if tables and not unkeyed:
-        checks.append(ok("primary key", "source", f"all {len(tables)} selected table(s) have a primary key"))
-    for column in columns:
-        if column.in_primary_key and column.is_lob:
-            checks.append(
-                block(
-                    "lob primary key",
-                    f"{column.table}.{column.name}",
-                    f"primary-key column of LOB type {column.column_type}",
-                    "DMS does not support LOB primary keys: use VARCHAR/VARBINARY or another key",
-                )
-            )
+        for table in tables
+        if table not in keyed
+    ]
+    checks = primary_key_checks(tables, unkeyed, "have a primary key")
+    checks += lob_primary_key_checks(columns, "DMS does not support LOB primary keys: use VARCHAR/VARBINARY or another key")
     return checks
 
 
-def _lob_checks(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> list[Check]:
-    lobs = [column for column in columns if column.is_lob]
-    settings = options.task
-    if not lobs:
-        return [ok("lob size", "source", "no LOB column in the selected tables")]
-    if not settings.support_lobs:
-        return [
-            block(
-                "lob support",
-                "task settings",
-                f"SupportLobs = false but {len(lobs)} LOB column(s) are selected (e.g. {lobs[0].table}.{lobs[0].name})",
-                "set TargetMetadata.SupportLobs to true: without it DMS leaves LOB columns empty",
-            )
-        ]
-    if not settings.truncates_lobs:
-        return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
-    limit = settings.lob_max_size_kb * 1024
-    checks: list[Check] = []
-    for column in lobs:
-        largest = int(
-            _value(
-                connection,
-                f"SELECT MAX(OCTET_LENGTH({_name(column.name)})) FROM {_table(*_pair(column.table))}",  # noqa: S608
-            )
-            or 0
-        )
-        if largest > limit:
-            checks.append(
-                block(
-                    "lob size",
-                    f"{column.table}.{column.name}",
-                    f"largest value {human_bytes(largest)} ({largest} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
-                    "limited LOB mode truncates it silently",
-                    f"raise TargetMetadata.LobMaxSize to at least {-(-largest // 1024)} KB, or use FullLobMode",
-                )
-            )
-    if not checks:
-        checks.append(
-            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
-        )
-    return checks
+def _largest(connection: Connection, column: _Column) -> int:
+    """The largest value of a LOB column in bytes."""
+    query = f"SELECT MAX(OCTET_LENGTH({_name(column.name)})) FROM {_table(*_pair(column.table))}"  # noqa: S608
+    return int(_value(connection, query) or 0)
 
 
 def _ssl_check(connection: Connection, options: PreflightOptions) -> Check:
     have_ssl = (_variable(connection, "have_ssl") or "").upper()
     ours = _uses_ssl(connection)
-    offered = have_ssl == "YES" or ours
-    value = f"have_ssl={have_ssl or 'n/a'}; this check's own connection {'uses' if ours else 'does not use'} SSL"
-    if options.ssl_mode == "none":
-        return ok("ssl", "source", value + "; the DMS endpoint's ssl_mode is none")
-    if offered:
-        return ok("ssl", "source", value)
-    return block(
-        "ssl",
-        "source",
-        value,
-        f"the DMS endpoint uses ssl_mode={options.ssl_mode}: configure ssl-cert and ssl-key on the server and restart",
+    return ssl_check(
+        f"have_ssl={have_ssl or 'n/a'}",
+        ours,
+        have_ssl == "YES" or ours,
+        options.ssl_mode,
+        "configure ssl-cert and ssl-key on the server and restart",
     )
 
 
@@ -492,7 +443,7 @@ def _long_transaction_checks(connection: Connection, options: PreflightOptions) 
         )
         for thread, age, modified in rows
     ]
-    return checks or [ok("long transaction", "source", f"none open longer than {threshold}s")]
+    return checks or [no_long_transaction(threshold)]
 
 
 def _marker_check(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> Check:
@@ -509,16 +460,7 @@ def _marker_check(connection: Connection, endpoint: Endpoint, tables: Sequence[T
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
         (marker.schema, marker.name),
     )
-    if not exists:
-        return block("drain marker table", str(marker), "missing on the source", marker_ddl(endpoint.database))
-    if marker not in tables:
-        return block(
-            "drain marker table",
-            str(marker),
-            "exists but the table mappings do not select it",
-            f'add a selection rule including schema "{marker.schema}" table "{MARKER_TABLE}" (and no transformation dropping it)',
-        )
-    return ok("drain marker table", str(marker), "exists and is selected")
+    return marker_table_check(marker, bool(exists), tables, marker_ddl(endpoint.database))
 
 
 # --------------------------------------------------------------------------------------
@@ -527,26 +469,14 @@ def _marker_check(connection: Connection, endpoint: Endpoint, tables: Sequence[T
 
 def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
     with session(endpoint, "target") as connection:
-        checks = [ok("reachable", "target", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        checks = [reachable("target", server_version(connection), endpoint.host, endpoint.port)]
         present = set(catalog(connection))
-        missing = [table for table in tables if table not in present]
-        creates = options.task.target_table_prep_mode == "DROP_AND_CREATE"
-        for table in missing:
-            if creates:
-                checks.append(
-                    warn("target table", str(table), "missing", "the task creates it (TargetTablePrepMode = DROP_AND_CREATE)")
-                )
-            else:
-                checks.append(
-                    block(
-                        "target table",
-                        str(table),
-                        f"missing and TargetTablePrepMode = {options.task.target_table_prep_mode}",
-                        "create the schema on the target first (mysqldump --no-data from the source)",
-                    )
-                )
-        if tables and not missing:
-            checks.append(ok("target table", "target", f"all {len(tables)} selected table(s) exist"))
+        checks += target_table_checks(
+            tables,
+            present,
+            options.task.target_table_prep_mode,
+            "create the schema on the target first (mysqldump --no-data from the source)",
+        )
         counters = list_auto_increments(connection, [table for table in tables if table in present])
         checks.append(ok("target sequences", "target", f"{len(counters)} AUTO_INCREMENT column(s) readable"))
     return checks
@@ -787,10 +717,7 @@ def marker_visible(connection: Connection, marker: Marker) -> bool:
     except pymysql.err.ProgrammingError as error:
         if _code(error) != ER.NO_SUCH_TABLE:
             raise
-        raise DatabaseError(
-            f"target: table {marker.qualified_table} does not exist; create it on the target ({marker_ddl(marker.schema)}) "
-            "and make sure the task's mappings select it"
-        ) from None
+        raise marker_missing_on_target(marker.qualified_table, marker_ddl(marker.schema)) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -849,9 +776,6 @@ def raise_auto_increments(
     """ALTER TABLE … AUTO_INCREMENT = n for each counter below its wanted value (only upward), then read them back."""
     with session(target, "target") as connection:
         scope = _tables_or_database(connection, target, tables)
-        current = list_auto_increments(connection, scope)
-        for key, next_value in wanted.items():
-            state = current.get(key)
-            if state is not None and state.next_value < next_value <= state.max_value:
-                _rows(connection, f"ALTER TABLE {_table(state.schema, state.object_name)} AUTO_INCREMENT = {int(next_value)}")
+        for state, next_value in to_raise(list_auto_increments(connection, scope), wanted):
+            _rows(connection, f"ALTER TABLE {_table(state.schema, state.object_name)} AUTO_INCREMENT = {int(next_value)}")
         return list_auto_increments(connection, scope)

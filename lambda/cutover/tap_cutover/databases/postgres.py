@@ -13,12 +13,29 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from .checks import MARKER_TABLE, Check, PreflightOptions, block, human_bytes, ok, warn
+from .checks import (
+    MARKER_TABLE,
+    Check,
+    PreflightOptions,
+    block,
+    lob_checks,
+    lob_primary_key_checks,
+    marker_table_check,
+    no_long_transaction,
+    ok,
+    primary_key_checks,
+    reachable,
+    select_privilege_checks,
+    ssl_check,
+    table_selection_check,
+    target_table_checks,
+    warn,
+)
 from .endpoints import Endpoint, ca_file
-from .errors import DatabaseError, one_line
+from .errors import DatabaseError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
 from .results import FenceProof, Marker, Session
-from .sequences import SequenceState
+from .sequences import SequenceState, to_raise
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 CONNECT_TIMEOUT_SECONDS = 10
@@ -175,6 +192,10 @@ class _Column:
         unbounded_varchar = self.type_name == "varchar" and self.typmod < 0
         return self.type_name in LOB_TYPES or unbounded_varchar or self.is_array or self.is_composite
 
+    @property
+    def declared_type(self) -> str:
+        return self.formatted
+
 
 def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Column]:
     if not tables:
@@ -212,24 +233,20 @@ def _relation(schema: str, name: str) -> sql.Composed:
 def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
     """Every source check, and the tables the mappings select (for the target's checks)."""
     with session(endpoint, "source") as connection:
-        checks = [ok("reachable", "source", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
+        checks = [reachable("source", server_version(connection), endpoint.host, endpoint.port)]
         tables = select_tables(parse_rules(mappings_json), catalog(connection))
-        if not tables:
-            checks.append(
-                block(
-                    "table selection",
-                    "source",
-                    f"the table mappings select no table in database {endpoint.database}",
-                    "fix the selection rules' schema-name / table-name (DMS matches names exactly, % and _ are wildcards)",
-                )
+        checks.append(
+            table_selection_check(
+                tables,
+                f"the table mappings select no table in database {endpoint.database}",
+                "fix the selection rules' schema-name / table-name (DMS matches names exactly, % and _ are wildcards)",
             )
-        else:
-            checks.append(ok("table selection", "source", f"{len(tables)} table(s) selected"))
+        )
         checks += _server_checks(connection, options)
         checks += _privilege_checks(connection, endpoint, tables)
         columns = _columns(connection, tables)
         checks += _key_checks(connection, tables, columns)
-        checks += _lob_checks(connection, columns, options)
+        checks += lob_checks(columns, options.task, lambda column: _largest(connection, column))
         checks += _type_checks(columns)
         checks += _activity_checks(connection, options)
         checks.append(_marker_check(connection, tables, options.marker_schema))
@@ -251,32 +268,28 @@ def _server_checks(connection: Connection, options: PreflightOptions) -> list[Ch
             )
         )
     needed = options.task_count + 1
-    max_slots = int(_setting(connection, "max_replication_slots"))
-    used_slots = int(_value(connection, "SELECT count(*) FROM pg_replication_slots"))
-    free_slots = max_slots - used_slots
-    value = f"{free_slots} free of max_replication_slots={max_slots} ({used_slots} used); need {needed}"
-    if free_slots >= needed:
-        checks.append(ok("replication slots", "source", value))
-    else:
-        checks.append(
-            block(
-                "replication slots",
-                "source",
-                value,
-                f"raise max_replication_slots to at least {used_slots + needed} (restart) or drop unused slots "
-                "(pg_drop_replication_slot)",
-            )
+    checks.append(
+        _capacity_check(
+            connection,
+            "replication slots",
+            setting="max_replication_slots",
+            used_query="SELECT count(*) FROM pg_replication_slots",
+            used_word="used",
+            needed=needed,
+            fix_tail="(restart) or drop unused slots (pg_drop_replication_slot)",
         )
-    max_senders = int(_setting(connection, "max_wal_senders"))
-    used_senders = int(_value(connection, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"))
-    free_senders = max_senders - used_senders
-    value = f"{free_senders} free of max_wal_senders={max_senders} ({used_senders} connected); need {needed}"
-    if free_senders >= needed:
-        checks.append(ok("wal senders", "source", value))
-    else:
-        checks.append(
-            block("wal senders", "source", value, f"raise max_wal_senders to at least {used_senders + needed} and restart")
+    )
+    checks.append(
+        _capacity_check(
+            connection,
+            "wal senders",
+            setting="max_wal_senders",
+            used_query="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'",
+            used_word="connected",
+            needed=needed,
+            fix_tail="and restart",
         )
+    )
     keep = _setting(connection, "max_slot_wal_keep_size")
     if keep in ("-1", "-1MB"):
         checks.append(
@@ -291,22 +304,29 @@ def _server_checks(connection: Connection, options: PreflightOptions) -> list[Ch
         checks.append(ok("max_slot_wal_keep_size", "source", keep))
     ssl = _setting(connection, "ssl")
     ours = bool(_value(connection, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
-    value = f"ssl={ssl}; this check's own connection {'uses' if ours else 'does not use'} SSL"
-    if options.ssl_mode == "none":
-        checks.append(ok("ssl", "source", value + "; the DMS endpoint's ssl_mode is none"))
-    elif ssl == "on":
-        checks.append(ok("ssl", "source", value))
-    else:
-        checks.append(
-            block(
-                "ssl",
-                "source",
-                value,
-                f"the DMS endpoint uses ssl_mode={options.ssl_mode}: turn ssl on (server certificate + ssl = on) or "
-                "set the source's ssl_mode to none where the engine version allows it",
-            )
+    checks.append(
+        ssl_check(
+            f"ssl={ssl}",
+            ours,
+            ssl == "on",
+            options.ssl_mode,
+            "turn ssl on (server certificate + ssl = on) or set the source's ssl_mode to none where the engine version allows it",
         )
+    )
     return checks
+
+
+def _capacity_check(
+    connection: Connection, name: str, *, setting: str, used_query: str, used_word: str, needed: int, fix_tail: str
+) -> Check:
+    """Free server slots (`setting` minus what `used_query` counts) against the `needed` DMS readers."""
+    maximum = int(_setting(connection, setting))
+    used = int(_value(connection, used_query))
+    free = maximum - used
+    value = f"{free} free of {setting}={maximum} ({used} {used_word}); need {needed}"
+    if free >= needed:
+        return ok(name, "source", value)
+    return block(name, "source", value, f"raise {setting} to at least {used + needed} {fix_tail}")
 
 
 def _privilege_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> list[Check]:
@@ -337,17 +357,9 @@ def _privilege_checks(connection: Connection, endpoint: Endpoint, tables: Sequen
             connection, "SELECT has_table_privilege(%s::regclass, 'SELECT')", (_relation(*_pair(table)).as_string(connection),)
         )
     ]
-    for table in missing:
-        checks.append(
-            block(
-                "select privilege",
-                str(table),
-                f"{endpoint.user} cannot SELECT",
-                f'GRANT SELECT ON {_quoted(table)} TO "{endpoint.user}";',
-            )
-        )
-    if tables and not missing:
-        checks.append(ok("select privilege", endpoint.user, f"SELECT on all {len(tables)} selected table(s)"))
+    checks += select_privilege_checks(
+        endpoint.user, tables, missing, lambda table: f'GRANT SELECT ON {_quoted(table)} TO "{endpoint.user}";'
+    )
     return checks
 
 
@@ -360,7 +372,6 @@ def _quoted(table: TableName) -> str:
 
 
 def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Sequence[_Column]) -> list[Check]:
-    checks: list[Check] = []
     identities = dict(
         ((schema, name), (identity, has_key))
         for schema, name, identity, has_key in connection.execute(
@@ -371,77 +382,26 @@ def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Se
             ([t.schema for t in tables], [t.name for t in tables]),
         ).fetchall()
     )
-    unkeyed = 0
+    unkeyed: list[tuple[TableName, str, str]] = []
     for table in tables:
         identity, has_key = identities.get(_pair(table), ("d", False))
         if identity in {"f", "i"} or (identity == "d" and has_key):
             continue
-        unkeyed += 1
         value = "no primary key" if identity == "d" else "REPLICA IDENTITY NOTHING"
-        checks.append(
-            block(
-                "primary key",
-                str(table),
-                f"{value}: DMS cannot apply its UPDATEs and DELETEs",
-                f"add a primary key, or ALTER TABLE {_quoted(table)} REPLICA IDENTITY FULL;",
-            )
-        )
-    if tables and not unkeyed:
-        checks.append(ok("primary key", "source", f"all {len(tables)} selected table(s) have a key or REPLICA IDENTITY FULL"))
-    for column in columns:
-        if column.in_primary_key and column.is_lob:
-            checks.append(
-                block(
-                    "lob primary key",
-                    f"{column.table}.{column.name}",
-                    f"primary-key column of LOB type {column.formatted}",
-                    "DMS does not support LOB primary keys: use a bounded type (e.g. varchar(n)) or another key",
-                )
-            )
+        fix = f"add a primary key, or ALTER TABLE {_quoted(table)} REPLICA IDENTITY FULL;"
+        unkeyed.append((table, f"{value}: DMS cannot apply its UPDATEs and DELETEs", fix))
+    checks = primary_key_checks(tables, unkeyed, "have a key or REPLICA IDENTITY FULL")
+    checks += lob_primary_key_checks(
+        columns, "DMS does not support LOB primary keys: use a bounded type (e.g. varchar(n)) or another key"
+    )
     return checks
 
 
-def _lob_checks(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> list[Check]:
-    lobs = [column for column in columns if column.is_lob]
-    settings = options.task
-    if not lobs:
-        return [ok("lob size", "source", "no LOB column in the selected tables")]
-    if not settings.support_lobs:
-        return [
-            block(
-                "lob support",
-                "task settings",
-                f"SupportLobs = false but {len(lobs)} LOB column(s) are selected (e.g. {lobs[0].table}.{lobs[0].name})",
-                "set TargetMetadata.SupportLobs to true: without it DMS leaves LOB columns empty",
-            )
-        ]
-    if not settings.truncates_lobs:
-        return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
-    limit = settings.lob_max_size_kb * 1024
-    checks: list[Check] = []
-    for column in lobs:
-        measure = _BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE
-        query = measure.format(sql.Identifier(column.name), _relation(*_pair(column.table)))
-        largest = int(connection.execute(query).fetchone()[0] or 0)  # type: ignore[index]
-        if largest > limit:
-            checks.append(
-                block(
-                    "lob size",
-                    f"{column.table}.{column.name}",
-                    f"largest value {human_bytes(largest)} ({largest} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
-                    "limited LOB mode truncates it silently",
-                    f"raise TargetMetadata.LobMaxSize to at least {-(-largest // 1024)} KB, or use FullLobMode",
-                )
-            )
-    if not checks:
-        checks.append(
-            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
-        )
-    return checks
-
-
-_BYTEA_SIZE = sql.SQL("SELECT max(octet_length({})) FROM {}")
-_TEXT_SIZE = sql.SQL("SELECT max(octet_length({}::text)) FROM {}")  # json, xml, arrays… measured as DMS reads them: text
+def _largest(connection: Connection, column: _Column) -> int:
+    """The largest value of a LOB column in bytes, as DMS reads it."""
+    measure = _BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE
+    query = measure.format(sql.Identifier(column.name), _relation(*_pair(column.table)))
+    return int(connection.execute(query).fetchone()[0] or 0)  # type: ignore[index]
 
 
 _BYTEA_SIZE = sql.SQL("SELECT max(octet_length({})) FROM {}")
@@ -526,7 +486,7 @@ def _activity_checks(connection: Connection, options: PreflightOptions) -> list[
                 )
             )
     if not rows:
-        checks.append(ok("long transaction", "source", f"none open longer than {threshold}s"))
+        checks.append(no_long_transaction(threshold))
     prepared = connection.execute(
         "SELECT gid, owner, database, prepared::text FROM pg_prepared_xacts ORDER BY prepared"
     ).fetchall()
@@ -547,16 +507,7 @@ def _activity_checks(connection: Connection, options: PreflightOptions) -> list[
 def _marker_check(connection: Connection, tables: Sequence[TableName], schema: str) -> Check:
     marker = TableName(schema, MARKER_TABLE)
     exists = _value(connection, "SELECT to_regclass(%s) IS NOT NULL", (_relation(schema, MARKER_TABLE).as_string(connection),))
-    if not exists:
-        return block("drain marker table", str(marker), "missing on the source", marker_ddl(schema))
-    if marker not in tables:
-        return block(
-            "drain marker table",
-            str(marker),
-            "exists but the table mappings do not select it",
-            f'add a selection rule including schema "{schema}" table "{MARKER_TABLE}" (and no transformation dropping it)',
-        )
-    return ok("drain marker table", str(marker), "exists and is selected")
+    return marker_table_check(marker, bool(exists), tables, marker_ddl(schema))
 
 
 # --------------------------------------------------------------------------------------
@@ -565,26 +516,13 @@ def _marker_check(connection: Connection, tables: Sequence[TableName], schema: s
 
 def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
     with session(endpoint, "target") as connection:
-        checks = [ok("reachable", "target", f"{server_version(connection)} at {endpoint.host}:{endpoint.port}")]
-        present = set(catalog(connection))
-        missing = [table for table in tables if table not in present]
-        creates = options.task.target_table_prep_mode == "DROP_AND_CREATE"
-        for table in missing:
-            if creates:
-                checks.append(
-                    warn("target table", str(table), "missing", "the task creates it (TargetTablePrepMode = DROP_AND_CREATE)")
-                )
-            else:
-                checks.append(
-                    block(
-                        "target table",
-                        str(table),
-                        f"missing and TargetTablePrepMode = {options.task.target_table_prep_mode}",
-                        "create the schema on the target first (pg_dump --schema-only from the source)",
-                    )
-                )
-        if tables and not missing:
-            checks.append(ok("target table", "target", f"all {len(tables)} selected table(s) exist"))
+        checks = [reachable("target", server_version(connection), endpoint.host, endpoint.port)]
+        checks += target_table_checks(
+            tables,
+            set(catalog(connection)),
+            options.task.target_table_prep_mode,
+            "create the schema on the target first (pg_dump --schema-only from the source)",
+        )
         try:
             sequences = list_sequences(connection)
         except psycopg.Error as error:
@@ -790,10 +728,7 @@ def marker_visible(connection: Connection, marker: Marker) -> bool:
         query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(_relation(marker.schema, marker.table))
         return connection.execute(query, (marker.id,)).fetchone() is not None
     except pg_errors.UndefinedTable:
-        raise DatabaseError(
-            f"target: table {marker.qualified_table} does not exist; create it on the target ({marker_ddl(marker.schema)}) "
-            "and make sure the task's mappings select it"
-        ) from None
+        raise marker_missing_on_target(marker.qualified_table, marker_ddl(marker.schema)) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -827,10 +762,7 @@ def read_sequences(endpoint: Endpoint, role: str) -> dict[str, SequenceState]:
 def raise_sequences(target: Endpoint, wanted: dict[str, int]) -> dict[str, SequenceState]:
     """setval each target sequence to the wanted next value (only upward), then read every sequence back."""
     with session(target, "target") as connection:
-        current = list_sequences(connection)
-        for key, next_value in wanted.items():
-            state = current.get(key)
-            if state is not None and state.next_value < next_value <= state.max_value:
-                relation = _relation(state.schema, state.object_name).as_string(connection)
-                connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
+        for state, next_value in to_raise(list_sequences(connection), wanted):
+            relation = _relation(state.schema, state.object_name).as_string(connection)
+            connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
         return list_sequences(connection)

@@ -48,5 +48,15 @@ def sequence_rows(
     return rows
 
 
+def to_raise(current: dict[str, SequenceState], wanted: dict[str, int]) -> list[tuple[SequenceState, int]]:
+    """(state, wanted next value) for each existing counter below its wanted value that the maximum allows (only upward)."""
+    raises: list[tuple[SequenceState, int]] = []
+    for key, next_value in wanted.items():
+        state = current.get(key)
+        if state is not None and state.next_value < next_value <= state.max_value:
+            raises.append((state, next_value))
+    return raises
+
+
 def _next(state: SequenceState | None) -> int | None:
     return None if state is None else state.next_value
