@@ -215,6 +215,12 @@ class CutoverConfig:
     drain_timeout_seconds: int
     drain_poll_seconds: int
     schedule_rate_minutes: int
+    # Normalized settings JSON of the reverse (Aurora -> source) task; None: cutover.reverse_replication = false.
+    reverse_task_settings: str | None = None
+
+    @property
+    def reverse_replication(self) -> bool:
+        return self.reverse_task_settings is not None
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,13 @@ class AppConfig:
         if self.cutover is None:
             return None
         return self.sources[self.dms.tasks[self.cutover.task_key].source]
+
+    @property
+    def reverse_replication_source(self) -> SourceConfig | None:
+        """The source database the reverse task writes Aurora's changes back into (cutover.reverse_replication)."""
+        if self.cutover is None or not self.cutover.reverse_replication:
+            return None
+        return self.cutover_source
 
 
 # --------------------------------------------------------------------------------------
@@ -446,7 +459,7 @@ class _Reader:
         aurora = self._aurora(project.profile, targets)
         data_lake = self._data_lake(targets)
         dms = self._dms(project.profile, sources, targets)
-        cutover = self._cutover(dms, targets)
+        cutover = self._cutover(dms, sources, targets)
         observability = self._observability(project.profile)
         backup = self._backup(project.profile)
         self._cross_checks(network, sources)
@@ -1004,7 +1017,7 @@ class _Reader:
         if mappings is not None:
             self._check_table_mappings(where, mappings)
         if settings is not None:
-            self._check_task_settings(where, settings, database_target=target is not None and target.is_aurora)
+            self._check_task_settings(f"{where}.settings_file", settings, database_target=target is not None and target.is_aurora)
         if mappings is None or settings is None or source_key is None or target_key is None:
             return None
         return DmsTaskConfig(
@@ -1047,19 +1060,20 @@ class _Reader:
             seen.add(rule_id)
 
     def _check_task_settings(self, where: str, settings: Any, *, database_target: bool) -> None:
+        """`where`: the settings file's field, e.g. `dms.tasks.main.settings_file`."""
         if not isinstance(settings, dict):
-            self.problems.append(f"{where}.settings_file: must hold a JSON object of DMS task settings")
+            self.problems.append(f"{where}: must hold a JSON object of DMS task settings")
             return
         logging = settings.get("Logging", {})
         self.check(
             isinstance(logging, dict) and logging.get("EnableLogging") is True,
-            f"{where}.settings_file: Logging.EnableLogging must be true (task logs are how failures are diagnosed)",
+            f"{where}: Logging.EnableLogging must be true (task logs are how failures are diagnosed)",
         )
         validation = settings.get("ValidationSettings", {})
         if database_target:
             self.check(
                 isinstance(validation, dict) and validation.get("EnableValidation") is True,
-                f"{where}.settings_file: ValidationSettings.EnableValidation must be true for an Aurora target "
+                f"{where}: ValidationSettings.EnableValidation must be true for an Aurora target "
                 "(row validation gates the cutover)",
             )
         target = settings.get("TargetMetadata", {})
@@ -1067,8 +1081,36 @@ class _Reader:
             errors = settings.get("ErrorBehavior", {})
             self.check(
                 isinstance(errors, dict) and errors.get("DataTruncationErrorPolicy") in ("STOP_TASK", "SUSPEND_TABLE"),
-                f"{where}.settings_file: limited-size LOB mode truncates silently; set "
+                f"{where}: limited-size LOB mode truncates silently; set "
                 "ErrorBehavior.DataTruncationErrorPolicy to 'STOP_TASK' or 'SUSPEND_TABLE'",
+            )
+
+    def _check_reverse_settings(self, where: str, settings: dict[str, Any]) -> None:
+        """What the reverse task must never do: it writes into the live source database."""
+        full_load = settings.get("FullLoadSettings", {})
+        prep = full_load.get("TargetTablePrepMode") if isinstance(full_load, dict) else None
+        self.check(
+            prep == "DO_NOTHING",
+            f"{where}: FullLoadSettings.TargetTablePrepMode is {prep!r}; set it to 'DO_NOTHING' — the reverse task "
+            f"writes into the live source database, and {' or '.join(defaults.REVERSE_REFUSED_PREP_MODES)} "
+            "(DMS's default is DROP_AND_CREATE when unset) would drop or empty its tables",
+        )
+        metadata = settings.get("TargetMetadata", {})
+        batch = metadata.get("BatchApplyEnabled") if isinstance(metadata, dict) else None
+        self.check(
+            batch is not True,
+            f"{where}: TargetMetadata.BatchApplyEnabled is true; set it to false — the reverse task writes into the "
+            "live source database, and batch apply commits net changes per table instead of the source "
+            "transactions, so a rollback could hand the application half-applied transactions",
+        )
+        ddl = settings.get("ChangeProcessingDdlHandlingPolicy", {})
+        for key in ("HandleSourceTableDropped", "HandleSourceTableTruncated"):
+            value = ddl.get(key) if isinstance(ddl, dict) else None
+            self.check(
+                value is False,
+                f"{where}: ChangeProcessingDdlHandlingPolicy.{key} is {value!r}; set it to false — the reverse task "
+                "writes into the live source database, and a DROP or TRUNCATE on Aurora (applied when unset) must "
+                "never reach its tables",
             )
 
     def _json_file(self, where: str, relative: Any) -> Any:
@@ -1084,11 +1126,20 @@ class _Reader:
             self.problems.append(f"{where}: {relative!r} is not valid JSON (line {exc.lineno}: {exc.msg}); fix the file")
             return None
 
-    def _cutover(self, dms: DmsConfig, targets: Mapping[str, TargetConfig]) -> CutoverConfig | None:
+    def _cutover(
+        self, dms: DmsConfig, sources: Mapping[str, SourceConfig], targets: Mapping[str, TargetConfig]
+    ) -> CutoverConfig | None:
         enabled = self.get("cutover", "enabled", bool)
         task_key = self.get("cutover", "task_key", str)
+        reverse = self.get("cutover", "reverse_replication", bool)
         aurora_tasks = sorted(k for k, t in dms.tasks.items() if t.target in targets and targets[t.target].is_aurora)
         if not enabled:
+            self.check(
+                not reverse,
+                "cutover.reverse_replication: true, but cutover.enabled is false; the reverse task replicates Aurora "
+                "back to the source after the writer flip, so there is nothing to reverse without a cutover to an "
+                "Aurora target — set reverse_replication = false (or enable the cutover)",
+            )
             return None
         if task_key in dms.tasks and not targets[dms.tasks[task_key].target].is_aurora:
             self.problems.append(
@@ -1148,6 +1199,7 @@ class _Reader:
             "(it runs inside one Lambda invocation of at most 900 s)",
         )
         self.check(1 <= rate <= 60, f"cutover.schedule_rate_minutes: {rate} must be 1..60")
+        reverse_settings = self._reverse_settings(dms, sources, targets, task_key) if reverse else None
         return CutoverConfig(
             domain,
             zone_id,
@@ -1163,7 +1215,47 @@ class _Reader:
             drain_timeout,
             drain_poll,
             rate,
+            reverse_settings,
         )
+
+    def _reverse_settings(
+        self, dms: DmsConfig, sources: Mapping[str, SourceConfig], targets: Mapping[str, TargetConfig], task_key: str
+    ) -> str | None:
+        """The reverse task's normalized settings, once its pair and its settings file are known to be safe."""
+        where = "cutover.reverse_replication"
+        task = dms.tasks.get(task_key)
+        if task is None:
+            return None  # cutover.task_key is reported already
+        source, target = sources[task.source], targets[task.target]
+        if not target.is_aurora:
+            self.problems.append(
+                f"{where}: true, but the cutover task {task_key!r} writes to a {target.kind} target; the reverse "
+                "task replicates Aurora back to the source, so it needs an Aurora target — set it to false"
+            )
+            return None
+        if target.kind != defaults.HOMOGENEOUS_TARGET.get(source.engine):
+            self.problems.append(
+                f"{where}: true, but the cutover task {task_key!r} migrates {source.engine} -> {target.kind}; DMS "
+                "replays Aurora's changes into the source only within one engine family (postgres -> "
+                "aurora_postgresql, mysql/mariadb -> aurora_mysql) — set it to false and plan the rollback of "
+                "this converted schema separately"
+            )
+            return None
+        reverse_key = f"{task_key}-{defaults.REVERSE_TASK_SUFFIX}"
+        self.check(
+            reverse_key not in dms.tasks,
+            f"dms.tasks.{reverse_key}: the reverse task of {task_key!r} takes this name; rename the task "
+            f"(or set {where} = false)",
+        )
+        settings_where = "cutover.reverse_settings_file"
+        settings = self._json_file(settings_where, self.get("cutover", "reverse_settings_file", str))
+        if settings is None:
+            return None
+        self._check_task_settings(settings_where, settings, database_target=False)
+        if not isinstance(settings, dict):
+            return None
+        self._check_reverse_settings(settings_where, settings)
+        return normalize_json(_strip_managed_settings(settings))
 
     def _observability(self, profile: str) -> ObservabilityConfig:
         preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])

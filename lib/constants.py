@@ -81,9 +81,15 @@ class Output:
     ATHENA_WORKGROUP: Final = "athena_workgroup"
     KINESIS_STREAM_ARNS: Final = "kinesis_stream_arns"  # target key -> ARN
     FIREHOSE_DELIVERY_STREAMS: Final = "firehose_delivery_streams"  # target key -> name
+    # cutover.reverse_replication: the Aurora -> source task (or Serverless replication config), created stopped,
+    # the secret of the user it writes into the source with, and (PostgreSQL) the slot it reads Aurora through.
+    REVERSE_TASK_ARN: Final = "reverse_task_arn"
+    REVERSE_TARGET_SECRET_ARN: Final = "reverse_target_secret_arn"  # noqa: S105
+    REVERSE_SLOT_NAME: Final = "reverse_slot_name"
 
 
-# Present in every stack; the others only when their part exists (Aurora, cutover, DMS instance, data lake).
+# Present in every stack; the others only when their part exists (Aurora, cutover, reverse task, DMS instance,
+# data lake).
 CORE_OUTPUTS: Final = frozenset(
     {
         Output.VPC_ID,

@@ -85,6 +85,11 @@ LOG_RETENTION_DAYS: Final = (
 # sending them causes perpetual diffs.
 AWS_MANAGED_SETTING_KEYS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLogStream"})
 
+# Target table preparations a reverse task must never use: it writes into the live source database.
+REVERSE_REFUSED_PREP_MODES: Final = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD")
+# The reverse task's identifier is the cutover task's with this suffix.
+REVERSE_TASK_SUFFIX: Final = "reverse"
+
 TASK_FIELDS: Final[dict[str, Any]] = {
     "source": "",  # empty: the only source
     "target": "",  # empty: the only target
@@ -233,5 +238,9 @@ SECTIONS: Final[dict[str, dict[str, Any]]] = {
         "drain_timeout_seconds": 600,
         "drain_poll_seconds": 5,
         "schedule_rate_minutes": 5,
+        # An Aurora -> source CDC task, created stopped, that the operator CLI starts at the writer flip:
+        # the only writer rollback that keeps the writes made on Aurora.
+        "reverse_replication": False,
+        "reverse_settings_file": "dms/reverse-task-settings.json",
     },
 }

@@ -2,7 +2,8 @@
 
 What gets built follows the config: the Aurora cluster only for an Aurora target, the data lake
 (bucket, Glue, Athena) only for s3/kinesis targets, a Kinesis stream + Firehose per kinesis
-target, the cutover only when enabled, backups only for what AWS Backup protects (Aurora).
+target, the cutover only when enabled (with its Aurora -> source reverse task when
+`cutover.reverse_replication`), backups only for what AWS Backup protects (Aurora).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lib.constructs.network import Network
 from lib.constructs.notifications import Notifications
 from lib.constructs.observability import KinesisDeliveryNames, Observability, ObservedResources
 from lib.constructs.provider import build_provider, configure_backend
+from lib.constructs.reverse_replication import ReverseReplication
 from lib.constructs.secrets import Secrets
 from lib.constructs.streaming import KinesisDelivery
 
@@ -66,6 +68,7 @@ class TapStack(TerraformStack):
             sources=list(config.sources.values()),
             create_target_secret=config.aurora is not None,
             kms_key_arn=key_arn,
+            reverse_target_source=config.reverse_replication_source,
         )
         self.aurora: Aurora | None = None
         if config.aurora is not None and self.network.aurora_security_group is not None:
@@ -142,6 +145,34 @@ class TapStack(TerraformStack):
             secrets_access_role_arn=self.secrets.dms_access_role.arn,
             source_secret_arns=self.secrets.source_secret_arns,
         )
+        self.reverse: ReverseReplication | None = None
+        reverse_source = config.reverse_replication_source
+        if (
+            config.cutover is not None
+            and config.cutover.reverse_task_settings is not None
+            and reverse_source is not None
+            and config.aurora is not None
+            and self.secrets.target_secret is not None
+            and self.secrets.reverse_target_secret is not None
+        ):
+            forward_task = config.dms.tasks[config.cutover.task_key]
+            self.reverse = ReverseReplication(
+                self,
+                "reverse-replication",
+                prefix=prefix,
+                forward_task_key=forward_task.key,
+                table_mappings=forward_task.table_mappings,
+                settings=config.cutover.reverse_task_settings,
+                source=reverse_source,
+                target=config.targets[forward_task.target],
+                aurora=config.aurora,
+                dms=self.dms,
+                aurora_secret_arn=self.secrets.target_secret.arn,
+                source_write_secret_arn=self.secrets.reverse_target_secret.arn,
+                secrets_access_role_arn=self.secrets.dms_access_role.arn,
+                kms_key_arn=key_arn,
+                log_retention_days=config.dms.log_retention_days,
+            )
         self.notifications = Notifications(
             self,
             "notifications",
@@ -208,6 +239,7 @@ class TapStack(TerraformStack):
                     for key, stream in self.streams.items()
                 },
                 topic_arn=self.notifications.topic.arn,
+                reverse_task_arn=self.reverse.task_arn if self.reverse else None,
             ),
         )
         self.backup: Backup | None = None
@@ -266,6 +298,11 @@ class TapStack(TerraformStack):
                 Output.CUTOVER_STATE_PARAMETER: self.cutover.state_parameter.name,
                 Output.CUTOVER_LOCK_PARAMETER: self.cutover.lock_parameter_name,
             }
+        if self.reverse is not None and self.secrets.reverse_target_secret is not None:
+            values[Output.REVERSE_TASK_ARN] = self.reverse.task_arn
+            values[Output.REVERSE_TARGET_SECRET_ARN] = self.secrets.reverse_target_secret.arn
+            if self.reverse.slot_name is not None:
+                values[Output.REVERSE_SLOT_NAME] = self.reverse.slot_name
         if self.backup is not None:
             values[Output.BACKUP_VAULT_NAME] = self.backup.vault.name
             values[Output.BACKUP_PLAN_ID] = self.backup.plan.id

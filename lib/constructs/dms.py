@@ -110,6 +110,10 @@ class Dms(Construct):
         )
         self.instance: DmsReplicationInstance | None = None
         self.task_log_group: CloudwatchLogGroup | None = None
+        # Shared with the reverse task, which runs where the forward one does and trusts the same CAs.
+        self.serverless_compute: DmsReplicationConfigComputeConfig | None = None
+        self.source_certificate_arns: dict[str, str] = {}
+        self.service_role_dependables = service_roles.dependables
         if not config.serverless:
             # DMS writes task logs to this group by name; creating it first sets retention and encryption.
             self.task_log_group = CloudwatchLogGroup(
@@ -168,7 +172,7 @@ class Dms(Construct):
                 self.tasks[key] = replication_task
                 self.task_arns[key] = replication_task.replication_task_arn
         else:
-            compute = DmsReplicationConfigComputeConfig(
+            compute = self.serverless_compute = DmsReplicationConfigComputeConfig(
                 replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
                 vpc_security_group_ids=[security_group_id],
                 kms_key_id=kms_key_arn,
@@ -216,6 +220,7 @@ class Dms(Construct):
                 certificate_id=f"{prefix}-{source.key}-ca",
                 certificate_pem=source.ca_certificate_pem,
             ).certificate_arn
+            self.source_certificate_arns[source.key] = certificate_arn
         postgres = source.engine == "postgres"
         return DmsEndpoint(
             self,

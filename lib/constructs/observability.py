@@ -67,6 +67,9 @@ class ObservedResources:
     cutover_state_parameter: str | None
     kinesis: Mapping[str, KinesisDeliveryNames]  # target key -> its stream and Firehose
     topic_arn: str
+    # The reverse (Aurora -> source) task, None without cutover.reverse_replication. Only its stop or failure is
+    # reported: it is stopped until the writer flip, so it raises no health alarm and never gates the cutover.
+    reverse_task_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,10 @@ class Observability(Construct):
             for spec in self.alarm_specs
         }
 
-        # A task that fails or stops is an incident whatever CloudWatch says about lag. DMS Serverless
-        # sends its replication config's failures under their own detail-type and event types.
+        # A task that fails or stops is an incident whatever CloudWatch says about lag (after the writer flip,
+        # a stopped reverse task means a writer rollback would lose writes). DMS Serverless sends its
+        # replication config's failures under their own detail-type and event types.
+        reverse_arns = [observed.reverse_task_arn] if observed.reverse_task_arn is not None else []
         self.task_stopped_rule = CloudwatchEventRule(
             self,
             "task-stopped",
@@ -157,7 +162,7 @@ class Observability(Construct):
                 {
                     "source": ["aws.dms"],
                     "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
-                    "resources": list(observed.dms_task_arns.values()),
+                    "resources": [*observed.dms_task_arns.values(), *reverse_arns],
                     "detail": {"eventType": DMS_REPLICATION_STOP_EVENTS if serverless else DMS_TASK_STOP_EVENTS},
                 }
             ),

@@ -2,8 +2,8 @@
 
 No password is ever a Terraform value: the source secret is either an existing ARN from
 config, or an empty KMS-encrypted secret the operator fills out of band; the DMS target user's
-secret is always such an empty secret; Aurora's master password is generated and rotated by RDS
-(`manage_master_user_password`).
+secret is always such an empty secret, and so is the reverse task's (a user that may write on the
+source); Aurora's master password is generated and rotated by RDS (`manage_master_user_password`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ class Secrets(Construct):
         sources: Sequence[SourceConfig],
         create_target_secret: bool,
         kms_key_arn: str,
+        reverse_target_source: SourceConfig | None = None,
     ) -> None:
-        """`create_target_secret`: only an Aurora target needs DMS credentials of ours (S3/Kinesis use roles)."""
+        """`create_target_secret`: only an Aurora target needs DMS credentials of ours (S3/Kinesis use roles).
+
+        `reverse_target_source`: the source the reverse task writes back into (cutover.reverse_replication).
+        """
         super().__init__(scope, id_)
         self.created_source_secrets: dict[str, SecretsmanagerSecret] = {}
         self.source_secret_arns: dict[str, str] = {}
@@ -54,18 +58,44 @@ class Secrets(Construct):
         # be the master user anyway: the operator creates a DMS user on Aurora and fills this secret.
         self.target_secret: SecretsmanagerSecret | None = None
         if create_target_secret:
+            # With reverse replication the same Aurora user is the reverse task's source, hence the replication grant.
+            reverse_rights = (
+                "; it is also the reverse task's source: grant it rds_replication (PostgreSQL) or REPLICATION CLIENT "
+                "and REPLICATION SLAVE (MySQL)"
+                if reverse_target_source is not None
+                else ""
+            )
             self.target_secret = SecretsmanagerSecret(
                 self,
                 "target-secret",
                 name=f"{prefix}/dms-target",
                 description=(
                     "DMS target credentials for a dedicated Aurora user. Fill with put-secret-value: JSON with "
-                    "username, password, host (the cluster writer endpoint), port, dbname"
+                    f"username, password, host (the cluster writer endpoint), port, dbname{reverse_rights}"
                 ),
                 kms_key_id=kms_key_arn,
                 recovery_window_in_days=7,
             )
-        readable = [*self.source_secret_arns.values(), *([self.target_secret.arn] if self.target_secret else [])]
+        # Its own secret, never the source's: the forward task only reads the source, this user writes into it.
+        self.reverse_target_secret: SecretsmanagerSecret | None = None
+        if reverse_target_source is not None:
+            source = reverse_target_source
+            self.reverse_target_secret = SecretsmanagerSecret(
+                self,
+                "reverse-target-secret",
+                name=f"{prefix}/dms-reverse-target-{source.key}",
+                description=(
+                    f"DMS credentials the reverse task (Aurora -> {source.key}) writes with after the writer flip. "
+                    "Fill with put-secret-value: JSON with username, password, host, port (a user that may insert, "
+                    "update and delete the migrated tables and create the awsdms_control schema; see README)"
+                ),
+                kms_key_id=kms_key_arn,
+                recovery_window_in_days=7,
+            )
+        readable = [
+            *self.source_secret_arns.values(),
+            *(secret.arn for secret in (self.target_secret, self.reverse_target_secret) if secret is not None),
+        ]
         # DMS assumes this role through its regional service principal to read endpoint secrets.
         self.dms_access_role, _ = service_role(
             self,

@@ -123,6 +123,45 @@ def test_dms_task_is_full_load_and_cdc_with_logging_and_validation(outputs: dict
     assert any(rule["rule-type"] == "selection" for rule in json.loads(task["TableMappings"])["rules"])
 
 
+def test_reverse_task_is_stopped_cdc_from_aurora_into_the_source(outputs: dict[str, Any], aws: Client) -> None:
+    dms = aws("dms")
+    arns = [outputs[Output.REVERSE_TASK_ARN], outputs[Output.DMS_TASK_ARNS]["main"]]
+    tasks = {
+        t["ReplicationTaskArn"]: t
+        for t in dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": arns}])["ReplicationTasks"]
+    }
+    reverse, forward = tasks[arns[0]], tasks[arns[1]]
+    assert reverse["MigrationType"] == "cdc"
+    # Created, never started: the operator CLI starts it at the writer flip with a CDC start position.
+    assert reverse["Status"] in ("ready", "stopped")
+    assert reverse["ReplicationInstanceArn"] == forward["ReplicationInstanceArn"]
+    assert json.loads(reverse["TableMappings"]) == json.loads(forward["TableMappings"])
+    settings = json.loads(reverse["ReplicationTaskSettings"])
+    assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "DO_NOTHING"
+    assert settings["TargetMetadata"]["BatchApplyEnabled"] is False
+    assert settings["Logging"]["EnableLogging"] is True
+
+    endpoint_arns = [reverse["SourceEndpointArn"], reverse["TargetEndpointArn"]]
+    endpoints = {
+        e["EndpointArn"]: e
+        for e in dms.describe_endpoints(Filters=[{"Name": "endpoint-arn", "Values": endpoint_arns}])["Endpoints"]
+    }
+    aurora, source = endpoints[endpoint_arns[0]], endpoints[endpoint_arns[1]]
+    assert (aurora["EndpointType"].lower(), aurora["EngineName"], aurora["SslMode"]) == ("source", "aurora-postgresql", "require")
+    assert (source["EndpointType"].lower(), source["EngineName"]) == ("target", "postgres")
+    assert source["SslMode"] in ("require", "verify-ca", "verify-full")
+    # Aurora is read with the forward task's Aurora user; the source is written with a user of its own.
+    assert aurora["PostgreSQLSettings"]["SecretsManagerSecretId"] == outputs[Output.TARGET_SECRET_ARN]
+    assert aurora["PostgreSQLSettings"]["SlotName"] == outputs[Output.REVERSE_SLOT_NAME]
+    assert source["PostgreSQLSettings"]["SecretsManagerSecretId"] == outputs[Output.REVERSE_TARGET_SECRET_ARN]
+    assert outputs[Output.REVERSE_TARGET_SECRET_ARN] not in outputs[Output.SOURCE_SECRET_ARNS].values()
+    for endpoint in (aurora, source):
+        assert endpoint["KmsKeyId"] == outputs[Output.KMS_KEY_ARN]
+        assert endpoint["PostgreSQLSettings"]["SecretsManagerAccessRoleArn"] == outputs[Output.DMS_SECRETS_ACCESS_ROLE_ARN]
+    secret = aws("secretsmanager").describe_secret(SecretId=outputs[Output.REVERSE_TARGET_SECRET_ARN])
+    assert secret["KmsKeyId"] == outputs[Output.KMS_KEY_ARN]
+
+
 def _weighted(outputs: dict[str, Any], aws: Client) -> dict[tuple[str, str], dict[str, Any]]:
     records = aws("route53").list_resource_record_sets(HostedZoneId=outputs[Output.HOSTED_ZONE_ID])["ResourceRecordSets"]
     return {(r["Name"].rstrip("."), r["SetIdentifier"]): r for r in records if "SetIdentifier" in r}

@@ -361,6 +361,8 @@ def test_heterogeneous_pair_is_accepted_with_a_conversion_note(make_config: Call
             "targets": {"aurora": {"kind": "aurora_mysql"}},
             "aurora": {"engine_version": ""},
             "dms": {"tasks": {"main": {"schema_conversion_note": "docs/sct-plan.md"}}},
+            # A converted schema has no reverse task (see test_reverse_replication).
+            "cutover": {"reverse_replication": False},
         }
     )
     assert config.aurora is not None and config.aurora.engine == "aurora-mysql"

@@ -154,23 +154,27 @@ def test_source_endpoint_requires_ssl_and_reads_credentials_from_secrets_manager
         DmsEndpoint.TF_RESOURCE_TYPE,
         {"endpoint_type": "source", "engine_name": "postgres", "ssl_mode": "require"},
     )
-    source = next(e for e in resources(stack_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "source")
+    endpoints = {e["endpoint_id"]: e for e in resources(stack_json, "aws_dms_endpoint").values()}
+    source = endpoints["tap-migrate-dev-source-onprem"]
     assert "aws_secretsmanager_secret" in source["secrets_manager_arn"]
     assert "dms-secrets-role" in source["secrets_manager_access_role_arn"]
     assert not {"password", "username"} & set(source)
 
 
 def test_verify_full_uploads_the_ca_certificate(variant_json: dict[str, Any]) -> None:
-    source = next(e for e in resources(variant_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "source")
+    endpoints = {e["endpoint_id"]: e for e in resources(variant_json, "aws_dms_endpoint").values()}
+    source = endpoints["tap-migrate-dev-source-onprem"]
     assert source["ssl_mode"] == "verify-full"
     assert "aws_dms_certificate" in source["certificate_arn"]
     assert source["secrets_manager_arn"].endswith(":secret:onprem-pg-AbCdEf")
+    # An existing source secret is the forward task's reader; the reverse task writes with a secret of its own.
     created = {s["name"] for s in resources(variant_json, "aws_secretsmanager_secret").values()}
-    assert created == {"tap-migrate-dev/dms-target"}
+    assert created == {"tap-migrate-dev/dms-target", "tap-migrate-dev/dms-reverse-target-onprem"}
 
 
 def test_target_endpoint_is_aurora_over_tls_with_its_own_dms_secret(stack_json: dict[str, Any]) -> None:
-    target = next(e for e in resources(stack_json, "aws_dms_endpoint").values() if e["endpoint_type"] == "target")
+    endpoints = {e["endpoint_id"]: e for e in resources(stack_json, "aws_dms_endpoint").values()}
+    target = endpoints["tap-migrate-dev-target-aurora"]
     assert target["engine_name"] == "aurora-postgresql"
     assert target["ssl_mode"] == "require"
     # Host and port come from the secret: DMS refuses them next to one, and the RDS master secret has neither.
@@ -184,7 +188,9 @@ def test_target_endpoint_is_aurora_over_tls_with_its_own_dms_secret(stack_json: 
 def test_secrets_role_reads_only_the_endpoint_secrets(stack_json: dict[str, Any]) -> None:
     policy = next(p for p in resources(stack_json, "aws_iam_role_policy").values() if p["name"] == "read-endpoint-secrets")
     read = statements(stack_json, policy["policy"])["ReadEndpointSecrets"]
-    assert len(read["Resource"]) == 2 and "*" not in read["Resource"]
+    # The source's, Aurora's DMS user and the reverse task's user on the source.
+    assert len(read["Resource"]) == 3 and "*" not in read["Resource"]
+    assert all(re.fullmatch(r"\$\{aws_secretsmanager_secret\.[\w-]+\.arn\}", arn) for arn in read["Resource"])
 
 
 def test_task_is_full_load_and_cdc_with_logging_and_validation(synthesized: str, stack_json: dict[str, Any]) -> None:
@@ -193,7 +199,7 @@ def test_task_is_full_load_and_cdc_with_logging_and_validation(synthesized: str,
         DmsReplicationTask.TF_RESOURCE_TYPE,
         {"migration_type": "full-load-and-cdc", "replication_task_id": "tap-migrate-dev-main"},
     )
-    task = only(stack_json, "aws_dms_replication_task")
+    task = _forward_task(stack_json)
     settings = json.loads(task["replication_task_settings"])
     assert settings["Logging"]["EnableLogging"] is True
     assert settings["ValidationSettings"]["EnableValidation"] is True
@@ -201,10 +207,17 @@ def test_task_is_full_load_and_cdc_with_logging_and_validation(synthesized: str,
     assert any(rule["rule-type"] == "selection" for rule in mappings["rules"])
 
 
+def _forward_task(stack: dict[str, Any]) -> dict[str, Any]:
+    tasks = {t["replication_task_id"]: t for t in resources(stack, "aws_dms_replication_task").values()}
+    assert set(tasks) == {"tap-migrate-dev-main", "tap-migrate-dev-main-reverse"}
+    return tasks["tap-migrate-dev-main"]
+
+
 def test_task_settings_are_normalized_so_plans_do_not_drift(stack_json: dict[str, Any]) -> None:
-    settings_text = only(stack_json, "aws_dms_replication_task")["replication_task_settings"]
-    assert settings_text == json.dumps(json.loads(settings_text), sort_keys=True, separators=(",", ":"))
-    assert "CloudWatchLogGroup" not in settings_text
+    for task in resources(stack_json, "aws_dms_replication_task").values():
+        settings_text = task["replication_task_settings"]
+        assert settings_text == json.dumps(json.loads(settings_text), sort_keys=True, separators=(",", ":"))
+        assert "CloudWatchLogGroup" not in settings_text
 
 
 def test_dms_task_logs_have_retention_and_encryption(stack_json: dict[str, Any]) -> None:

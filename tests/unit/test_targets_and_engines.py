@@ -148,7 +148,13 @@ def _streaming_without_stream_mode(profile: str) -> AppConfig:
 def _postgres_to_aurora_mysql(note: str) -> AppConfig:
     task = {"schema_conversion_note": note} if note else {}
     return config_from(
-        {"targets": {"aurora": {"kind": "aurora_mysql"}}, "aurora": {"engine_version": ""}, "dms": {"tasks": {"main": task}}}
+        {
+            "targets": {"aurora": {"kind": "aurora_mysql"}},
+            "aurora": {"engine_version": ""},
+            "dms": {"tasks": {"main": task}},
+            # DMS replays changes back only within one engine family (see test_reverse_replication).
+            "cutover": {"reverse_replication": False},
+        }
     )
 
 
@@ -903,7 +909,9 @@ def test_serverless_lag_and_capacity_alarms_name_the_replication_config(stacks: 
     pattern = decode_jsonencode(stopped["event_pattern"])
     assert pattern["detail-type"] == ["DMS Replication State Change"]
     assert pattern["detail"] == {"eventType": ["REPLICATION_FAILED", "REPLICATION_STOPPED"]}
-    assert pattern["resources"] == [_ref("aws_dms_replication_config", replication, "arn")]
+    # The reverse replication config too: stopped or failed after the writer flip, a rollback would lose writes.
+    reverse, _ = _named(stack, "aws_dms_replication_config", replication_config_identifier=f"{prefix}-main-reverse")
+    assert pattern["resources"] == [_ref("aws_dms_replication_config", r, "arn") for r in (replication, reverse)]
     # The dashboard's series carry the same composite value (a template the test decoder cannot parse).
     body = only(stack, "aws_cloudwatch_dashboard")["dashboard_body"]
     assert f'"CapacityUtilization", "ReplicationConfigId", "{dims["ReplicationConfigId"]}"' in body

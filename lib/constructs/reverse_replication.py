@@ -1,0 +1,154 @@
+"""Reverse replication (`cutover.reverse_replication`): Aurora -> the cutover's source, CDC only, created stopped.
+
+From the writer flip on, the application writes to Aurora; moving the writer back keeps those writes
+only if they were replicated to the source since the flip. The operator CLI starts this task at the
+flip with a CDC start position and stops it after a writer rollback; nothing here starts it (before
+the flip the source is the writer, and a running reverse task would write into it). The forward task
+must be stopped before this one starts, or each would replay the other's changes.
+
+It runs where the forward task runs (the same replication instance, or a DMS Serverless replication
+config of type cdc) and reads the same table mappings, whose exclusion of the DMS control schema keeps
+each direction's control tables out of the other. DMS opens both connections, to Aurora's writer and to
+the on-premises host, from the replication security group that already reaches both on their ports
+(security groups are stateful): the reverse direction needs no further rule.
+
+The settings (dms/reverse-task-settings.json, checked by the config loader) apply transactionally, never
+prepare, drop or truncate the source's tables, and apply no DDL: the live source is changed by its own
+DBAs. Row validation is off: it would re-read both live primaries, and the CLI proves the drain with a
+marker row instead.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
+from cdktf_cdktf_provider_aws.dms_replication_config import DmsReplicationConfig
+from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
+from constructs import Construct
+
+from lib.config import AuroraConfig, SourceConfig, TargetConfig
+from lib.constructs.dms import AURORA_ENDPOINT_ENGINES, HEARTBEAT_MINUTES, Dms
+from lib.defaults import REVERSE_TASK_SUFFIX
+
+# test_decoding ships with PostgreSQL: it needs only rds.logical_replication, which the Aurora parameter group
+# sets. pglogical would also need shared_preload_libraries (a cluster reboot) and the extension in the database.
+POSTGRES_DECODING_PLUGIN = "test_decoding"
+
+
+class ReverseReplication(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        forward_task_key: str,
+        table_mappings: str,
+        settings: str,
+        source: SourceConfig,
+        target: TargetConfig,
+        aurora: AuroraConfig,
+        dms: Dms,
+        aurora_secret_arn: str,
+        source_write_secret_arn: str,
+        secrets_access_role_arn: str,
+        kms_key_arn: str,
+        log_retention_days: int,
+    ) -> None:
+        """`aurora_secret_arn`: the forward task's Aurora user (host: the cluster writer endpoint, where slots live).
+
+        `source_write_secret_arn`: the reverse task's own user on the source, allowed to write there.
+        """
+        super().__init__(scope, id_)
+        self.task_id = f"{prefix}-{forward_task_key}-{REVERSE_TASK_SUFFIX}"
+        postgres = not aurora.is_mysql
+        # PostgreSQL has no CDC start time: the CLI creates this slot at the fence (test_decoding) and starts
+        # the task from the LSN it returns. DMS refuses to start while the slot is missing, instead of
+        # creating its own slot at start and missing the writes made since the flip.
+        self.slot_name = f"{prefix}_{REVERSE_TASK_SUFFIX}".replace("-", "_") if postgres else None
+        self.aurora_source = DmsEndpoint(
+            self,
+            "aurora-source",
+            endpoint_id=f"{prefix}-{REVERSE_TASK_SUFFIX}-source-{target.key}",
+            endpoint_type="source",
+            engine_name=AURORA_ENDPOINT_ENGINES[target.kind],
+            # As for the forward endpoints: host and port come from the secret; a MySQL endpoint names no database.
+            database_name=aurora.database_name if postgres else None,
+            # The cluster parameter group refuses anything but TLS.
+            ssl_mode="require",
+            secrets_manager_arn=aurora_secret_arn,
+            secrets_manager_access_role_arn=secrets_access_role_arn,
+            kms_key_arn=kms_key_arn,
+            postgres_settings=(
+                DmsEndpointPostgresSettings(
+                    plugin_name=POSTGRES_DECODING_PLUGIN,
+                    slot_name=self.slot_name,
+                    # DDL is not replicated back (see the module docstring), so DMS needs no event trigger on Aurora.
+                    capture_ddls=False,
+                    # Keeps the slot advancing while the migrated tables are idle, so Aurora does not retain WAL.
+                    heartbeat_enable=True,
+                    heartbeat_frequency=HEARTBEAT_MINUTES,
+                )
+                if postgres
+                else None
+            ),
+            extra_connection_attributes=None if postgres else f"eventsPollInterval={source.events_poll_interval_seconds}",
+        )
+        self.source_target = DmsEndpoint(
+            self,
+            "source-target",
+            endpoint_id=f"{prefix}-{REVERSE_TASK_SUFFIX}-target-{source.key}",
+            endpoint_type="target",
+            engine_name=source.engine,
+            database_name=source.database if source.engine == "postgres" else None,
+            ssl_mode=source.ssl_mode,
+            certificate_arn=dms.source_certificate_arns.get(source.key),
+            secrets_manager_arn=source_write_secret_arn,
+            secrets_manager_access_role_arn=secrets_access_role_arn,
+            kms_key_arn=kms_key_arn,
+        )
+        source_arn = self.aurora_source.endpoint_arn
+        target_arn = self.source_target.endpoint_arn
+        self.log_group: CloudwatchLogGroup | None = None
+        self.task: DmsReplicationTask | DmsReplicationConfig
+        if dms.instance is not None:
+            self.task = DmsReplicationTask(
+                self,
+                "task",
+                replication_task_id=self.task_id,
+                migration_type="cdc",
+                replication_instance_arn=dms.instance.replication_instance_arn,
+                source_endpoint_arn=source_arn,
+                target_endpoint_arn=target_arn,
+                table_mappings=table_mappings,
+                replication_task_settings=settings,
+                # Started by the CLI at the writer flip, with a CDC start position.
+                start_replication_task=False,
+            )
+            self.task_arn = self.task.replication_task_arn
+        elif dms.serverless_compute is not None:
+            # As for the forward replication: DMS Serverless logs to this name once the replication runs.
+            self.log_group = CloudwatchLogGroup(
+                self,
+                "logs",
+                name=f"dms-serverless-replication-{self.task_id}",
+                retention_in_days=log_retention_days,
+                kms_key_id=kms_key_arn,
+            )
+            self.task = DmsReplicationConfig(
+                self,
+                "replication",
+                replication_config_identifier=self.task_id,
+                resource_identifier=self.task_id,
+                replication_type="cdc",
+                compute_config=dms.serverless_compute,
+                source_endpoint_arn=source_arn,
+                target_endpoint_arn=target_arn,
+                table_mappings=table_mappings,
+                replication_settings=settings,
+                start_replication=False,
+                depends_on=list(dms.service_role_dependables),
+            )
+            self.task_arn = self.task.arn
+        else:
+            raise ValueError("the DMS construct built neither a replication instance nor a Serverless compute config")
