@@ -298,3 +298,17 @@ def test_cli_advance_runs_preflight_and_fence_moves_the_writer(replicated: Pair,
     assert code == 0, text
     assert body["phase"] == "writer_flipped" and body["evidence"]["drain_reached_at"]  # type: ignore[index]
     assert replicated.source.server.password not in text
+
+
+def test_sequences_sync_into_a_fenced_database(replicated: Pair) -> None:
+    """A writer rollback syncs Aurora's sequences back while the source is still fenced."""
+    from tap_cutover.databases import sync_sequences
+
+    replicated.target.execute("SELECT setval('orders_id_seq', 50000)")
+    replicated.source.execute(f"ALTER DATABASE {replicated.source.name} SET default_transaction_read_only = on")
+    report = sync_sequences(replicated.target.endpoint(), replicated.source.endpoint(), 1000)
+    assert report.ok, report.summary
+    assert insert_fails_read_only(replicated.source)  # still fenced for everyone else
+    replicated.source.server.execute(f"ALTER DATABASE {replicated.source.name} RESET default_transaction_read_only")
+    replicated.source.execute("INSERT INTO orders (note) VALUES ('after the sync')")
+    assert replicated.source.query("SELECT id FROM orders WHERE note = 'after the sync'")[0][0] >= 51000

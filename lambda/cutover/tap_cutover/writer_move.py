@@ -221,7 +221,9 @@ def rollback_writer(
     except _MoveStoppedError as stopped:
         return stopped.result
     except DatabaseError as err:
-        return progress.fail("database error during the writer rollback", f"writer NOT moved back: {err}").result
+        # The writer record still points at Aurora: it must take writes again, whatever failed.
+        reopened = _reopen(databases.target)
+        return progress.fail("database error during the writer rollback", f"writer NOT moved back ({reopened}): {err}").result
     moved = progress.add(engine.run(OperatorCommand(Action.ROLLBACK, operator, confirm=True, writer=True)))
     if moved.status != "changed":
         return progress.fail("writer not moved back", f"writer NOT moved back (Aurora stays fenced): {moved.message}").result
@@ -274,6 +276,14 @@ def _drain_back(progress: _Progress, databases: Databases, options: MoveOptions)
         raise progress.fail("sequences not synced back", f"writer stays on Aurora (writable again): {sequences.summary}")
     unfence_source(source)
     return drain
+
+
+def _reopen(target: Endpoint) -> str:
+    try:
+        unfence_source(target)
+    except DatabaseError as err:
+        return f"Aurora may still be read-only, make it writable by hand: {err}"
+    return "Aurora made writable again"
 
 
 def unfence_after_rollback(databases: Databases) -> str:

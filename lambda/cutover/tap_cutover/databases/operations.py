@@ -134,7 +134,7 @@ def wait_for_marker(
             if visible:
                 return DrainProof(
                     True,
-                    f"marker {wanted.id} is on the target after {waited:.1f}s ({polls} poll(s)): every write the source "
+                    f"marker {wanted.id} is on {target.label} after {waited:.1f}s ({polls} poll(s)): every write the source "
                     "acknowledged before the fence has been applied",
                     wanted.id,
                     target.label,
@@ -144,7 +144,7 @@ def wait_for_marker(
             if waited >= timeout_s:
                 return DrainProof(
                     False,
-                    f"marker {wanted.id} is not on the target after {waited:.1f}s ({polls} poll(s)): replication has not "
+                    f"marker {wanted.id} is not on {target.label} after {waited:.1f}s ({polls} poll(s)): replication has not "
                     "caught up (or the task does not carry the marker table); keep the source fenced and check the task",
                     wanted.id,
                     target.label,

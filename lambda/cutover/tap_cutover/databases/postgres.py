@@ -762,6 +762,9 @@ def read_sequences(endpoint: Endpoint, role: str) -> dict[str, SequenceState]:
 def raise_sequences(target: Endpoint, wanted: dict[str, int]) -> dict[str, SequenceState]:
     """setval each target sequence to the wanted next value (only upward), then read every sequence back."""
     with session(target, "target") as connection:
+        # The side being raised may be fenced (a writer rollback syncs Aurora's sequences back to the fenced
+        # source): this maintenance session opts out of the read-only default, as the marker's session does.
+        connection.execute("SET default_transaction_read_only = off")
         for state, next_value in to_raise(list_sequences(connection), wanted):
             relation = _relation(state.schema, state.object_name).as_string(connection)
             connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
