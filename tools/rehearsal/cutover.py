@@ -1,0 +1,171 @@
+"""Every call the rehearsal makes into the cutover: the engine's ticks, the operator CLI's commands, the reset.
+
+The engine is the deployed Lambda's (its Settings read from the function's environment), run
+in-process like the EventBridge schedule runs it, with the holds shortened for a rehearsal. The CLI
+commands run in-process too, through `tap_cutover.cli.main(argv, engine=..., reverse=...)`, with the
+rehearsal's database URLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from tap_cutover import cli
+from tap_cutover.adapters import Engine, Result, build_adapters
+from tap_cutover.logic import PairChange, Tick
+from tap_cutover.settings import Settings
+from tap_cutover.state import State, StateError
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from tap_cutover.writer_move import ReverseReplication
+
+OPERATOR = "rehearsal"
+# A rehearsal holds each read step for seconds, not the configured quarter hour, and judges one metric period.
+REHEARSAL_STEP_HOLD_SECONDS = 5
+REHEARSAL_LATENCY_PERIODS = 1
+
+
+def rehearsal_settings(deployed: Settings, *, drain_timeout_seconds: int | None = None) -> Settings:
+    """The deployed Lambda's settings with the holds shortened; TTLs, thresholds and everything else stay as deployed."""
+    settings = replace(deployed, step_hold_seconds=REHEARSAL_STEP_HOLD_SECONDS, latency_periods=REHEARSAL_LATENCY_PERIODS)
+    if drain_timeout_seconds is not None:
+        settings = replace(
+            settings,
+            drain_timeout_seconds=drain_timeout_seconds,
+            drain_poll_seconds=min(settings.drain_poll_seconds, drain_timeout_seconds),
+        )
+    return settings
+
+
+@dataclass
+class EngineLog:
+    """The engine's structured log lines (what the Lambda would write to CloudWatch Logs)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, record: Mapping[str, Any]) -> None:
+        self.records.append({"at": time.time(), **record})
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [record for record in self.records if record.get("event") == "cutover_alert"]
+
+
+def build_engine(settings: Settings, session: Session, log: EngineLog) -> Engine:
+    return Engine(settings, build_adapters(settings, session), emit=log)
+
+
+def tick(engine: Engine) -> Result:
+    """What the EventBridge schedule does: one invocation with a scheduled tick."""
+    return engine.run(Tick("schedule"))
+
+
+def read_state(engine: Engine) -> State:
+    return State.parse(engine.adapters.params.read_state())
+
+
+def reset_cutover(engine: Engine, dms: Any) -> list[str]:
+    """Put the cutover back to its deployed start so a rehearsal can run again; returns what it did, one line each.
+
+    * a lock left by an interrupted run is deleted;
+    * the state parameter becomes {"version": <current + 1>, "phase": "replicating"} (the version moves on, so
+      nothing that read the old state can write over the new one);
+    * both record pairs go back to source 100 / Aurora 0 with RECORD_TTL;
+    * the DMS task is stopped if it runs, so the task gate stays red until the rehearsal's initial copy is done.
+    """
+    settings = engine.settings
+    params = engine.adapters.params
+    done: list[str] = []
+    if params.release_lock():
+        done.append(f"deleted the lock parameter {settings.lock_parameter_name} left by an earlier run")
+    try:
+        version = State.parse(params.read_state()).version
+    except StateError:
+        version = 0
+    params.write_state(json.dumps({"version": version + 1, "phase": "replicating"}))
+    done.append(f"state {settings.state_parameter_name} -> version {version + 1}, phase replicating")
+    engine.adapters.records.apply([PairChange("reader", 0, settings.record_ttl), PairChange("writer", 0, settings.record_ttl)])
+    done.append(
+        f"{settings.reader_record_name} and {settings.writer_record_name} -> source 100 / aurora 0, TTL {settings.record_ttl}s"
+    )
+    task = _task(dms, settings.dms_replication_arn)
+    if task.get("Status") == "running":
+        dms.stop_replication_task(ReplicationTaskArn=settings.dms_replication_arn)
+        done.append(f"stopped the DMS task {settings.dms_resource_id} (it starts again once the initial copy is done)")
+    return done
+
+
+def _task(dms: Any, arn: str) -> dict[str, Any]:
+    tasks = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])["ReplicationTasks"]
+    if not tasks:
+        raise RuntimeError(f"the DMS task {arn} does not exist in the emulator")
+    task: dict[str, Any] = tasks[0]
+    return task
+
+
+def start_dms_task(dms: Any, arn: str) -> str:
+    """Start the emulator's task once the real initial copy finished: it then reports running, full load 100 %."""
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    task = _task(dms, arn)
+    percent = task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent")
+    return f"DMS task {arn.rsplit(':', 1)[1]}: {task.get('Status')}, full load {percent}%"
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One operator CLI command run in-process."""
+
+    argv: tuple[str, ...]  # without the credentials
+    exit_code: int
+    result: dict[str, Any] | None  # the --json result object
+    stderr: str
+    started_at: float
+    ended_at: float
+
+    @property
+    def status(self) -> str | None:
+        return None if self.result is None else str(self.result.get("status"))
+
+    @property
+    def message(self) -> str:
+        if self.result is not None:
+            return str(self.result.get("message", ""))
+        return self.stderr.strip().splitlines()[-1] if self.stderr.strip() else f"exit {self.exit_code}, no result"
+
+
+def run_cli(
+    engine: Engine,
+    command: Sequence[str],
+    *,
+    source_url: str,
+    target_url: str,
+    reverse: ReverseReplication | None,
+    echo: Callable[[str], None] = lambda _: None,
+) -> CliRun:
+    """`cli.main([--operator rehearsal --json] + command + [--source-url ... --target-url ...])` with this engine."""
+    argv = ["--operator", OPERATOR, "--json", *command]
+    out, err = io.StringIO(), io.StringIO()
+    started = time.time()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([*argv, "--source-url", source_url, "--target-url", target_url], engine=engine, reverse=reverse)
+    ended = time.time()
+    for line in err.getvalue().splitlines():
+        echo(f"  cli: {line}")
+    try:
+        loaded = json.loads(out.getvalue()) if out.getvalue().strip() else None
+    except ValueError:
+        loaded = None
+    return CliRun(tuple(argv), code, loaded if isinstance(loaded, dict) else None, err.getvalue(), started, ended)
+
+
+def evidence_times(result: Mapping[str, Any] | None) -> dict[str, datetime]:
+    """fence_proven_at, drain_reached_at, sequences_synced_at, ... from a CLI result's state evidence."""
+    evidence = (result or {}).get("evidence") or {}
+    return {name: datetime.fromisoformat(value) for name, value in evidence.items() if isinstance(value, str)}

@@ -1,0 +1,532 @@
+"""The rehearsal from start to end: stack, clusters, data, replication, workload, cutover, verdicts, report.
+
+Every wait is bounded: by --duration for the cutover itself, by fixed timeouts for the setup. Whatever
+happens (an error, Ctrl-C, SIGTERM), the workload stops, both clusters are stopped and deleted, and an
+emulator this rehearsal started is stopped; the verdicts and the report are still produced when the
+databases were reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from tap_cutover.adapters import AwsError, Engine, Result
+from tap_cutover.cli import settings_from_lambda
+from tap_cutover.settings import Settings
+
+from lib.constants import Output
+from tools.rehearsal import cutover, schema
+from tools.rehearsal.clusters import Cluster, Clusters, grant_application, rehearsal_clusters
+from tools.rehearsal.monitor import Monitor
+from tools.rehearsal.replication import LagMeter, Link, RehearsalReverse, start_forward, wait_for_initial_copy
+from tools.rehearsal.report import human_summary, longest_gap, longest_pause, phase_durations, seconds_between
+from tools.rehearsal.resolver import NameTable, WeightedResolver, describe
+from tools.rehearsal.stack import emulator_stack
+from tools.rehearsal.timeline import Timeline, render_png
+from tools.rehearsal.verdicts import MarkerWatcher, SnapshotComparison, WriteVerdict, judge_writes, summarize
+from tools.rehearsal.workload import Workload, WorkloadConfig
+
+INITIAL_COPY_TIMEOUT_SECONDS = 600.0
+TICK_SECONDS = 1.5  # the EventBridge schedule, sped up
+ADVANCE_RETRY_SECONDS = 5.0
+POST_FLIP_SECONDS = 15.0  # writes on the new writer before 'advance' (complete) or the rollback
+POST_ROLLBACK_SECONDS = 10.0
+BREAK_DRAIN_TIMEOUT_SECONDS = 10
+TTL_SLACK_SECONDS = 0.5
+FIRST_SAMPLE_TIMEOUT_SECONDS = 15.0
+OWN_PERIOD_GRACE_SECONDS = 2.0  # CloudWatch (the emulator) answers for a period right after it ends
+
+
+class RehearsalTimeoutError(RuntimeError):
+    pass
+
+
+@dataclass
+class Options:
+    duration_s: float = 300.0
+    rate: float = 200.0
+    rows: int = schema.DEFAULT_ROWS
+    rollback: bool = False
+    break_replication: bool = False
+    writers: int = 4
+    readers: int = 2
+    read_rate: float = 50.0
+    png: Path | None = None
+    seed: int = 14
+
+    @property
+    def mode(self) -> str:
+        return "break-replication" if self.break_replication else "rollback" if self.rollback else "cutover"
+
+
+@dataclass
+class Run:
+    """What the rehearsal saw, filled in as it goes (the report reads it, also after a failure)."""
+
+    options: Options
+    say: Callable[[str], None]
+    setup_s: dict[str, float] = field(default_factory=dict)
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    cli_runs: list[cutover.CliRun] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    comparisons: list[SnapshotComparison] = field(default_factory=list)
+    fence: cutover.CliRun | None = None
+    rollback: cutover.CliRun | None = None
+    completed: cutover.CliRun | None = None
+    name_table: list[str] = field(default_factory=list)
+    data_counts: dict[str, int] = field(default_factory=dict)
+    final_phase: str | None = None
+    final_writer: str | None = None
+
+
+def _logger(stream: TextIO, started: float) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        stream.write(f"[rehearsal +{time.monotonic() - started:6.1f}s] {message}\n")
+        stream.flush()
+
+    return say
+
+
+@contextlib.contextmanager
+def _timed(run: Run, step: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        run.setup_s[step] = round(time.monotonic() - started, 3)
+
+
+def _note(run: Run, result: Result) -> Result:
+    run.transitions.extend(t.details() for t in result.transitions)
+    for transition in result.transitions:
+        moved = f"{transition.previous.phase.value} -> {transition.state.phase.value}"
+        run.say(f"cutover: {transition.event} ({moved}): {transition.reason}")
+    return result
+
+
+def _cli(run: Run, engine: Engine, command: list[str], clusters: Clusters, reverse: RehearsalReverse | None) -> cutover.CliRun:
+    run.say(f"operator: ./cutover {' '.join(command)}")
+    outcome = cutover.run_cli(
+        engine,
+        command,
+        source_url=clusters.source.admin_url(),
+        target_url=clusters.target.admin_url(),
+        reverse=reverse,
+        echo=run.say,
+    )
+    run.cli_runs.append(outcome)
+    if outcome.result is not None:
+        run.transitions.extend(outcome.result.get("transitions") or [])
+    run.say(f"operator: ./cutover {command[0]} -> exit {outcome.exit_code}, {outcome.status}: {outcome.message}")
+    return outcome
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.seconds = seconds
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def check(self, waiting_for: str) -> None:
+        if self.left() <= 0:
+            raise RehearsalTimeoutError(
+                f"--duration {self.seconds:.0f}s ended while waiting for {waiting_for}; a cutover needs about one metric "
+                "period, the read steps' holds, RECORD_TTL and the fence: give it more time"
+            )
+
+
+def _tick_until(run: Run, engine: Engine, deadline: Deadline, done: Callable[[Result], bool], what: str) -> Result:
+    while True:
+        result = _note(run, cutover.tick(engine))
+        if done(result):
+            return result
+        if result.state is not None and result.state.phase.value == "paused":
+            raise RuntimeError(f"the cutover paused while waiting for {what}: {result.message}")
+        deadline.check(what)
+        time.sleep(TICK_SECONDS)
+
+
+def _keep_ticking(run: Run, engine: Engine, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        _note(run, cutover.tick(engine))
+        time.sleep(max(0.0, min(TICK_SECONDS, end - time.monotonic())))
+
+
+def _name_table(settings: Settings, clusters: Clusters) -> NameTable[Cluster]:
+    return NameTable(
+        {
+            settings.source_host: clusters.source,
+            settings.aurora_writer_endpoint: clusters.target,
+            settings.aurora_reader_endpoint: clusters.target,
+        }
+    )
+
+
+def _start(run: Run, engine: Engine, clusters: Clusters, *, monitor: Monitor, period_s: int, deadline: Deadline) -> None:
+    """'advance' from replicating: preflight on the databases, then the gates on a metric period of this run's own lag."""
+    first = monitor.wait_for_first_sample(FIRST_SAMPLE_TIMEOUT_SECONDS)
+    if first is None:
+        raise RuntimeError(
+            f"the lag monitor measured nothing within {FIRST_SAMPLE_TIMEOUT_SECONDS:.0f}s: {monitor.failures[-3:]}"
+        )
+    wait = monitor.own_period_end(first) + OWN_PERIOD_GRACE_SECONDS - time.time()
+    if wait > 0:
+        run.say(f"waiting {wait:.0f}s until a whole {period_s}s metric period holds only this run's measured lag")
+        deadline.check("a metric period of this run's own lag")
+        time.sleep(min(wait, max(deadline.left(), 0.0)))
+    last = ""
+    while True:
+        outcome = _cli(run, engine, ["advance"], clusters, None) if not last else _quiet_advance(run, engine, clusters)
+        if outcome.status == "changed":
+            return
+        if outcome.message != last:
+            run.say(f"start refused (retrying every {ADVANCE_RETRY_SECONDS:.0f}s): {outcome.message}")
+            last = outcome.message
+        deadline.check("the gates to allow the start")
+        time.sleep(ADVANCE_RETRY_SECONDS)
+
+
+def _quiet_advance(run: Run, engine: Engine, clusters: Clusters) -> cutover.CliRun:
+    outcome = cutover.run_cli(
+        engine, ["advance"], source_url=clusters.source.admin_url(), target_url=clusters.target.admin_url(), reverse=None
+    )
+    run.cli_runs.append(outcome)
+    if outcome.result is not None:
+        run.transitions.extend(outcome.result.get("transitions") or [])
+    if outcome.status == "changed":
+        run.say(f"operator: ./cutover advance -> {outcome.status}: {outcome.message}")
+    return outcome
+
+
+def _events_from(timeline: Timeline, outcome: cutover.CliRun | None, prefix: str = "") -> None:
+    for name, moment in cutover.evidence_times(outcome.result if outcome else None).items():
+        if name != "fence_confirmed_at" or moment.timestamp() >= timeline.started_at:
+            timeline.event(prefix + name.removesuffix("_at"), moment.timestamp())
+
+
+def _cutover(
+    run: Run,
+    *,
+    engine: Engine,
+    settings: Settings,
+    clusters: Clusters,
+    link: Link,
+    monitor: Monitor,
+    timeline: Timeline,
+    deadline: Deadline,
+) -> None:
+    options = run.options
+    _start(run, engine, clusters, monitor=monitor, period_s=settings.metric_period_seconds, deadline=deadline)
+    timeline.event("advance (start)")
+    fenced = _tick_until(
+        run, engine, deadline, lambda r: r.state is not None and r.state.phase.value == "write_fence", "write_fence"
+    )
+    timeline.event("write_fence (TTL lowered)")
+    assert fenced.state is not None and fenced.state.ttl_lowered_at is not None
+    # The flip waits until resolvers dropped answers cached with the old TTL; fencing after that keeps the outage short.
+    settle = fenced.state.ttl_lowered_at.timestamp() + settings.record_ttl + TTL_SLACK_SECONDS - time.time()
+    if settle > 0:
+        run.say(f"waiting {settle:.0f}s for answers cached with RECORD_TTL {settings.record_ttl}s to expire before fencing")
+        deadline.check("RECORD_TTL to expire")
+        _keep_ticking(run, engine, min(settle, max(deadline.left(), 0.0)))
+    if options.break_replication:
+        link.disable()
+        timeline.event("replication broken")
+        run.say(f"--break-replication: subscription {link.name} disabled before the fence; the drain must time out")
+    reverse = (
+        RehearsalReverse(
+            link, on_start=lambda reverse_link: monitor.measure(LagMeter(reverse_link)), on_stop=lambda: monitor.measure(None)
+        )
+        if options.rollback
+        else None
+    )
+    watcher = MarkerWatcher(clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0).start()
+    run.fence = _cli(run, engine, ["fence", "--confirm"], clusters, reverse)
+    watcher.finish()
+    _keep_watch(run, watcher)
+    _events_from(timeline, run.fence)
+    if options.break_replication:
+        run.rollback = _cli(run, engine, ["rollback", "--confirm"], clusters, None)
+        timeline.event("rollback (reads, source writable)")
+        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS)
+        return
+    if run.fence.status != "changed":
+        raise RuntimeError(f"the writer did not flip: {run.fence.message}")
+    _keep_ticking(run, engine, POST_FLIP_SECONDS)
+    if options.rollback:
+        assert reverse is not None
+        watcher = MarkerWatcher(clusters.target, clusters.source, clusters.source, settings.drain_timeout_seconds + 60.0).start()
+        run.rollback = _cli(run, engine, ["rollback", "--writer", "--confirm"], clusters, reverse)
+        watcher.finish()
+        _keep_watch(run, watcher)
+        timeline.event("writer rolled back")
+        if run.rollback.status != "changed":
+            raise RuntimeError(f"the writer did not move back: {run.rollback.message}")
+        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS)
+        return
+    run.completed = _cli(run, engine, ["advance"], clusters, None)
+    timeline.event("completed")
+
+
+def _leave_fresh(engine: Engine, dms: Any, say: Callable[[str], None]) -> None:
+    try:
+        for line in cutover.reset_cutover(engine, dms):
+            say(f"reset after the run: {line}")
+    except (BotoCoreError, ClientError, AwsError) as error:
+        say(f"could not reset the cutover after the run (the emulator went away?): {error}")
+
+
+def _keep_watch(run: Run, watcher: MarkerWatcher) -> None:
+    if watcher.result is not None:
+        run.comparisons.append(watcher.result)
+        for line in summarize([watcher.result])[:1]:
+            run.say(line)
+    elif not run.options.break_replication or watcher.caught_up.role == "source":
+        run.problems.append(f"tables at the fence were not compared ({watcher.caught_up.label}): {watcher.error}")
+
+
+def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
+    """Run the whole rehearsal; returns the report (see report.py). Raises only for setup failures."""
+    out = stream or sys.stderr
+    started = time.monotonic()
+    run = Run(options, _logger(out, started))
+    say = run.say
+    say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, --duration {options.duration_s:.0f}s")
+    with contextlib.ExitStack() as cleanup:
+        with _timed(run, "stack"):
+            stack = cleanup.enter_context(emulator_stack(say))
+            stack.activate()
+            session = stack.session()
+            deployed = settings_from_lambda(session, str(stack.outputs[Output.CUTOVER_FUNCTION_NAME]))
+            settings = cutover.rehearsal_settings(
+                deployed, drain_timeout_seconds=BREAK_DRAIN_TIMEOUT_SECONDS if options.break_replication else None
+            )
+            engine_log = cutover.EngineLog()
+            engine = cutover.build_engine(settings, session, engine_log)
+            dms, cloudwatch, route53 = stack.client("dms"), stack.client("cloudwatch"), stack.client("route53")
+            for line in cutover.reset_cutover(engine, dms):
+                say(f"reset: {line}")
+            if not stack.started_emulator:
+                # A deployment somebody else may use is left as a fresh one (the report keeps what happened).
+                cleanup.callback(_leave_fresh, engine, dms, say)
+        with _timed(run, "clusters"):
+            clusters = cleanup.enter_context(rehearsal_clusters())
+        say(f"clusters: {clusters.source.label} (on-premises source), {clusters.target.label} (stands in for Aurora)")
+        with _timed(run, "load"):
+            schema.create_schema(clusters.source)
+            run.data_counts = schema.load_data(clusters.source, options.rows)
+            schema.copy_schema(clusters.source, clusters.target)
+            for cluster in (clusters.source, clusters.target):
+                grant_application(cluster)
+        say(f"source data: {run.data_counts}; target schema from pg_dump --schema-only")
+        names = _name_table(settings, clusters)
+        run.name_table = describe(names, lambda cluster: cluster.label)
+        say("Route 53 names -> clusters:")
+        for line in run.name_table:
+            say(f"  {line}")
+        timeline = Timeline()
+        monitor = Monitor(None, cloudwatch, settings, engine.adapters.records.read, timeline).start()
+        cleanup.callback(monitor.stop)
+        config = WorkloadConfig(
+            rate=options.rate,
+            writers=options.writers,
+            readers=options.readers,
+            read_rate=options.read_rate,
+            customers=run.data_counts["customers"],
+            ledger_seed_rows=run.data_counts["ledger"],
+            seed=options.seed,
+        )
+        zone = settings.hosted_zone_id
+
+        def resolver(name: str, offset: int) -> Callable[[int], WeightedResolver]:
+            return lambda index: WeightedResolver(route53, zone, name, rng=random.Random(options.seed * 100 + offset + index))  # noqa: S311
+
+        workload = Workload(
+            config, names, resolver(settings.writer_record_name, 0), resolver(settings.reader_record_name, 50), timeline
+        )
+        workload.start()
+        cleanup.callback(workload.stop)
+        deadline = Deadline(options.duration_s)
+        say("native logical replication stands in for AWS DMS: publication on the source, subscription on the target")
+        with _timed(run, "initial_copy"):
+            link = start_forward(clusters.source, clusters.target)
+            monitor.measure(LagMeter(link))
+            wait_for_initial_copy(link, len(schema.TABLES), INITIAL_COPY_TIMEOUT_SECONDS)
+        timeline.event("initial copy done")
+        say(
+            f"initial copy done in {run.setup_s['initial_copy']:.1f}s while the application wrote; "
+            + cutover.start_dms_task(dms, settings.dms_replication_arn)
+        )
+        try:
+            _cutover(
+                run,
+                engine=engine,
+                settings=settings,
+                clusters=clusters,
+                link=link,
+                monitor=monitor,
+                timeline=timeline,
+                deadline=deadline,
+            )
+            if deadline.left() > 0:
+                say(f"writing on until --duration ends ({deadline.left():.0f}s)")
+                _keep_ticking(run, engine, deadline.left())
+        except (RuntimeError, RehearsalTimeoutError) as problem:
+            run.problems.append(str(problem))
+            say(f"PROBLEM: {problem}")
+        workload.stop()
+        monitor.stop()
+        state = cutover.read_state(engine)
+        run.final_phase = state.phase.value
+        live = engine.adapters.records.read()
+        writer = live.get("writer")
+        on_aurora = writer is not None and writer.records.get("aurora") is not None and writer.records["aurora"].weight == 100
+        final = clusters.target if on_aurora else clusters.source
+        run.final_writer = final.role
+        say(f"workload stopped; the writer record points at the {final.role}; judging every acknowledged write there")
+        with final.admin() as connection:
+            verdict = judge_writes(connection, workload.records, final.label)
+        report = build_report(
+            run,
+            workload=workload,
+            verdict=verdict,
+            timeline=timeline,
+            engine_log=engine_log,
+            monitor_failures=monitor.failures,
+        )
+        if options.png is not None:
+            title = f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows"
+            render_png(timeline, options.png, {"source": "source", "target": "target (Aurora)"}, title)
+            report["png"] = str(options.png)
+            say(f"timeline written to {options.png}")
+    report["setup_s"] = dict(run.setup_s)
+    return report
+
+
+def build_report(
+    run: Run,
+    *,
+    workload: Workload,
+    verdict: WriteVerdict,
+    timeline: Timeline,
+    engine_log: cutover.EngineLog,
+    monitor_failures: list[str],
+) -> dict[str, Any]:
+    options = run.options
+    counts = workload.counts()
+    evidence = cutover.evidence_times(run.fence.result if run.fence else None)
+    duplicate_keys = sum(
+        n
+        for (who, kind, db), n in workload.error_counts.items()
+        if who == "writer" and kind == "duplicate_key" and db == "target"
+    )
+    flipped = run.fence is not None and run.fence.status == "changed"
+    checks: dict[str, bool] = {
+        "no acknowledged write lost": verdict.lost == 0,
+        "no acknowledged write duplicated": verdict.duplicated == 0,
+        "no insert on the target hit a duplicate key": duplicate_keys == 0,
+        "no workload thread crashed": not counts["crashed_threads"],
+    }
+    if options.break_replication:
+        alerts = [alert for alert in engine_log.alerts() if "drain" in str(alert.get("alert", "")).lower()]
+        checks["the writer stayed on the source"] = run.final_writer == "source" and not flipped
+        checks["the drain timed out and alerted"] = run.fence is not None and run.fence.status == "drain_failed" and bool(alerts)
+        outcome = "replication broken before the fence: the drain never reached the marker, the writer stayed on the source"
+    else:
+        checks["tables equal on both sides at the fence"] = bool(run.comparisons) and run.comparisons[0].ok
+        checks["the writer flipped after the fence, drain and sequence sync"] = flipped
+        if options.rollback:
+            checks["the writer moved back keeping the target's writes"] = (
+                run.rollback is not None and run.rollback.status == "changed" and run.final_writer == "source"
+            )
+            checks["tables equal on both sides at the rollback's fence"] = len(run.comparisons) > 1 and run.comparisons[1].ok
+            outcome = "writer moved to the target and back; every write made on the target was carried back to the source"
+        else:
+            checks["cutover completed with the writer on the target"] = (
+                run.final_phase == "completed" and run.final_writer == "target"
+            )
+            outcome = "writer moved to the target with every acknowledged write"
+    ended = datetime.now(UTC)
+    rollback_section = None
+    if options.rollback:
+        # The writes made on the target between the flip and the rollback, judged with everything else on the source.
+        on_target = [record for record in workload.records if record.database == "target"]
+        acknowledged = {record.txn_id for record in on_target if record.outcome == "acknowledged"}
+        drain = ((run.rollback.result or {}).get("details") or {}).get("drain") if run.rollback else None
+        rollback_section = {
+            "writes_acknowledged": len(acknowledged),
+            "writes_lost": len(verdict.lost_txns & acknowledged),
+            "writes_duplicated": len(verdict.duplicated_txns & {record.txn_id for record in on_target}),
+            "writes_in_doubt": sum(1 for record in on_target if record.outcome == "in_doubt"),
+            "write_unavailable_s": longest_gap(workload.records, "target", "source"),
+            "drain_s": drain.get("waited_seconds") if isinstance(drain, Mapping) else None,
+            "command_s": round(run.rollback.ended_at - run.rollback.started_at, 3) if run.rollback else None,
+        }
+    return {
+        "mode": options.mode,
+        "passed": all(checks.values()) and not run.problems,
+        "outcome": outcome,
+        "checks": checks,
+        "problems": list(run.problems),
+        "writes_acknowledged": verdict.acknowledged,
+        "writes_lost": verdict.lost,
+        "writes_duplicated": verdict.duplicated,
+        "writes_in_doubt": verdict.in_doubt,
+        "in_doubt_applied": verdict.in_doubt_applied,
+        "in_doubt_not_applied": verdict.in_doubt_not_applied,
+        "writes_refused": counts["refused_total"],
+        "writes_refused_by_kind": counts["refused"],
+        "read_errors": counts["read_errors"],
+        "duplicate_keys_after_flip": duplicate_keys,
+        "write_unavailable_s": longest_gap(workload.records, "source", "target"),
+        "longest_write_pause_s": longest_pause(workload.records),
+        "drain_s": seconds_between(evidence.get("fence_proven_at"), evidence.get("drain_reached_at")),
+        "sequence_sync_s": seconds_between(evidence.get("drain_reached_at"), evidence.get("sequences_synced_at")),
+        "phases": phase_durations(run.transitions, ended),
+        "rollback": rollback_section,
+        "final_writer": run.final_writer,
+        "final_phase": run.final_phase,
+        "rate": options.rate,
+        "rows": run.data_counts,
+        "name_table": run.name_table,
+        "verdict_examples": verdict.examples,
+        "tables_at_fence": [comparison.to_dict() for comparison in run.comparisons],
+        "table_lines": summarize(run.comparisons),
+        "cli": [
+            {
+                "argv": list(c.argv),
+                "exit": c.exit_code,
+                "status": c.status,
+                "message": c.message,
+                "seconds": round(c.ended_at - c.started_at, 3),
+            }
+            for c in run.cli_runs
+            if c.status != "rejected" or c is run.cli_runs[-1]
+        ],
+        "alerts": [{"alert": a.get("alert"), "message": a.get("message")} for a in engine_log.alerts()],
+        "transitions": [
+            {key: t.get(key) for key in ("at", "transition", "from", "to", "trigger", "reason")} for t in run.transitions
+        ],
+        "monitor_failures": list(monitor_failures),
+        "timeline": timeline.to_dict(),
+        "setup_s": dict(run.setup_s),
+    }
+
+
+def summary(report: Mapping[str, Any]) -> str:
+    return human_summary(report)
+
+
+__all__ = ["Options", "rehearse", "summary"]
