@@ -298,6 +298,9 @@ def test_cli_advance_runs_preflight_and_fence_moves_the_writer(replicated: Pair,
     assert code == 0, text
     assert body["phase"] == "writer_flipped" and body["evidence"]["drain_reached_at"]  # type: ignore[index]
     assert replicated.source.server.password not in text
+    # Completing needs no database: no URL, no outputs file.
+    code, body, text = run_cli([*no_outputs, "advance"], world)
+    assert code == 0 and body["phase"] == "completed", text
 
 
 def test_sequences_sync_into_a_fenced_database(replicated: Pair) -> None:

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -198,10 +198,11 @@ def execute(
     engine: Engine,
     args: argparse.Namespace,
     operator: str,
-    databases: DatabaseAccess | None = None,
+    databases: Callable[[], DatabaseAccess] | None = None,
     reverse: ReverseReplication | None = None,
 ) -> Result:
-    """Run one command; the database-aware ones (advance from the start, fence, rollback) use ``databases``."""
+    """Run one command; the database-aware ones (advance from the start, fence, rollback) use ``databases``,
+    which resolves credentials and the configuration only when a command really needs them."""
     if args.command == "unlock":
         return engine.unlock(confirm=bool(args.confirm), operator=operator, sync_dns=bool(args.sync_dns))
     if databases is not None and args.command in ("advance", "fence", "rollback"):
@@ -222,7 +223,11 @@ def execute(
 
 
 def _with_databases(
-    engine: Engine, args: argparse.Namespace, operator: str, databases: DatabaseAccess, reverse: ReverseReplication | None
+    engine: Engine,
+    args: argparse.Namespace,
+    operator: str,
+    databases: Callable[[], DatabaseAccess],
+    reverse: ReverseReplication | None,
 ) -> Result:
     from .writer_move import MoveOptions, fence_and_flip, rollback_writer, unfence_after_rollback  # noqa: PLC0415
 
@@ -235,23 +240,26 @@ def _with_databases(
         if not args.confirm:
             return execute(engine, args, operator)  # refused by the state machine, no database touched
         options = MoveOptions(already_read_only=args.already_read_only, sequence_gap=args.sequence_gap)
-        return fence_and_flip(engine, databases.pair(args.proof_url), operator, options=options, reverse=reverse, say=say)
+        return fence_and_flip(engine, databases().pair(args.proof_url), operator, options=options, reverse=reverse, say=say)
     if args.writer and args.confirm:
-        return rollback_writer(engine, databases.pair(None), operator, reverse=reverse, say=say)
+        return rollback_writer(engine, databases().pair(None), operator, reverse=reverse, say=say)
     before = engine.status().state
     result = execute(engine, args, operator)
     if result.status == "changed" and before is not None and before.fence_confirmed_at is not None:
-        result.details["source"] = unfence_after_rollback(databases.pair(None))
+        result.details["source"] = unfence_after_rollback(databases().pair(None))
     return result
 
 
-def _advance_after_preflight(engine: Engine, args: argparse.Namespace, operator: str, databases: DatabaseAccess) -> Result:
+def _advance_after_preflight(
+    engine: Engine, args: argparse.Namespace, operator: str, lookup: Callable[[], DatabaseAccess]
+) -> Result:
     """Starting (from replicating or rolled_back) needs a preflight with nothing that blocks; completing does not."""
     from .adapters import Result  # noqa: PLC0415
 
     state = engine.status().state
     if state is None or state.phase not in (Phase.REPLICATING, Phase.ROLLED_BACK):
         return execute(engine, args, operator)
+    databases = lookup()
     checks = databases.preflight()
     blocking = [check for check in checks if check.verdict == "block"]
     counts = {verdict: sum(1 for c in checks if c.verdict == verdict) for verdict in ("ok", "warn", "block")}
@@ -270,6 +278,27 @@ def _advance_after_preflight(engine: Engine, args: argparse.Namespace, operator:
             result.transitions[:0] = recorded.transitions
     result.details["preflight"] = [check.to_dict() for check in checks]
     return result
+
+
+def _resolve_once(args: argparse.Namespace, session: Session | None) -> Callable[[], DatabaseAccess]:
+    """Credentials and configuration are looked up on first use: completing a cutover needs no database."""
+    resolved: list[DatabaseAccess] = []
+
+    def databases() -> DatabaseAccess:
+        if not resolved:
+            resolved.append(
+                DatabaseAccess.resolve(
+                    args.source_url,
+                    args.target_url,
+                    config_path=args.config,
+                    outputs_path=args.outputs,
+                    session=session,
+                    env=os.environ,
+                )
+            )
+        return resolved[0]
+
+    return databases
 
 
 def _wants_databases(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
@@ -310,16 +339,7 @@ def main(
             name = args.function_name or function_name_from_outputs(args.outputs)
             settings = settings_from_lambda(session, name)
             engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr)
-        databases: DatabaseAccess | None = None
-        if _wants_databases(args, os.environ):
-            databases = DatabaseAccess.resolve(
-                args.source_url,
-                args.target_url,
-                config_path=args.config,
-                outputs_path=args.outputs,
-                session=session,
-                env=os.environ,
-            )
+        databases = _resolve_once(args, session) if _wants_databases(args, os.environ) else None
         result = execute(engine, args, operator, databases, reverse)
     except (CliError, dbcli.UsageError) as err:
         sys.stderr.write(f"error: {err}\n")
