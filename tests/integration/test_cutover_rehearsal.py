@@ -131,7 +131,8 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert handler.get_engine().run(RecordEvidence(Evidence.PREFLIGHT_PASSED, "rehearsal", "0 block")).status == "changed"
     assert rehearsal.invoke({"action": "advance", "operator": "rehearsal"})["status"] == "changed"
     assert weights(outputs, aws) == {"reader": 10, "writer": 0}
-    assert (state(outputs, aws)["phase"], state(outputs, aws)["version"]) == ("reads_shifting", start["version"] + 1)
+    # Two transitions: the recorded preflight, then the start.
+    assert (state(outputs, aws)["phase"], state(outputs, aws)["version"]) == ("reads_shifting", start["version"] + 2)
 
     # Not before the hold time; then one step per hold.
     assert rehearsal.invoke(SCHEDULE)["status"] == "no_change"
