@@ -172,7 +172,7 @@ def test_wait_for_marker_reports_the_timeout(pg_db: Callable[[], PgDatabase]) ->
     drained = wait_for_marker(target.endpoint(), "tap-never-written", timeout_s=3, poll_s=1.0, clock=lambda: next(ticks),
                               sleep=sleeps.append)  # fmt: skip
     assert not drained.ok
-    assert "not on the target" in drained.summary
+    assert f"is not on {target.endpoint().label}" in drained.summary
     assert drained.polls >= 2
     assert all(0 < pause <= 1.0 for pause in sleeps)
     with pytest.raises(ValueError, match="poll_s"):
