@@ -138,3 +138,33 @@ def zone(aws: Callable[[str], Any]) -> str:
     weighted_pair(route53, zone_id, f"writer.{ZONE}", 100, AURORA_WRITER)
     weighted_pair(route53, zone_id, f"reader.{ZONE}", 100, AURORA_READER)
     return zone_id
+
+
+def run_rehearsal(*arguments: str) -> dict[str, Any]:
+    """`python -m tools.rehearsal ... --json` against the deployed emulator stack, as an operator runs it.
+
+    Skips when no stack is deployed to a running emulator; fails with the tail of stderr on a non-zero exit.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from lib.config import PROJECT_ROOT
+    from tools import emulator
+    from tools.rehearsal.stack import read_outputs, reusable
+
+    if not reusable(emulator.endpoint(), read_outputs()):
+        pytest.skip("needs the stack deployed to a running emulator (python -m tools.deploy up with TAP_TARGET=emulator)")
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.rehearsal", *arguments, "--json"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'lambda' / 'cutover'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report

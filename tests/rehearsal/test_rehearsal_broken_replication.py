@@ -6,34 +6,15 @@ source, and no acknowledged write is lost. Runs `python -m tools.rehearsal` as a
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from lib.config import PROJECT_ROOT
-from tools import emulator
-from tools.rehearsal.stack import read_outputs, reusable
+from .conftest import run_rehearsal
 
 pytestmark = pytest.mark.integration
 
 
 def test_broken_replication_keeps_the_writer_on_the_source_and_loses_no_acknowledged_write() -> None:
-    if not reusable(emulator.endpoint(), read_outputs()):
-        pytest.skip("needs the stack deployed to a running emulator (python -m tools.deploy up with TAP_TARGET=emulator)")
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.rehearsal", "--break-replication", "--rows", "5000", "--duration", "240", "--json"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'lambda' / 'cutover'}"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    report = run_rehearsal("--break-replication", "--rows", "5000", "--duration", "240")
     assert report["mode"] == "break-replication"
     assert report["passed"], report["checks"]
     assert report["final_writer"] == "source"
