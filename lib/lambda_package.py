@@ -8,7 +8,7 @@ from pathlib import Path
 FIXED_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
 INCLUDED_SUFFIXES = (".py", ".json", ".txt")
 # The operator CLI's modules: only it talks to databases, and the Lambda has neither drivers nor database access.
-CLI_ONLY = frozenset({"cli.py", "dbcli.py", "database_access.py", "writer_move.py", "databases"})
+CLI_ONLY = frozenset({"cli.py", "dbcli.py", "database_access.py", "writer_move.py", "reverse_dms.py", "databases"})
 
 
 def build_zip(source_dir: Path, output: Path) -> Path:

@@ -209,6 +209,7 @@ class TapStack(TerraformStack):
                     topic_arn=self.notifications.topic.arn,
                     kms_key_arn=key_arn,
                     alarm_name_prefix=self.alarm_name_prefix,
+                    dms_reverse_replication_arn=self.reverse.task_arn if self.reverse else None,
                 ),
             )
         self.observability = Observability(

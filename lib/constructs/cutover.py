@@ -63,6 +63,9 @@ class CutoverTargets:
     topic_arn: str
     kms_key_arn: str
     alarm_name_prefix: str
+    # cutover.reverse_replication: the Aurora -> source task (or replication config) the gates watch once the CLI
+    # started it at the fence; its describe calls are already allowed (DescribeReplicationTasks on "*").
+    dms_reverse_replication_arn: str | None = None
 
 
 class Cutover(Construct):
@@ -191,6 +194,11 @@ class Cutover(Construct):
             CutoverEnv.DMS_REPLICATION_ARN: targets.dms_replication_arn,
             # Absent for DMS Serverless: the Lambda refuses an instance id beside a replication config.
             **({CutoverEnv.DMS_REPLICATION_INSTANCE_ID: targets.dms_instance_id} if targets.dms_instance_id else {}),
+            **(
+                {CutoverEnv.DMS_REVERSE_REPLICATION_ARN: targets.dms_reverse_replication_arn}
+                if targets.dms_reverse_replication_arn
+                else {}
+            ),
             CutoverEnv.AURORA_CLUSTER_ID: targets.aurora_cluster_id,
             CutoverEnv.SNS_TOPIC_ARN: targets.topic_arn,
             CutoverEnv.ALARM_NAME_PREFIX: targets.alarm_name_prefix,

@@ -33,6 +33,7 @@ from lib.defaults import REVERSE_TASK_SUFFIX
 # test_decoding ships with PostgreSQL: it needs only rds.logical_replication, which the Aurora parameter group
 # sets. pglogical would also need shared_preload_libraries (a cluster reboot) and the extension in the database.
 POSTGRES_DECODING_PLUGIN = "test_decoding"
+REVERSE_WRITER_SESSION_SETUP = "SET default_transaction_read_only = off"
 
 
 class ReverseReplication(Construct):
@@ -106,6 +107,13 @@ class ReverseReplication(Construct):
             secrets_manager_arn=source_write_secret_arn,
             secrets_manager_access_role_arn=secrets_access_role_arn,
             kms_key_arn=kms_key_arn,
+            # The cutover fences the source with a database default (default_transaction_read_only = on); the reverse
+            # task's own sessions opt out, so no role needs an override that the fence proof would flag.
+            postgres_settings=(
+                DmsEndpointPostgresSettings(after_connect_script=REVERSE_WRITER_SESSION_SETUP)
+                if source.engine == "postgres"
+                else None
+            ),
         )
         source_arn = self.aurora_source.endpoint_arn
         target_arn = self.source_target.endpoint_arn

@@ -120,6 +120,11 @@ class NativeReverse:
         self.source.server.execute(f"ALTER ROLE tap IN DATABASE {self.source.name} RESET default_transaction_read_only")
         return f"reverse subscription {self.reverse.name} dropped"
 
+    def abandon(self) -> str:
+        stopped = self.stop()
+        self.forward.subscriber.execute(f"ALTER SUBSCRIPTION {self.forward.name} ENABLE")
+        return f"{stopped}; forward subscription enabled again"
+
 
 @dataclass
 class Pair:
@@ -250,6 +255,8 @@ def test_writer_rollback_keeps_every_write_made_on_aurora(replicated: Pair) -> N
     flipped = fence_and_flip(fake_engine(world), replicated.databases(), "alice", reverse=reverse)
     assert flipped.status == "changed", flipped.message
     assert reverse.started_with is not None
+    # Recorded between the sequence sync and the flip: from then on the gates watch the reverse replication.
+    assert world.state().reverse_started_at is not None
     # The application now writes to Aurora.
     for n in range(20):
         replicated.target.execute("INSERT INTO orders (note) VALUES (%s)", (f"written on aurora {n}",))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lib.config import AppConfig, ConfigError, normalize_json, parse_config
-from lib.constants import Output
+from lib.constants import CutoverEnv, Output
 from tests.unit.conftest import BASE_CONFIG, config_from, decode_jsonencode, resources, statements, synthesize
 
 Stack = dict[str, Any]
@@ -83,6 +83,8 @@ def test_it_is_off_unless_set(reverse_off: tuple[AppConfig, Stack]) -> None:
     assert not {Output.REVERSE_TASK_ARN, Output.REVERSE_TARGET_SECRET_ARN, Output.REVERSE_SLOT_NAME} & set(stack["output"])
     names = {s["name"] for s in resources(stack, "aws_secretsmanager_secret").values()}
     assert names == {f"{PREFIX}/dms-source-onprem", f"{PREFIX}/dms-target"}
+    (function,) = resources(stack, "aws_lambda_function").values()
+    assert CutoverEnv.DMS_REVERSE_REPLICATION_ARN not in function["environment"]["variables"]
 
 
 def _problems(overrides: dict[str, Any]) -> list[str]:
@@ -210,6 +212,8 @@ def test_the_reverse_endpoints_point_from_aurora_to_the_source(stack_json: Stack
     assert (source["endpoint_type"], source["engine_name"], source["ssl_mode"]) == ("target", "postgres", "require")
     assert source["database_name"] == "appdb"
     assert _secret_name(stack_json, source["secrets_manager_arn"]) == f"{PREFIX}/dms-reverse-target-onprem"
+    # The fence makes the source default to read-only; only the reverse task's own sessions opt out.
+    assert source["postgres_settings"] == {"after_connect_script": "SET default_transaction_read_only = off"}
     for endpoint in (aurora, source):
         assert "dms-secrets-role" in endpoint["secrets_manager_access_role_arn"]
         assert "aws_kms_key" in endpoint["kms_key_arn"]
@@ -233,13 +237,16 @@ def test_outputs_name_the_task_secret_and_slot(stack_json: Stack) -> None:
     assert outputs[Output.REVERSE_SLOT_NAME] == "tap_migrate_dev_reverse"
 
 
-def test_the_reverse_task_never_gates_the_cutover(stack_json: Stack) -> None:
+def test_the_reverse_task_gates_only_once_the_cli_started_it(stack_json: Stack) -> None:
     task_name = next(n for n, t in resources(stack_json, "aws_dms_replication_task").items() if t["migration_type"] == "cdc")
     reference = f"aws_dms_replication_task.{task_name}."
     for alarm in resources(stack_json, "aws_cloudwatch_metric_alarm").values():
         assert reference not in json.dumps(alarm), alarm["alarm_name"]
+    # The Lambda knows it; its dms_task gate switches to it only when the state records the CLI's start
+    # (tap_cutover.logic.watches_reverse), so a stopped reverse task never blocks the reads shift.
     (function,) = resources(stack_json, "aws_lambda_function").values()
-    assert reference not in json.dumps(function)
+    variables = function["environment"]["variables"]
+    assert variables[CutoverEnv.DMS_REVERSE_REPLICATION_ARN] == f"${{{reference}replication_task_arn}}"
     rules = {r["name"]: r for r in resources(stack_json, "aws_cloudwatch_event_rule").values()}
     assert reference not in rules[f"{PREFIX}-cutover-dms-task"]["event_pattern"]
     # Its stop or failure after the flip reaches the operators' topic: a rollback would then lose writes.
@@ -279,7 +286,7 @@ def test_mysql_reads_aurora_binlog_through_engine_aurora(mysql_stack: tuple[AppC
     assert aurora["extra_connection_attributes"] == f"eventsPollInterval={config.sources['onprem'].events_poll_interval_seconds}"
     assert "postgres_settings" not in aurora and "database_name" not in aurora
     assert (source["engine_name"], source["endpoint_type"]) == ("mysql", "target")
-    assert "database_name" not in source
+    assert "database_name" not in source and "postgres_settings" not in source
     # The cluster keeps the row-based binlog the reverse task reads.
     (group,) = resources(stack, "aws_rds_cluster_parameter_group").values()
     assert {p["name"]: p["value"] for p in group["parameter"]}["binlog_format"] == "ROW"
@@ -302,3 +309,6 @@ def test_serverless_builds_a_stopped_cdc_replication_config(serverless_stack: tu
     assert logs["retention_in_days"] == 14 and "aws_kms_key" in logs["kms_key_id"]
     name = next(n for n, c in resources(stack, "aws_dms_replication_config").items() if c["replication_type"] == "cdc")
     assert stack["output"][Output.REVERSE_TASK_ARN]["value"] == f"${{aws_dms_replication_config.{name}.arn}}"
+    (function,) = resources(stack, "aws_lambda_function").values()
+    variables = function["environment"]["variables"]
+    assert variables[CutoverEnv.DMS_REVERSE_REPLICATION_ARN] == f"${{aws_dms_replication_config.{name}.arn}}"

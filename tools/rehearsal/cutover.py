@@ -25,6 +25,7 @@ from tap_cutover.state import State, StateError
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from tap_cutover.databases import Marker
     from tap_cutover.writer_move import ReverseReplication
 
 OPERATOR = "rehearsal"
@@ -99,6 +100,10 @@ def reset_cutover(engine: Engine, dms: Any) -> list[str]:
     if task.get("Status") == "running":
         dms.stop_replication_task(ReplicationTaskArn=settings.dms_replication_arn)
         done.append(f"stopped the DMS task {settings.dms_resource_id} (it starts again once the initial copy is done)")
+    reverse_arn = settings.dms_reverse_replication_arn
+    if reverse_arn is not None and _task(dms, reverse_arn).get("Status") == "running":
+        dms.stop_replication_task(ReplicationTaskArn=reverse_arn)
+        done.append(f"stopped the reverse DMS task {reverse_arn.rsplit(':', 1)[1]} left running by an earlier run")
     return done
 
 
@@ -116,6 +121,45 @@ def start_dms_task(dms: Any, arn: str) -> str:
     task = _task(dms, arn)
     percent = task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent")
     return f"DMS task {arn.rsplit(':', 1)[1]}: {task.get('Status')}, full load {percent}%"
+
+
+class MirroredReverse:
+    """The rehearsal's native reverse replication, mirrored onto the emulator's two DMS tasks.
+
+    The deployed Lambda watches the reverse task once the CLI recorded its start (the forward task is
+    then stopped): the emulator's tasks follow what the native replication does, so the gates judge the
+    replication that really carries the writes, as they would judge DMS.
+    """
+
+    def __init__(self, native: ReverseReplication, dms: Any, settings: Settings) -> None:
+        if settings.dms_reverse_replication_arn is None:
+            raise ValueError("the deployed stack has no reverse replication task to mirror")
+        self.native = native
+        self._dms = dms
+        self._forward = settings.dms_replication_arn
+        self._reverse = settings.dms_reverse_replication_arn
+
+    def start(self, marker: Marker) -> str:
+        started = self.native.start(marker)
+        self._stop(self._forward)
+        self._dms.start_replication_task(ReplicationTaskArn=self._reverse, StartReplicationTaskType="start-replication")
+        return f"{started}; emulator: forward DMS task stopped, reverse DMS task running"
+
+    def stop(self) -> str:
+        stopped = self.native.stop()
+        self._stop(self._reverse)
+        return f"{stopped}; emulator: reverse DMS task stopped"
+
+    def abandon(self) -> str:
+        abandoned = self.native.abandon()
+        self._stop(self._reverse)
+        if _task(self._dms, self._forward).get("Status") != "running":
+            self._dms.start_replication_task(ReplicationTaskArn=self._forward, StartReplicationTaskType="resume-processing")
+        return f"{abandoned}; emulator: reverse DMS task stopped, forward DMS task running"
+
+    def _stop(self, arn: str) -> None:
+        if _task(self._dms, arn).get("Status") == "running":
+            self._dms.stop_replication_task(ReplicationTaskArn=arn)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tap_cutover.adapters import AwsError, Engine, Result
 from tap_cutover.cli import settings_from_lambda
 from tap_cutover.settings import Settings
+from tap_cutover.writer_move import ReverseReplication
 
 from lib.constants import Output
 from tools.rehearsal import cutover, schema
@@ -113,7 +114,7 @@ def _note(run: Run, result: Result) -> Result:
     return result
 
 
-def _cli(run: Run, engine: Engine, command: list[str], clusters: Clusters, reverse: RehearsalReverse | None) -> cutover.CliRun:
+def _cli(run: Run, engine: Engine, command: list[str], clusters: Clusters, reverse: ReverseReplication | None) -> cutover.CliRun:
     run.say(f"operator: ./cutover {' '.join(command)}")
     outcome = cutover.run_cli(
         engine,
@@ -226,6 +227,7 @@ def _cutover(
     monitor: Monitor,
     timeline: Timeline,
     deadline: Deadline,
+    dms: Any,
 ) -> None:
     options = run.options
     _start(run, engine, clusters, monitor=monitor, period_s=settings.metric_period_seconds, deadline=deadline)
@@ -245,13 +247,13 @@ def _cutover(
         link.disable()
         timeline.event("replication broken")
         run.say(f"--break-replication: subscription {link.name} disabled before the fence; the drain must time out")
-    reverse = (
-        RehearsalReverse(
+    # A stack with a reverse task starts one at every flip (the CLI would start the DMS task), a rollback needs one.
+    reverse: ReverseReplication | None = None
+    if options.rollback or settings.dms_reverse_replication_arn is not None:
+        native = RehearsalReverse(
             link, on_start=lambda reverse_link: monitor.measure(LagMeter(reverse_link)), on_stop=lambda: monitor.measure(None)
         )
-        if options.rollback
-        else None
-    )
+        reverse = cutover.MirroredReverse(native, dms, settings) if settings.dms_reverse_replication_arn else native
     watcher = MarkerWatcher(clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0).start()
     run.fence = _cli(run, engine, ["fence", "--confirm"], clusters, reverse)
     watcher.finish()
@@ -379,6 +381,7 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
                 monitor=monitor,
                 timeline=timeline,
                 deadline=deadline,
+                dms=dms,
             )
             if deadline.left() > 0:
                 say(f"writing on until --duration ends ({deadline.left():.0f}s)")

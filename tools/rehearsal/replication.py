@@ -298,3 +298,20 @@ class RehearsalReverse:
         self.link.wait_until_stopped()
         self._on_stop()
         return f"reverse subscription {self.link.name} on {self.link.subscriber.label} disabled"
+
+    def abandon(self) -> str:
+        """The flip did not happen: drop the reverse subscription (and its slot) and let the forward one apply again."""
+        dropped = "no reverse subscription was created"
+        if self.link is not None:
+            link, self.link = self.link, None
+            link.disable()
+            link.wait_until_stopped()
+            with link.subscriber.admin() as connection:
+                connection.execute("SET default_transaction_read_only = off")
+                connection.execute(sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(link.name)))
+            with link.publisher.admin() as connection:
+                connection.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(link.name)))
+            self._on_stop()
+            dropped = f"reverse subscription {link.name} dropped"
+        self.forward.enable()
+        return f"{dropped}; forward subscription {self.forward.name} enabled again"

@@ -159,7 +159,9 @@ class AlarmSource(Protocol):
 
 
 class TaskSource(Protocol):
-    def describe(self) -> TaskObservation: ...
+    def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
+        """The forward replication and, when configured, the reverse one (None: no reverse replication)."""
+        ...
 
 
 class ClusterSource(Protocol):
@@ -467,27 +469,33 @@ def parse_task(task: Mapping[str, Any]) -> TaskObservation:
 
 
 class DmsTask:
-    """The replication task. Calls: dms:DescribeReplicationTasks."""
+    """The replication task (and the reverse one, in the same call). Calls: dms:DescribeReplicationTasks."""
 
     def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
         self._client = client
         self._arn = settings.dms_replication_arn
+        self._reverse_arn = settings.dms_reverse_replication_arn
 
     def describe(self) -> TaskObservation:
+        return self.describe_all()[0]
+
+    def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
+        arns = [self._arn] if self._reverse_arn is None else [self._arn, self._reverse_arn]
+        found: dict[str, TaskObservation] = {}
         try:
             with aws_call("dms", "DescribeReplicationTasks"):
                 resp = self._client.describe_replication_tasks(
-                    Filters=[{"Name": "replication-task-arn", "Values": [self._arn]}], WithoutSettings=True
+                    Filters=[{"Name": "replication-task-arn", "Values": arns}], WithoutSettings=True
                 )
         except AwsError as err:
             # A definite "no such task" is an observation (red gate), not a failed call.
-            if err.code == "ResourceNotFoundFault":
-                return TaskObservation(found=False)
-            raise
-        for task in resp.get("ReplicationTasks", []):
-            if task.get("ReplicationTaskArn") == self._arn:
-                return parse_task(task)
-        return TaskObservation(found=False)
+            if err.code != "ResourceNotFoundFault":
+                raise
+        else:
+            found = {str(task.get("ReplicationTaskArn")): parse_task(task) for task in resp.get("ReplicationTasks", [])}
+        missing = TaskObservation(found=False)
+        reverse = None if self._reverse_arn is None else found.get(self._reverse_arn, missing)
+        return found.get(self._arn, missing), reverse
 
 
 # DescribeReplicationTableStatistics reports these when row validation found a difference.
@@ -525,20 +533,31 @@ class DmsServerlessReplication:
     def __init__(self, client: DatabaseMigrationServiceClient, settings: Settings) -> None:
         self._client = client
         self._arn = settings.dms_replication_arn
+        self._reverse_arn = settings.dms_reverse_replication_arn
 
     def describe(self) -> TaskObservation:
+        return self.describe_all()[0]
+
+    def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
+        arns = [self._arn] if self._reverse_arn is None else [self._arn, self._reverse_arn]
+        replications: dict[str, Mapping[str, Any]] = {}
         try:
             with aws_call("dms", "DescribeReplications"):
-                resp = self._client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [self._arn]}])
+                resp = self._client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": arns}])
         except AwsError as err:
             # No replication yet (never started) or no such config: a red gate, not a failed call.
-            if err.code == "ResourceNotFoundFault":
-                return TaskObservation(found=False, serverless=True)
-            raise
-        for replication in resp.get("Replications", []):
-            if replication.get("ReplicationConfigArn") == self._arn:
-                return parse_replication(replication, self._tables_failing_validation())
-        return TaskObservation(found=False, serverless=True)
+            if err.code != "ResourceNotFoundFault":
+                raise
+        else:
+            replications = {str(r.get("ReplicationConfigArn")): r for r in resp.get("Replications", [])}
+        missing = TaskObservation(found=False, serverless=True)
+        forward = replications.get(self._arn)
+        observed = parse_replication(forward, self._tables_failing_validation()) if forward is not None else missing
+        if self._reverse_arn is None:
+            return observed, None
+        reverse = replications.get(self._reverse_arn)
+        # The reverse replication writes into the source, which has no validation to read: its state is enough.
+        return observed, (parse_replication(reverse, 0) if reverse is not None else missing)
 
     def _tables_failing_validation(self) -> int:
         count = 0
@@ -690,6 +709,7 @@ EVIDENCE_FIELDS = (
     "fence_proven_at",
     "drain_reached_at",
     "sequences_synced_at",
+    "reverse_started_at",
     "flipped_at",
 )
 
@@ -805,11 +825,11 @@ class Engine:
 
     def observe(self, now: datetime) -> Observation:
         a = self.adapters
-        task = a.task.describe()
+        task, reverse = a.task.describe_all()
         source, target = a.metrics.latency(now)
         alarms = a.alarms.in_alarm()
         cluster = a.cluster.status()
-        return Observation(task, source, target, alarms, cluster)
+        return Observation(task, source, target, alarms, cluster, reverse)
 
     def run(self, trigger: Trigger) -> Result:
         if isinstance(trigger, OperatorCommand) and trigger.action is Action.STATUS:
@@ -858,7 +878,7 @@ class Engine:
         except (AwsError, StateError) as err:
             errors.append(f"state: {err}")
         try:
-            gates = evaluate_gates(self.settings, self.observe(now), now)
+            gates = evaluate_gates(self.settings, self.observe(now), now, state)
         except AwsError as err:
             errors.append(f"gates: {err}")
         try:

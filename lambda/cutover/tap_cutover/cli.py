@@ -240,9 +240,13 @@ def _with_databases(
         if not args.confirm:
             return execute(engine, args, operator)  # refused by the state machine, no database touched
         options = MoveOptions(already_read_only=args.already_read_only, sequence_gap=args.sequence_gap)
-        return fence_and_flip(engine, databases().pair(args.proof_url), operator, options=options, reverse=reverse, say=say)
+        access = databases()
+        reverse = reverse or access.reverse_replication(engine.settings, say)
+        return fence_and_flip(engine, access.pair(args.proof_url), operator, options=options, reverse=reverse, say=say)
     if args.writer and args.confirm:
-        return rollback_writer(engine, databases().pair(None), operator, reverse=reverse, say=say)
+        access = databases()
+        reverse = reverse or access.reverse_replication(engine.settings, say)
+        return rollback_writer(engine, access.pair(None), operator, reverse=reverse, say=say)
     before = engine.status().state
     result = execute(engine, args, operator)
     if result.status == "changed" and before is not None and before.fence_confirmed_at is not None:

@@ -7,7 +7,7 @@ table mappings and settings. Nothing here prints or keeps a password beyond the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,8 @@ from .databases import (
     selected_tables,
 )
 from .databases.checks import DEFAULT_LONG_TRANSACTION_SECONDS
-from .writer_move import Databases
+from .settings import Settings
+from .writer_move import Databases, ReverseReplication
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -81,6 +82,29 @@ class DatabaseAccess:
         # PostgreSQL syncs every sequence; MySQL/MariaDB AUTO_INCREMENT belongs to the mapped tables.
         tables = self.tables() if self.source.family != "postgres" else None
         return Databases(self.source, self.target, proof, tables)
+
+    def reverse_replication(self, settings: Settings, say: Callable[[str], None]) -> ReverseReplication | None:
+        """The stack's reverse DMS replication, when the Lambda is configured with one (cutover.reverse_replication)."""
+        reverse_arn = settings.dms_reverse_replication_arn
+        if reverse_arn is None:
+            return None
+        from .reverse_dms import DmsReverseReplication, ReplicationIds  # noqa: PLC0415  (fence and writer rollback only)
+
+        slot: str | None = None
+        if self.target.family == "postgres":
+            value = dbcli.read_outputs(self.outputs_path).get(dbcli.REVERSE_SLOT_OUTPUT)
+            if not isinstance(value, str) or not value:
+                raise dbcli.UsageError(
+                    f"{self.outputs_path} has no {dbcli.REVERSE_SLOT_OUTPUT}: the PostgreSQL reverse task starts from that "
+                    "slot; redeploy, or pass the outputs of the deployed stack with --outputs"
+                )
+            slot = value
+        if self.session is None:
+            import boto3  # noqa: PLC0415
+
+            self.session = boto3.session.Session()
+        ids = ReplicationIds(settings.dms_replication_arn, reverse_arn, slot)
+        return DmsReverseReplication(self.session.client("dms"), ids, source=self.source, target=self.target, say=say)
 
     def preflight(self) -> list[Check]:
         source_config = self.config.sources[self.task.source]

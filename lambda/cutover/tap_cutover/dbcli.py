@@ -84,6 +84,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 SOURCE_SECRETS_OUTPUT = "source_secret_arns"
 TARGET_SECRET_OUTPUT = "target_secret_arn"  # noqa: S105  (an output key, not a secret)
+REVERSE_SLOT_OUTPUT = "reverse_slot_name"
 TARGET_ENGINES = {"aurora_postgresql": "postgres", "aurora_mysql": "mysql"}
 EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 1, 2
 
@@ -130,7 +131,7 @@ def cutover_task(config: AppConfig, task_key: str | None) -> DmsTaskConfig:
     return config.dms.tasks[key]
 
 
-def _outputs(path: Path) -> dict[str, Any]:
+def read_outputs(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -199,7 +200,7 @@ def resolve_endpoints(
                 f"{source_config.engine}; fix the URL or pass --config / --task"
             )
     elif source_config is not None:
-        outputs = _outputs(outputs_path)
+        outputs = read_outputs(outputs_path)
         arn = _source_secret_arn(outputs, source_config.key, outputs_path)
         source = endpoint_from_secret(
             secret(arn, "source"),
@@ -215,7 +216,7 @@ def resolve_endpoints(
     if target_url:
         target = parse_url(target_url, "target")
     elif target_config is not None and target_config.kind in TARGET_ENGINES:
-        outputs = outputs if outputs is not None else _outputs(outputs_path)
+        outputs = outputs if outputs is not None else read_outputs(outputs_path)
         arn_value = outputs.get(TARGET_SECRET_OUTPUT)
         if not isinstance(arn_value, str) or not arn_value:
             raise EndpointError(f"{outputs_path} has no {TARGET_SECRET_OUTPUT}: pass --target-url, or redeploy")

@@ -67,6 +67,9 @@ class Evidence(StrEnum):
     FENCE_PROVEN = "fence_proven"  # the source refuses an ordinary session's write
     DRAIN_REACHED = "drain_reached"  # the marker written after the fence is on the target
     SEQUENCES_SYNCED = "sequences_synced"  # every target sequence is past the source's, read back
+    # The reverse replication (Aurora -> source) runs from a position taken before any write can reach Aurora;
+    # optional (only with a reverse replication), recorded after the other three and before the flip.
+    REVERSE_STARTED = "reverse_started"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ class Observation:
     latency_target: tuple[Datapoint, ...]
     alarms_in_alarm: tuple[str, ...]
     cluster_status: str | None  # None: the cluster does not exist
+    # The reverse (Aurora -> source) task or replication, when the Lambda is configured with one.
+    reverse_task: TaskObservation | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +287,25 @@ def _latency_gate(name: str, points: tuple[Datapoint, ...], settings: Settings, 
     return GateResult(name, worst <= settings.latency_threshold_seconds, text)
 
 
+# A reverse replication is started from a recorded position (a slot or binlog coordinates), so nothing is missed
+# while DMS is still starting it: "starting" counts as green; failed, stopped or errored tables do not.
+_REVERSE_GREEN_STATUSES = frozenset({"starting", "running"})
+
+
+def _reverse_gate(task: TaskObservation) -> GateResult:
+    what = "reverse Serverless replication" if task.serverless else "reverse replication task"
+    if not task.found:
+        return GateResult(GATE_DMS, False, f"{what} not found (it carries Aurora's writes back to the source)")
+    status = task.status.lower()
+    value = f"{what} {task.status or 'unknown'}, {task.tables_errored} table(s) errored (the forward task is stopped)"
+    return GateResult(GATE_DMS, status in _REVERSE_GREEN_STATUSES and task.tables_errored == 0, value)
+
+
+def watches_reverse(state: State | None, obs: Observation) -> bool:
+    """After the CLI started the reverse replication at the fence, it (not the stopped forward task) is the gate."""
+    return state is not None and state.reverse_started_at is not None and obs.reverse_task is not None
+
+
 def _task_gate(task: TaskObservation) -> GateResult:
     what = "Serverless replication" if task.serverless else "replication task"
     if not task.found:
@@ -302,7 +326,7 @@ def _task_gate(task: TaskObservation) -> GateResult:
     return GateResult(GATE_DMS, green, value)
 
 
-def evaluate_gates(settings: Settings, obs: Observation, now: datetime) -> GateReport:
+def evaluate_gates(settings: Settings, obs: Observation, now: datetime, state: State | None = None) -> GateReport:
     alarms = obs.alarms_in_alarm
     if alarms:
         shown = ", ".join(alarms[:5]) + (f" and {len(alarms) - 5} more" if len(alarms) > 5 else "")
@@ -313,7 +337,7 @@ def evaluate_gates(settings: Settings, obs: Observation, now: datetime) -> GateR
     cluster_gate = GateResult(GATE_CLUSTER, cluster == "available", cluster if cluster is not None else "cluster not found")
     return GateReport(
         (
-            _task_gate(obs.task),
+            _reverse_gate(obs.reverse_task) if watches_reverse(state, obs) and obs.reverse_task else _task_gate(obs.task),
             _latency_gate(GATE_LATENCY_SOURCE, obs.latency_source, settings, now),
             _latency_gate(GATE_LATENCY_TARGET, obs.latency_target, settings, now),
             alarm_gate,
@@ -474,7 +498,7 @@ def decide(settings: Settings, state: State, obs: Observation | None, trigger: T
         raise ValueError(f"trigger {trigger_label(trigger)} needs an observation")
     ctx = _Ctx(settings, state, trigger, now, obs)
     if obs is not None:
-        ctx.gates = evaluate_gates(settings, obs, now)
+        ctx.gates = evaluate_gates(settings, obs, now, state)
     if isinstance(trigger, OperatorCommand):
         if trigger.writer and trigger.action is not Action.ROLLBACK:
             return ctx.reject("'writer' only applies to 'rollback'")
@@ -720,7 +744,12 @@ def _resume(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
 _FENCE_CONFIRM_HELP = (
     "fence requires confirm=true: it makes the source database refuse writes, which is what makes the writer flip safe"
 )
-_NO_EVIDENCE: dict[str, None] = {"fence_proven_at": None, "drain_reached_at": None, "sequences_synced_at": None}
+_NO_EVIDENCE: dict[str, None] = {
+    "fence_proven_at": None,
+    "drain_reached_at": None,
+    "sequences_synced_at": None,
+    "reverse_started_at": None,
+}
 
 
 def _fence(ctx: _Ctx, cmd: OperatorCommand) -> Decision:
@@ -866,7 +895,11 @@ _FLIP_EVIDENCE: dict[Evidence, str] = {
 }
 
 
-_EVIDENCE_FIELD: dict[Evidence, str] = {Evidence.PREFLIGHT_PASSED: "preflight_passed_at", **_FLIP_EVIDENCE}
+_EVIDENCE_FIELD: dict[Evidence, str] = {
+    Evidence.PREFLIGHT_PASSED: "preflight_passed_at",
+    **_FLIP_EVIDENCE,
+    Evidence.REVERSE_STARTED: "reverse_started_at",
+}
 
 
 def evidence_summary(state: State) -> str:
@@ -874,7 +907,22 @@ def evidence_summary(state: State) -> str:
     for kind, name in _FLIP_EVIDENCE.items():
         moment = getattr(state, name)
         parts.append(f"{kind.value} {moment.isoformat() if moment is not None else 'missing'}")
+    if state.reverse_started_at is not None:
+        parts.append(f"{Evidence.REVERSE_STARTED.value} {state.reverse_started_at.isoformat()}")
     return ", ".join(parts)
+
+
+def _missing_flip_evidence(state: State) -> list[str]:
+    """The flip's proofs not recorded for the current fence, in order (each after the fence proof)."""
+    fenced, proven = state.fence_confirmed_at, state.fence_proven_at
+    assert fenced is not None
+    return [
+        kind.value
+        for kind, name in _FLIP_EVIDENCE.items()
+        if (moment := getattr(state, name)) is None
+        or moment < fenced
+        or (kind is not Evidence.FENCE_PROVEN and (proven is None or moment < proven))
+    ]
 
 
 def _record_evidence(ctx: _Ctx, evidence: RecordEvidence) -> Decision:
@@ -892,6 +940,11 @@ def _record_evidence(ctx: _Ctx, evidence: RecordEvidence) -> Decision:
         )
     if evidence.kind is not Evidence.FENCE_PROVEN and state.fence_proven_at is None:
         return ctx.reject(f"{evidence.kind.value} needs a proven fence first: the writer stays on the source")
+    if evidence.kind is Evidence.REVERSE_STARTED and (missing := _missing_flip_evidence(state)):
+        return ctx.reject(
+            f"the reverse replication starts only once the drain and the sequences are proven ({', '.join(missing)} "
+            "missing): before that the forward task still has changes to apply"
+        )
     return ctx.transition(
         evidence.kind.value,
         f"{evidence.operator}: {evidence.detail}",
@@ -907,14 +960,7 @@ def _flip(ctx: _Ctx, flip: FlipWriter) -> Decision:
     if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
         return ctx.reject(f"the writer flips only from a confirmed write_fence (phase is {state.phase.value})")
     fenced = state.fence_confirmed_at
-    proven = state.fence_proven_at
-    missing = [
-        kind.value
-        for kind, name in _FLIP_EVIDENCE.items()
-        if (moment := getattr(state, name)) is None
-        or moment < fenced
-        or (kind is not Evidence.FENCE_PROVEN and (proven is None or moment < proven))
-    ]
+    missing = _missing_flip_evidence(state)
     if missing:
         return ctx.reject(
             f"no writer flip without database evidence: {', '.join(missing)} missing for the fence of "

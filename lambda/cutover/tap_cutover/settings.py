@@ -2,8 +2,9 @@
 
 The stack sets exactly the variables in ``ENV_VARS``; every one is required so that a
 typo in the stack fails loudly at the first invocation instead of silently using a default.
-The one exception follows from the replication's kind: a DMS Serverless replication has no
-replication instance, so ``DMS_REPLICATION_INSTANCE_ID`` must then be absent.
+Two exceptions: a DMS Serverless replication has no replication instance, so
+``DMS_REPLICATION_INSTANCE_ID`` must then be absent; and ``DMS_REVERSE_REPLICATION_ARN`` is set
+only when the stack builds a reverse (Aurora -> source) replication of the same kind.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("cutover_ttl", "CUTOVER_TTL"),
     ("dms_replication_arn", "DMS_REPLICATION_ARN"),
     ("dms_replication_instance_id", "DMS_REPLICATION_INSTANCE_ID"),
+    ("dms_reverse_replication_arn", "DMS_REVERSE_REPLICATION_ARN"),
     ("aurora_cluster_id", "AURORA_CLUSTER_ID"),
     ("sns_topic_arn", "SNS_TOPIC_ARN"),
     ("alarm_name_prefix", "ALARM_NAME_PREFIX"),
@@ -126,6 +128,22 @@ def _instance_id(env: Mapping[str, str], replication_arn: str) -> str | None:
     return None
 
 
+def _reverse_arn(env: Mapping[str, str], replication_arn: str) -> str | None:
+    """Optional; when set, a task beside a task or a replication config beside a replication config."""
+    if "DMS_REVERSE_REPLICATION_ARN" not in env:
+        return None
+    value = _match(env, "DMS_REVERSE_REPLICATION_ARN", _REPLICATION_ARN, "a DMS task or Serverless replication config ARN")
+    if value == replication_arn:
+        raise _bad("DMS_REVERSE_REPLICATION_ARN", value, "must differ from DMS_REPLICATION_ARN")
+    if _is_serverless(value) != _is_serverless(replication_arn):
+        raise _bad(
+            "DMS_REVERSE_REPLICATION_ARN",
+            value,
+            "must be of the same kind as DMS_REPLICATION_ARN (both tasks, or both Serverless replication configs)",
+        )
+    return value
+
+
 def _fqdn(env: Mapping[str, str], var: str) -> str:
     raw = _text(env, var)
     # Route 53 answers with lower-case names and a trailing dot; compare in that form.
@@ -164,6 +182,7 @@ class Settings:
     cutover_ttl: int
     dms_replication_arn: str
     dms_replication_instance_id: str | None  # None: DMS Serverless (no instance)
+    dms_reverse_replication_arn: str | None  # None: no reverse replication (cutover.reverse_replication off)
     aurora_cluster_id: str
     sns_topic_arn: str
     alarm_name_prefix: str
@@ -213,6 +232,7 @@ class Settings:
             cutover_ttl=_int(env, "CUTOVER_TTL", 0, _MAX_TTL),
             dms_replication_arn=replication_arn,
             dms_replication_instance_id=_instance_id(env, replication_arn),
+            dms_reverse_replication_arn=_reverse_arn(env, replication_arn),
             aurora_cluster_id=_match(env, "AURORA_CLUSTER_ID", _IDENTIFIER, "a DB cluster identifier"),
             sns_topic_arn=_match(env, "SNS_TOPIC_ARN", _TOPIC_ARN, "an SNS topic ARN"),
             alarm_name_prefix=_text(env, "ALARM_NAME_PREFIX"),
@@ -256,7 +276,7 @@ class Settings:
         for field_name, var in ENV_VARS:
             value = getattr(self, field_name)
             if value is None:
-                continue  # only the instance id of a Serverless replication
+                continue  # the instance id of a Serverless replication, an absent reverse replication
             if isinstance(value, tuple):
                 out[var] = ",".join(str(v) for v in value)
             elif isinstance(value, float):

@@ -122,6 +122,9 @@ class State:
     fence_proven_at: datetime | None = None
     drain_reached_at: datetime | None = None
     sequences_synced_at: datetime | None = None
+    # The reverse replication (Aurora -> source) started at this fence: from then on the gates watch it, not the
+    # forward task (which is stopped so the two do not replay each other's changes).
+    reverse_started_at: datetime | None = None
     flipped_at: datetime | None = None
     updated_at: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
@@ -147,6 +150,7 @@ class State:
             "fence_proven_at": _iso_or_none(self.fence_proven_at),
             "drain_reached_at": _iso_or_none(self.drain_reached_at),
             "sequences_synced_at": _iso_or_none(self.sequences_synced_at),
+            "reverse_started_at": _iso_or_none(self.reverse_started_at),
             "flipped_at": _iso_or_none(self.flipped_at),
             "updated_at": _iso_or_none(self.updated_at),
             "history": [entry.to_dict() for entry in self.history],
@@ -190,6 +194,7 @@ class State:
             fence_proven_at=_time(raw, "fence_proven_at"),
             drain_reached_at=_time(raw, "drain_reached_at"),
             sequences_synced_at=_time(raw, "sequences_synced_at"),
+            reverse_started_at=_time(raw, "reverse_started_at"),
             flipped_at=_time(raw, "flipped_at"),
             updated_at=_time(raw, "updated_at"),
             history=_history(raw.get("history", [])),
@@ -233,7 +238,7 @@ class State:
             raise StateError("'fence_confirmed_by' set without 'fence_confirmed_at'")
         if self.preflight_passed_at is not None and eff not in (Phase.REPLICATING, Phase.ROLLED_BACK):
             raise StateError("'preflight_passed_at' is only kept until the start (replicating or rolled_back)")
-        for name in ("fence_proven_at", "drain_reached_at", "sequences_synced_at"):
+        for name in ("fence_proven_at", "drain_reached_at", "sequences_synced_at", "reverse_started_at"):
             if getattr(self, name) is not None and self.fence_confirmed_at is None:
                 raise StateError(f"{name!r} set without 'fence_confirmed_at'")
         versions = [entry.version for entry in self.history]
@@ -259,6 +264,7 @@ _STATE_KEYS = frozenset(
         "fence_proven_at",
         "drain_reached_at",
         "sequences_synced_at",
+        "reverse_started_at",
         "flipped_at",
         "updated_at",
         "history",

@@ -3,7 +3,8 @@
 ``fence --confirm``:
     record the fence -> make the source refuse writes and prove it with a fresh session -> write a marker
     row on the source -> wait until the target shows it -> sync every sequence past the source's ->
-    [start the reverse replication] -> flip the writer (after the old record TTL has expired).
+    [stop the forward replication, start the reverse one from a position taken now] -> flip the writer
+    (after the old record TTL has expired). A failed start or flip gives the forward replication back.
 ``rollback --writer --confirm`` with databases:
     fence and prove the target -> marker on the target -> wait until the reverse replication brings it to
     the source -> sync sequences back -> make the source writable -> writer back -> [stop the reverse replication].
@@ -51,7 +52,11 @@ class ReverseReplication(Protocol):
         ...
 
     def stop(self) -> str:
-        """Stop it: after the writer moved back, or when the flip did not happen after all."""
+        """Stop it after the writer moved back (the forward replication stays off: the source holds its writes)."""
+        ...
+
+    def abandon(self) -> str:
+        """The flip did not happen: stop it, drop what its start created and give the forward replication back."""
         ...
 
 
@@ -149,15 +154,32 @@ def fence_and_flip(
         return stopped.result
     except DatabaseError as err:
         return progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
-    if reverse is not None:
-        progress.details["reverse_replication"] = reverse.start(marker)
-        say(f"reverse replication: {progress.details['reverse_replication']}")
     try:
-        return _flip(progress)
-    except _MoveStoppedError as stopped:
         if reverse is not None:
-            stopped.result.details["reverse_replication_stopped"] = reverse.stop()
-        return stopped.result
+            _start_reverse(progress, reverse, marker)
+        return _flip(progress)
+    except _MoveStoppedError as not_flipped:
+        outcome = not_flipped.result
+    except DatabaseError as err:
+        outcome = progress.fail("reverse replication not started", f"writer NOT flipped, the source stays fenced: {err}").result
+    if reverse is not None:
+        outcome.details["reverse_replication_abandoned"] = _abandon(reverse)
+    return outcome
+
+
+def _start_reverse(progress: _Progress, reverse: ReverseReplication, marker: Marker) -> None:
+    """Start it before the flip (no application write has reached the target yet) and record that it runs."""
+    started = reverse.start(marker)
+    progress.details["reverse_replication"] = started
+    progress.say(f"reverse replication: {started}")
+    progress.record(Evidence.REVERSE_STARTED, started)
+
+
+def _abandon(reverse: ReverseReplication) -> str:
+    try:
+        return reverse.abandon()
+    except DatabaseError as err:
+        return f"could not give the forward replication back, do it by hand: {err}"
 
 
 def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOptions) -> Marker:

@@ -52,6 +52,7 @@ class World:
     state_text: str | None = '{"version": 1, "phase": "replicating"}'
     lock: tuple[str, datetime] | None = None
     task: TaskObservation = field(default_factory=lambda: TaskObservation(True, "running", "full-load-and-cdc", 100, True, 0))
+    reverse_task: TaskObservation | None = None
     regimes: list[Regime] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     cluster: str | None = "available"
@@ -175,9 +176,9 @@ class FakeTask:
     def __init__(self, world: World) -> None:
         self.w = world
 
-    def describe(self) -> TaskObservation:
+    def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
         self.w.enter("dms.DescribeReplicationTasks")
-        return self.w.task
+        return self.w.task, self.w.reverse_task
 
 
 class FakeCluster:

@@ -64,6 +64,22 @@ class MotoStack:
         )["ReplicationTask"]["ReplicationTaskArn"]
         return str(task)
 
+    def add_reverse_task(self) -> str:
+        """The reverse (Aurora -> source) CDC task beside the forward one; the settings then name it."""
+        forward = self.dms.describe_replication_tasks(
+            Filters=[{"Name": "replication-task-arn", "Values": [self.settings.dms_replication_arn]}]
+        )["ReplicationTasks"][0]
+        task = self.dms.create_replication_task(
+            ReplicationTaskIdentifier="tap-migrate-dev-main-reverse",
+            SourceEndpointArn=forward["TargetEndpointArn"],
+            TargetEndpointArn=forward["SourceEndpointArn"],
+            ReplicationInstanceArn=forward["ReplicationInstanceArn"],
+            MigrationType="cdc",
+            TableMappings=json.dumps({"rules": []}),
+        )["ReplicationTask"]["ReplicationTaskArn"]
+        self.settings = replace(self.settings, dms_reverse_replication_arn=str(task))
+        return str(task)
+
     def _create_records(self) -> None:
         s = self.settings
         changes: list[Any] = []

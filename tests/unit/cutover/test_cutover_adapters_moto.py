@@ -19,7 +19,7 @@ from tap_cutover.adapters import (
     build_adapters,
     parse_task,
 )
-from tap_cutover.logic import Notification, PairChange, align
+from tap_cutover.logic import Notification, PairChange, TaskObservation, align
 
 from .moto_stack import MotoStack, aligned_now, count_calls
 
@@ -153,6 +153,21 @@ def test_dms_task_describe(cutover_aws: MotoStack) -> None:
     other_arn = cutover_aws.settings.dms_replication_arn + "X"
     missing = DmsTask(cutover_aws.dms, replace(cutover_aws.settings, dms_replication_arn=other_arn))
     assert missing.describe().found is False
+
+
+def test_forward_and_reverse_tasks_are_read_in_one_call(cutover_aws: MotoStack) -> None:
+    cutover_aws.start_task()
+    reverse_arn = cutover_aws.add_reverse_task()
+    task = DmsTask(cutover_aws.dms, cutover_aws.settings)
+    calls = count_calls(cutover_aws.dms, "DescribeReplicationTasks")
+    forward, reverse = task.describe_all()
+    assert len(calls) == 1
+    assert forward.status == "running" and reverse is not None and reverse.found and reverse.migration_type == "cdc"
+    cutover_aws.dms.start_replication_task(ReplicationTaskArn=reverse_arn, StartReplicationTaskType="start-replication")
+    assert task.describe_all()[1] == replace(reverse, status="running")
+    gone = DmsTask(cutover_aws.dms, replace(cutover_aws.settings, dms_reverse_replication_arn=reverse_arn + "X"))
+    assert gone.describe_all()[1] == TaskObservation(found=False)
+    assert DmsTask(cutover_aws.dms, replace(cutover_aws.settings, dms_reverse_replication_arn=None)).describe_all()[1] is None
 
 
 def test_parse_task_on_a_recorded_aws_response_shape() -> None:

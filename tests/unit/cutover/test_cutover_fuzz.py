@@ -25,6 +25,7 @@ from tap_cutover.logic import (
     OperatorCommand,
     PairChange,
     RecordEvidence,
+    TaskObservation,
     Tick,
     Trigger,
     desired_records,
@@ -70,7 +71,13 @@ def flip_allowed_oracle(world: World, stored: State) -> list[str]:
     """Independent re-statement of the flip rule on the raw world model; empty when the flip is allowed."""
     s = world.settings
     problems = []
-    if world.task.status != "running" or world.alarms or world.cluster != "available":
+    reverse = world.reverse_task
+    if stored.reverse_started_at is not None and reverse is not None:
+        # Once the CLI started the reverse replication, it is the DMS gate (the forward task is stopped).
+        task_red = reverse.status not in ("starting", "running") or reverse.tables_errored > 0
+    else:
+        task_red = world.task.status != "running"
+    if task_red or world.alarms or world.cluster != "available":
         problems.append("a flip gate is red")
     fenced = stored.fence_confirmed_at
     proofs = (stored.fence_proven_at, stored.drain_reached_at, stored.sequences_synced_at)
@@ -189,6 +196,11 @@ class CutoverMachine(RuleBasedStateMachine):
         self.world.task = replace(
             self.world.task, status=status, full_load_percent=percent, full_load_finished=percent == 100, tables_errored=errored
         )
+
+    @rule(status=st.sampled_from([None, "running", "starting", "failed", "stopped"]))
+    def reverse_task(self, status: str | None) -> None:
+        """The reverse (Aurora -> source) task: absent (not configured) or in any state."""
+        self.world.reverse_task = None if status is None else TaskObservation(True, status, "cdc", None, False, 0)
 
     @rule(gate=st.sampled_from(["slow", "missing", "task", "alarm", "cluster"]))
     def red_gate_then_tick(self, gate: str) -> None:

@@ -636,6 +636,59 @@ def test_a_new_fence_or_a_resume_discards_earlier_evidence(cutover_settings: Set
     assert resumed.state.fence_proven_at is None and "fence and its proofs start over" in resumed.reason
 
 
+# ---------------------------------------------------------------- reverse replication
+
+REVERSE_STARTED = RecordEvidence(Evidence.REVERSE_STARTED, "alice", "reverse task running from 0/3000060")
+FORWARD_STOPPED = replace(RUNNING, status="stopped")
+REVERSE_RUNNING = TaskObservation(True, "running", "cdc", None, False, 0)
+
+
+def reversed_fence() -> State:
+    return proven(reverse_started_at=FENCE_AT + timedelta(seconds=4))
+
+
+def test_reverse_start_is_recorded_only_after_drain_and_sequences(cutover_settings: Settings) -> None:
+    early = replace(proven(), sequences_synced_at=None)
+    refused = decide(cutover_settings, early, None, REVERSE_STARTED, NOW)
+    assert isinstance(refused, Rejected) and "sequences_synced" in refused.reasons[0]
+    recorded = decide(cutover_settings, proven(), None, REVERSE_STARTED, NOW)
+    assert isinstance(recorded, Transition) and recorded.state.reverse_started_at == NOW and recorded.changes == ()
+    assert "reverse_started" in logic.evidence_summary(recorded.state)
+
+
+def test_after_the_reverse_start_the_gates_watch_the_reverse_task(cutover_settings: Settings) -> None:
+    """The forward task is stopped at the reverse start; the flip and later ticks judge the reverse one."""
+    observed = obs(cutover_settings, task=FORWARD_STOPPED, reverse_task=REVERSE_RUNNING)
+    flip = decide(cutover_settings, reversed_fence(), observed, FLIP, NOW)
+    assert isinstance(flip, Transition) and flip.event == "writer_flipped"
+    assert any(g.name == "dms_task" and g.green and "reverse" in g.value for g in flip.gates.results)  # type: ignore[union-attr]
+    # DMS may still be bringing it up: the slot keeps every change from the start position.
+    starting = obs(cutover_settings, task=FORWARD_STOPPED, reverse_task=replace(REVERSE_RUNNING, status="starting"))
+    assert isinstance(decide(cutover_settings, reversed_fence(), starting, FLIP, NOW), Transition)
+    # Without the recorded start the stopped forward task is still the gate.
+    refused = decide(cutover_settings, proven(), observed, FLIP, NOW)
+    assert isinstance(refused, Rejected) and "replication task stopped" in refused.reasons[0]
+
+
+@pytest.mark.parametrize("status", ["failed", "stopped"])
+def test_a_failed_reverse_task_pauses_after_the_flip_without_moving_the_writer(cutover_settings: Settings, status: str) -> None:
+    after = replace(flipped(), reverse_started_at=flipped().fence_confirmed_at)
+    observed = obs(cutover_settings, task=FORWARD_STOPPED, reverse_task=replace(REVERSE_RUNNING, status=status))
+    decision = decide(cutover_settings, after, observed, TICK, NOW)
+    assert isinstance(decision, Transition) and decision.state.phase is Phase.PAUSED
+    assert decision.state.weights.writer == 100 and f"reverse replication task {status}" in decision.reason
+    complete = decide(cutover_settings, after, observed, cmd(Action.ADVANCE), NOW)
+    assert isinstance(complete, Rejected)
+    healthy = obs(cutover_settings, task=FORWARD_STOPPED, reverse_task=REVERSE_RUNNING)
+    completed = decide(cutover_settings, after, healthy, cmd(Action.ADVANCE), NOW)
+    assert isinstance(completed, Transition) and completed.state.phase is Phase.COMPLETED
+
+
+def test_a_new_fence_forgets_the_reverse_start(cutover_settings: Settings) -> None:
+    again = decide(cutover_settings, reversed_fence(), None, cmd(Action.FENCE, confirm=True), NOW)
+    assert isinstance(again, Transition) and again.state.reverse_started_at is None
+
+
 def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
     """Exhaustive over phases x gate colours: only FlipWriter (with evidence) and an explicit writer rollback move it."""
     states = [REPLICATING, shifting(50, 25, STEP_DONE), fence(), fence(confirmed=FENCE_AT), proven(), flipped(), COMPLETED]

@@ -58,6 +58,32 @@ def test_serverless_refuses_an_instance_id(cutover_env: dict[str, str]) -> None:
         Settings.from_env(env)
 
 
+REVERSE_TASK_ARN = "arn:aws:dms:us-east-1:123456789012:task:REVERSE0123456789"
+
+
+def test_a_reverse_replication_is_optional_and_round_trips(cutover_env: dict[str, str], cutover_settings: Settings) -> None:
+    assert cutover_settings.dms_reverse_replication_arn is None
+    assert "DMS_REVERSE_REPLICATION_ARN" not in cutover_settings.to_env()
+    s = Settings.from_env({**cutover_env, "DMS_REVERSE_REPLICATION_ARN": REVERSE_TASK_ARN})
+    assert s.dms_reverse_replication_arn == REVERSE_TASK_ARN
+    assert Settings.from_env(s.to_env()) == s
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("reverse-task", "replication config ARN"),
+        ("arn:aws:dms:us-east-1:123456789012:replication-config:REV", "same kind as DMS_REPLICATION_ARN"),
+        (None, "must differ from DMS_REPLICATION_ARN"),
+    ],
+)
+def test_a_bad_reverse_replication_arn_is_named(cutover_env: dict[str, str], value: str | None, fragment: str) -> None:
+    cutover_env["DMS_REVERSE_REPLICATION_ARN"] = value if value is not None else cutover_env["DMS_REPLICATION_ARN"]
+    with pytest.raises(SettingsError, match="DMS_REVERSE_REPLICATION_ARN") as info:
+        Settings.from_env(cutover_env)
+    assert fragment in str(info.value)
+
+
 def test_normalises_record_names(cutover_env: dict[str, str]) -> None:
     cutover_env["READER_RECORD_NAME"] = "Reader.DB.example.internal."
     cutover_env["HOSTED_ZONE_ID"] = "/hostedzone/Z0123456789ABCDEFGHIJ"
@@ -107,7 +133,10 @@ def test_rejects_bad_values_naming_variable_and_value(cutover_env: dict[str, str
         assert repr(value) in message
 
 
-@pytest.mark.parametrize("var", [var for _, var in ENV_VARS])
+OPTIONAL_VARS = frozenset({"DMS_REVERSE_REPLICATION_ARN"})
+
+
+@pytest.mark.parametrize("var", [var for _, var in ENV_VARS if var not in OPTIONAL_VARS])
 def test_every_variable_is_required(cutover_env: dict[str, str], var: str) -> None:
     del cutover_env[var]
     with pytest.raises(SettingsError, match=f"{var} is not set"):

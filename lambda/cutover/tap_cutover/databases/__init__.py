@@ -11,9 +11,13 @@ from .endpoints import Endpoint, endpoint_from_secret, parse_url, read_secret_st
 from .errors import DatabaseError, EndpointError, MappingError
 from .mappings import SelectionRule, TableName, parse_rules, select_tables
 from .operations import (
+    REVERSE_SLOT_PLUGIN,
+    admit_reverse_writer,
     compare_sequences,
     fence_source,
     marker_applied,
+    release_reverse_position,
+    reverse_start_position,
     run_preflight,
     selected_tables,
     sync_sequences,
@@ -28,6 +32,7 @@ __all__ = [
     "DEFAULT_GAP",
     "DEFAULT_MARKER_SCHEMA",
     "MARKER_TABLE",
+    "REVERSE_SLOT_PLUGIN",
     "Check",
     "DatabaseError",
     "DrainProof",
@@ -44,6 +49,7 @@ __all__ = [
     "TableName",
     "TaskSettings",
     "Verdict",
+    "admit_reverse_writer",
     "compare_sequences",
     "endpoint_from_secret",
     "fence_source",
@@ -51,6 +57,8 @@ __all__ = [
     "parse_rules",
     "parse_url",
     "read_secret_string",
+    "release_reverse_position",
+    "reverse_start_position",
     "run_preflight",
     "select_tables",
     "selected_tables",

@@ -779,3 +779,40 @@ def raise_auto_increments(
         for state, next_value in to_raise(list_auto_increments(connection, scope), wanted):
             _rows(connection, f"ALTER TABLE {_table(state.schema, state.object_name)} AUTO_INCREMENT = {int(next_value)}")
         return list_auto_increments(connection, scope)
+
+
+# --------------------------------------------------------------------------------------
+# Reverse replication (Aurora -> source)
+
+
+def binlog_position(target: Endpoint) -> str:
+    """The target's current binary log coordinates as DMS's CdcStartPosition takes them: `file:position`."""
+    with session(target, "target") as connection:
+        row: tuple[Any, ...] | None = None
+        for statement in ("SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"):  # MySQL 8.4 renamed the second
+            try:
+                row = _row(connection, statement)
+            except pymysql.Error:
+                continue
+            break
+    if row is None:
+        raise DatabaseError(
+            "target: no binary log position (SHOW MASTER STATUS is empty): the reverse task needs binlog_format = ROW "
+            "on Aurora (the stack's cluster parameter group sets it) and a user with REPLICATION CLIENT"
+        )
+    return f"{_as_bytes(row[0])}:{int(row[1])}"
+
+
+def admit_reverse_writer(source: Endpoint) -> str:
+    """MySQL: lift super_read_only (read_only stays ON) so the reverse task's privileged account can write.
+
+    The marker step turned super_read_only on to shut out privileged application accounts; the reverse
+    task's account needs CONNECTION_ADMIN or SUPER (MySQL) / READ_ONLY ADMIN (MariaDB) to write through
+    read_only. MariaDB has no super_read_only: nothing to change.
+    """
+    with session(source, "source") as connection:
+        value = _variable(connection, "super_read_only")
+        if value is None or value.upper() != "ON":
+            return f"{source.label}: read_only stays ON; the reverse task's account writes through it"
+        _rows(connection, "SET GLOBAL super_read_only = OFF")
+    return f"{source.label}: super_read_only lifted for the reverse task's account (read_only stays ON)"

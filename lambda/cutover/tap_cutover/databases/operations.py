@@ -211,3 +211,42 @@ def sync_sequences(
     else:
         after = _mysql().raise_auto_increments(target, wanted, tables)
     return _report(source_states, before, after, gap)
+
+
+# --------------------------------------------------------------------------------------
+# Reverse replication (Aurora -> source)
+
+# The decoding plugin of the reverse task's slot (the stack's reverse source endpoint names the same).
+REVERSE_SLOT_PLUGIN = "test_decoding"
+
+
+def reverse_start_position(target: Endpoint, slot: str | None) -> str:
+    """Where the reverse task starts on the target: a fresh slot's LSN (PostgreSQL), binlog `file:position` (MySQL)."""
+    if target.family == "postgres":
+        if not slot:
+            raise DatabaseError("target: a PostgreSQL reverse replication needs a slot name (the reverse_slot_name output)")
+        lsn: str = _postgres().create_reverse_slot(target, slot, REVERSE_SLOT_PLUGIN)
+        return lsn
+    position: str = _mysql().binlog_position(target)
+    return position
+
+
+def release_reverse_position(target: Endpoint, slot: str | None) -> str:
+    """After the reverse task stopped: drop its slot (PostgreSQL); MySQL's binary log needs nothing."""
+    if target.family != "postgres" or not slot:
+        return "no slot to drop"
+    dropped: str = _postgres().drop_reverse_slot(target, slot)
+    return dropped
+
+
+def admit_reverse_writer(source: Endpoint) -> str:
+    """Let the reverse task write into the fenced source, and nobody else.
+
+    PostgreSQL: nothing here; the reverse target endpoint opens each session with
+    `SET default_transaction_read_only = off` (its after-connect script), so no role needs an override
+    that the fence proof would rightly flag. MySQL: super_read_only is lifted, read_only stays on.
+    """
+    if source.family == "postgres":
+        return f"{source.label}: stays read-only; the reverse task's sessions opt out themselves (after-connect script)"
+    admitted: str = _mysql().admit_reverse_writer(source)
+    return admitted

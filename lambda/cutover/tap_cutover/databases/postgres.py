@@ -769,3 +769,48 @@ def raise_sequences(target: Endpoint, wanted: dict[str, int]) -> dict[str, Seque
             relation = _relation(state.schema, state.object_name).as_string(connection)
             connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
         return list_sequences(connection)
+
+
+# --------------------------------------------------------------------------------------
+# Reverse replication (Aurora -> source) position
+
+
+def create_reverse_slot(target: Endpoint, slot: str, plugin: str) -> str:
+    """Create the reverse task's logical slot on the target and return its start LSN.
+
+    Called after the drain, with the forward task stopped and before the writer flips: nothing after
+    this position is a forward-applied change, and every application write on the target comes after
+    it. An inactive slot of the same name is left from an earlier attempt: its position is older (it
+    would replay forward-applied changes back into the source), so it is dropped and created again.
+    """
+    with session(target, "target") as connection:
+        existing = connection.execute(
+            "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+        ).fetchone()
+        if existing is not None:
+            if existing[0]:
+                raise DatabaseError(
+                    f"target: replication slot {slot} is in use (pid {existing[1]}): the reverse task still runs "
+                    "from an earlier position; stop it first"
+                )
+            connection.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+        try:
+            lsn = _value(connection, "SELECT lsn::text FROM pg_create_logical_replication_slot(%s, %s)", (slot, plugin))
+        except psycopg.Error as error:
+            raise DatabaseError(
+                f"target: cannot create the reverse replication slot {slot}: {one_line(target.scrub(str(error)))} "
+                "(needs wal_level = logical, a free replication slot and the rds_replication role)"
+            ) from None
+    return str(lsn)
+
+
+def drop_reverse_slot(target: Endpoint, slot: str) -> str:
+    """Drop the reverse slot once its task stopped, so the target does not keep WAL for it."""
+    with session(target, "target") as connection:
+        existing = connection.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+        if existing is None:
+            return f"replication slot {slot} was already gone"
+        if existing[0]:
+            return f"replication slot {slot} is still in use: drop it once its task stopped (pg_drop_replication_slot)"
+        connection.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    return f"replication slot {slot} dropped on {target.label}"
