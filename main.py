@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -51,8 +52,11 @@ def main(outdir: str | None = None) -> int:
     for finding in findings:
         print(f"policy: {finding}", file=sys.stderr)
     if findings:
+        # Nothing the gate refused may stay where `cdktf deploy` or a `terraform apply` in cdktf.out would pick it up.
+        shutil.rmtree(Path(app.outdir) / "stacks" / STACK_NAME, ignore_errors=True)
         print(
-            f"policy gate: {len(findings)} finding(s); fix them or add a reviewed entry to lib/policy/suppressions.toml",
+            f"policy gate: {len(findings)} finding(s); fix them or add a reviewed entry to lib/policy/suppressions.toml "
+            f"(the refused stack was removed from {app.outdir})",
             file=sys.stderr,
         )
         return 1

@@ -9,6 +9,7 @@ loader and from the builders.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import os
@@ -20,11 +21,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lib import defaults
-from lib.constants import DEFAULT_CONFIG_FILE
+from lib.constants import DEFAULT_CONFIG_FILE, IAM_ROLE_NAME_MAX, target_role_names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
+
+# AWS limits the config checks before anything is created (AWS would refuse them at apply, halfway through).
+VPC_PREFIX_RANGE = (16, 28)
+# Cutover bounds (docs/cutover.md, "Bounds"): beyond MAX is refused, beyond USUAL needs cutover.risk_accepted.
+LATENCY_THRESHOLD_USUAL, LATENCY_THRESHOLD_MAX = 300, 3600
+# Alarm bounds: CPU never exceeds 100 %; Aurora's largest max_connections; the cutover error alarm's period.
+CPU_ALARM_MAX, CONNECTIONS_ALARM_MAX, CUTOVER_ERRORS_PERIOD_SECONDS = 99, 16000, 300
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 
 
 class ConfigError(ValueError):
@@ -303,6 +312,10 @@ def load_config(
         )
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"config file: {config_path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"config file: {config_path} is not valid TOML ({exc}); fix the syntax"]) from exc
     return parse_config(raw, env=env, config_file=config_path)
@@ -330,7 +343,7 @@ def _apply_env_overrides(reader: _Reader, env: Mapping[str, str]) -> None:
     for variable, (section, key) in ENV_OVERRIDES.items():
         value = env.get(variable)
         if value:
-            reader.override(section, key, value)
+            reader.override(section, key, value, variable)
 
 
 # DMS table-mapping rule types (object-mapping: e.g. Kinesis partition keys).
@@ -348,6 +361,7 @@ class _Reader:
         self.base_dir = base_dir
         self.problems: list[str] = []
         self._overrides: dict[tuple[str, str], str] = {}
+        self._override_variables: dict[str, str] = {}  # "project.profile" -> "TAP_PROFILE"
         known = set(defaults.SECTIONS)
         for section in self.raw:
             if section == "source":
@@ -358,12 +372,21 @@ class _Reader:
             elif section not in known:
                 self.problems.append(f"[{section}]: unknown section; use one of {sorted(known)}")
 
-    def override(self, section: str, key: str, value: str) -> None:
+    def override(self, section: str, key: str, value: str, variable: str) -> None:
         self._overrides[(section, key)] = value
+        self._override_variables[f"{section}.{key}"] = variable
 
     def raise_if_problems(self) -> None:
         if self.problems:
-            raise ConfigError(self.problems)
+            raise ConfigError([self._name_variable(problem) for problem in self.problems])
+
+    def _name_variable(self, problem: str) -> str:
+        """A problem with a value that came from the environment names the variable, not only the field."""
+        field, sep, rest = problem.partition(": ")
+        variable = self._override_variables.get(field)
+        if not sep or variable is None:
+            return problem
+        return f"{variable} (environment, overrides {field}): {rest}; fix or unset {variable}"
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})
@@ -436,6 +459,20 @@ class _Reader:
             return ()
         return tuple(value)
 
+    def ipv4_block(self, where: str, cidr: str, *, example: str) -> ipaddress.IPv4Network | None:
+        """An IPv4 CIDR block, or None after recording why not (the VPC and every rule the stack writes are IPv4)."""
+        net = _network_or_none(cidr)
+        if isinstance(net, ipaddress.IPv4Network):
+            return net
+        if net is None:
+            self.problems.append(f"{where}: {cidr!r} is not a CIDR block; use e.g. {example!r}")
+        else:
+            self.problems.append(
+                f"{where}: {cidr} is an IPv6 block; the stack's VPC, routes and security group rules are IPv4, so give "
+                f"an IPv4 block, e.g. {example!r}"
+            )
+        return None
+
     def check(self, ok: bool, message: str) -> None:
         if not ok:
             self.problems.append(message)
@@ -448,7 +485,11 @@ class _Reader:
         if not path.is_file():
             self.problems.append(f"{where}: file {relative!r} not found (relative to the config file or the project root)")
             return None
-        return path.read_text(encoding="utf-8")
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            self.problems.append(f"{where}: {relative!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8")
+            return None
 
     def build(self) -> AppConfig:
         project = self._project()
@@ -460,9 +501,10 @@ class _Reader:
         data_lake = self._data_lake(targets)
         dms = self._dms(project.profile, sources, targets)
         cutover = self._cutover(dms, sources, targets)
-        observability = self._observability(project.profile)
+        observability = self._observability(project.profile, dms, cutover)
         backup = self._backup(project.profile)
         self._cross_checks(network, sources)
+        self._derived_names(project, targets)
         return AppConfig(project, deployment, network, sources, targets, aurora, data_lake, dms, cutover, observability, backup)
 
     # ---- sections ------------------------------------------------------------------
@@ -474,17 +516,20 @@ class _Reader:
         profile = self.get("project", "profile", str)
         tags_raw = self.get("project", "tags", dict)
         self.check(
-            bool(re.fullmatch(r"[a-z][a-z0-9-]{1,20}", name)),
-            f"project.name: {name!r} must be 2-21 chars of lowercase letters, digits and '-', starting with a letter "
-            "(it prefixes every resource name)",
+            bool(re.fullmatch(r"[a-z][a-z0-9-]{1,20}", name)) and _clean_hyphens(name),
+            f"project.name: {name!r} must be 2-21 chars of lowercase letters, digits and single '-', starting with a "
+            "letter and not ending with '-' (it prefixes every resource name; AWS refuses '--' and a trailing '-' in "
+            "several of them)",
         )
         self.check(
             bool(re.fullmatch(r"[a-z0-9]{1,12}", suffix)),
             f"project.environment_suffix: {suffix!r} must be 1-12 lowercase letters or digits, e.g. 'dev' or 'pr123'",
         )
+        known = known_regions()
         self.check(
-            bool(re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region)),
-            f"project.region: {region!r} is not an AWS region name; use e.g. 'us-east-1'",
+            region in known if known else bool(re.fullmatch(r"[a-z]{2,4}(-[a-z]+)+-\d", region)),
+            f"project.region: {region!r} is not an AWS region; use one of the regions your AWS SDK knows, e.g. "
+            "'us-east-1' or 'eu-west-1'",
         )
         self.check(
             profile in defaults.PROFILES,
@@ -494,6 +539,12 @@ class _Reader:
         for key, value in tags_raw.items():
             if not isinstance(value, str):
                 self.problems.append(f"project.tags.{key}: tag values must be strings, got {value!r}")
+            elif str(key).lower().startswith("aws:"):
+                self.problems.append(f"project.tags.{key}: the 'aws:' prefix is reserved for AWS; rename the tag")
+            elif not 1 <= len(str(key)) <= TAG_KEY_MAX or len(value) > TAG_VALUE_MAX:
+                self.problems.append(
+                    f"project.tags.{key}: tag keys are 1-{TAG_KEY_MAX} characters and values at most {TAG_VALUE_MAX}"
+                )
             else:
                 tags[str(key)] = value
         return ProjectConfig(name, suffix, region, profile, tags)
@@ -518,8 +569,13 @@ class _Reader:
         vpc_cidr = self.get("network", "vpc_cidr", str)
         subnets = self.strings("network", "private_subnet_cidrs")
         zones = self.strings("network", "availability_zones")
-        vpc_net = _network_or_none(vpc_cidr)
-        self.check(vpc_net is not None, f"network.vpc_cidr: {vpc_cidr!r} is not a CIDR block; use e.g. '10.20.0.0/16'")
+        vpc_net = self.ipv4_block("network.vpc_cidr", vpc_cidr, example="10.20.0.0/16")
+        if vpc_net is not None and not VPC_PREFIX_RANGE[0] <= vpc_net.prefixlen <= VPC_PREFIX_RANGE[1]:
+            self.problems.append(
+                f"network.vpc_cidr: {vpc_cidr} is a /{vpc_net.prefixlen}; a VPC block must be /{VPC_PREFIX_RANGE[0]} to "
+                f"/{VPC_PREFIX_RANGE[1]} (AWS refuses it at apply), e.g. '10.20.0.0/16'"
+            )
+            vpc_net = None
         self.check(
             len(subnets) == 3,
             f"network.private_subnet_cidrs: {len(subnets)} given; give exactly 3 (one per availability zone)",
@@ -535,14 +591,18 @@ class _Reader:
                 f"network.availability_zones: {zone!r} is not a zone of region {region!r}; use names such as "
                 f"'{region}a', or leave the list empty",
             )
-        parsed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        parsed: list[ipaddress.IPv4Network] = []
         for index, cidr in enumerate(subnets):
-            net = _network_or_none(cidr)
             where = f"network.private_subnet_cidrs[{index}]"
+            net = self.ipv4_block(where, cidr, example="10.20.0.0/20")
             if net is None:
-                self.problems.append(f"{where}: {cidr!r} is not a CIDR block")
                 continue
-            if vpc_net is not None and not net.subnet_of(vpc_net):  # type: ignore[arg-type]
+            if net.prefixlen > VPC_PREFIX_RANGE[1]:
+                self.problems.append(
+                    f"{where}: {cidr} is a /{net.prefixlen}; a subnet must be /{VPC_PREFIX_RANGE[1]} or larger (AWS refuses "
+                    "smaller ones, and DMS and Aurora need room for their interfaces)"
+                )
+            if vpc_net is not None and not net.subnet_of(vpc_net):
                 self.problems.append(f"{where}: {cidr} is outside network.vpc_cidr {vpc_cidr}; pick a block inside it")
             for other_index, other in enumerate(parsed):
                 if net.overlaps(other):
@@ -599,10 +659,8 @@ class _Reader:
         )
         self.check(bool(cidrs), f"{where}.cidr_blocks: give the on-premises CIDR(s) DMS must reach, e.g. ['192.168.0.0/16']")
         for index, cidr in enumerate(cidrs):
-            net = _network_or_none(cidr)
-            if net is None:
-                self.problems.append(f"{where}.cidr_blocks[{index}]: {cidr!r} is not a CIDR block")
-            elif net.prefixlen == 0:
+            net = self.ipv4_block(f"{where}.cidr_blocks[{index}]", cidr, example="192.168.0.0/16")
+            if net is not None and net.prefixlen == 0:
                 self.problems.append(
                     f"{where}.cidr_blocks[{index}]: {cidr} opens egress to everything; give the on-premises network only"
                 )
@@ -667,9 +725,9 @@ class _Reader:
 
     def _check_key(self, section: str, key: str) -> None:
         self.check(
-            bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)),
-            f"{section}.{key}: key {key!r} must be 1-31 lowercase letters, digits and '-' starting with a letter "
-            "(it names AWS resources)",
+            bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)) and _clean_hyphens(key),
+            f"{section}.{key}: key {key!r} must be 1-31 lowercase letters, digits and single '-' starting with a letter "
+            "and not ending with '-' (it names AWS resources)",
         )
 
     def _targets(self, profile: str) -> dict[str, TargetConfig]:
@@ -990,8 +1048,9 @@ class _Reader:
     ) -> DmsTaskConfig | None:
         where = f"dms.tasks.{key}"
         self.check(
-            bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)),
-            f"{where}: task key {key!r} must be lowercase letters, digits and '-' (it names the DMS task)",
+            bool(re.fullmatch(r"[a-z][a-z0-9-]{0,30}", key)) and _clean_hyphens(key),
+            f"{where}: task key {key!r} must be 1-31 lowercase letters, digits and single '-', starting with a letter "
+            "and not ending with '-' (it names the DMS task)",
         )
         entry = self.entry(where, body, defaults.TASK_FIELDS)
         source_key = self._reference(where, "source", entry.get("source", str), sources)
@@ -1055,9 +1114,27 @@ class _Reader:
                 self.problems.append(
                     f"{where}.table_mappings_file: rules[{index}] needs a rule-type of {list(MAPPING_RULE_TYPES)}"
                 )
-            elif not rule_id or rule_id in seen:
+                continue
+            if not rule_id or rule_id in seen:
                 self.problems.append(f"{where}.table_mappings_file: rules[{index}] needs a unique 'rule-id'")
             seen.add(rule_id)
+            locator = rule.get("object-locator")
+            if not isinstance(locator, dict) or not isinstance(locator.get("schema-name"), str) or not locator["schema-name"]:
+                self.problems.append(
+                    f"{where}.table_mappings_file: rules[{index}] ({rule.get('rule-type')}) needs an 'object-locator' "
+                    "with a 'schema-name' (and 'table-name' for tables), e.g. {\"schema-name\": \"public\", "
+                    '"table-name": "%"}'
+                )
+        selecting = [
+            r
+            for r in rules
+            if isinstance(r, dict) and r.get("rule-type") == "selection" and r.get("rule-action") in ("include", "explicit")
+        ]
+        if not selecting:
+            self.problems.append(
+                f"{where}.table_mappings_file: no selection rule includes a table (every one excludes), so the task "
+                'would migrate nothing; add a selection rule with "rule-action": "include"'
+            )
 
     def _check_task_settings(self, where: str, settings: Any, *, database_target: bool) -> None:
         """`where`: the settings file's field, e.g. `dms.tasks.main.settings_file`."""
@@ -1199,6 +1276,9 @@ class _Reader:
             "(it runs inside one Lambda invocation of at most 900 s)",
         )
         self.check(1 <= rate <= 60, f"cutover.schedule_rate_minutes: {rate} must be 1..60")
+        self._cutover_safety(steps, hold, threshold, periods, period)
+        if task_key in dms.tasks and dms.tasks[task_key].source in sources:
+            self._cutover_pair(domain, sources[dms.tasks[task_key].source], targets[dms.tasks[task_key].target], task_key)
         reverse_settings = self._reverse_settings(dms, sources, targets, task_key) if reverse else None
         return CutoverConfig(
             domain,
@@ -1216,6 +1296,60 @@ class _Reader:
             drain_poll,
             rate,
             reverse_settings,
+        )
+
+    def _cutover_safety(self, steps: tuple[int, ...], hold: int, threshold: int, periods: int, period: int) -> None:
+        """Refuse what is unsafe; what is merely unusual needs cutover.risk_accepted (the reason, in the file)."""
+        self.check(
+            threshold <= LATENCY_THRESHOLD_MAX,
+            f"cutover.latency_threshold_seconds: {threshold} lets reads move while replication is more than "
+            f"{LATENCY_THRESHOLD_MAX // 60} minutes behind; readers would see data that old. Use at most "
+            f"{LATENCY_THRESHOLD_MAX} (the default is 30)",
+        )
+        self.check(
+            not (periods == 1 and hold == 0),
+            "cutover.step_hold_seconds: 0 with latency_periods = 1 moves reads on a single metric datapoint and holds "
+            "no step; hold each step at least one metric period (e.g. step_hold_seconds = 900)",
+        )
+        unusual: list[str] = []
+        if LATENCY_THRESHOLD_USUAL < threshold <= LATENCY_THRESHOLD_MAX:
+            unusual.append(
+                f"cutover.latency_threshold_seconds: {threshold} is above {LATENCY_THRESHOLD_USUAL} s: reads may move "
+                "to a target minutes behind"
+            )
+        if hold < periods * period and not (periods == 1 and hold == 0):
+            unusual.append(
+                f"cutover.step_hold_seconds: {hold} is shorter than the gate's window (latency_periods x "
+                f"metric_period_seconds = {periods * period} s): a step is judged partly on data from before it"
+            )
+        if tuple(steps) == (100,):
+            unusual.append("cutover.read_steps: [100] moves every read at once, with no smaller step to roll back to")
+        risk = self.get("cutover", "risk_accepted", str)
+        if not risk.strip():
+            for text in unusual:
+                self.problems.append(
+                    f'{text}. If you mean it, write why in cutover.risk_accepted = "<your reason>" (docs/cutover.md, Bounds)'
+                )
+
+    def _cutover_pair(self, domain: str, source: SourceConfig, target: TargetConfig, task_key: str) -> None:
+        """The cutover points clients' DNS names at the source, then at Aurora: both must be reachable that way."""
+        family_target = defaults.HOMOGENEOUS_TARGET.get(source.engine)
+        self.check(
+            not target.is_aurora or target.kind == family_target,
+            f"cutover.task_key: the cutover moves the clients of a {source.engine} database ({source.key}) to a "
+            f"{target.kind} target; they would connect with the wrong protocol whatever the schema conversion. Cut "
+            f"over to a {family_target} target, or set cutover.enabled = false and move the clients yourself",
+        )
+        self.check(
+            _network_or_none(source.host) is None,
+            f"sources.{source.key}.host: {source.host!r} is an IP address, but the cutover's weighted records are "
+            "CNAMEs, which must point at a DNS name; give the source's DNS name (an A record on-premises)",
+        )
+        self.check(
+            not (source.host == domain or source.host.endswith("." + domain)),
+            f"cutover.domain: {domain!r} contains the source host {source.host!r}; the private zone would answer for "
+            f"it inside the VPC and hide the real source from DMS. Use a domain of its own, e.g. 'db.migration.internal' "
+            f"(cutover task {task_key!r})",
         )
 
     def _reverse_settings(
@@ -1257,7 +1391,7 @@ class _Reader:
         self._check_reverse_settings(settings_where, settings)
         return normalize_json(_strip_managed_settings(settings))
 
-    def _observability(self, profile: str) -> ObservabilityConfig:
+    def _observability(self, profile: str, dms: DmsConfig, cutover: CutoverConfig | None) -> ObservabilityConfig:
         preset = defaults.PROFILES.get(profile, defaults.PROFILES["dev"])
         email = self.get("observability", "alarm_email", str)
         latency = self.get("observability", "cdc_latency_alarm_seconds", int, preset.cdc_latency_alarm_seconds)
@@ -1275,9 +1409,30 @@ class _Reader:
         self.check(1 <= periods <= 60, f"observability.cdc_latency_alarm_periods: {periods} must be 1..60")
         self.check(storage >= 1, f"observability.dms_free_storage_min_gb: {storage} must be >= 1")
         self.check(memory >= 1, f"observability.dms_freeable_memory_min_mb: {memory} must be >= 1")
-        self.check(1 <= cpu <= 100, f"observability.aurora_cpu_max_percent: {cpu} must be 1..100")
-        self.check(connections >= 1, f"observability.aurora_connections_max: {connections} must be >= 1")
-        self.check(errors >= 0, f"observability.cutover_errors_max: {errors} must be >= 0")
+        # Alarms that can never fire (or always fire) are refused: an operator would trust their silence.
+        self.check(
+            1 <= cpu <= CPU_ALARM_MAX,
+            f"observability.aurora_cpu_max_percent: {cpu} must be 1..{CPU_ALARM_MAX} (the alarm fires above it; CPU "
+            "never exceeds 100)",
+        )
+        self.check(
+            1 <= connections <= CONNECTIONS_ALARM_MAX,
+            f"observability.aurora_connections_max: {connections} must be 1..{CONNECTIONS_ALARM_MAX} (Aurora's highest "
+            "max_connections; above it the alarm never fires)",
+        )
+        ticks = max(1, CUTOVER_ERRORS_PERIOD_SECONDS // (60 * cutover.schedule_rate_minutes)) if cutover else None
+        self.check(
+            errors >= 0 and (ticks is None or errors < ticks),
+            f"observability.cutover_errors_max: {errors} must be 0.."
+            f"{(ticks - 1) if ticks else 'n'}: the alarm counts failed invocations per {CUTOVER_ERRORS_PERIOD_SECONDS} s "
+            f"and the schedule runs {ticks} in that time, so a cutover Lambda failing on every tick would never alarm",
+        )
+        if not dms.serverless:
+            self.check(
+                storage < dms.allocated_storage_gb,
+                f"observability.dms_free_storage_min_gb: {storage} must be below dms.allocated_storage_gb "
+                f"({dms.allocated_storage_gb}); otherwise the alarm is always on",
+            )
         return ObservabilityConfig(email, latency, periods, storage, memory, cpu, connections, errors)
 
     def _backup(self, profile: str) -> BackupConfig:
@@ -1296,6 +1451,17 @@ class _Reader:
         )
         return BackupConfig(schedule, daily, monthly)
 
+    def _derived_names(self, project: ProjectConfig, targets: Mapping[str, TargetConfig]) -> None:
+        """Names built from the prefix and a key must fit AWS's limits, or the apply fails halfway."""
+        for key, target in targets.items():
+            for role in target_role_names(project.prefix, key, target.kind):
+                self.check(
+                    len(role) <= IAM_ROLE_NAME_MAX,
+                    f"targets.{key}: the IAM role name {role!r} built from the prefix {project.prefix!r} and this key is "
+                    f"{len(role)} characters; IAM allows {IAM_ROLE_NAME_MAX}: shorten the key, project.name or "
+                    "project.environment_suffix",
+                )
+
     def _cross_checks(self, network: NetworkConfig, sources: Mapping[str, SourceConfig]) -> None:
         vpc = _network_or_none(network.vpc_cidr)
         if vpc is None:
@@ -1303,7 +1469,7 @@ class _Reader:
         for source in sources.values():
             for index, cidr in enumerate(source.cidr_blocks):
                 net = _network_or_none(cidr)
-                if net is not None and net.overlaps(vpc):
+                if isinstance(net, ipaddress.IPv4Network) and isinstance(vpc, ipaddress.IPv4Network) and net.overlaps(vpc):
                     self.problems.append(
                         f"sources.{source.key}.cidr_blocks[{index}]: {cidr} overlaps network.vpc_cidr {network.vpc_cidr}; "
                         "routing to the source would break — pick a VPC CIDR that does not overlap on-premises"
@@ -1376,6 +1542,22 @@ def _strip_managed_settings(settings: Any) -> Any:
     if isinstance(logging, dict):
         cleaned["Logging"] = {k: v for k, v in logging.items() if k not in defaults.AWS_MANAGED_SETTING_KEYS}
     return cleaned
+
+
+def _clean_hyphens(name: str) -> bool:
+    return not name.endswith("-") and "--" not in name
+
+
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in the installed botocore's endpoint data (empty if it cannot be read)."""
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    try:
+        data = json.loads((Path(spec.origin).parent / "data" / "endpoints.json").read_text(encoding="utf-8"))
+        return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def _network_or_none(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:

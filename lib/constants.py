@@ -20,6 +20,40 @@ READER_RECORD_PREFIX: Final = "reader"
 WRITER_RECORD_PREFIX: Final = "writer"
 
 # Account-wide DMS service roles: AWS looks them up by these exact names.
+# IAM role names built from the prefix and a target's key (the config checks them against IAM's 64 characters).
+IAM_ROLE_NAME_MAX: Final = 64
+KINESIS_DMS_ROLE_SUFFIX: Final = "-dms-kinesis"
+FIREHOSE_ROLE_SUFFIX: Final = "-firehose"
+
+
+def s3_writer_role_name(prefix: str, target_key: str) -> str:
+    """The DMS S3 endpoint's service access role of one lake target."""
+    return f"{prefix}-dms-{target_key}"
+
+
+def target_role_names(prefix: str, target_key: str, kind: str) -> tuple[str, ...]:
+    """The IAM roles the stack names after one target: S3 writer role; Kinesis: DMS writer and Firehose roles."""
+    if kind == "s3":
+        return (s3_writer_role_name(prefix, target_key),)
+    if kind == "kinesis":
+        stream = f"{prefix}-{target_key}"
+        return (stream + KINESIS_DMS_ROLE_SUFFIX, stream + FIREHOSE_ROLE_SUFFIX)
+    return ()
+
+
+# Tag on a DMS endpoint that connects without TLS because the config opted in explicitly
+# (sources.<key>.allow_unencrypted, MySQL/MariaDB only); its value names that field. The policy gate's
+# ssl rule accepts exactly these endpoints, so the opt-in stays visible in the synthesized JSON.
+ALLOW_UNENCRYPTED_TAG: Final = "tap-migrate:allow-unencrypted"
+
+
+def unencrypted_opt_in(source_key: str, allow_unencrypted: bool, ssl_mode: str) -> dict[str, str] | None:
+    """The endpoint tags that record a config's explicit opt-out of TLS, or None."""
+    if allow_unencrypted and ssl_mode == "none":
+        return {ALLOW_UNENCRYPTED_TAG: f"sources.{source_key}.allow_unencrypted"}
+    return None
+
+
 DMS_VPC_ROLE_NAME: Final = "dms-vpc-role"
 DMS_CLOUDWATCH_LOGS_ROLE_NAME: Final = "dms-cloudwatch-logs-role"
 

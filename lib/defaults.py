@@ -242,5 +242,7 @@ SECTIONS: Final[dict[str, dict[str, Any]]] = {
         # the only writer rollback that keeps the writes made on Aurora.
         "reverse_replication": False,
         "reverse_settings_file": "dms/reverse-task-settings.json",
+        # Why an unusual value (long latency threshold, short hold, a single read step) is right here.
+        "risk_accepted": "",
     },
 }

@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from lib.config import AppConfig
-from lib.constants import HEALTH_ALARM_INFIX, Output
+from lib.constants import HEALTH_ALARM_INFIX, Output, s3_writer_role_name
 from lib.constructs.aurora import Aurora
 from lib.constructs.backup import Backup
 from lib.constructs.cutover import Cutover, CutoverTargets
@@ -102,7 +102,7 @@ class TapStack(TerraformStack):
                 wiring[key] = TargetWiring(secret_arn=self.secrets.target_secret.arn, database_name=config.aurora.database_name)
             elif target.s3 is not None and self.data_lake is not None:
                 writer_id = f"dms-writer-{key}"
-                role = self.data_lake.dms_writer_role(writer_id, name=f"{prefix}-dms-{key}", folder=target.s3.folder)
+                role = self.data_lake.dms_writer_role(writer_id, name=s3_writer_role_name(prefix, key), folder=target.s3.folder)
                 wiring[key] = TargetWiring(
                     bucket_name=self.data_lake.bucket_name,
                     service_access_role_arn=role.arn,

@@ -25,7 +25,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from lib.config import DmsConfig, SourceConfig, TargetConfig
-from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME
+from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME, unencrypted_opt_in
 from lib.constructs.policy_documents import assume_role_policy
 
 SERVICE_ROLE_POLICIES = {
@@ -232,6 +232,7 @@ class Dms(Construct):
             # setting it would be a perpetual diff. MySQL endpoints need none; table mappings pick schemas.
             database_name=source.database if postgres else None,
             ssl_mode=source.ssl_mode,
+            tags=unencrypted_opt_in(source.key, source.allow_unencrypted, source.ssl_mode),
             certificate_arn=certificate_arn,
             secrets_manager_arn=secret_arn,
             secrets_manager_access_role_arn=access_role_arn,

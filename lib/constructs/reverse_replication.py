@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
 from constructs import Construct
 
 from lib.config import AuroraConfig, SourceConfig, TargetConfig
+from lib.constants import unencrypted_opt_in
 from lib.constructs.dms import AURORA_ENDPOINT_ENGINES, HEARTBEAT_MINUTES, Dms
 from lib.defaults import REVERSE_TASK_SUFFIX
 
@@ -103,6 +104,7 @@ class ReverseReplication(Construct):
             engine_name=source.engine,
             database_name=source.database if source.engine == "postgres" else None,
             ssl_mode=source.ssl_mode,
+            tags=unencrypted_opt_in(source.key, source.allow_unencrypted, source.ssl_mode),
             certificate_arn=dms.source_certificate_arns.get(source.key),
             secrets_manager_arn=source_write_secret_arn,
             secrets_manager_access_role_arn=secrets_access_role_arn,

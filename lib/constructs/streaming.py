@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream, KinesisStream
 from constructs import Construct
 
 from lib.config import KinesisTargetConfig
+from lib.constants import FIREHOSE_ROLE_SUFFIX, KINESIS_DMS_ROLE_SUFFIX
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 # What an operator needs to see a stalled or throttled stream (per-shard, on top of the stream-level set).
@@ -84,7 +85,7 @@ class KinesisDelivery(Construct):
         self.dms_access_role, self.dms_access_policy = service_role(
             self,
             RoleIds("dms-role", "dms-role-policy", "dms-role-document"),
-            name=f"{name}-dms-kinesis",
+            name=f"{name}{KINESIS_DMS_ROLE_SUFFIX}",
             service="dms.amazonaws.com",
             policy_name="write-stream",
             statements=[
@@ -115,7 +116,7 @@ class KinesisDelivery(Construct):
         self.firehose_role, self.firehose_policy = service_role(
             self,
             RoleIds("firehose-role", "firehose-role-policy", "firehose-role-document"),
-            name=f"{name}-firehose",
+            name=f"{name}{FIREHOSE_ROLE_SUFFIX}",
             service="firehose.amazonaws.com",
             policy_name="stream-to-lake",
             statements=[

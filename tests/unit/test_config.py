@@ -293,7 +293,8 @@ def test_environment_overrides_apply_and_are_validated(make_config: Callable[...
     assert (config.project.prefix, config.project.region, config.project.profile) == ("tap-migrate-pr42", "eu-west-1", "staging")
     assert config.network.availability_zones == ()  # looked up in the account at plan time
     assert config.aurora is not None and config.aurora.backup_retention_days == 7  # the staging profile's default
-    with pytest.raises(ConfigError, match=r"deployment\.target: 'azure'"):
+    # A bad value from the environment names the variable as well as the field it overrides.
+    with pytest.raises(ConfigError, match=r"TAP_TARGET \(environment, overrides deployment\.target\): 'azure'"):
         make_config({}, env={"TAP_TARGET": "azure"})
 
 
@@ -361,8 +362,9 @@ def test_heterogeneous_pair_is_accepted_with_a_conversion_note(make_config: Call
             "targets": {"aurora": {"kind": "aurora_mysql"}},
             "aurora": {"engine_version": ""},
             "dms": {"tasks": {"main": {"schema_conversion_note": "docs/sct-plan.md"}}},
-            # A converted schema has no reverse task (see test_reverse_replication).
-            "cutover": {"reverse_replication": False},
+            # A converted schema has no reverse task (see test_reverse_replication) and no cutover: the clients
+            # would keep speaking PostgreSQL to a MySQL endpoint (tests/unit/test_config_holes.py).
+            "cutover": {"enabled": False, "reverse_replication": False},
         }
     )
     assert config.aurora is not None and config.aurora.engine == "aurora-mysql"

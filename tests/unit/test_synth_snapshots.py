@@ -54,9 +54,8 @@ def test_every_example_has_a_snapshot_and_no_snapshot_is_orphaned() -> None:
 
 
 def test_normalization_hides_only_the_checkout_path_and_the_asset_hash() -> None:
-    raw = json.dumps(
-        {"path": f"{PROJECT_ROOT}/.state/x.tfstate", "code": "assets/cutover_code_CF4CC5E1/ACA63E6DFB0C41B1D706F2805A12E8AE/c.zip"}
-    )
+    asset = "assets/cutover_code_CF4CC5E1/ACA63E6DFB0C41B1D706F2805A12E8AE/c.zip"
+    raw = json.dumps({"path": f"{PROJECT_ROOT}/.state/x.tfstate", "code": asset})
     assert json.loads(normalized(raw)) == {
         "code": "assets/cutover_code_CF4CC5E1/<content-hash>/c.zip",
         "path": "<project-root>/.state/x.tfstate",

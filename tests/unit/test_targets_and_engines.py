@@ -152,8 +152,8 @@ def _postgres_to_aurora_mysql(note: str) -> AppConfig:
             "targets": {"aurora": {"kind": "aurora_mysql"}},
             "aurora": {"engine_version": ""},
             "dms": {"tasks": {"main": task}},
-            # DMS replays changes back only within one engine family (see test_reverse_replication).
-            "cutover": {"reverse_replication": False},
+            # Neither a cutover nor a reverse task crosses engine families (test_config_holes, test_reverse_replication).
+            "cutover": {"enabled": False, "reverse_replication": False},
         }
     )
 
