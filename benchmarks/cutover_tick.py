@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = ROOT / "lambda" / "cutover"
 sys.path.insert(0, str(LAMBDA_DIR))
 
-from tap_cutover.adapters import DmsServerlessReplication, Engine, build_adapters  # noqa: E402
+from tap_cutover.aws import DmsServerlessReplication, build_adapters  # noqa: E402
+from tap_cutover.engine import Engine  # noqa: E402
 from tap_cutover.logic import Tick, align  # noqa: E402
 
 sys.path.insert(0, str(ROOT))

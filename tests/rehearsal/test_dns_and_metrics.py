@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from tap_cutover.adapters import Engine, build_adapters
+from tap_cutover.aws import build_adapters
+from tap_cutover.engine import Engine
 from tap_cutover.logic import evaluate_gates
 
 from tests.rehearsal.conftest import AURORA_WRITER, SOURCE_HOST, ZONE, weighted_pair

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tap_cutover import cli
-from tap_cutover.adapters import Engine, Result, build_adapters
+from tap_cutover.aws import build_adapters
+from tap_cutover.engine import Engine, Result
 from tap_cutover.logic import PairChange, Tick
 from tap_cutover.settings import Settings
 from tap_cutover.state import State, StateError

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
-from tap_cutover.adapters import AwsError, Engine, Result
 from tap_cutover.cli import settings_from_lambda
+from tap_cutover.engine import Engine, Result
+from tap_cutover.ports import AwsError
 from tap_cutover.settings import Settings
 from tap_cutover.writer_move import ReverseReplication
 

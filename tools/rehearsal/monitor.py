@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_cutover.adapters import AURORA_SET_ID, LivePair
+from tap_cutover.ports import AURORA_SET_ID, LivePair
 from tap_cutover.settings import Settings
 
 from tools.rehearsal.replication import LagMeter, LagSample

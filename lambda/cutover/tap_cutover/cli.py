@@ -27,7 +27,8 @@ from .state import Phase
 if TYPE_CHECKING:
     from boto3.session import Session
 
-    from .adapters import Engine, LivePair, Result
+    from .engine import Engine, Result
+    from .ports import LivePair
     from .writer_move import ReverseReplication
 
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
@@ -61,7 +62,7 @@ def function_name_from_outputs(path: Path) -> str:
 
 
 def settings_from_lambda(session: Session, function_name: str) -> Settings:
-    from .adapters import AwsError, aws_call  # noqa: PLC0415  (keeps --help free of the engine imports)
+    from .ports import AwsError, aws_call  # noqa: PLC0415  (keeps --help free of the engine imports)
 
     client: Any = session.client("lambda")
     try:
@@ -258,7 +259,7 @@ def _advance_after_preflight(
     engine: Engine, args: argparse.Namespace, operator: str, lookup: Callable[[], DatabaseAccess]
 ) -> Result:
     """Starting (from replicating or rolled_back) needs a preflight with nothing that blocks; completing does not."""
-    from .adapters import Result  # noqa: PLC0415
+    from .engine import Result  # noqa: PLC0415
 
     state = engine.status().state
     if state is None or state.phase not in (Phase.REPLICATING, Phase.ROLLED_BACK):
@@ -337,7 +338,8 @@ def main(
         if engine is None:
             import boto3  # noqa: PLC0415  (lazy: --help and tests with a prepared engine skip it)
 
-            from .adapters import Engine, build_adapters  # noqa: PLC0415
+            from .aws import build_adapters  # noqa: PLC0415
+            from .engine import Engine  # noqa: PLC0415
 
             session = session or boto3.session.Session()
             name = args.function_name or function_name_from_outputs(args.outputs)

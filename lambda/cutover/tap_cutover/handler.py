@@ -14,12 +14,13 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .log import emit_json
 from .logic import Action, OperatorCommand, Tick
 from .settings import Settings
 from .state import OPERATOR_MAX
 
 if TYPE_CHECKING:
-    from .adapters import Engine
+    from .engine import Engine
 
 _OPERATOR_KEYS = frozenset({"action", "confirm", "writer", "operator"})
 # These actions change or may change what clients see; they must say so explicitly.
@@ -103,7 +104,8 @@ def get_engine() -> Engine:
     """Build settings, clients and adapters on the first invocation of this container only."""
     if _Cache.engine is None:
         # Deferred so that importing the handler does not pay for boto3.
-        from .adapters import Engine, build_adapters  # noqa: PLC0415
+        from .aws import build_adapters  # noqa: PLC0415
+        from .engine import Engine  # noqa: PLC0415
 
         settings = get_settings()
         _Cache.engine = Engine(settings, build_adapters(settings))
@@ -129,8 +131,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         trigger = parse_event(event, get_settings().dms_replication_arn)
     except EventError as err:
-        from .adapters import emit_json  # noqa: PLC0415  (deferred, see get_engine)
-
         emit_json({"event": "cutover_invalid_event", "error": str(err)})
         return {"ok": False, "status": "rejected", "message": f"invalid event; nothing changed: {err}"}
     result = get_engine().run(trigger)

@@ -1,6 +1,6 @@
 """Pure cutover decisions: (settings, state, observation, trigger, now) -> decision.
 
-Nothing here performs I/O or imports an AWS SDK. The engine in ``adapters`` fetches the
+Nothing here performs I/O or imports an AWS SDK. The engine (``engine.py``) fetches the
 observation, calls ``decide`` and applies whatever it returns under the lock.
 """
 

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .adapters import AURORA_SET_ID, Engine, Result, Status, compare_live
 from .databases import (
     DEFAULT_GAP,
     DEFAULT_MARKER_SCHEMA,
@@ -36,7 +35,9 @@ from .databases import (
     wait_for_marker,
     write_marker,
 )
+from .engine import Engine, Result, Status, compare_live
 from .logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
+from .ports import AURORA_SET_ID
 
 # The drain polls the database at least this often (a marker is small: a poll is a primary-key lookup).
 MAX_DRAIN_POLL_SECONDS = 1.0

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_cutover.adapters import Adapters, AwsError, Engine, LivePair, LiveRecord, LockInfo
+from tap_cutover.engine import Engine
 from tap_cutover.logic import Datapoint, Notification, PairChange, TaskObservation, Trigger, align, fetch_window
+from tap_cutover.ports import Adapters, AwsError, LivePair, LiveRecord, LockInfo
 from tap_cutover.settings import Settings
 from tap_cutover.state import State
 

@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from tap_cutover.adapters import (
-    AwsError,
+from tap_cutover.aws import (
     CloudWatchAlarms,
     CloudWatchMetrics,
     DmsTask,
@@ -20,6 +19,7 @@ from tap_cutover.adapters import (
     parse_task,
 )
 from tap_cutover.logic import Notification, PairChange, TaskObservation, align
+from tap_cutover.ports import AwsError
 
 from .moto_stack import MotoStack, aligned_now, count_calls
 

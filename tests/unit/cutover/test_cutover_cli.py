@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tap_cutover.adapters import Engine, build_adapters
+from tap_cutover.aws import build_adapters
 from tap_cutover.cli import CliError, bar, function_name_from_outputs, main
+from tap_cutover.engine import Engine
 from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, align
 
 from .moto_stack import MotoStack

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from tap_cutover.adapters import Result
+from tap_cutover.engine import Result
 from tap_cutover.logic import (
     Action,
     Evidence,

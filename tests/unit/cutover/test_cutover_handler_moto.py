@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from tap_cutover import handler
-from tap_cutover.adapters import Engine, build_adapters
+from tap_cutover.aws import build_adapters
+from tap_cutover.engine import Engine
 from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 
 from .fakes import Clock

@@ -14,8 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from tap_cutover.adapters import (
-    AwsError,
+from tap_cutover.aws import (
     CloudWatchMetrics,
     DmsServerlessReplication,
     DmsTask,
@@ -25,6 +24,7 @@ from tap_cutover.adapters import (
 )
 from tap_cutover.handler import parse_event
 from tap_cutover.logic import GATE_DMS, Observation, TaskObservation, Tick, align, evaluate_gates
+from tap_cutover.ports import AwsError
 from tap_cutover.settings import Settings
 
 from .moto_stack import MotoStack, aligned_now, count_calls
