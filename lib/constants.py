@@ -6,7 +6,8 @@ output breaks a test instead of silently skipping a check.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 STACK_NAME: Final = "tap-migrate"
 CONFIG_CONTEXT_KEY: Final = "tapConfigFile"
@@ -68,7 +69,26 @@ OPS_ALARM_INFIX: Final = "ops"
 DMS_TASK_STATE_CHANGE: Final = "DMS Replication Task State Change"
 DMS_REPLICATION_STATE_CHANGE: Final = "DMS Replication State Change"
 
+
 # The initial cutover state the stack writes; the Lambda owns the value afterwards.
+def dms_state_change_pattern(
+    resources: Sequence[str], *, serverless: bool, event_types: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The EventBridge pattern of DMS state changes of `resources` (tasks, or Serverless replication configs).
+
+    DMS Serverless sends a replication config's changes under their own detail-type. One builder for the
+    cutover's trigger rule and the operators' alert rule, so the two never watch different things.
+    """
+    pattern: dict[str, Any] = {
+        "source": ["aws.dms"],
+        "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
+        "resources": list(resources),
+    }
+    if event_types is not None:
+        pattern["detail"] = {"eventType": list(event_types)}
+    return pattern
+
+
 INITIAL_CUTOVER_STATE: Final = '{"version": 1, "phase": "replicating"}'
 
 

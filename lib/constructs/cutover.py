@@ -24,8 +24,6 @@ from constructs import Construct
 
 from lib.config import CutoverConfig
 from lib.constants import (
-    DMS_REPLICATION_STATE_CHANGE,
-    DMS_TASK_STATE_CHANGE,
     INITIAL_CUTOVER_STATE,
     LAMBDA_HANDLER,
     LAMBDA_RUNTIME,
@@ -34,6 +32,7 @@ from lib.constants import (
     SET_ID_SOURCE,
     WRITER_RECORD_PREFIX,
     CutoverEnv,
+    dms_state_change_pattern,
 )
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 from lib.jsonencode import jsonencode
@@ -239,13 +238,7 @@ class Cutover(Construct):
             "dms-task-events",
             name=f"{prefix}-cutover-dms-task",
             description="DMS state changes of the cutover task (or its Serverless replication)",
-            event_pattern=jsonencode(
-                {
-                    "source": ["aws.dms"],
-                    "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
-                    "resources": [targets.dms_replication_arn],
-                }
-            ),
+            event_pattern=jsonencode(dms_state_change_pattern([targets.dms_replication_arn], serverless=serverless)),
         )
         minutes = config.schedule_rate_minutes
         schedule = CloudwatchEventRule(

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from constructs import Construct
 
 from lib.config import ObservabilityConfig
-from lib.constants import DMS_REPLICATION_STATE_CHANGE, DMS_TASK_STATE_CHANGE, OPS_ALARM_INFIX
+from lib.constants import OPS_ALARM_INFIX, dms_state_change_pattern
 from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 from lib.jsonencode import jsonencode
 
@@ -159,12 +159,11 @@ class Observability(Construct):
             name=f"{prefix}-dms-task-stopped",
             description="DMS replication task (or Serverless replication) failed or stopped",
             event_pattern=jsonencode(
-                {
-                    "source": ["aws.dms"],
-                    "detail-type": [DMS_REPLICATION_STATE_CHANGE if serverless else DMS_TASK_STATE_CHANGE],
-                    "resources": [*observed.dms_task_arns.values(), *reverse_arns],
-                    "detail": {"eventType": DMS_REPLICATION_STOP_EVENTS if serverless else DMS_TASK_STOP_EVENTS},
-                }
+                dms_state_change_pattern(
+                    [*observed.dms_task_arns.values(), *reverse_arns],
+                    serverless=serverless,
+                    event_types=DMS_REPLICATION_STOP_EVENTS if serverless else DMS_TASK_STOP_EVENTS,
+                )
             ),
         )
         CloudwatchEventTarget(

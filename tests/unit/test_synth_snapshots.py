@@ -28,6 +28,7 @@ from tests.unit.conftest import BASE_CONFIG, config_from, synthesize
 SNAPSHOTS = PROJECT_ROOT / "tests" / "snapshots"
 EXAMPLES = sorted(path.parent.name for path in (PROJECT_ROOT / "examples").glob("*/tap-migrate.toml"))
 _ASSET_HASH = re.compile(r"(assets/[A-Za-z0-9_]+/)[0-9A-F]{32}(/)")
+_CODE_HASH = re.compile(r'("source_code_hash":\s*")[0-9A-F]{32}(")')
 
 CONFIGS: dict[str, Callable[[], AppConfig]] = {
     "base": lambda: load_config(BASE_CONFIG, env={}),
@@ -42,6 +43,7 @@ CONFIGS: dict[str, Callable[[], AppConfig]] = {
 def normalized(synthesized: str, root: Path = PROJECT_ROOT) -> str:
     text = synthesized.replace(str(root), "<project-root>")
     text = _ASSET_HASH.sub(r"\1<content-hash>\2", text)
+    text = _CODE_HASH.sub(r"\1<content-hash>\2", text)
     parsed: Any = json.loads(text)
     return json.dumps(parsed, indent=1, sort_keys=True) + "\n"
 
@@ -55,10 +57,11 @@ def test_every_example_has_a_snapshot_and_no_snapshot_is_orphaned() -> None:
 
 def test_normalization_hides_only_the_checkout_path_and_the_asset_hash() -> None:
     asset = "assets/cutover_code_CF4CC5E1/ACA63E6DFB0C41B1D706F2805A12E8AE/c.zip"
-    raw = json.dumps({"path": f"{PROJECT_ROOT}/.state/x.tfstate", "code": asset})
+    raw = json.dumps({"path": f"{PROJECT_ROOT}/.state/x.tfstate", "code": asset, "source_code_hash": "AB" * 16})
     assert json.loads(normalized(raw)) == {
         "code": "assets/cutover_code_CF4CC5E1/<content-hash>/c.zip",
         "path": "<project-root>/.state/x.tfstate",
+        "source_code_hash": "<content-hash>",
     }
 
 
