@@ -291,7 +291,7 @@ class SnsInvalidTopicError(JsonRESTError):
         super().__init__("SNSInvalidTopicFault", message)
 
 
-def patch_dms_event_subscriptions() -> None:
+def patch_dms_event_subscriptions() -> None:  # noqa: PLR0915  (installs the four handlers of one API)
     """DMS event subscriptions (CreateEventSubscription and friends), which moto 5.2.1 lacks.
 
     AWS: Create/Describe/Modify/DeleteEventSubscription keep a subscription per name that sends
@@ -480,7 +480,7 @@ class InvalidCertificateError(JsonRESTError):
         super().__init__("InvalidCertificateFault", message)
 
 
-def patch_dms_certificates() -> None:
+def patch_dms_certificates() -> None:  # noqa: PLR0915  (installs the three handlers of one API)
     """DMS certificates (ImportCertificate, DescribeCertificates, DeleteCertificate), which moto 5.2.1 lacks.
 
     AWS: ImportCertificate stores a PEM (or an Oracle wallet) under an identifier and a generated ARN

@@ -111,9 +111,9 @@ def state(outputs: dict[str, Any], aws: Client) -> dict[str, Any]:
     return document
 
 
-def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_after_fence_and_drain(
+def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_after_fence_and_drain(  # noqa: PLR0915
     rehearsal: Rehearsal, outputs: dict[str, Any], aws: Client
-) -> None:
+) -> None:  # one scenario from start to completion: its steps depend on each other, so they stay in order here
     start = state(outputs, aws)
     if start["phase"] != "replicating":
         pytest.fail(f"the rehearsal needs a fresh deployment (state is {start['phase']!r}): redeploy first")

@@ -300,7 +300,7 @@ def _keep_watch(run: Run, watcher: MarkerWatcher) -> None:
         run.problems.append(f"tables at the fence were not compared ({watcher.caught_up.label}): {watcher.error}")
 
 
-def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
+def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:  # noqa: PLR0915  (the run, in order, in one ExitStack)
     """Run the whole rehearsal; returns the report (see report.py). Raises only for setup failures."""
     out = stream or sys.stderr
     started = time.monotonic()

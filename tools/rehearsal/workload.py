@@ -269,7 +269,7 @@ class Workload:
             self.timeline.count(WRITE_DUPLICATE_KEY, database)
         self.timeline.count(WRITE_REFUSED, database or "unresolved")
 
-    def _write_once(
+    def _write_once(  # noqa: PLR0912  (each database outcome of one write is its own branch)
         self, name: str, index: int, rng: random.Random, *, connection: psycopg.Connection[Any], cluster: Cluster, own: _OwnRows
     ) -> bool:
         """One transaction; False when the connection should be dropped (any error)."""

@@ -116,21 +116,28 @@ def render(result: Result, out: TextIO) -> None:
             out.write(f"  - {reason}\n")
     if result.lock is not None:
         out.write(f"lock: {json.dumps(result.lock, default=str)}\n")
-    for transition in result.transitions:
-        out.write(f"transition v{transition.state.version} {transition.event}: {transition.reason}\n")
-    if state is not None and state.history and result.live is not None:
-        out.write("recent transitions:\n")
-        for entry in state.history[-5:]:
-            who = f" by {entry.operator}" if entry.operator else ""
-            out.write(
-                f"  v{entry.version} {entry.at.isoformat()} {entry.from_phase.value} -> {entry.to_phase.value} "
-                f"[{entry.trigger}{who}] reader {entry.weights.reader}% writer {entry.weights.writer}%: {entry.reason}\n"
-            )
+    _render_history(result, out)
     for name, detail in result.details.items():
         for line in _detail_lines(name, detail):
             out.write(line + "\n")
     for error in result.errors:
         out.write(f"ERROR: {error}\n")
+
+
+def _render_history(result: Result, out: TextIO) -> None:
+    """This command's transitions; with a status (live records read), the last five of the state's history."""
+    for transition in result.transitions:
+        out.write(f"transition v{transition.state.version} {transition.event}: {transition.reason}\n")
+    state = result.state
+    if state is None or not state.history or result.live is None:
+        return
+    out.write("recent transitions:\n")
+    for entry in state.history[-5:]:
+        who = f" by {entry.operator}" if entry.operator else ""
+        out.write(
+            f"  v{entry.version} {entry.at.isoformat()} {entry.from_phase.value} -> {entry.to_phase.value} "
+            f"[{entry.trigger}{who}] reader {entry.weights.reader}% writer {entry.weights.writer}%: {entry.reason}\n"
+        )
 
 
 def _detail_lines(name: str, detail: Any) -> list[str]:

@@ -202,7 +202,7 @@ class State:
         state.check()
         return state
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: PLR0912  (one branch per state invariant, read top to bottom)
         """Reject combinations no transition can produce (e.g. a writer on Aurora before a fence)."""
         w = self.weights
         if (self.phase is Phase.PAUSED) != (self.paused_from is not None):
