@@ -5,25 +5,18 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib.policy.suppressions import Suppression, load_suppressions
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = PROJECT_ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
-SUPPRESSIONS = PROJECT_ROOT / "lib" / "policy" / "checkov_suppressions.toml"
+SUPPRESSIONS = PROJECT_ROOT / "tools" / "checkov" / "suppressions.toml"
 DEFAULT_STACK = PROJECT_ROOT / "cdktf.out" / "stacks" / "tap-migrate" / "cdk.tf.json"
-
-
-@dataclass(frozen=True)
-class Skip:
-    check: str
-    resource: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -31,19 +24,15 @@ class ScanResult:
     passed: int
     failed: list[tuple[str, str, str]]  # (check id, resource, name) not suppressed
     suppressed: list[tuple[str, str]]
-    stale: list[Skip]
+    stale: list[Suppression]
 
 
-def load_skips(path: Path = SUPPRESSIONS) -> list[Skip]:
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    skips = [Skip(e["check"], e["resource"], e.get("reason", "").strip()) for e in raw.get("skip", [])]
-    missing = [s.check for s in skips if not s.reason]
-    if missing:
-        raise ValueError(f"{path.name}: entries without a reason: {missing}")
-    return skips
+def load_skips(path: Path = SUPPRESSIONS) -> list[Suppression]:
+    """The reviewed checkov findings: `[[skip]]` entries with a check id, a resource glob and why."""
+    return load_suppressions(path, table="skip", id_key="check")
 
 
-def scan(stack_file: Path, skips: list[Skip] | None = None) -> ScanResult:
+def scan(stack_file: Path, skips: list[Suppression] | None = None) -> ScanResult:
     skips = load_skips() if skips is None else skips
     if not CHECKOV.exists():
         raise FileNotFoundError(f"{CHECKOV} is missing: run ./tap setup (it installs tools/checkov/Pipfile.lock)")
@@ -73,10 +62,10 @@ def scan(stack_file: Path, skips: list[Skip] | None = None) -> ScanResult:
     failed_checks = [(f["check_id"], f["resource"], f["check_name"]) for r in reports for f in r["results"]["failed_checks"]]
     if any(r["summary"]["parsing_errors"] for r in reports):
         raise RuntimeError(f"checkov could not parse {stack_file}")
-    used: set[Skip] = set()
+    used: set[Suppression] = set()
     failed, suppressed = [], []
     for check_id, resource, name in failed_checks:
-        skip = next((s for s in skips if s.check == check_id and fnmatch.fnmatchcase(resource, s.resource)), None)
+        skip = next((s for s in skips if s.matches(check_id, resource)), None)
         if skip is None:
             failed.append((check_id, resource, name))
         else:
@@ -92,7 +81,7 @@ def main() -> int:
     for check_id, resource, name in result.failed:
         print(f"  FAILED {check_id} {resource}: {name}")
     for skip in result.stale:
-        print(f"  STALE suppression {skip.check} {skip.resource}")
+        print(f"  STALE suppression {skip.rule} {skip.resource}")
     return 1 if result.failed or result.stale else 0
 
 

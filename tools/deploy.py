@@ -26,8 +26,8 @@ from typing import Any
 from lib.config import load_config
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
-from lib.emulator_support import EMULATOR_EXCLUSIONS
 from tools import emulator
+from tools.emulator_support import EMULATOR_EXCLUSIONS
 from tools.terraform_cli import cli_config, prepare_workdir, terraform_binary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
         endpoint_url = emulator.start()
         timings.steps["emulator_start"] = round(time.perf_counter() - started, 2)
         _log(f"emulator on {endpoint_url}")
-        _log(f"left out in the emulator target only (lib/emulator_support.py): {'' if EMULATOR_EXCLUSIONS else 'none'}")
+        _log(f"left out in the emulator target only (tools/emulator_support.py): {'' if EMULATOR_EXCLUSIONS else 'none'}")
         for exclusion in EMULATOR_EXCLUSIONS:
             _log(f"  - {exclusion.resource_type}: {exclusion.why} (covered by {exclusion.covered_by})")
     env = deployment_env(target, endpoint_url, env_base)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,8 @@ from lib.policy import (
     source_ssl,
 )
 from lib.policy.model import Finding, Rule, SynthesizedStack
+from lib.policy.suppressions import Suppression, SuppressionError
+from lib.policy.suppressions import load_suppressions as _load
 
 RULES: dict[str, Rule] = {
     encryption_at_rest.RULE: encryption_at_rest.check,
@@ -32,31 +31,12 @@ RULES: dict[str, Rule] = {
 SUPPRESSIONS_FILE = Path(__file__).with_name("suppressions.toml")
 
 
-class PolicyError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Suppression:
-    rule: str
-    resource: str  # a Terraform address, glob allowed
-    reason: str
-
-    def matches(self, finding: Finding) -> bool:
-        return finding.rule == self.rule and fnmatch.fnmatchcase(finding.resource, self.resource)
+PolicyError = SuppressionError
 
 
 def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
-    raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    suppressions = []
-    for index, entry in enumerate(raw.get("suppress", [])):
-        rule, resource, reason = entry.get("rule", ""), entry.get("resource", ""), entry.get("reason", "").strip()
-        if rule not in RULES:
-            raise PolicyError(f"{path.name}: suppress[{index}].rule {rule!r} is not a rule; use one of {sorted(RULES)}")
-        if not resource or not reason:
-            raise PolicyError(f"{path.name}: suppress[{index}] needs a resource and a reason")
-        suppressions.append(Suppression(rule, resource, reason))
-    return suppressions
+    """The gate's reviewed exceptions: `[[suppress]]` entries naming a rule of RULES, a resource and why."""
+    return _load(path, table="suppress", id_key="rule", known=RULES)
 
 
 def evaluate(document: dict[str, Any], suppressions: list[Suppression] | None = None) -> list[Finding]:
@@ -64,7 +44,7 @@ def evaluate(document: dict[str, Any], suppressions: list[Suppression] | None = 
     stack = SynthesizedStack(document)
     active = load_suppressions() if suppressions is None else suppressions
     findings = [finding for rule in RULES.values() for finding in rule(stack)]
-    return [f for f in findings if not any(s.matches(f) for s in active)]
+    return [f for f in findings if not any(s.matches(f.rule, f.resource) for s in active)]
 
 
 def check_synth_output(outdir: Path) -> list[Finding]:

@@ -23,7 +23,7 @@ def scans(fast_synth: Path, serverless_synth: Path, example_synths: dict[str, Pa
 
 def test_checkov_has_no_unreviewed_failures(scans: dict[str, ScanResult]) -> None:
     failed = {name: result.failed for name, result in scans.items() if result.failed}
-    assert failed == {}, "unreviewed checkov failures: add a fix, or a reasoned entry in lib/policy/checkov_suppressions.toml"
+    assert failed == {}, "unreviewed checkov failures: add a fix, or a reasoned entry in tools/checkov/suppressions.toml"
     assert all(result.passed > 100 for result in scans.values())
 
 
