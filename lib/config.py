@@ -283,6 +283,34 @@ class AppConfig:
             return None
         return self.cutover_source
 
+    # Decisions derived from the config, made here once so that no construct works them out again.
+
+    @property
+    def target_kinds(self) -> frozenset[str]:
+        return frozenset(target.kind for target in self.targets.values())
+
+    @property
+    def needs_s3_endpoint(self) -> bool:
+        """An S3 gateway endpoint: for S3 targets, and for DMS Serverless (it reaches S3 for its own work)."""
+        return "s3" in self.target_kinds or self.dms.serverless
+
+    @property
+    def needs_kinesis_endpoint(self) -> bool:
+        return "kinesis" in self.target_kinds
+
+    @property
+    def primary_task_key(self) -> str:
+        """The task the dashboard and the lag alarms center on: the cutover's, else the first."""
+        return self.cutover.task_key if self.cutover else next(iter(self.dms.tasks))
+
+    @property
+    def validated_task_keys(self) -> list[str]:
+        """Tasks whose row validation raises alarms: the cutover trusts one task's rows; without a cutover, every
+        task into Aurora."""
+        if self.cutover:
+            return [self.cutover.task_key]
+        return [key for key, task in self.dms.tasks.items() if self.targets[task.target].is_aurora]
+
 
 # --------------------------------------------------------------------------------------
 # Loading

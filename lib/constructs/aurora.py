@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import RdsClusterParam
 from constructs import Construct
 
 from lib.config import AuroraConfig
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import assume_role_policy
 
 ENHANCED_MONITORING_SECONDS = 60
@@ -53,14 +54,14 @@ class Aurora(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
-        partition: str,
+        context: StackContext,
         config: AuroraConfig,
         subnet_ids: list[str],
         security_group_id: str,
-        kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        kms_key_arn = context.kms_key_arn
         self.cluster_identifier = f"{prefix}-aurora"
         self.subnet_group = DbSubnetGroup(self, "subnets", name=f"{prefix}-aurora", subnet_ids=subnet_ids)
         if config.is_mysql:
@@ -113,13 +114,13 @@ class Aurora(Construct):
             self,
             "monitoring-role",
             name=f"{prefix}-rds-monitoring",
-            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+            assume_role_policy=assume_role_policy(context.service_principal("monitoring.rds")),
         )
         IamRolePolicyAttachment(
             self,
             "monitoring-policy",
             role=self.monitoring_role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            policy_arn=context.managed_policy_arn("service-role/AmazonRDSEnhancedMonitoringRole"),
         )
         self.instances: list[RdsClusterInstance] = []
         for index in range(1 + config.reader_count):

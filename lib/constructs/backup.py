@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from lib.config import BackupConfig
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import assume_role_policy
 
 MONTHLY_SCHEDULE = "cron(0 6 1 * ? *)"
@@ -22,13 +23,13 @@ class Backup(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
-        partition: str,
+        context: StackContext,
         config: BackupConfig,
-        kms_key_arn: str,
         protected_resource_arns: list[str],
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        kms_key_arn = context.kms_key_arn
         self.vault = BackupVault(self, "vault", name=f"{prefix}-vault", kms_key_arn=kms_key_arn)
         rules = [
             BackupPlanRule(
@@ -52,13 +53,15 @@ class Backup(Construct):
                 )
             )
         self.plan = BackupPlan(self, "plan", name=f"{prefix}-plan", rule=rules)
-        self.role = IamRole(self, "role", name=f"{prefix}-backup", assume_role_policy=assume_role_policy("backup.amazonaws.com"))
+        self.role = IamRole(
+            self, "role", name=f"{prefix}-backup", assume_role_policy=assume_role_policy(context.service_principal("backup"))
+        )
         for policy in BACKUP_MANAGED_POLICIES:
             IamRolePolicyAttachment(
                 self,
                 f"role-{policy}",
                 role=self.role.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/service-role/{policy}",
+                policy_arn=context.managed_policy_arn(f"service-role/{policy}"),
             )
         self.selection = BackupSelection(
             self,

@@ -34,6 +34,7 @@ from lib.constants import (
     CutoverEnv,
     dms_state_change_pattern,
 )
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 from lib.jsonencode import jsonencode
 from lib.lambda_package import build_zip
@@ -73,16 +74,14 @@ class Cutover(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
+        context: StackContext,
         parameter_path: str,
-        region: str,
-        account_id: str,
-        partition: str,
         config: CutoverConfig,
-        log_retention_days: int,
         targets: CutoverTargets,
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        log_retention_days = context.log_retention_days
         if config.hosted_zone_id:
             self.zone_id = config.hosted_zone_id
         else:
@@ -127,7 +126,7 @@ class Cutover(Construct):
         )
         # Created and deleted by the Lambda as its mutex; Terraform only names it (and scopes IAM to it).
         self.lock_parameter_name = f"{parameter_path}/cutover/lock"
-        ssm_arn_base = f"arn:{partition}:ssm:{region}:{account_id}:parameter"
+        ssm_arn_base = context.arn("ssm", "parameter")
         lock_parameter_arn = f"{ssm_arn_base}{self.lock_parameter_name}"
 
         self.function_name = f"{prefix}-cutover"
@@ -143,13 +142,13 @@ class Cutover(Construct):
             self,
             RoleIds("role", "least-privilege", "cutover-policy"),
             name=f"{prefix}-cutover",
-            service="lambda.amazonaws.com",
+            service=context.service_principal("lambda"),
             policy_name="cutover",
             statements=[
                 statement(
                     "MoveWeightedRecordsInThisZone",
                     ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-                    [f"arn:{partition}:route53:::hostedzone/{self.zone_id}"],
+                    [context.arn("route53", f"hostedzone/{self.zone_id}", regional=False, in_account=False)],
                 ),
                 statement(
                     "StateAndLockParameters",
@@ -167,7 +166,7 @@ class Cutover(Construct):
                 statement(
                     "ReadProjectAlarms",
                     ["cloudwatch:DescribeAlarms"],
-                    [f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{targets.alarm_name_prefix}*"],
+                    [context.arn("cloudwatch", f"alarm:{targets.alarm_name_prefix}*")],
                 ),
                 *self._dms_read_statements(targets.dms_replication_arn, serverless=serverless),
                 statement("DescribeTargetCluster", ["rds:DescribeDBClusters"], [targets.aurora_cluster_arn]),
@@ -256,7 +255,7 @@ class Cutover(Construct):
                 statement_id=f"allow-{label}",
                 action="lambda:InvokeFunction",
                 function_name=self.function.function_name,
-                principal="events.amazonaws.com",
+                principal=context.service_principal("events"),
                 source_arn=rule.arn,
             )
 

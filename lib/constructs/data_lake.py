@@ -56,6 +56,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S
 from constructs import Construct
 
 from lib.config import DataLakeConfig, TargetConfig
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, document, service_role, statement
 
 ATHENA_RESULTS_PREFIX = "athena-results"
@@ -83,16 +84,16 @@ class DataLake(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
-        partition: str,
-        region: str,
-        account_id: str,
+        context: StackContext,
         config: DataLakeConfig,
         targets: Mapping[str, TargetConfig],
-        kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        account_id = context.account_id
+        kms_key_arn = context.kms_key_arn
         self._kms_key_arn = kms_key_arn
+        self._context = context
         # The account id keeps the default name globally unique without asking the user for one.
         name = config.bucket_name or f"{prefix}-lake-{account_id}"
         # force_destroy off: a `destroy` must never take migrated data with it.
@@ -131,9 +132,7 @@ class DataLake(Construct):
         self.crawlers: dict[str, GlueCrawler] = {}
         self.writer_policies: dict[str, IamRolePolicy] = {}  # dms_writer_role id -> its policy
         if crawled:
-            self._crawlers(
-                prefix=prefix, partition=partition, region=region, account_id=account_id, config=config, crawled=crawled
-            )
+            self._crawlers(prefix=prefix, config=config, crawled=crawled)
 
         self.workgroup = AthenaWorkgroup(
             self,
@@ -280,19 +279,16 @@ class DataLake(Construct):
         self,
         *,
         prefix: str,
-        partition: str,
-        region: str,
-        account_id: str,
         config: DataLakeConfig,
         crawled: Mapping[str, str],
     ) -> None:
-        glue_arn = f"arn:{partition}:glue:{region}:{account_id}"
+        context = self._context
         database = self.database.name
         role, policy = service_role(
             self,
             RoleIds("crawler-role", "crawler-policy", "crawler-policy-document"),
             name=f"{prefix}-lake-crawler",
-            service="glue.amazonaws.com",
+            service=context.service_principal("glue"),
             policy_name="crawl-lake-prefixes",
             statements=[
                 statement("ReadCrawledPrefixes", ["s3:GetObject"], [f"{self.bucket_arn}/{p}/*" for p in crawled.values()]),
@@ -305,13 +301,13 @@ class DataLake(Construct):
                 statement(
                     "MaintainLakeTables",
                     GLUE_CATALOG_ACTIONS,
-                    [f"{glue_arn}:catalog", f"{glue_arn}:database/{database}", f"{glue_arn}:table/{database}/*"],
+                    [context.arn("glue", resource) for resource in ("catalog", f"database/{database}", f"table/{database}/*")],
                 ),
                 # The security configuration sends crawler logs to /aws-glue/crawlers-role/<role>-<configuration>.
                 statement(
                     "WriteCrawlerLogs",
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-                    f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws-glue/crawlers*",
+                    context.arn("logs", "log-group:/aws-glue/crawlers*"),
                 ),
                 statement("UseLakeKey", ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"], self._kms_key_arn),
             ],
@@ -345,7 +341,7 @@ class DataLake(Construct):
             self,
             RoleIds(id_, f"{id_}-policy", f"{id_}-policy-document"),
             name=name,
-            service="dms.amazonaws.com",
+            service=self._context.service_principal("dms"),
             policy_name="write-lake-folder",
             statements=[
                 statement(

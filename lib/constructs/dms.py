@@ -26,6 +26,7 @@ from constructs import Construct
 
 from lib.config import DmsConfig, SourceConfig, TargetConfig
 from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME, unencrypted_opt_in
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import assume_role_policy
 
 SERVICE_ROLE_POLICIES = {
@@ -58,18 +59,18 @@ class DmsServiceRoles(Construct):
     every other stack looks them up (false), so two stacks never fight over one name.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, create: bool, partition: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, context: StackContext, create: bool) -> None:
         super().__init__(scope, id_)
         self.dependables: list[ITerraformDependable] = []
         self.role_arns: dict[str, str] = {}
         for name, managed_policy in SERVICE_ROLE_POLICIES.items():
             if create:
-                role = IamRole(self, name, name=name, assume_role_policy=assume_role_policy("dms.amazonaws.com"))
+                role = IamRole(self, name, name=name, assume_role_policy=assume_role_policy(context.service_principal("dms")))
                 attachment = IamRolePolicyAttachment(
                     self,
                     f"{name}-policy",
                     role=role.name,
-                    policy_arn=f"arn:{partition}:iam::aws:policy/service-role/{managed_policy}",
+                    policy_arn=context.managed_policy_arn(f"service-role/{managed_policy}"),
                 )
                 self.dependables.append(attachment)
                 self.role_arns[name] = role.arn
@@ -85,19 +86,20 @@ class Dms(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
+        context: StackContext,
         config: DmsConfig,
         sources: Mapping[str, SourceConfig],
         targets: Mapping[str, TargetConfig],
         wiring: Mapping[str, TargetWiring],
         subnet_ids: list[str],
         security_group_id: str,
-        kms_key_arn: str,
         service_roles: DmsServiceRoles,
         secrets_access_role_arn: str,
         source_secret_arns: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        kms_key_arn = context.kms_key_arn
         self.instance_id = f"{prefix}-dms"
         self.serverless = config.serverless
         self.subnet_group = DmsReplicationSubnetGroup(

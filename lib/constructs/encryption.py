@@ -6,6 +6,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import document, statement
 
 # Services that encrypt with the key through their own grants (kms:ViaService keeps it scoped).
@@ -14,9 +15,11 @@ KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Generat
 
 
 class Encryption(Construct):
-    def __init__(self, scope: Construct, id_: str, *, prefix: str, account_id: str, partition: str, region: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, context: StackContext) -> None:
         super().__init__(scope, id_)
-        root = f"arn:{partition}:iam::{account_id}:root"
+        prefix = context.prefix
+        account_id = context.account_id
+        root = context.arn("iam", "root", regional=False)
         policy = document(
             self,
             "key-policy",
@@ -29,21 +32,21 @@ class Encryption(Construct):
                 principal={"AWS": "*"},
                 condition={
                     "StringEquals": {"kms:CallerAccount": account_id},
-                    "StringLike": {"kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in VIA_SERVICES]},
+                    "StringLike": {"kms:ViaService": [context.via_service(svc) for svc in VIA_SERVICES]},
                 },
             ),
             statement(
                 "CloudWatchLogsUseKey",
                 ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 "*",
-                principal={"Service": f"logs.{region}.amazonaws.com"},
-                condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:*"}},
+                principal={"Service": context.service_principal("logs", regional=True)},
+                condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": context.arn("logs", "*")}},
             ),
             statement(
                 "EventSourcesPublishToEncryptedTopic",
                 ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "*",
-                principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com", "dms.amazonaws.com"]},
+                principal={"Service": [context.service_principal(s) for s in ("cloudwatch", "events", "dms")]},
             ),
         )
         self.key = KmsKey(

@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from lib.config import NetworkConfig, SourceConfig
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 HTTPS_PORT = 443
@@ -35,13 +36,10 @@ class Network(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
-        region: str,
+        context: StackContext,
         network: NetworkConfig,
         sources: Sequence[SourceConfig],
         aurora_port: int | None,
-        kms_key_arn: str,
-        log_retention_days: int,
         needs_s3_endpoint: bool = False,
         needs_kinesis_endpoint: bool = False,
     ) -> None:
@@ -51,6 +49,8 @@ class Network(Construct):
         `kinesis-streams` interface endpoint; they are created only when a target needs them.
         """
         super().__init__(scope, id_)
+        prefix = context.prefix
+        region = context.region
         self.vpc = Vpc(
             self,
             "vpc",
@@ -61,7 +61,7 @@ class Network(Construct):
         )
         # The default group would otherwise allow all traffic between its members: strip every rule.
         DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-closed"})
-        self._flow_logs(prefix, kms_key_arn, log_retention_days)
+        self._flow_logs(context)
         self.route_table = RouteTable(self, "private-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private"})
         self.private_subnets: list[Subnet] = []
         for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, self._zones(network), strict=True)):
@@ -186,8 +186,9 @@ class Network(Construct):
         )
         return [Fn.element(zones.names, index) for index in range(len(network.private_subnet_cidrs))]
 
-    def _flow_logs(self, prefix: str, kms_key_arn: str, log_retention_days: int) -> None:
+    def _flow_logs(self, context: StackContext) -> None:
         """Rejected and accepted flows to an encrypted log group: the evidence when DMS cannot reach the source."""
+        prefix, kms_key_arn, log_retention_days = context.prefix, context.kms_key_arn, context.log_retention_days
         group = CloudwatchLogGroup(
             self, "flow-logs", name=f"/{prefix}/vpc-flow-logs", retention_in_days=log_retention_days, kms_key_id=kms_key_arn
         )
@@ -195,7 +196,7 @@ class Network(Construct):
             self,
             RoleIds("flow-logs-role", "flow-logs-write", "flow-logs-policy"),
             name=f"{prefix}-flow-logs",
-            service="vpc-flow-logs.amazonaws.com",
+            service=context.service_principal("vpc-flow-logs"),
             policy_name="write-flow-logs",
             statements=[
                 statement(

@@ -7,15 +7,19 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import document, statement
 
 # Services that publish alerts to the topic; each only on behalf of this account.
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "dms.amazonaws.com")
+PUBLISHING_SERVICES = ("cloudwatch", "events", "dms")
 
 
 class Notifications(Construct):
-    def __init__(self, scope: Construct, id_: str, *, prefix: str, kms_key_arn: str, account_id: str, alarm_email: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, context: StackContext, alarm_email: str) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        account_id = context.account_id
+        kms_key_arn = context.kms_key_arn
         self.topic = SnsTopic(self, "topic", name=f"{prefix}-migration-events", kms_master_key_id=kms_key_arn)
         SnsTopicPolicy(
             self,
@@ -28,7 +32,7 @@ class Notifications(Construct):
                     "ServicesPublishForThisAccount",
                     ["sns:Publish"],
                     [self.topic.arn],
-                    principal={"Service": list(PUBLISHING_SERVICES)},
+                    principal={"Service": [context.service_principal(service) for service in PUBLISHING_SERVICES]},
                     condition={"StringEquals": {"aws:SourceAccount": account_id}},
                 ),
             ),

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from lib.config import ObservabilityConfig
 from lib.constants import OPS_ALARM_INFIX, dms_state_change_pattern
+from lib.constructs.context import StackContext
 from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 from lib.jsonencode import jsonencode
 
@@ -91,13 +92,14 @@ class Observability(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
+        context: StackContext,
         health_alarm_prefix: str,
-        region: str,
         config: ObservabilityConfig,
         observed: ObservedResources,
     ) -> None:
         super().__init__(scope, id_)
+        prefix = context.prefix
+        region = context.region
         ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
         # One function call per task (not split + element): each call is a jsii round trip at synth.

@@ -28,6 +28,7 @@ from constructs import Construct
 
 from lib.config import AuroraConfig, SourceConfig, TargetConfig
 from lib.constants import unencrypted_opt_in
+from lib.constructs.context import StackContext
 from lib.constructs.dms import AURORA_ENDPOINT_ENGINES, HEARTBEAT_MINUTES, Dms
 from lib.defaults import REVERSE_TASK_SUFFIX
 
@@ -43,7 +44,7 @@ class ReverseReplication(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
+        context: StackContext,
         forward_task_key: str,
         table_mappings: str,
         settings: str,
@@ -54,14 +55,15 @@ class ReverseReplication(Construct):
         aurora_secret_arn: str,
         source_write_secret_arn: str,
         secrets_access_role_arn: str,
-        kms_key_arn: str,
-        log_retention_days: int,
     ) -> None:
         """`aurora_secret_arn`: the forward task's Aurora user (host: the cluster writer endpoint, where slots live).
 
         `source_write_secret_arn`: the reverse task's own user on the source, allowed to write there.
         """
         super().__init__(scope, id_)
+        prefix = context.prefix
+        kms_key_arn = context.kms_key_arn
+        log_retention_days = context.log_retention_days
         self.task_id = f"{prefix}-{forward_task_key}-{REVERSE_TASK_SUFFIX}"
         postgres = not aurora.is_mysql
         # PostgreSQL has no CDC start time: the CLI creates this slot at the fence (test_decoding) and starts

@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
 from lib.config import SourceConfig
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 
@@ -23,11 +24,9 @@ class Secrets(Construct):
         scope: Construct,
         id_: str,
         *,
-        prefix: str,
-        region: str,
+        context: StackContext,
         sources: Sequence[SourceConfig],
         create_target_secret: bool,
-        kms_key_arn: str,
         reverse_target_source: SourceConfig | None = None,
     ) -> None:
         """`create_target_secret`: only an Aurora target needs DMS credentials of ours (S3/Kinesis use roles).
@@ -35,6 +34,8 @@ class Secrets(Construct):
         `reverse_target_source`: the source the reverse task writes back into (cutover.reverse_replication).
         """
         super().__init__(scope, id_)
+        prefix = context.prefix
+        kms_key_arn = context.kms_key_arn
         self.created_source_secrets: dict[str, SecretsmanagerSecret] = {}
         self.source_secret_arns: dict[str, str] = {}
         for source in sources:
@@ -101,7 +102,7 @@ class Secrets(Construct):
             self,
             RoleIds("dms-secrets-role", "dms-secrets-read", "secrets-read-policy"),
             name=f"{prefix}-dms-secrets",
-            service=f"dms.{region}.amazonaws.com",
+            service=context.service_principal("dms", regional=True),
             policy_name="read-endpoint-secrets",
             statements=[
                 statement(
@@ -113,7 +114,7 @@ class Secrets(Construct):
                     "DecryptEndpointSecrets",
                     ["kms:Decrypt"],
                     [kms_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+                    condition={"StringEquals": {"kms:ViaService": context.via_service("secretsmanager")}},
                 ),
             ],
         )

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from lib.config import KinesisTargetConfig
 from lib.constants import FIREHOSE_ROLE_SUFFIX, KINESIS_DMS_ROLE_SUFFIX
+from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, service_role, statement
 
 # What an operator needs to see a stalled or throttled stream (per-shard, on top of the stream-level set).
@@ -56,16 +57,14 @@ class KinesisDelivery(Construct):
         scope: Construct,
         id_: str,
         *,
+        context: StackContext,
         name: str,
-        partition: str,
-        region: str,
-        account_id: str,
         config: KinesisTargetConfig,
         bucket_arn: str,
-        kms_key_arn: str,
-        log_retention_days: int,
     ) -> None:
         super().__init__(scope, id_)
+        kms_key_arn = context.kms_key_arn
+        log_retention_days = context.log_retention_days
         provisioned = config.stream_mode == "PROVISIONED"
         self.stream = KinesisStream(
             self,
@@ -86,7 +85,7 @@ class KinesisDelivery(Construct):
             self,
             RoleIds("dms-role", "dms-role-policy", "dms-role-document"),
             name=f"{name}{KINESIS_DMS_ROLE_SUFFIX}",
-            service="dms.amazonaws.com",
+            service=context.service_principal("dms"),
             policy_name="write-stream",
             statements=[
                 statement(
@@ -97,7 +96,7 @@ class KinesisDelivery(Construct):
                     "EncryptForStream",
                     ["kms:GenerateDataKey"],
                     [kms_key_arn],
-                    condition={"StringEquals": {"kms:ViaService": f"kinesis.{region}.amazonaws.com"}},
+                    condition={"StringEquals": {"kms:ViaService": context.via_service("kinesis")}},
                 ),
             ],
         )
@@ -109,7 +108,7 @@ class KinesisDelivery(Construct):
         self.log_stream = CloudwatchLogStream(
             self, "delivery-log-stream", name=DELIVERY_LOG_STREAM, log_group_name=self.log_group.name
         )
-        log_stream_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
+        log_stream_arn = context.arn("logs", f"log-group:{log_group_name}:log-stream:{DELIVERY_LOG_STREAM}")
 
         data_objects = f"{bucket_arn}/{config.delivery_prefix}/*"
         error_objects = f"{bucket_arn}/{config.delivery_prefix}-errors/*"
@@ -117,7 +116,7 @@ class KinesisDelivery(Construct):
             self,
             RoleIds("firehose-role", "firehose-role-policy", "firehose-role-document"),
             name=f"{name}{FIREHOSE_ROLE_SUFFIX}",
-            service="firehose.amazonaws.com",
+            service=context.service_principal("firehose"),
             policy_name="stream-to-lake",
             statements=[
                 statement(
@@ -130,7 +129,7 @@ class KinesisDelivery(Construct):
                     ["kms:Decrypt"],
                     [kms_key_arn],
                     condition={
-                        "StringEquals": {"kms:ViaService": f"kinesis.{region}.amazonaws.com"},
+                        "StringEquals": {"kms:ViaService": context.via_service("kinesis")},
                         "StringLike": {"kms:EncryptionContext:aws:kinesis:arn": self.stream_arn},
                     },
                 ),
@@ -155,7 +154,7 @@ class KinesisDelivery(Construct):
                     ["kms:Decrypt", "kms:GenerateDataKey"],
                     [kms_key_arn],
                     condition={
-                        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                        "StringEquals": {"kms:ViaService": context.via_service("s3")},
                         "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, data_objects, error_objects]},
                     },
                 ),

@@ -46,23 +46,15 @@ def _synth(config: DataLakeConfig, targets: dict[str, TargetConfig], *, dms_fold
     from cdktf_cdktf_provider_aws.kms_key import KmsKey
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
+    from lib.constructs.context import StackContext
     from lib.constructs.data_lake import DataLake
 
     stack = cdktf.TerraformStack(cdktf.Testing.app(), "lake-under-test")
     AwsProvider(stack, "aws", region="us-east-1")
     me = DataAwsCallerIdentity(stack, "me")
     key = KmsKey(stack, "key")
-    lake = DataLake(
-        stack,
-        "lake",
-        prefix=PREFIX,
-        partition="aws",
-        region="us-east-1",
-        account_id=me.account_id,
-        config=config,
-        targets=targets,
-        kms_key_arn=key.arn,
-    )
+    context = StackContext(PREFIX, "aws", "amazonaws.com", "us-east-1", me.account_id, key.arn, 14)
+    lake = DataLake(stack, "lake", context=context, config=config, targets=targets)
     if dms_folder is not None:
         lake.dms_writer_role("dms-writer", name=f"{PREFIX}-dms-s3-sales", folder=dms_folder)
     assert set(lake.crawlers) == {k for k, t in targets.items() if t.crawled_prefix}

@@ -51,23 +51,14 @@ def stack() -> dict[str, Any]:
     import cdktf
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
+    from lib.constructs.context import StackContext
     from lib.constructs.streaming import KinesisDelivery
 
     scope = cdktf.TerraformStack(cdktf.Testing.app(), "streaming")
     AwsProvider(scope, "aws", region="us-east-1")
+    context = StackContext("tap-migrate-dev", "aws", "amazonaws.com", "us-east-1", "123456789012", KEY_ARN, LOG_RETENTION)
     for key, config in (("orders", PROVISIONED), ("events", ON_DEMAND)):
-        KinesisDelivery(
-            scope,
-            key,
-            name=NAMES[key],
-            partition="aws",
-            region="us-east-1",
-            account_id="123456789012",
-            config=config,
-            bucket_arn=BUCKET_ARN,
-            kms_key_arn=KEY_ARN,
-            log_retention_days=LOG_RETENTION,
-        )
+        KinesisDelivery(scope, key, context=context, name=NAMES[key], config=config, bucket_arn=BUCKET_ARN)
     parsed: dict[str, Any] = json.loads(cdktf.Testing.synth(scope))
     return parsed
 
