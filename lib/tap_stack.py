@@ -34,20 +34,18 @@ from lib.constructs.secrets import Secrets
 from lib.constructs.target_wiring import wire_targets
 from lib.stack_outputs import declare_outputs
 
-# The partition's DNS suffix for service principals and kms:ViaService values.
-DNS_SUFFIX = "amazonaws.com"
-
-
 class TapStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, config: AppConfig) -> None:
         super().__init__(scope, id_)
         self.config = config
         configure_backend(self, config)
         build_provider(self, config)
+        partition = DataAwsPartition(self, "partition")
         base = StackContext(
             prefix=config.project.prefix,
-            partition=DataAwsPartition(self, "partition").partition,
-            dns_suffix=DNS_SUFFIX,
+            partition=partition.partition,
+            # amazonaws.com, or amazonaws.com.cn in China: service principals and kms:ViaService follow the partition.
+            dns_suffix=partition.dns_suffix,
             region=config.project.region,
             account_id=DataAwsCallerIdentity(self, "identity").account_id,
             kms_key_arn="",

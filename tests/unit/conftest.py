@@ -27,6 +27,10 @@ def build(config: AppConfig) -> TapStack:
     return TapStack(cdktf.Testing.app(), "under-test", config)
 
 
+# Service principals and kms:ViaService values end in the partition's DNS suffix, a reference in the JSON.
+DNS_SUFFIX = "${data.aws_partition.partition.dns_suffix}"
+
+
 def synthesize(config: AppConfig) -> str:
     import cdktf
 

@@ -13,7 +13,7 @@ from lib.config import AppConfig
 from lib.dashboard import Metric, MetricWidget, TextWidget, dashboard_document
 from lib.defaults import PROFILES
 from lib.jsonencode import escaped_for_jsonencode
-from tests.unit.conftest import decode_jsonencode, only, resources, statements
+from tests.unit.conftest import DNS_SUFFIX, decode_jsonencode, only, resources, statements
 
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
 TASK_RESOURCE_ID = re.compile(
@@ -145,7 +145,7 @@ def test_task_failure_and_stop_events_reach_the_topic(stack_json: dict[str, Any]
 def test_topic_policy_lets_only_alerting_services_of_this_account_publish(stack_json: dict[str, Any]) -> None:
     (publish,) = statements(stack_json, only(stack_json, "aws_sns_topic_policy")["policy"]).values()
     assert publish["Action"] == ["sns:Publish"]
-    assert sorted(publish["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "dms.amazonaws.com", "events.amazonaws.com"]
+    assert sorted(publish["Principal"]["Service"]) == [f"{s}.{DNS_SUFFIX}" for s in ("cloudwatch", "dms", "events")]
     assert "aws_caller_identity" in publish["Condition"]["StringEquals"]["aws:SourceAccount"][0]
 
 

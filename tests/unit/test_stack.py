@@ -25,7 +25,7 @@ from lib.constants import (
     CutoverEnv,
     Output,
 )
-from tests.unit.conftest import decode_jsonencode, only, resources, statements
+from tests.unit.conftest import DNS_SUFFIX, decode_jsonencode, only, resources, statements
 
 
 def test_kms_key_rotates_and_names_the_services_that_use_it(synthesized: str, stack_json: dict[str, Any]) -> None:
@@ -34,7 +34,7 @@ def test_kms_key_rotates_and_names_the_services_that_use_it(synthesized: str, st
     via = policy["ServicesInThisAccountUseKey"]
     services = {entry.split(".")[0] for entry in via["Condition"]["StringLike"]["kms:ViaService"]}
     assert {"rds", "dms", "secretsmanager", "sns"} <= services
-    assert policy["CloudWatchLogsUseKey"]["Principal"]["Service"] == ["logs.us-east-1.amazonaws.com"]
+    assert policy["CloudWatchLogsUseKey"]["Principal"]["Service"] == [f"logs.us-east-1.{DNS_SUFFIX}"]
     assert policy["AccountAdministers"]["Principal"]["AWS"][0].endswith(":root")
     assert only(stack_json, "aws_kms_alias")["name"] == "alias/tap-migrate-dev"
 
@@ -322,7 +322,7 @@ def test_cutover_is_triggered_by_task_events_and_a_schedule(stack_json: dict[str
     assert "replication_task_arn" in pattern["resources"][0]
     assert rules["tap-migrate-dev-cutover-tick"]["schedule_expression"] == "rate(5 minutes)"
     permissions = resources(stack_json, "aws_lambda_permission")
-    assert {p["principal"] for p in permissions.values()} == {"events.amazonaws.com"}
+    assert {p["principal"] for p in permissions.values()} == {f"events.{DNS_SUFFIX}"}
     assert all("source_arn" in p for p in permissions.values())
 
 

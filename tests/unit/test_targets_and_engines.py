@@ -23,7 +23,16 @@ from lib.config import PROJECT_ROOT, AppConfig, ConfigError, load_config, parse_
 from lib.constants import CORE_OUTPUTS, HEALTH_ALARM_INFIX, CutoverEnv, Output
 from lib.defaults import PROFILES, Profile
 from lib.policy.gate import SUPPRESSIONS_FILE, evaluate, load_suppressions
-from tests.unit.conftest import BASE_CONFIG, config_from, decode_jsonencode, only, resources, statements, synthesize
+from tests.unit.conftest import (
+    BASE_CONFIG,
+    DNS_SUFFIX,
+    config_from,
+    decode_jsonencode,
+    only,
+    resources,
+    statements,
+    synthesize,
+)
 
 Stack = dict[str, Any]
 
@@ -334,7 +343,7 @@ def test_each_s3_endpoint_role_touches_only_its_own_folder(stacks: Synthesized, 
         _, endpoint = _named(stack, "aws_dms_s3_endpoint", endpoint_id=f"{prefix}-target-{key}")
         role_name, role = _referenced(stack, endpoint["service_access_role_arn"], "aws_iam_role")
         roles.add(role_name)
-        assert _trusted_services(role) == ["dms.amazonaws.com"]
+        assert _trusted_services(role) == [f"dms.{DNS_SUFFIX}"]
         folder_objects = f"{bucket_arn}/{s3.folder}/*"
         granted: set[str] = set()
         for found in _role_statements(stack, role_name):
