@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.config import load_config
+from lib.config import ConfigError, load_config
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
 from tools.emulator_support import EMULATOR_EXCLUSIONS
-from tools.terraform_cli import cli_config, prepare_workdir, terraform_binary
+from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = PROJECT_ROOT / "cdktf.out" / "stacks" / STACK_NAME
@@ -49,7 +49,10 @@ class Timings:
         self, name: str, args: Sequence[str], env: Mapping[str, str], cwd: Path = PROJECT_ROOT
     ) -> subprocess.CompletedProcess[str]:
         started = time.perf_counter()
-        result = subprocess.run(list(args), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
+        try:
+            result = subprocess.run(list(args), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise DeployError(f"{args[0]} is not installed (needed for {name}): run ./tap setup") from None
         self.steps[name] = round(time.perf_counter() - started, 2)
         return result
 
@@ -197,10 +200,23 @@ def down(env_base: Mapping[str, str] | None = None) -> dict[str, float]:
     return timings.steps
 
 
-def has_cutover() -> bool:
+def read_outputs(path: Path) -> dict[str, Any] | None:
+    """The deployed stack's flat outputs; None when there is no file; DeployError naming the fix when it is broken."""
+    if not path.is_file():
+        return None
+    try:
+        outputs = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DeployError(f"{path} is not valid JSON ({error}); redeploy (./tap up) to rewrite it") from None
+    if not isinstance(outputs, dict):
+        raise DeployError(f"{path} must hold a JSON object of outputs; redeploy (./tap up) to rewrite it")
+    return outputs
+
+
+def has_cutover(path: Path | None = None) -> bool:
     """Whether the deployed stack (its outputs file) has a cutover Lambda."""
-    path = PROJECT_ROOT / OUTPUTS_FILE
-    return path.is_file() and Output.CUTOVER_FUNCTION_NAME in json.loads(path.read_text(encoding="utf-8"))
+    outputs = read_outputs(path or PROJECT_ROOT / OUTPUTS_FILE)
+    return outputs is not None and Output.CUTOVER_FUNCTION_NAME in outputs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,9 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if clean else 2
         else:
             print(json.dumps({"timings_s": down()}))
-    except (DeployError, emulator.EmulatorError) as error:
+    except (DeployError, emulator.EmulatorError, ToolchainError) as error:
         _log(str(error))
         return 1
+    except ConfigError as error:
+        _log(f"{error}\nfix the configuration file (TAP_CONFIG or config/tap-migrate.toml), then run the command again")
+        return 2
     return 0
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 OUTPUT_KEY = "cutover_function_name"
+REGION_KEY = "region"  # lib/constants.Output.REGION
 BAR_WIDTH = 20
 # A fresh lock usually belongs to a scheduled tick that finishes within a second or two.
 _CONFLICT_RETRIES = 3
@@ -43,15 +44,34 @@ class CliError(Exception):
     """A usage or configuration problem; printed without a traceback."""
 
 
-def function_name_from_outputs(path: Path) -> str:
+def _outputs(path: Path) -> dict[str, Any]:
     try:
-        outputs = json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CliError(f"{path} not found: pass --function-name or deploy the stack first") from None
+        raise CliError(f"{path} not found: pass --function-name (and set AWS_REGION), or deploy the stack first") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"{path} cannot be read ({err}); redeploy (./tap up) to rewrite it") from None
+    if not text.strip():
+        raise CliError(f"{path} is empty; redeploy (./tap up) to rewrite it, or pass --function-name and set AWS_REGION")
+    try:
+        outputs = json.loads(text)
     except ValueError as err:
-        raise CliError(f"{path} is not valid JSON: {err}") from None
+        raise CliError(f"{path} is not valid JSON ({err}); redeploy (./tap up) to rewrite it") from None
     if not isinstance(outputs, dict):
-        raise CliError(f"{path} must hold a JSON object")
+        raise CliError(f"{path} must hold a JSON object of outputs; redeploy (./tap up) to rewrite it")
+    return outputs
+
+
+def region_from_outputs(path: Path) -> str:
+    """The deployed stack's region (its `region` output), for when neither AWS_REGION nor AWS_DEFAULT_REGION is set."""
+    region = _outputs(path).get(REGION_KEY)
+    if not isinstance(region, str) or not region.strip():
+        raise CliError(f"{path} names no region: set AWS_REGION (e.g. export AWS_REGION=us-east-1), or redeploy")
+    return region.strip()
+
+
+def function_name_from_outputs(path: Path) -> str:
+    outputs = _outputs(path)
     if isinstance(outputs.get(OUTPUT_KEY), str):
         return str(outputs[OUTPUT_KEY])
     # Stacks sometimes prefix output names; accept exactly one key that ends with ours.
@@ -348,7 +368,11 @@ def main(
             from .aws import build_adapters  # noqa: PLC0415
             from .engine import Engine  # noqa: PLC0415
 
-            session = session or boto3.session.Session()
+            if session is None:
+                region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                if not region and args.function_name and not args.outputs.exists():
+                    raise CliError("no AWS region: set AWS_REGION (e.g. export AWS_REGION=us-east-1)")
+                session = boto3.session.Session(region_name=region or region_from_outputs(args.outputs))
             name = args.function_name or function_name_from_outputs(args.outputs)
             settings = settings_from_lambda(session, name)
             engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr)
