@@ -1,12 +1,14 @@
 """Defaults and allowed values, kept apart from the loader and the builders.
 
-`SECTIONS` is the schema of the TOML file: every allowed field with its default
-(`None` means required, or taken from the environment profile).
+`SECTIONS` (and the map sections' `SOURCE_FIELDS`, `TARGET_FIELDS`, `TASK_FIELDS`) are every allowed
+field of the TOML file with its default, read from the committed JSON Schema of lib/config/schema.py.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 
@@ -90,159 +92,32 @@ REVERSE_REFUSED_PREP_MODES: Final = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD")
 # The reverse task's identifier is the cutover task's with this suffix.
 REVERSE_TASK_SUFFIX: Final = "reverse"
 
-TASK_FIELDS: Final[dict[str, Any]] = {
-    "source": "",  # empty: the only source
-    "target": "",  # empty: the only target
-    "migration_type": "full-load-and-cdc",
-    "table_mappings_file": "dms/table-mappings.json",
-    "settings_file": "dms/task-settings.json",
-    # Required to pair engines DMS cannot map one to one (e.g. PostgreSQL -> Aurora MySQL): where the
-    # schema conversion (AWS SCT / DMS Schema Conversion) is documented.
-    "schema_conversion_note": "",
+# The TOML file's fields and defaults come from the committed JSON Schema, generated from the pydantic
+# models in lib/config/schema.py (a test keeps it fresh): synthesis reads JSON instead of importing pydantic.
+# A default of None means required, or taken from the environment profile.
+SCHEMA_FILE: Final = Path(__file__).resolve().parent.parent / "config" / "tap-migrate.schema.json"
+_SCHEMA: Final[dict[str, Any]] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+_TARGET_DEFINITIONS: Final = {
+    "aurora_postgresql": "AuroraPostgresqlTarget",
+    "aurora_mysql": "AuroraMysqlTarget",
+    "s3": "S3Target",
+    "kinesis": "KinesisTarget",
 }
 
-# [sources.<key>]: `None` is required.
-SOURCE_FIELDS: Final[dict[str, Any]] = {
-    "engine": "postgres",
-    "engine_version": None,
-    "host": None,
-    "port": 0,  # 0: the engine's default port
-    "database": "",  # PostgreSQL: required; MySQL/MariaDB endpoints take none (table mappings pick schemas)
-    "cidr_blocks": None,
-    "secret_arn": "",
-    "ssl_mode": "require",
-    "ca_certificate_file": "",
-    "allow_unencrypted": False,  # MySQL/MariaDB only: the explicit opt-in for ssl_mode = "none"
-    "events_poll_interval_seconds": 5,  # MySQL/MariaDB CDC: how often DMS polls the binary log
-}
 
+def _fields(definition: str, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    properties: dict[str, Any] = _SCHEMA["$defs"][definition]["properties"]
+    return {name: spec.get("default") for name, spec in properties.items() if name not in without}
+
+
+TASK_FIELDS: Final[dict[str, Any]] = _fields("Task")
+# [sources.<key>]
+SOURCE_FIELDS: Final[dict[str, Any]] = _fields("Source")
+# [targets.<key>] by kind (the kind itself is read first)
 TARGET_FIELDS: Final[dict[str, dict[str, Any]]] = {
-    # Aurora targets take their cluster settings from [aurora].
-    "aurora_postgresql": {},
-    # DMS full load into MySQL: threads loading each table in parallel (0: DMS default).
-    "aurora_mysql": {"parallel_load_threads": 0},
-    "s3": {
-        "folder": None,  # the prefix in the data-lake bucket, e.g. "bronze/sales"
-        "data_format": "parquet",
-        "compression": "gzip",
-        "parquet_version": "parquet-2-0",
-        "enable_statistics": True,
-        "date_partition_enabled": True,
-        "cdc_path": "cdc",
-        "include_op_for_full_load": True,
-        "timestamp_column_name": "dms_commit_ts",
-        "crawler": True,  # a Glue crawler catalogs this folder
-    },
-    "kinesis": {
-        "stream_mode": None,  # (profile) PROVISIONED | ON_DEMAND
-        "shard_count": 1,  # PROVISIONED only
-        "retention_hours": 24,
-        "message_format": "json",
-        "include_transaction_details": True,
-        "include_control_details": False,
-        "include_table_alter_operations": True,
-        "include_partition_value": True,
-        "partition_include_schema_table": True,
-        "delivery_prefix": None,  # Firehose writes the stream to this prefix of the data-lake bucket
-        "buffering_seconds": 60,
-        "buffering_mb": 64,
-        "dynamic_partitioning": True,  # <prefix>/<schema>/<table>/ from DMS record metadata; else by date
-        "crawler": True,
-    },
+    kind: _fields(definition, without=("kind",)) for kind, definition in _TARGET_DEFINITIONS.items()
 }
-
-
+# Every section; "sources" and "targets" are maps keyed by logical name whose fields are above.
 SECTIONS: Final[dict[str, dict[str, Any]]] = {
-    "project": {
-        "name": "tap-migrate",
-        "environment_suffix": "dev",
-        "region": "us-east-1",
-        "profile": "dev",
-        "tags": {},
-    },
-    "deployment": {
-        "target": "aws",
-        "emulator_endpoint": "",
-        "create_dms_service_roles": True,
-    },
-    "network": {
-        "vpc_cidr": "10.20.0.0/16",
-        "private_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"],
-        "availability_zones": [],
-    },
-    # Maps keyed by logical name; their fields are SOURCE_FIELDS and TARGET_FIELDS[kind].
-    "sources": {},
-    "targets": {},
-    "aurora": {
-        "engine_version": "",  # empty: the default of the engine the Aurora target kind names
-        "min_acu": None,
-        "max_acu": None,
-        "reader_count": None,
-        "deletion_protection": None,
-        "backup_retention_days": None,
-        "database_name": "appdb",
-        "master_username": "tapadmin",
-        "performance_insights_retention_days": 7,
-        "preferred_backup_window": "03:00-04:00",
-    },
-    "dms": {
-        "engine_version": "3.5.4",
-        "instance_class": None,
-        "allocated_storage_gb": 100,
-        "multi_az": None,
-        "log_retention_days": None,
-        "serverless": False,  # DMS Serverless (aws_dms_replication_config) instead of instance + tasks
-        "min_capacity_units": 1,
-        "max_capacity_units": None,  # (profile)
-        "tasks": {"main": dict(TASK_FIELDS)},
-    },
-    # Created when a target is s3 or kinesis: one bucket, its Glue catalog and an Athena workgroup.
-    "data_lake": {
-        "bucket_name": "",  # empty: <prefix>-lake-<account id>
-        "transition_to_ia_days": 90,  # 0: no transition
-        "transition_to_glacier_days": 180,  # 0: no transition
-        "noncurrent_version_expiration_days": 90,
-        "glue_database_name": "",  # empty: the prefix with '_' for '-'
-        "crawler_schedule": "cron(0 2 * * ? *)",
-        "athena_results_expiration_days": 30,
-        "athena_bytes_scanned_cutoff_gb": 100,
-    },
-    "observability": {
-        "alarm_email": "",
-        "cdc_latency_alarm_seconds": None,  # (profile)
-        "cdc_latency_alarm_periods": 5,
-        "dms_free_storage_min_gb": 10,
-        "dms_freeable_memory_min_mb": 512,
-        "aurora_cpu_max_percent": 80,
-        "aurora_connections_max": 800,
-        "cutover_errors_max": 0,
-    },
-    "backup": {
-        "schedule": "cron(0 5 * * ? *)",
-        "daily_retention_days": None,
-        "monthly_retention_days": None,
-    },
-    "cutover": {
-        "enabled": True,  # false for data-lake-only stacks: no DNS records, no cutover Lambda
-        "domain": "db.migration.internal",
-        "hosted_zone_id": "",
-        "task_key": "main",
-        "record_ttl": 60,
-        "cutover_ttl": 5,
-        "read_steps": [10, 25, 50, 100],
-        "step_hold_seconds": 900,
-        "latency_threshold_seconds": 30,
-        "latency_periods": 5,
-        "metric_period_seconds": 60,
-        "drain_threshold_seconds": 1,
-        "drain_timeout_seconds": 600,
-        "drain_poll_seconds": 5,
-        "schedule_rate_minutes": 5,
-        # An Aurora -> source CDC task, created stopped, that the operator CLI starts at the writer flip:
-        # the only writer rollback that keeps the writes made on Aurora.
-        "reverse_replication": False,
-        "reverse_settings_file": "dms/reverse-task-settings.json",
-        # Why an unusual value (long latency threshold, short hold, a single read step) is right here.
-        "risk_accepted": "",
-    },
+    name: _fields(spec["$ref"].rsplit("/", 1)[1]) if "$ref" in spec else {} for name, spec in _SCHEMA["properties"].items()
 }

@@ -34,6 +34,7 @@ from lib.constructs.secrets import Secrets
 from lib.constructs.target_wiring import wire_targets
 from lib.stack_outputs import declare_outputs
 
+
 class TapStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, config: AppConfig) -> None:
         super().__init__(scope, id_)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from lib import defaults
 from lib.constants import DEFAULT_CONFIG_FILE, IAM_ROLE_NAME_MAX, target_role_names
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
 
@@ -1298,8 +1298,9 @@ class _Reader:
             0 <= drain_threshold < threshold,
             f"cutover.drain_threshold_seconds: {drain_threshold} must be below latency_threshold_seconds ({threshold})",
         )
+        self.check(drain_poll >= 1, f"cutover.drain_poll_seconds: {drain_poll} must be >= 1")
         self.check(
-            1 <= drain_poll <= drain_timeout <= 840,
+            drain_poll <= drain_timeout <= 840,
             f"cutover.drain_timeout_seconds: {drain_timeout} must be >= drain_poll_seconds ({drain_poll}) and <= 840 "
             "(it runs inside one Lambda invocation of at most 900 s)",
         )
@@ -1448,7 +1449,8 @@ class _Reader:
             f"observability.aurora_connections_max: {connections} must be 1..{CONNECTIONS_ALARM_MAX} (Aurora's highest "
             "max_connections; above it the alarm never fires)",
         )
-        ticks = max(1, CUTOVER_ERRORS_PERIOD_SECONDS // (60 * cutover.schedule_rate_minutes)) if cutover else None
+        rate = cutover.schedule_rate_minutes if cutover else 0
+        ticks = max(1, CUTOVER_ERRORS_PERIOD_SECONDS // (60 * rate)) if rate >= 1 else None
         self.check(
             errors >= 0 and (ticks is None or errors < ticks),
             f"observability.cutover_errors_max: {errors} must be 0.."

@@ -1,0 +1,116 @@
+"""The pydantic schema of the TOML file (lib/config/schema.py), its committed JSON Schema and the README tables.
+
+The schema is what editors check the TOML against, so it must accept every shipped config and agree
+with the loader: a value outside a bound or an enum the schema declares is one the loader refuses too.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib import defaults
+from lib.config import PROJECT_ROOT, ConfigError, parse_config
+from lib.config.schema import SCHEMA_FILE, ConfigFile, main, readme_table
+
+CONFIG_FILES = [PROJECT_ROOT / "config" / "tap-migrate.toml", *sorted((PROJECT_ROOT / "examples").glob("*/tap-migrate.toml"))]
+BASE = PROJECT_ROOT / "config" / "tap-migrate.toml"
+KINESIS_EXAMPLE = PROJECT_ROOT / "examples" / "003-postgres-kinesis-streaming-lake" / "tap-migrate.toml"
+MYSQL_EXAMPLE = PROJECT_ROOT / "examples" / "001-vendor-mysql-to-aurora-mysql" / "tap-migrate.toml"
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def test_the_committed_schema_and_the_readme_tables_are_fresh() -> None:
+    assert main(["--check"]) == 0, "run: .venv/bin/python -m lib.config.schema --write"
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.parent.name)
+def test_every_shipped_config_validates_against_the_schema_and_names_it(path: Path) -> None:
+    ConfigFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("#:schema "), f"{path}: the first line names the schema for editors (taplo)"
+    assert (path.parent / first.removeprefix("#:schema ").strip()).resolve() == SCHEMA_FILE
+
+
+def test_the_loader_reads_its_fields_and_defaults_from_the_schema() -> None:
+    assert set(defaults.SECTIONS) == set(ConfigFile.model_fields)
+    assert defaults.SECTIONS["cutover"]["latency_threshold_seconds"] == 30
+    assert defaults.SECTIONS["aurora"]["reader_count"] is None  # (profile)
+    assert defaults.SOURCE_FIELDS["host"] is None  # required
+    assert defaults.TARGET_FIELDS["kinesis"]["shard_count"] == 1 and "kind" not in defaults.TARGET_FIELDS["kinesis"]
+
+
+def test_the_readme_table_lists_every_field_once() -> None:
+    rows = [line.split("|")[1].strip().strip("`") for line in readme_table().splitlines()[2:]]
+    assert len(rows) == len(set(rows))
+    assert {"project.name", "sources.<key>.host", "targets.<key>.kind", "dms.tasks.<key>.source", "cutover.risk_accepted"} <= set(
+        rows
+    )
+
+
+def test_an_unknown_field_is_refused_by_schema_and_loader() -> None:
+    raw = tomllib.loads(BASE.read_text())
+    raw["cutover"]["latency_treshold_seconds"] = 30
+    with pytest.raises(ValueError, match="latency_treshold_seconds"):
+        ConfigFile.model_validate(raw)
+    with pytest.raises(ConfigError, match=r"cutover\.latency_treshold_seconds: unknown field"):
+        parse_config(raw, env={}, config_file=BASE)
+
+
+# --------------------------------------------------------------------------------------
+# Every bound and enum the schema declares is one the loader enforces
+
+
+def _definition(ref: str) -> dict[str, Any]:
+    return SCHEMA["$defs"][ref.rsplit("/", 1)[1]]
+
+
+def _constrained() -> Iterator[tuple[str, Path, tuple[str, ...], Any]]:
+    """(id, config file, path of the field in the TOML, a value the schema refuses)."""
+    places: list[tuple[Path, tuple[str, ...], str]] = [
+        (BASE, (section,), spec["$ref"]) for section, spec in SCHEMA["properties"].items() if "$ref" in spec
+    ]
+    places += [
+        (BASE, ("sources", "onprem"), "#/$defs/Source"),
+        (BASE, ("dms", "tasks", "main"), "#/$defs/Task"),
+        (KINESIS_EXAMPLE, ("targets", "stream"), "#/$defs/KinesisTarget"),
+        (MYSQL_EXAMPLE, ("targets", "aurora"), "#/$defs/AuroraMysqlTarget"),
+    ]
+    for path, where, ref in places:
+        for name, spec in _definition(ref)["properties"].items():
+            options = [spec, *spec.get("anyOf", [])]
+            for option in options:
+                if "maximum" in option:
+                    yield f"{'.'.join(where)}.{name}>max", path, (*where, name), option["maximum"] + 1
+                if "minimum" in option:
+                    yield f"{'.'.join(where)}.{name}<min", path, (*where, name), option["minimum"] - 1
+            if "enum" in spec:
+                yield f"{'.'.join(where)}.{name}-enum", path, (*where, name), "not-a-choice"
+
+
+CONSTRAINED = list(_constrained())
+
+
+@pytest.mark.parametrize(("case", "path", "field", "value"), CONSTRAINED, ids=[c[0] for c in CONSTRAINED])
+def test_the_loader_refuses_what_the_schema_refuses(case: str, path: Path, field: tuple[str, ...], value: Any) -> None:
+    raw = copy.deepcopy(tomllib.loads(path.read_text(encoding="utf-8")))
+    table = raw
+    for key in field[:-1]:
+        table = table.setdefault(key, {})
+    table[field[-1]] = value
+    with pytest.raises(ValueError):
+        ConfigFile.model_validate(raw)
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw, env={}, config_file=path)
+    dotted = ".".join(field)
+    assert any(dotted in problem for problem in raised.value.problems), (case, raised.value.problems)
+
+
+def test_there_are_bounds_and_enums_to_check() -> None:
+    assert len(CONSTRAINED) > 25
