@@ -13,6 +13,7 @@ the aws target uses the standard AWS credential chain and nothing here changes t
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
 from tools.emulator_support import EMULATOR_EXCLUSIONS
+from tools.plan_guard import LiveMigration, Verdict, guard, read_live
 from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +134,72 @@ def plan_is_clean(env: Mapping[str, str], timings: Timings) -> tuple[bool, str]:
     raise DeployError(f"terraform plan failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
 
 
-def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
+class _Clients:
+    """boto3 clients for the deployment's environment (region, emulator endpoint and test keys included)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def client(self, service: str) -> Any:
+        import boto3  # noqa: PLC0415  (only the guard needs AWS)
+
+        env = self._env
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or load_config(env=env).project.region,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        )
+
+
+def guard_plan(env: Mapping[str, str], timings: Timings, allow: Sequence[str] = (), reason: str = "") -> Verdict:
+    """Plan the synthesized stack against what is deployed and refuse what a live migration cannot survive."""
+    plan_file = STACK_DIR / "guard.tfplan"
+    # prepare_workdir forgot the backend pointer: initialise against this target's state before planning.
+    _checked(
+        timings.run("guard_init", [terraform_binary(env), "init", "-input=false", "-no-color"], env, STACK_DIR), "terraform init"
+    )
+    _checked(
+        timings.run(
+            "guard_plan",
+            [terraform_binary(env), "plan", "-input=false", "-lock=false", "-no-color", f"-out={plan_file}"],
+            env,
+            STACK_DIR,
+        ),
+        "terraform plan",
+    )
+    try:
+        shown = _checked(
+            timings.run("guard_show", [terraform_binary(env), "show", "-json", str(plan_file)], env, STACK_DIR),
+            "terraform show",
+        )
+    finally:
+        plan_file.unlink(missing_ok=True)
+    outputs = read_outputs(PROJECT_ROOT / OUTPUTS_FILE)
+    live = read_live(_Clients(env), outputs) if outputs else LiveMigration()
+    verdict = guard(json.loads(shown), live, set(allow))
+    if not verdict.ok:
+        raise DeployError(verdict.message())
+    if verdict.allowed:
+        if not reason.strip():
+            raise DeployError("--allow-replace needs --reason: it is recorded in the cutover state's history")
+        for change in verdict.allowed:
+            note = f"allowed {change} during a live migration ({'; '.join(verdict.live)}): {reason.strip()}"
+            _checked(
+                timings.run("guard_note", [str(PROJECT_ROOT / "cutover"), "--operator", _operator(env), "note", note], env),
+                "./cutover note",
+            )
+    _log(verdict.message())
+    return verdict
+
+
+def _operator(env: Mapping[str, str]) -> str:
+    return env.get("USER") or env.get("LOGNAME") or getpass.getuser()
+
+
+def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), reason: str = "") -> dict[str, Any]:
     env_base = os.environ if env_base is None else env_base
     timings = Timings()
     target = _target(env_base)
@@ -149,6 +216,9 @@ def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
     _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
     _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
     prepare_workdir(STACK_DIR)
+    if _state(target, env_base).is_file():
+        # An existing deployment: nothing a live migration stands on may be replaced or destroyed unannounced.
+        guard_plan(env, timings, allow, reason)
     _log("cdktf deploy --auto-approve")
     _checked(
         timings.run("deploy", [str(CDKTF), "deploy", "--auto-approve", "--skip-synth"], env),
@@ -164,6 +234,21 @@ def up(env_base: Mapping[str, str] | None = None) -> dict[str, Any]:
     if not clean:
         raise DeployError("the deployment drifts right after apply (see the plan above)")
     return report
+
+
+def plan(allow: Sequence[str] = (), reason: str = "") -> int:
+    """Synthesize the config and plan it against the deployed stack through the guard; 0: no changes, 2: changes."""
+    target = _target(os.environ)
+    if not _state(target, os.environ).is_file():
+        raise DeployError("nothing is deployed yet: ./tap up deploys (there is nothing live to guard)")
+    env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
+    timings = Timings()
+    _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
+    prepare_workdir(STACK_DIR)
+    guard_plan(env, timings, allow, reason)
+    clean, diff = plan_is_clean(env, timings)
+    print("no changes" if clean else diff)
+    return 0 if clean else 2
 
 
 def down(env_base: Mapping[str, str] | None = None) -> dict[str, float]:
@@ -222,19 +307,23 @@ def has_cutover(path: Path | None = None) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "plan", "down", "has-cutover"])
+    parser.add_argument(
+        "--allow-replace",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="up/plan: let this Terraform address be replaced or destroyed during a live migration (repeatable)",
+    )
+    parser.add_argument("--reason", default="", help="why: recorded in the cutover state's history")
     args = parser.parse_args(argv)
     try:
         if args.command == "has-cutover":
             # Data-lake stacks have no cutover: `./tap up` skips the cutover status for them.
             return 0 if has_cutover() else 1
         if args.command == "up":
-            up()
+            up(allow=args.allow_replace, reason=args.reason)
         elif args.command == "plan":
-            target = _target(os.environ)
-            env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
-            clean, diff = plan_is_clean(env, Timings())
-            print("no changes" if clean else diff)
-            return 0 if clean else 2
+            return plan(args.allow_replace, args.reason)
         else:
             print(json.dumps({"timings_s": down()}))
     except (DeployError, emulator.EmulatorError, ToolchainError) as error:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError
-from .logic import Action, Evidence, OperatorCommand, RecordEvidence
+from .logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
 from .settings import Settings, SettingsError
 from .state import Phase
 
@@ -201,6 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     fence.add_argument("--proof-url", help="credentials of the session that must fail to write (e.g. the application's user)")
     fence.add_argument("--sequence-gap", type=int, default=DEFAULT_GAP, help=f"target sequences >= source + this ({DEFAULT_GAP})")
     _database_arguments(fence)
+    note = commands.add_parser(
+        "note", help="record an audited decision in the state's history (e.g. a replacement allowed by ./tap up)"
+    )
+    note.add_argument("text", help="what was decided and why")
     commands.add_parser("preflight", help="check source and target prerequisites (./cutover preflight --help)")
     commands.add_parser("sequences", help="compare or sync sequences (./cutover sequences --help)")
     unlock = commands.add_parser(
@@ -233,6 +237,10 @@ def execute(
     which resolves credentials and the configuration only when a command really needs them."""
     if args.command == "unlock":
         return engine.unlock(confirm=bool(args.confirm), operator=operator, sync_dns=bool(args.sync_dns))
+    if args.command == "note":
+        if not str(args.text).strip():
+            raise CliError('note: give the text to record, e.g. ./cutover note "allowed replacing X: reason"')
+        return engine.run(RecordNote(operator, str(args.text).strip()))
     if databases is not None and args.command in ("advance", "fence", "rollback"):
         return _with_databases(engine, args, operator, databases, reverse)
     command = OperatorCommand(

@@ -82,13 +82,21 @@ class RecordEvidence:
 
 
 @dataclass(frozen=True)
+class RecordNote:
+    """An operator's audited decision in the state's history (e.g. a replacement allowed during a live migration)."""
+
+    operator: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class FlipWriter:
     """The CLI asks for the writer flip once all three pieces of evidence are recorded."""
 
     operator: str
 
 
-Trigger = Tick | OperatorCommand | RecordEvidence | FlipWriter
+Trigger = Tick | OperatorCommand | RecordEvidence | FlipWriter | RecordNote
 
 
 def trigger_label(trigger: Trigger) -> str:
@@ -98,19 +106,21 @@ def trigger_label(trigger: Trigger) -> str:
         return f"evidence:{trigger.kind.value}"
     if isinstance(trigger, FlipWriter):
         return "operator:flip"
+    if isinstance(trigger, RecordNote):
+        return "operator:note"
     suffix = " --writer" if trigger.writer else ""
     return f"operator:{trigger.action.value}{suffix}"
 
 
 def _operator_of(trigger: Trigger) -> str | None:
-    return trigger.operator if isinstance(trigger, OperatorCommand | RecordEvidence | FlipWriter) else None
+    return trigger.operator if isinstance(trigger, OperatorCommand | RecordEvidence | FlipWriter | RecordNote) else None
 
 
 def needs_observation(trigger: Trigger) -> bool:
     """Pause, rollback and fence must work even when CloudWatch or DMS cannot be read."""
     if isinstance(trigger, OperatorCommand):
         return trigger.action in (Action.ADVANCE, Action.RESUME, Action.STATUS)
-    return not isinstance(trigger, RecordEvidence)
+    return not isinstance(trigger, RecordEvidence | RecordNote)
 
 
 # ---------------------------------------------------------------- observation
@@ -507,6 +517,9 @@ def decide(settings: Settings, state: State, obs: Observation | None, trigger: T
         return _record_evidence(ctx, trigger)
     if isinstance(trigger, FlipWriter):
         return _flip(ctx, trigger)
+    if isinstance(trigger, RecordNote):
+        # Recorded in any phase, changing nothing else: the history is the audit trail.
+        return ctx.transition("note", f"{trigger.operator}: {trigger.detail}", "info", state.phase)
     return _TICKS[state.phase](ctx)
 
 

@@ -143,3 +143,18 @@ def test_invalid_lambda_environment_is_a_usage_error(cutover_aws: MotoStack, cap
     assert cli(cutover_aws, "status") == 2
     assert "READ_STEPS='10,50' is invalid" in capsys.readouterr().err
     assert main(["--function-name", "nope", "status"], session=cutover_aws.session) == 2
+
+
+def test_note_records_an_audited_decision_in_the_history(cli_stack: MotoStack, capsys: pytest.CaptureFixture[str]) -> None:
+    make_green(cli_stack)
+    start_reads(cli_stack)
+    before = cli_stack.state()
+    assert cli(cli_stack, "note", "allowed replacing aws_dms_endpoint.x during a live migration: new source host") == 0
+    after = cli_stack.state()
+    assert after["version"] == before["version"] + 1 and after["phase"] == before["phase"] == "reads_shifting"
+    assert after["weights"] == before["weights"]
+    entry = after["history"][-1]
+    assert entry["trigger"] == "operator:note" and entry["operator"] == "carol"
+    assert entry["reason"] == "carol: allowed replacing aws_dms_endpoint.x during a live migration: new source host"
+    assert cli(cli_stack, "note", "  ") == 2
+    assert "give the text to record" in capsys.readouterr().err

@@ -689,6 +689,17 @@ def test_a_new_fence_forgets_the_reverse_start(cutover_settings: Settings) -> No
     assert isinstance(again, Transition) and again.state.reverse_started_at is None
 
 
+@pytest.mark.parametrize("state", [REPLICATING, fence(confirmed=FENCE_AT), flipped(), COMPLETED])
+def test_a_note_is_recorded_in_any_phase_changing_nothing_else(cutover_settings: Settings, state: State) -> None:
+    note = logic.RecordNote("alice", "allowed replacing aws_dms_endpoint.x: re-pointed at the new host")
+    decision = decide(cutover_settings, state, None, note, NOW)
+    assert isinstance(decision, Transition) and decision.event == "note" and decision.changes == ()
+    assert decision.state.phase is state.phase and decision.state.weights == state.weights
+    assert decision.state.history[-1].reason == "alice: allowed replacing aws_dms_endpoint.x: re-pointed at the new host"
+    assert decision.state.history[-1].trigger == "operator:note"
+    assert replace(decision.state, version=state.version, updated_at=state.updated_at, history=state.history) == state
+
+
 def test_no_tick_ever_moves_the_writer(cutover_settings: Settings) -> None:
     """Exhaustive over phases x gate colours: only FlipWriter (with evidence) and an explicit writer rollback move it."""
     states = [REPLICATING, shifting(50, 25, STEP_DONE), fence(), fence(confirmed=FENCE_AT), proven(), flipped(), COMPLETED]

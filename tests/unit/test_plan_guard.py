@@ -1,0 +1,157 @@
+"""The plan guard (tools/plan_guard.py): a pure function over `terraform show -json` plans.
+
+Recorded plans (tests/unit/fixtures/plans/, from the emulator deployment of the base stack, bodies
+trimmed) and small hand-made ones: a live migration refuses each protected replace or destroy with the
+attributes that force it; an update in place, an unprotected replacement, a migration that is not
+live and an address the operator allowed pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib.constants import Output
+from tools.plan_guard import LiveMigration, Refusal, guard, protected_changes, read_live
+
+FIXTURES = Path(__file__).parent / "fixtures" / "plans"
+LIVE = LiveMigration("reads_shifting", None, ("main",))
+
+
+def change(address: str, actions: list[str], replace_paths: list[list[Any]] | None = None) -> dict[str, Any]:
+    resource_type = address.split(".", 1)[0]
+    body: dict[str, Any] = {"actions": actions}
+    if replace_paths is not None:
+        body["replace_paths"] = replace_paths
+    return {"address": address, "mode": "managed", "type": resource_type, "change": body}
+
+
+PLAN = {
+    "resource_changes": [
+        change("aws_dms_replication_task.dms_task_main_1", ["delete", "create"], [["replication_task_id"]]),
+        change("aws_dms_endpoint.dms_source_onprem_2", ["create", "delete"], [["endpoint_id"], ["engine_name"]]),
+        change("aws_rds_cluster.aurora_cluster_3", ["update"]),
+        change("aws_route53_record.cutover_writer_aurora_4", ["delete"]),
+        change("aws_cloudwatch_metric_alarm.lag_5", ["delete", "create"], [["alarm_name"]]),
+        change("aws_rds_cluster_instance.aurora_reader_6", ["no-op"]),
+    ]
+}
+
+
+def test_a_live_migration_refuses_each_protected_replace_and_destroy_naming_the_attributes() -> None:
+    verdict = guard(PLAN, LIVE)
+    assert not verdict.ok
+    assert verdict.refused == [
+        Refusal("aws_dms_replication_task.dms_task_main_1", "replace", ("replication_task_id",)),
+        Refusal("aws_dms_endpoint.dms_source_onprem_2", "replace", ("endpoint_id", "engine_name")),
+        Refusal("aws_route53_record.cutover_writer_aurora_4", "destroy", ()),
+    ]
+    message = verdict.message()
+    assert "REFUSED while the cutover is in reads_shifting and replication runs: main" in message
+    assert "aws_dms_replication_task.dms_task_main_1: replace, forced by replication_task_id" in message
+    assert "--allow-replace ADDRESS --reason TEXT" in message
+
+
+@pytest.mark.parametrize(
+    "live",
+    [
+        LiveMigration("write_fence"),
+        LiveMigration("writer_flipped"),
+        LiveMigration("paused", "reads_shifting"),
+        LiveMigration("replicating", None, ("main",)),
+        LiveMigration(None, None, ("reverse",)),
+    ],
+)
+def test_every_live_situation_counts(live: LiveMigration) -> None:
+    assert not guard(PLAN, live).ok
+
+
+@pytest.mark.parametrize(
+    "live", [LiveMigration(), LiveMigration("replicating"), LiveMigration("completed"), LiveMigration("rolled_back")]
+)
+def test_nothing_is_refused_when_nothing_is_live(live: LiveMigration) -> None:
+    verdict = guard(PLAN, live)
+    assert verdict.ok and verdict.refused == [] and "nothing a live migration stands on" in verdict.message()
+
+
+def test_an_allowed_address_passes_and_is_reported() -> None:
+    allowed = {
+        "aws_dms_replication_task.dms_task_main_1",
+        "aws_dms_endpoint.dms_source_onprem_2",
+        "aws_route53_record.cutover_writer_aurora_4",
+    }
+    verdict = guard(PLAN, LIVE, allowed)
+    assert verdict.ok and len(verdict.allowed) == 3 and "allowed by the operator" in verdict.message()
+    partly = guard(PLAN, LIVE, {"aws_dms_endpoint.dms_source_onprem_2"})
+    assert not partly.ok and len(partly.refused) == 2
+
+
+def test_recorded_replacing_plan_is_refused() -> None:
+    plan = json.loads((FIXTURES / "replace.json").read_text())
+    changes = protected_changes(plan)
+    assert changes, "the recorded plan replaces protected resources"
+    assert {c.address.split(".")[0] for c in changes} >= {"aws_rds_cluster", "aws_rds_cluster_instance", "aws_route53_record"}
+    # In-place updates of protected resources (the endpoints here) pass: only replace and destroy are refused.
+    assert not any(c.address.startswith("aws_dms_endpoint.") for c in changes)
+    verdict = guard(plan, LIVE)
+    assert not verdict.ok and len(verdict.refused) == len(changes)
+    assert any(c.attributes for c in changes), "Terraform names the attributes that force replacement"
+
+
+def test_recorded_dms_replacement_is_refused_also_when_terraform_names_no_attribute() -> None:
+    """`terraform plan -replace=...` of an endpoint and the instance: replace_by_request carries no replace_paths."""
+    plan = json.loads((FIXTURES / "dms-replace.json").read_text())
+    refused = {c.address: c for c in guard(plan, LIVE).refused}
+    kinds = {address.split(".")[0] for address in refused}
+    assert kinds == {"aws_dms_endpoint", "aws_dms_replication_instance", "aws_dms_replication_task"}
+    task = next(c for a, c in refused.items() if a.startswith("aws_dms_replication_task."))
+    assert task.action == "replace" and task.attributes == ("source_endpoint_arn",)
+    endpoint = next(c for a, c in refused.items() if a.startswith("aws_dms_endpoint."))
+    assert endpoint.attributes == ()
+    assert "aws_dms_endpoint" in str(endpoint) and ": replace" in str(endpoint)
+
+
+def test_recorded_plans_without_protected_replacements_pass_even_when_live() -> None:
+    for name in ("update.json", "noop.json"):
+        plan = json.loads((FIXTURES / name).read_text())
+        assert protected_changes(plan) == [], name
+        assert guard(plan, LIVE).ok, name
+
+
+def test_recorded_in_place_update_passes_even_when_live() -> None:
+    plan = json.loads((FIXTURES / "update.json").read_text())
+    assert protected_changes(plan) == []
+    assert guard(plan, LIVE).ok
+
+
+class _Client:
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    def get_parameter(self, **_: Any) -> Any:
+        return {"Parameter": {"Value": self.answers["state"]}}
+
+    def describe_replication_tasks(self, **_: Any) -> Any:
+        return {"ReplicationTasks": [{"Status": self.answers["task"]}]}
+
+
+class _Session:
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    def client(self, _service: str) -> _Client:
+        return _Client(self.answers)
+
+
+def test_read_live_takes_the_phase_and_the_running_replications_from_the_deployment() -> None:
+    outputs = {
+        Output.CUTOVER_STATE_PARAMETER: "/tap-migrate/dev/cutover/state",
+        Output.DMS_TASK_ARNS: {"main": "arn:aws:dms:us-east-1:123456789012:task:ABC"},
+    }
+    session = _Session({"state": '{"version": 3, "phase": "paused", "paused_from": "write_fence"}', "task": "running"})
+    assert read_live(session, outputs) == LiveMigration("paused", "write_fence", ("main",))
+    quiet = _Session({"state": '{"version": 1, "phase": "replicating"}', "task": "stopped"})
+    assert read_live(quiet, outputs).reasons == []

@@ -1,0 +1,161 @@
+"""The plan guard: no replace or destroy of what a live migration stands on.
+
+A change that replaces a DMS task, replication config, endpoint or replication instance restarts
+replication with a full reload or breaks a running CDC; replacing the Aurora cluster or an instance
+loses the target; replacing the weighted records moves clients. While the cutover is between
+`reads_shifting` and `completed` (or paused from there), or while a replication runs, `./tap up`
+and `./tap plan` refuse such a plan and name each resource and the attributes that force it.
+
+`guard` is a pure function over `terraform show -json` output and what is live; `read_live` asks AWS
+(the outputs file names the state parameter and the replications). `--allow-replace ADDRESS`
+overrides one resource; the caller records the reason in the cutover state's history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.constants import Output
+
+PROTECTED_TYPES = frozenset(
+    {
+        "aws_dms_replication_task",
+        "aws_dms_replication_config",
+        "aws_dms_endpoint",
+        "aws_dms_s3_endpoint",
+        "aws_dms_replication_instance",
+        "aws_rds_cluster",
+        "aws_rds_cluster_instance",
+        "aws_route53_record",
+    }
+)
+# The cutover phases in which clients depend on both databases and the records.
+LIVE_PHASES = frozenset({"reads_shifting", "write_fence", "writer_flipped"})
+RUNNING_STATUSES = frozenset({"running", "starting", "resuming"})
+CDC_RESUME_HINT = (
+    "to keep a replaced task's CDC position instead of a full reload, stop the change until the task can be "
+    "re-created from a recorded position (issue 17: cdc_start_position), or accept the reload"
+)
+
+
+@dataclass(frozen=True)
+class LiveMigration:
+    """What the deployed stack is doing now (from the cutover state and the replications)."""
+
+    phase: str | None = None  # None: no cutover in this stack, or no state yet
+    paused_from: str | None = None
+    running: tuple[str, ...] = ()  # replications that run (task or config identifiers)
+
+    @property
+    def reasons(self) -> list[str]:
+        why = []
+        if self.phase in LIVE_PHASES or (self.phase == "paused" and self.paused_from in LIVE_PHASES):
+            paused = f" (paused from {self.paused_from})" if self.phase == "paused" else ""
+            why.append(f"the cutover is in {self.phase}{paused}")
+        if self.running:
+            why.append(f"replication runs: {', '.join(self.running)}")
+        return why
+
+
+@dataclass(frozen=True)
+class Refusal:
+    address: str
+    action: str  # "replace" or "destroy"
+    attributes: tuple[str, ...]  # what forces the replacement (empty for a destroy, or when Terraform does not say)
+
+    def __str__(self) -> str:
+        forced = f", forced by {', '.join(self.attributes)}" if self.attributes else ""
+        return f"{self.address}: {self.action}{forced}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    live: list[str]  # why the migration counts as live (empty: nothing is refused)
+    refused: list[Refusal] = field(default_factory=list)
+    allowed: list[Refusal] = field(default_factory=list)  # protected changes the operator allowed by address
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def message(self) -> str:
+        if self.ok:
+            allowed = f"; allowed by the operator: {'; '.join(map(str, self.allowed))}" if self.allowed else ""
+            return f"plan guard: nothing a live migration stands on is replaced or destroyed{allowed}"
+        lines = [f"plan guard: REFUSED while {' and '.join(self.live)}:"]
+        lines += [f"  - {refusal}" for refusal in self.refused]
+        lines.append(
+            "  Either change the config so these are updated in place, wait until the cutover completed or rolled back "
+            "and the replication is stopped, or rerun with --allow-replace ADDRESS --reason TEXT for each (the reason is "
+            f"recorded in the cutover state's history); {CDC_RESUME_HINT}"
+        )
+        return "\n".join(lines)
+
+
+def _attribute_path(path: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def protected_changes(plan: Mapping[str, Any]) -> list[Refusal]:
+    """Every replace or destroy of a protected resource in a `terraform show -json` plan."""
+    changes: list[Refusal] = []
+    for change in plan.get("resource_changes", []):
+        if change.get("mode", "managed") != "managed" or change.get("type") not in PROTECTED_TYPES:
+            continue
+        actions = list(change.get("change", {}).get("actions", []))
+        if "delete" not in actions:
+            continue
+        action = "replace" if "create" in actions else "destroy"
+        paths = change.get("change", {}).get("replace_paths") or []
+        changes.append(Refusal(str(change.get("address")), action, tuple(_attribute_path(p) for p in paths)))
+    return changes
+
+
+def guard(plan: Mapping[str, Any], live: LiveMigration, allow: Collection[str] = ()) -> Verdict:
+    """Refuse each protected replace/destroy while the migration is live, unless its address is allowed."""
+    reasons = live.reasons
+    if not reasons:
+        return Verdict([])
+    refused: list[Refusal] = []
+    allowed: list[Refusal] = []
+    for change in protected_changes(plan):
+        (allowed if change.address in allow else refused).append(change)
+    return Verdict(reasons, refused, allowed)
+
+
+def _replication_ids(outputs: Mapping[str, Any]) -> dict[str, str]:
+    arns = outputs.get(Output.DMS_TASK_ARNS) or {}
+    if isinstance(arns, str):
+        arns = json.loads(arns)
+    reverse = outputs.get(Output.REVERSE_TASK_ARN)
+    found = {str(arn): str(key) for key, arn in dict(arns).items()}
+    if isinstance(reverse, str):
+        found[reverse] = "reverse"
+    return found
+
+
+def read_live(session: Any, outputs: Mapping[str, Any]) -> LiveMigration:
+    """The cutover phase (SSM state parameter) and the replications that run (DMS), for the deployed stack."""
+    phase = paused_from = None
+    parameter = outputs.get(Output.CUTOVER_STATE_PARAMETER)
+    if isinstance(parameter, str):
+        value = session.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+        state = json.loads(value)
+        phase, paused_from = state.get("phase"), state.get("paused_from")
+    dms = session.client("dms")
+    running: list[str] = []
+    for arn, key in _replication_ids(outputs).items():
+        if ":replication-config:" in arn:
+            answer = dms.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])
+            statuses = [r.get("Status", "") for r in answer.get("Replications", [])]
+        else:
+            answer = dms.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
+            )
+            statuses = [t.get("Status", "") for t in answer.get("ReplicationTasks", [])]
+        if any(str(status).lower() in RUNNING_STATUSES for status in statuses):
+            running.append(key)
+    return LiveMigration(phase, paused_from, tuple(sorted(running)))
