@@ -3,12 +3,12 @@
 Why a data source and not a JSON string: CDKTF's `synth --hcl` (our exit path) mangles JSON
 strings that embed Terraform references, while a data source renders cleanly in both JSON
 and HCL, and keeps every statement structured for the policy gate and checkov.
-Assume-role documents hold no references, so they stay plain JSON strings.
+Assume-role documents go through Terraform's jsonencode for the same reason (their principals end in
+the partition's DNS suffix, a reference).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
+
+from lib.jsonencode import jsonencode
 
 
 def statement(
@@ -72,7 +74,12 @@ def document(scope: Construct, id_: str, *statements: Mapping[str, Any]) -> str:
 
 
 def assume_role_policy(*services: str) -> str:
-    return json.dumps(
+    """The trust policy letting `services` assume a role.
+
+    Through Terraform's jsonencode, not a JSON literal: the principals end in the partition's DNS suffix (a
+    reference), and `cdktf synth --hcl` cannot render a reference inside a JSON string literal.
+    """
+    return jsonencode(
         {
             "Version": "2012-10-17",
             "Statement": [

@@ -38,9 +38,10 @@ class SynthesizedStack:
         return found
 
     def policy_statements(self, value: Any) -> list[dict[str, Any]] | None:
-        """IAM-JSON statements of a policy attribute: plain JSON, or a reference to an aws_iam_policy_document.
+        """IAM-JSON statements of a policy attribute: plain JSON, a reference to an aws_iam_policy_document, or a
+        `${jsonencode({...})}` of a document whose references sit inside its strings (the trust policies).
 
-        None when the value is neither (an expression the gate cannot read).
+        None when the value is none of these (an expression the gate cannot read).
         """
         if not isinstance(value, str):
             return None
@@ -48,6 +49,10 @@ class SynthesizedStack:
         if match:
             body = self.data("aws_iam_policy_document").get(match["name"])
             return None if body is None else [_iam_statement(s) for s in body.get("statement", [])]
+        encoded = JSONENCODE.fullmatch(value)
+        if encoded:
+            # HCL object syntax `"key" = value` read as JSON; a bare reference outside a string fails to parse.
+            value = encoded["body"].replace('" = ', '": ')
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
@@ -68,6 +73,7 @@ class SynthesizedStack:
 
 Rule = Callable[[SynthesizedStack], list[Finding]]
 
+JSONENCODE = re.compile(r"\$\{jsonencode\((?P<body>.*)\)\}", re.S)
 POLICY_DOCUMENT_REFERENCE = re.compile(r"\$\{data\.aws_iam_policy_document\.(?P<name>[\w-]+)\.json\}")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import lib  # noqa: F401  (fast provider import before cdktf loads anything)
 from lib.config import DataLakeConfig, KinesisTargetConfig, S3TargetConfig, TargetConfig
-from tests.unit.conftest import only, resources, statements
+from tests.unit.conftest import decode_jsonencode, only, resources, statements
 
 PREFIX = "tap-migrate-dev"
 KEY_ARN = "${aws_kms_key.key.arn}"
@@ -196,7 +196,7 @@ def test_glue_security_configuration_encrypts_everything_with_the_key(full: dict
 
 def test_crawler_role_is_assumed_by_glue_and_scoped_to_the_crawled_prefixes(full: dict[str, Any]) -> None:
     role = _named(full, "aws_iam_role", "crawler-role")
-    assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["glue.amazonaws.com"]}
+    assert decode_jsonencode(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["glue.amazonaws.com"]}
     found = statements(full, _named(full, "aws_iam_role_policy", "crawler-policy")["policy"])
     for sid, body in found.items():
         assert "*" not in body["Resource"], f"{sid} grants on every resource"
@@ -252,7 +252,7 @@ def test_workgroup_cutoff_follows_the_config(bare: dict[str, Any]) -> None:
 def test_dms_writer_role_is_assumed_by_dms_and_scoped_to_its_folder(full: dict[str, Any]) -> None:
     role = _named(full, "aws_iam_role", "dms-writer")
     assert role["name"] == f"{PREFIX}-dms-s3-sales"
-    assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["dms.amazonaws.com"]}
+    assert decode_jsonencode(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["dms.amazonaws.com"]}
     policy = _named(full, "aws_iam_role_policy", "dms-writer-policy")
     assert policy["role"].startswith("${aws_iam_role.lake_dms-writer_")
     found = statements(full, policy["policy"])

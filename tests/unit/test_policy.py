@@ -61,7 +61,16 @@ FAILING = [
     (no_plaintext_secrets.check, doc("aws_db_instance", {"nested": [{"auth_token": "abc"}]}), "nested.auth_token"),
     (no_wildcard_iam.check, doc("aws_iam_role_policy", {"policy": _policy("*", "*")}), "Action * on Resource *"),
     (no_wildcard_iam.check, doc("aws_iam_policy", {"policy": _policy(["s3:GetObject", "*"], ["*"])}), "Action * on Resource *"),
-    (no_wildcard_iam.check, doc("aws_iam_role_policy", {"policy": "${jsonencode({})}"}), "cannot be checked"),
+    (no_wildcard_iam.check, doc("aws_iam_role_policy", {"policy": "${jsonencode(local.policy)}"}), "cannot be checked"),
+    # A jsonencode document is read like JSON (the trust policies are built that way): a wildcard in it is found.
+    (
+        no_wildcard_iam.check,
+        doc(
+            "aws_iam_role_policy",
+            {"policy": '${jsonencode({"Statement" = [{"Effect" = "Allow", "Action" = "*", "Resource" = "*"}]})}'},
+        ),
+        "Action * on Resource *",
+    ),
     (log_retention.check, doc("aws_cloudwatch_log_group", {"name": "g"}), "retention_in_days"),
     (deletion_protection.check, doc("aws_rds_cluster", {"deletion_protection": False}, profile="prod"), "deletion_protection"),
     (

@@ -11,7 +11,7 @@ import pytest
 
 import lib  # noqa: F401  (fast provider import before cdktf loads anything)
 from lib.config import KinesisTargetConfig
-from tests.unit.conftest import resources, statements
+from tests.unit.conftest import decode_jsonencode, resources, statements
 
 BUCKET_ARN = "arn:aws:s3:::tap-lake-123456789012"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -240,7 +240,7 @@ def test_firehose_role_is_scoped_to_its_stream_prefixes_and_log_stream(stack: di
 def test_dms_role_only_writes_to_its_own_stream(stack: dict[str, Any]) -> None:
     for key, name in NAMES.items():
         _, role = _by_name(stack, "aws_iam_role", f"{name}-dms-kinesis")
-        assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["dms.amazonaws.com"]}
+        assert decode_jsonencode(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["dms.amazonaws.com"]}
         found = _role_statements(stack, f"{name}-dms-kinesis")
         kinesis = [s for s in found.values() if any(a.startswith("kinesis:") for a in s["Action"])]
         assert len(kinesis) == 1
@@ -253,7 +253,8 @@ def test_dms_role_only_writes_to_its_own_stream(stack: dict[str, Any]) -> None:
 def test_firehose_trusts_firehose_and_waits_for_its_role_policy(stack: dict[str, Any]) -> None:
     for key, name in NAMES.items():
         role_address, role = _by_name(stack, "aws_iam_role", f"{name}-firehose")
-        assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": ["firehose.amazonaws.com"]}
+        trust = decode_jsonencode(role["assume_role_policy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": ["firehose.amazonaws.com"]}
         policy_addresses = [
             address
             for address, p in resources(stack, "aws_iam_role_policy").items()

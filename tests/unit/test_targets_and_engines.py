@@ -251,7 +251,7 @@ def _role_statements(stack: Stack, role_name: str) -> list[dict[str, Any]]:
 
 
 def _trusted_services(role: dict[str, Any]) -> list[str]:
-    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    (trust,) = decode_jsonencode(role["assume_role_policy"])["Statement"]
     return _as_list(trust["Principal"]["Service"])
 
 
