@@ -9,6 +9,7 @@ loader and from the builders.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import ipaddress
 import json
@@ -1578,6 +1579,7 @@ def _clean_hyphens(name: str) -> bool:
     return not name.endswith("-") and "--" not in name
 
 
+@functools.cache
 def known_regions() -> frozenset[str]:
     """Every region of every partition in the installed botocore's endpoint data (empty if it cannot be read)."""
     spec = importlib.util.find_spec("botocore")

@@ -26,7 +26,7 @@ from tap_cutover.state import Phase
 from tap_cutover.writer_move import fence_and_flip
 
 from tests.unit.cutover.fakes import fake_engine
-from tests.unit.cutover.moto_stack import REGION, MotoStack
+from tests.unit.cutover.moto_stack import REGION, MotoStack, isolate_aws_env
 
 from .conftest import MariaDatabase, PgDatabase, unique
 from .test_writer_move import Pair, replicated, settings, write_fence_world  # noqa: F401  (the fixture is reused)
@@ -39,11 +39,7 @@ def dms(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoStack]:
     """moto's DMS with the forward task running and the reverse CDC task created (stopped) beside it."""
     from moto import mock_aws
 
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
+    isolate_aws_env(monkeypatch)
     with mock_aws():
         stack = MotoStack()
         stack.start_task()

@@ -326,6 +326,11 @@ def parse_task(task: Mapping[str, Any]) -> TaskObservation:
     return _observed(task.get("Status"), task.get("MigrationType"), task.get("ReplicationTaskStats"))
 
 
+def _watched(forward_arn: str, reverse_arn: str | None) -> list[str]:
+    """The forward replication and, when configured, the reverse one: both read in one describe call."""
+    return [forward_arn] if reverse_arn is None else [forward_arn, reverse_arn]
+
+
 class DmsTask:
     """The replication task (and the reverse one, in the same call). Calls: dms:DescribeReplicationTasks."""
 
@@ -338,7 +343,7 @@ class DmsTask:
         return self.describe_all()[0]
 
     def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
-        arns = [self._arn] if self._reverse_arn is None else [self._arn, self._reverse_arn]
+        arns = _watched(self._arn, self._reverse_arn)
         found: dict[str, TaskObservation] = {}
         try:
             with aws_call("dms", "DescribeReplicationTasks"):
@@ -397,7 +402,7 @@ class DmsServerlessReplication:
         return self.describe_all()[0]
 
     def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
-        arns = [self._arn] if self._reverse_arn is None else [self._arn, self._reverse_arn]
+        arns = _watched(self._arn, self._reverse_arn)
         replications: dict[str, Mapping[str, Any]] = {}
         try:
             with aws_call("dms", "DescribeReplications"):

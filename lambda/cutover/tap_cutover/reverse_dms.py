@@ -38,6 +38,7 @@ from .databases import (
     release_reverse_position,
     reverse_start_position,
 )
+from .ports import AwsError, aws_call
 from .settings import SERVERLESS_RESOURCE_TYPE
 
 # Stopping a task takes seconds to a few minutes on AWS; starting one may take longer but is not waited for.
@@ -133,19 +134,21 @@ class DmsReverseReplication:
         """The task's or Serverless replication's status, lower case; '' when DMS does not know it."""
         try:
             if self.ids.serverless:
-                answer = self._client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])
+                with aws_call("dms", "DescribeReplications"):
+                    answer = self._client.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])
                 entries: list[Mapping[str, Any]] = answer.get("Replications", [])
                 key = "ReplicationConfigArn"
             else:
-                answer = self._client.describe_replication_tasks(
-                    Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
-                )
+                with aws_call("dms", "DescribeReplicationTasks"):
+                    answer = self._client.describe_replication_tasks(
+                        Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
+                    )
                 entries = answer.get("ReplicationTasks", [])
                 key = "ReplicationTaskArn"
-        except Exception as error:
-            if _code(error) == "ResourceNotFoundFault":
+        except AwsError as error:
+            if error.code == "ResourceNotFoundFault":
                 return ""
-            raise ReverseReplicationError(f"cannot read the state of {arn}: {_describe(error)}") from None
+            raise ReverseReplicationError(f"cannot read the state of {arn}: {error}") from None
         return next((str(entry.get("Status", "")).lower() for entry in entries if entry.get(key) == arn), "")
 
     def _stop(self, arn: str, role: str) -> str:
@@ -171,33 +174,24 @@ class DmsReverseReplication:
     def _call_stop(self, arn: str) -> None:
         try:
             if self.ids.serverless:
-                self._client.stop_replication(ReplicationConfigArn=arn)
+                with aws_call("dms", "StopReplication"):
+                    self._client.stop_replication(ReplicationConfigArn=arn)
             else:
-                self._client.stop_replication_task(ReplicationTaskArn=arn)
-        except Exception as error:
+                with aws_call("dms", "StopReplicationTask"):
+                    self._client.stop_replication_task(ReplicationTaskArn=arn)
+        except AwsError as error:
             # Stopped between the read and the call: the next read shows it; anything else is reported.
-            if _code(error) != "InvalidResourceStateFault":
-                raise ReverseReplicationError(f"cannot stop {arn}: {_describe(error)}") from None
+            if error.code != "InvalidResourceStateFault":
+                raise ReverseReplicationError(f"cannot stop {arn}: {error}") from None
 
     def _start(self, arn: str, kind: str, position: str | None) -> None:
         at: dict[str, str] = {"CdcStartPosition": position} if position is not None else {}
         try:
             if self.ids.serverless:
-                self._client.start_replication(ReplicationConfigArn=arn, StartReplicationType=kind, **at)
+                with aws_call("dms", "StartReplication"):
+                    self._client.start_replication(ReplicationConfigArn=arn, StartReplicationType=kind, **at)
             else:
-                self._client.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType=kind, **at)
-        except Exception as error:
-            raise ReverseReplicationError(f"cannot start {arn} ({kind}): {_describe(error)}") from None
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, Mapping):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def _describe(error: Exception) -> str:
-    code = _code(error)
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"{code}: {text}" if code and code not in text else text
+                with aws_call("dms", "StartReplicationTask"):
+                    self._client.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType=kind, **at)
+        except AwsError as error:
+            raise ReverseReplicationError(f"cannot start {arn} ({kind}): {error}") from None

@@ -16,7 +16,7 @@ if str(_LAMBDA_DIR) not in sys.path:
 from tap_cutover.settings import Settings  # noqa: E402
 
 from .fakes import World  # noqa: E402
-from .moto_stack import MotoStack  # noqa: E402
+from .moto_stack import MotoStack, isolate_aws_env  # noqa: E402
 from .sample_env import CUTOVER_ENV  # noqa: E402
 
 
@@ -40,11 +40,6 @@ def cutover_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoStack]:
     """moto's in-process AWS with the cutover's resources; no real endpoint or profile can leak in."""
     from moto import mock_aws
 
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    isolate_aws_env(monkeypatch)
     with mock_aws():
         yield MotoStack()

@@ -17,6 +17,16 @@ REGION = "us-east-1"
 SEED_STATE = '{"version": 1, "phase": "replicating"}'
 
 
+def isolate_aws_env(monkeypatch: Any) -> None:
+    """Test credentials and region only: no real endpoint, profile or session token can leak into moto."""
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
 class MotoStack:
     """Zone + four weighted records, SSM state, SNS topic (+ SQS to read it), DMS task, Aurora cluster."""
 
