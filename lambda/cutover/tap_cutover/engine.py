@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from .log import emit_json
 from .logic import (
     Action,
     GateReport,
@@ -32,14 +33,6 @@ from .logic import (
     needs_observation,
     trigger_label,
 )
-from .settings import Settings
-from .state import State, StateError
-
-if TYPE_CHECKING:
-    pass
-
-
-from .log import emit_json
 from .ports import (
     AURORA_SET_ID,
     SOURCE_SET_ID,
@@ -48,6 +41,8 @@ from .ports import (
     LivePair,
     LockInfo,
 )
+from .settings import Settings
+from .state import State, StateError
 
 Status = Literal["changed", "no_change", "rejected", "conflict", "stale_lock", "drain_failed", "error"]
 EVIDENCE_FIELDS = (

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .logic import (
     Datapoint,
@@ -20,10 +20,6 @@ from .logic import (
     PairChange,
     TaskObservation,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 SOURCE_SET_ID = "source"
 AURORA_SET_ID = "aurora"
