@@ -5,7 +5,7 @@ boto3/botocore are imported lazily (``build_adapters``, ``aws_call``) so that im
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +137,23 @@ LATENCY_METRICS = (("source", "CDCLatencySource"), ("target", "CDCLatencyTarget"
 _MAX_METRIC_PAGES = 5
 _MAX_LIST_PAGES = 20
 _MAX_TABLE_PAGES = 50
+_MAX_ALARM_PAGES = 10
+
+
+def pages(client: Any, service: str, operation: str, max_pages: int, request: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """At most ``max_pages`` pages from botocore's paginator for ``operation``, each fetch inside ``aws_call``.
+
+    Pages are fetched lazily, so a caller that stops early makes no further call (the tick's call budget).
+    """
+    method = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+    fetched = iter(client.get_paginator(method).paginate(**request))
+    for _ in range(max_pages):
+        with aws_call(service, operation):
+            page = next(fetched, None)
+        if page is None:
+            return
+        yield page
+
 
 Dimensions = tuple[tuple[str, str], ...]
 # How instance-based DMS names its series (documented); a Serverless series is never one of these.
@@ -183,24 +200,14 @@ class CloudWatchMetrics:
         account = s.dms_replication_arn.split(":")[4]
         names_this_replication = {s.dms_replication_arn, s.dms_resource_id, f"{account}:{s.dms_resource_id}"}
         found: list[Dimensions] = []
-        token: str | None = None
-        for _ in range(_MAX_LIST_PAGES):
-            with aws_call("cloudwatch", "ListMetrics"):
-                # Only series with data in the last 3 hours: a long-stopped series says nothing about now.
-                if token is None:
-                    resp = self._client.list_metrics(Namespace="AWS/DMS", MetricName=metric, RecentlyActive="PT3H")
-                else:
-                    resp = self._client.list_metrics(
-                        Namespace="AWS/DMS", MetricName=metric, RecentlyActive="PT3H", NextToken=token
-                    )
+        # Only series with data in the last 3 hours: a long-stopped series says nothing about now.
+        listing = {"Namespace": "AWS/DMS", "MetricName": metric, "RecentlyActive": "PT3H"}
+        for resp in pages(self._client, "cloudwatch", "ListMetrics", _MAX_LIST_PAGES, listing):
             for entry in resp.get("Metrics", []):
                 dims = tuple((str(d.get("Name", "")), str(d.get("Value", ""))) for d in entry.get("Dimensions", []))
                 names = {name for name, _ in dims}
                 if names.isdisjoint(INSTANCE_DIMENSIONS) and any(value in names_this_replication for _, value in dims):
                     found.append(dims)
-            token = resp.get("NextToken")
-            if not token:
-                break
         return found
 
     def latency(self, now: datetime) -> tuple[tuple[Datapoint, ...], tuple[Datapoint, ...]]:
@@ -231,21 +238,8 @@ class CloudWatchMetrics:
                 )
         # Several series for one metric (possible only for Serverless): the worst value of a period counts.
         worst: dict[str, dict[datetime, float]] = {"source": {}, "target": {}}
-        token: str | None = None
-        for _ in range(_MAX_METRIC_PAGES if queries else 0):
-            with aws_call("cloudwatch", "GetMetricData"):
-                if token is None:
-                    resp = self._client.get_metric_data(
-                        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampDescending"
-                    )
-                else:
-                    resp = self._client.get_metric_data(
-                        MetricDataQueries=queries,
-                        StartTime=start,
-                        EndTime=end,
-                        ScanBy="TimestampDescending",
-                        NextToken=token,
-                    )
+        request = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end, "ScanBy": "TimestampDescending"}
+        for resp in pages(self._client, "cloudwatch", "GetMetricData", _MAX_METRIC_PAGES if queries else 0, request):
             for result in resp.get("MetricDataResults", []):
                 which = series_of_query.get(result.get("Id", ""))
                 if which is None:
@@ -254,9 +248,6 @@ class CloudWatchMetrics:
                 for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
                     at = stamp.astimezone(UTC)
                     by_period[at] = max(by_period.get(at, float(value)), float(value))
-            token = resp.get("NextToken")
-            if not token:
-                break
         source, target = (
             tuple(Datapoint(at, value) for at, value in sorted(worst[series].items(), reverse=True))
             for series in ("source", "target")
@@ -273,25 +264,9 @@ class CloudWatchAlarms:
 
     def in_alarm(self) -> tuple[str, ...]:
         names: list[str] = []
-        token: str | None = None
-        for _ in range(10):
-            with aws_call("cloudwatch", "DescribeAlarms"):
-                if token is None:
-                    resp = self._client.describe_alarms(
-                        AlarmNamePrefix=self._prefix,
-                        StateValue="ALARM",
-                        AlarmTypes=["MetricAlarm"],
-                        MaxRecords=100,
-                    )
-                else:
-                    resp = self._client.describe_alarms(
-                        AlarmNamePrefix=self._prefix,
-                        StateValue="ALARM",
-                        AlarmTypes=["MetricAlarm"],
-                        MaxRecords=100,
-                        NextToken=token,
-                    )
-            # Metric alarms only: the stack defines no composite alarms, and listing those needs DescribeAlarms on "*".
+        # Metric alarms only: the stack defines no composite alarms, and listing those needs DescribeAlarms on "*".
+        request = {"AlarmNamePrefix": self._prefix, "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm"], "MaxRecords": 100}
+        for resp in pages(self._client, "cloudwatch", "DescribeAlarms", _MAX_ALARM_PAGES, request):
             alarms: list[Mapping[str, Any]] = list(resp.get("MetricAlarms", []))
             # Filter again locally: one red alarm is enough, and not every endpoint honours both filters.
             names.extend(
@@ -299,9 +274,8 @@ class CloudWatchAlarms:
                 for a in alarms
                 if a.get("StateValue") == "ALARM" and str(a.get("AlarmName", "")).startswith(self._prefix)
             )
-            token = resp.get("NextToken")
-            if names or not token:
-                break
+            if names:
+                break  # one red alarm is enough: the next page is never fetched
         return tuple(sorted(names))
 
 
