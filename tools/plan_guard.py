@@ -35,10 +35,13 @@ PROTECTED_TYPES = frozenset(
 # The cutover phases in which clients depend on both databases and the records.
 LIVE_PHASES = frozenset({"reads_shifting", "write_fence", "writer_flipped"})
 RUNNING_STATUSES = frozenset({"running", "starting", "resuming"})
-CDC_RESUME_HINT = (
-    "to keep a replaced task's CDC position instead of a full reload, stop the change until the task can be "
-    "re-created from a recorded position (issue 17: cdc_start_position), or accept the reload"
+# Replacing a task restarts it with a full load unless it is created at a recorded position.
+CDC_RESUME_STEPS = (
+    "  A replaced DMS task reloads every table unless it resumes: stop the task, run `./cutover cdc-position --task KEY`, "
+    'put the printed `migration_type = "cdc"` and `cdc_start_position` into dms.tasks.KEY, and plan again; the new '
+    "task then starts CDC at the recorded checkpoint (DMS Serverless: the command prints the start-replication call)."
 )
+TASK_TYPES = frozenset({"aws_dms_replication_task", "aws_dms_replication_config"})
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,10 @@ class Verdict:
         lines.append(
             "  Either change the config so these are updated in place, wait until the cutover completed or rolled back "
             "and the replication is stopped, or rerun with --allow-replace ADDRESS --reason TEXT for each (the reason is "
-            f"recorded in the cutover state's history); {CDC_RESUME_HINT}"
+            "recorded in the cutover state's history)."
         )
+        if any(refusal.address.split(".", 1)[0] in TASK_TYPES for refusal in self.refused):
+            lines.append(CDC_RESUME_STEPS)
         return "\n".join(lines)
 
 

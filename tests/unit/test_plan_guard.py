@@ -53,6 +53,10 @@ def test_a_live_migration_refuses_each_protected_replace_and_destroy_naming_the_
     assert "REFUSED while the cutover is in reads_shifting and replication runs: main" in message
     assert "aws_dms_replication_task.dms_task_main_1: replace, forced by replication_task_id" in message
     assert "--allow-replace ADDRESS --reason TEXT" in message
+    # A replaced task is told how to resume instead of reloading; a plan refusing no task is not.
+    assert "./cutover cdc-position --task KEY" in message and 'migration_type = "cdc"' in message
+    records_only = {"resource_changes": [c for c in PLAN["resource_changes"] if c["type"] == "aws_route53_record"]}
+    assert "cdc-position" not in guard(records_only, LIVE).message()
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import dbcli
+from . import cdc_position, dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError
 from .logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
@@ -207,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     note.add_argument("text", help="what was decided and why")
     commands.add_parser("preflight", help="check source and target prerequisites (./cutover preflight --help)")
     commands.add_parser("sequences", help="compare or sync sequences (./cutover sequences --help)")
+    commands.add_parser("cdc-position", help="each DMS task's CDC checkpoint, to resume a replaced task (--help)")
     unlock = commands.add_parser(
         "unlock", help="remove a stale lock (or, with --sync-dns, a DNS difference) after comparing live weights with the state"
     )
@@ -359,13 +360,16 @@ def main(
     reverse: ReverseReplication | None = None,
 ) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    # The database commands have their own options (dbcli); they are only reachable as the first word.
-    if arguments[:1] == ["preflight"]:
-        return dbcli.preflight(arguments[1:])
-    if arguments[:1] == ["sequences"]:
-        return dbcli.sequences(arguments[1:])
+    # The database and position commands have their own options; they are only reachable as the first word.
+    standalone: dict[str, Callable[[list[str]], int]] = {
+        "preflight": dbcli.preflight,
+        "sequences": dbcli.sequences,
+        "cdc-position": lambda rest: cdc_position.main(rest, session=session),
+    }
+    if arguments[:1] and arguments[0] in standalone:
+        return standalone[arguments[0]](arguments[1:])
     args = _parser().parse_args(arguments)
-    if args.command in ("preflight", "sequences"):
+    if args.command in ("preflight", "sequences", "cdc-position"):
         sys.stderr.write(f"error: put '{args.command}' first: ./cutover {args.command} [options]\n")
         return 2
     operator = args.operator or getpass.getuser()
