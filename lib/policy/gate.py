@@ -10,6 +10,7 @@ from lib.policy import (
     deletion_protection,
     encryption_at_rest,
     log_retention,
+    no_open_security_group,
     no_plaintext_secrets,
     no_public_access,
     no_wildcard_iam,
@@ -27,6 +28,7 @@ RULES: dict[str, Rule] = {
     no_wildcard_iam.RULE: no_wildcard_iam.check,
     log_retention.RULE: log_retention.check,
     deletion_protection.RULE: deletion_protection.check,
+    no_open_security_group.RULE: no_open_security_group.check,
 }
 SUPPRESSIONS_FILE = Path(__file__).with_name("suppressions.toml")
 

@@ -12,6 +12,7 @@ from lib.policy import (
     deletion_protection,
     encryption_at_rest,
     log_retention,
+    no_open_security_group,
     no_plaintext_secrets,
     no_public_access,
     no_wildcard_iam,
@@ -72,6 +73,15 @@ FAILING = [
         "Action * on Resource *",
     ),
     (log_retention.check, doc("aws_cloudwatch_log_group", {"name": "g"}), "retention_in_days"),
+    (no_open_security_group.check, doc("aws_vpc_security_group_ingress_rule", {"cidr_ipv4": "0.0.0.0/0"}), "0.0.0.0/0 opens"),
+    (no_open_security_group.check, doc("aws_vpc_security_group_egress_rule", {"cidr_ipv6": "::/0"}), "::/0 opens"),
+    (no_open_security_group.check, doc("aws_security_group_rule", {"cidr_blocks": ["10.0.0.0/8", "0.0.0.0/0"]}), "cidr_blocks"),
+    (
+        no_open_security_group.check,
+        doc("aws_security_group", {"egress": [{"from_port": 0, "ipv6_cidr_blocks": ["::/0"]}]}),
+        "egress[0].ipv6_cidr_blocks",
+    ),
+    (no_open_security_group.check, doc("aws_vpc_security_group_ingress_rule", {"cidr_ipv4": "${var.cidr}"}), "cannot be checked"),
     (deletion_protection.check, doc("aws_rds_cluster", {"deletion_protection": False}, profile="prod"), "deletion_protection"),
     (
         deletion_protection.check,
@@ -117,6 +127,8 @@ def test_rules_accept_good_documents() -> None:
                     }
                 },
                 "aws_iam_role_policy": {"p": {"policy": _policy(["kms:*"], ["arn:aws:kms:us-east-1:1:key/x"])}},
+                "aws_vpc_security_group_egress_rule": {"e": {"cidr_ipv4": "192.168.0.0/16"}},
+                "aws_security_group": {"g": {"ingress": [{"cidr_blocks": ["10.1.0.0/16"], "ipv6_cidr_blocks": ["fd00::/8"]}]}},
                 "aws_dms_endpoint": {
                     "s": {"engine_name": "postgres", "ssl_mode": "require", "kms_key_arn": "${k}", "password": ""}
                 },
