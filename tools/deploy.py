@@ -221,19 +221,26 @@ def write_outputs(env: Mapping[str, str], timings: Timings) -> dict[str, Any]:
     return flat
 
 
-def plan_is_clean(env: Mapping[str, str], timings: Timings) -> tuple[bool, str]:
-    """Right after apply, a plan must show no changes: this is what catches perpetual diffs (e.g. DMS task settings)."""
-    result = timings.run(
+def plan_is_clean(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> tuple[bool, str]:
+    """Right after apply, a plan must show no changes: this is what catches perpetual diffs (e.g. DMS task settings).
+
+    Plain text (the diff is for a person), streamed so the refresh before it gets heartbeats.
+    """
+    _log("terraform plan -detailed-exitcode (must show no changes right after apply)")
+    returncode, renderer = timings.stream(
         "plan_after_apply",
         [terraform_binary(env), "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"],
         env,
         STACK_DIR,
+        log,
+        renderer=ProgressRenderer(raw_keep=100_000),
     )
-    if result.returncode == 0:
+    if returncode == 0:
         return True, ""
-    if result.returncode == 2:
-        return False, result.stdout
-    raise DeployError(f"terraform plan failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    text = "\n".join(renderer.raw_tail)
+    if returncode == 2:
+        return False, text
+    raise DeployError(f"terraform plan failed:\n{text[-4000:]}\n\nfull log: {log_path}")
 
 
 class _Clients:
@@ -256,21 +263,33 @@ class _Clients:
         )
 
 
-def guard_plan(env: Mapping[str, str], timings: Timings, allow: Sequence[str] = (), reason: str = "") -> Verdict:
+def guard_plan(
+    env: Mapping[str, str],
+    timings: Timings,
+    log: IO[str],
+    log_path: Path,
+    *,
+    allow: Sequence[str] = (),
+    reason: str = "",
+) -> Verdict:
     """Plan the synthesized stack against what is deployed and refuse what a live migration cannot survive.
 
     The stack directory must be initialised against this target's state first (`init`).
     """
     plan_file = STACK_DIR / "guard.tfplan"
-    _checked(
-        timings.run(
+    _log("plan guard: terraform plan against the deployed stack (a live migration refuses replacements)")
+    _streamed(
+        timings.stream(
             "guard_plan",
             [terraform_binary(env), "plan", "-input=false", "-lock=false", "-no-color", f"-out={plan_file}"],
             env,
             STACK_DIR,
+            log,
         ),
         "terraform plan",
+        log_path,
     )
+    _log("plan guard: reading the plan and what the live migration is doing")
     try:
         shown = _checked(
             timings.run("guard_show", [terraform_binary(env), "show", "-json", str(plan_file)], env, STACK_DIR),
@@ -338,6 +357,7 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
     target = _target(env_base)
     endpoint_url = None
     if target == "emulator":
+        _log("starting the emulator (or finding the one running)")
         started = time.perf_counter()
         endpoint_url = emulator.start()
         timings.steps["emulator_start"] = round(time.perf_counter() - started, 2)
@@ -355,10 +375,11 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
         init(env, timings, log, log_path)
         if _state(target, env_base).is_file():
             # An existing deployment: nothing a live migration stands on may be replaced or destroyed unannounced.
-            guard_plan(env, timings, allow, reason)
+            guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
         applied = apply(env, timings, log, log_path)
-    outputs = write_outputs(env, timings)
-    clean, diff = plan_is_clean(env, timings)
+        outputs = write_outputs(env, timings)
+        _log(f"outputs written to {OUTPUTS_FILE} ({len(outputs)} keys); apply took {elapsed(timings.steps['apply'])}")
+        clean, diff = plan_is_clean(env, timings, log, log_path)
     report = {
         "target": target,
         "endpoint": endpoint_url,
@@ -367,7 +388,6 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
         "applied": applied.summary,
         "log": str(log_path),
     }
-    _log(f"outputs written to {OUTPUTS_FILE} ({len(outputs)} keys); apply took {elapsed(timings.steps['apply'])}")
     if not clean:
         _log("terraform plan after apply is NOT empty:\n" + diff[-6000:])
     print(json.dumps(report, indent=2))
@@ -385,12 +405,13 @@ def plan(allow: Sequence[str] = (), reason: str = "") -> int:
     env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
     timings = Timings()
     log_path, log = open_log("plan")
+    _log(f"full log: {log_path}")
     with log:
         synth(env, timings, log, log_path)
         prepare_workdir(STACK_DIR)
         init(env, timings, log, log_path)
-    guard_plan(env, timings, allow, reason)
-    clean, diff = plan_is_clean(env, timings)
+        guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
+        clean, diff = plan_is_clean(env, timings, log, log_path)
     print("no changes" if clean else diff)
     return 0 if clean else 2
 

@@ -102,6 +102,7 @@ class ProgressRenderer:
     in_flight: dict[str, tuple[str, int]] = field(default_factory=dict)  # address -> (action, last elapsed_s)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     raw_tail: list[str] = field(default_factory=list)  # the last lines that were not JSON (stderr, panics)
+    raw_keep: int = RAW_TAIL  # how many of them to keep (a plain-text plan keeps all of its diff)
     summary: str = ""
     phase: str = "running"
     reads: int = 0  # data sources and refreshed resources seen while planning
@@ -130,7 +131,7 @@ class ProgressRenderer:
         except ValueError:
             message = None
         if not isinstance(message, dict) or "type" not in message:
-            self.raw_tail = [*self.raw_tail[-(RAW_TAIL - 1) :], text]
+            self.raw_tail = [*self.raw_tail[-(self.raw_keep - 1) :], text]
             return []
         return self._message(message)
 
@@ -214,16 +215,19 @@ class ProgressRenderer:
     def heartbeat(self, elapsed_s: float, step: str = "terraform") -> list[str]:
         """What to print when nothing was printed for a while: the step, its phase, what is in flight, its age."""
         if self.in_flight:
-            slowest = sorted(self.in_flight.items(), key=lambda item: -item[1][1])
-            names = ", ".join(addr for addr, _ in slowest[:3]) + (f" +{len(slowest) - 3}" if len(slowest) > 3 else "")
-            return [f"{self._indent()}… {step}: {len(self.in_flight)} in flight ({names}) [{elapsed(elapsed_s)}]"]
+            # The one in flight longest (by Terraform's last tick) and how many more: one short line.
+            oldest = max(self.in_flight, key=lambda addr: self.in_flight[addr][1])
+            more = f" +{len(self.in_flight) - 1} more" if len(self.in_flight) > 1 else ""
+            return [f"{self._indent()}… {step}: {len(self.in_flight)} in flight ({oldest}{more}) [{elapsed(elapsed_s)}]"]
         counts = f", {self.done}/{self.total} done" if self.total else ""
-        reads = f", {self.reads} read" if self.reads else ""
+        reads = f", {self.reads} read or refreshed" if self.reads else ""
         return [f"{self._indent()}… {step}: {self.phase}{counts}{reads} [{elapsed(elapsed_s)}]"]
 
     def failure_report(self) -> list[str]:
         """The last error block (or, without one, the last raw output lines), for the end of a failed run."""
         errors = self.errors
+        if len(errors) > 1:
+            return [f"{len(errors)} errors (all shown above and in the log); the last one:", *errors[-1].block()]
         if errors:
             return errors[-1].block()
         return list(self.raw_tail) or ["(terraform printed no diagnostic)"]

@@ -4,6 +4,8 @@ Fixtures (tests/unit/fixtures/terraform_json/, Terraform 1.11.4, messages unchan
 - init.jsonl: `terraform init -json` of the stack (with the non-JSON lines init prints among the JSON);
 - apply-emulator.jsonl: `./tap up`'s apply, trimmed to five resources and two data sources;
 - apply-fails.jsonl: an apply whose IAM attachment names a role that does not exist (NoSuchEntity);
+- apply-emulator-stopped.jsonl: `./tap up`'s apply with the emulator stopped mid-apply (connection refused),
+  trimmed to five resources; three were in flight and fail;
 - apply-invalid-config.jsonl: an apply of a config with an unknown argument (error with a detail, no address);
 - destroy-emulator.jsonl: `./tap down`'s destroy, trimmed the same way.
 """
@@ -74,6 +76,19 @@ def test_a_failing_apply_names_the_resource_and_shows_the_diagnostic_block() -> 
     assert report[0] in lines  # shown as it happened, too
 
 
+def test_several_failures_are_each_shown_and_the_report_ends_with_the_last() -> None:
+    renderer, lines = render("apply-emulator-stopped.jsonl")
+    endpoint = "aws_vpc_endpoint.network_endpoint-kms_186D690E"
+    assert renderer.failed == [endpoint, DMS_INSTANCE, AURORA]
+    assert f"[2/5] {AURORA}: FAILED creating after 55s" in lines
+    assert [line for line in lines if line.startswith("  with ")] == [f"  with {a}" for a in (AURORA, endpoint, DMS_INSTANCE)]
+    report = renderer.failure_report()
+    assert report[0] == "3 errors (all shown above and in the log); the last one:"
+    assert report[1].startswith("Error: waiting for DMS Replication Instance (tap-migrate-dev-dms) create")
+    assert "connection refused" in report[1]
+    assert report[2:] == [f"  with {DMS_INSTANCE}", "  on cdk.tf.json line 1214"]
+
+
 def test_an_error_detail_is_shown_and_an_error_without_address_has_no_with_line() -> None:
     renderer, lines = render("apply-invalid-config.jsonl")
     assert renderer.failure_report() == [
@@ -131,7 +146,7 @@ def test_heartbeat_names_the_step_the_phase_and_what_is_in_flight() -> None:
         renderer.feed(raw)
     assert set(renderer.in_flight) == {AURORA, DMS_INSTANCE}
     (line,) = renderer.heartbeat(75, "apply")
-    assert line.endswith(f"… apply: 2 in flight ({AURORA}, {DMS_INSTANCE}) [1m15s]")
+    assert line == f"      … apply: 2 in flight ({AURORA} +1 more) [1m15s]"  # one short line, not a list
 
 
 def test_without_a_diagnostic_the_failure_report_is_the_last_raw_output() -> None:
