@@ -1,6 +1,6 @@
 """Deploy timings on the embedded emulator, in one run (target: deploy <= 90 s on 2 cores).
 
-Reports emulator start, synth, deploy (cdktf deploy --auto-approve), outputs, plan-after-apply
+Reports emulator start, synth, init, apply (terraform apply -json -auto-approve), outputs, plan-after-apply
 and destroy, each wall-clock seconds, and whether the plan after apply was clean.
 
     .venv/bin/python -m benchmarks.deploy
@@ -27,7 +27,7 @@ def main() -> None:
                 "timings_s": timings,
                 "plan_after_apply_clean": report["plan_clean"],
                 "deploy_target_s": 90,
-                "deploy_within_target": timings["deploy"] <= 90,
+                "deploy_within_target": timings["init"] + timings["apply"] <= 90,
             },
             indent=2,
         )

@@ -1,13 +1,19 @@
 """Deploy the stack with real Terraform to the embedded emulator (default) or to AWS, and write the outputs.
 
-    python -m tools.deploy up        # [emulator up] -> cdktf synth -> cdktf deploy -> flat outputs -> plan check -> summary
+    python -m tools.deploy up        # [emulator up] -> cdktf synth -> terraform init + apply -> flat outputs -> plan check
     python -m tools.deploy plan      # terraform plan -detailed-exitcode on the deployed stack (0 = no changes)
     python -m tools.deploy down      # terraform destroy if anything is deployed, then stop the emulator; safe to repeat
+                                     # [--keep-backup: keep the state's .backup file terraform writes]
     python -m tools.deploy has-cutover  # exit 0 when the deployed stack has a cutover (data-lake stacks do not)
 
 Target: TAP_TARGET (emulator | aws), else `deployment.target` in the config. The emulator target
 starts moto on loopback (tools/emulator.py) and points the provider at it with test credentials;
 the aws target uses the standard AWS credential chain and nothing here changes the stack.
+
+Progress: `up` and `down` run Terraform with `-json` and print one short line per resource event
+(tools/deploy_progress.py), a heartbeat when nothing was printed for HEARTBEAT_S seconds, and on failure
+the last error diagnostic; every raw line goes to `.deploy-logs/<command>-<UTC time>.log`, whose path
+is printed first and again at the end.
 """
 
 from __future__ import annotations
@@ -16,18 +22,22 @@ import argparse
 import getpass
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lib.config import ConfigError, load_config
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
+from tools.deploy_progress import ProgressRenderer, elapsed
 from tools.emulator_support import EMULATOR_EXCLUSIONS
 from tools.plan_guard import LiveMigration, Verdict, guard, read_live
 from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
@@ -37,6 +47,10 @@ STACK_DIR = PROJECT_ROOT / "cdktf.out" / "stacks" / STACK_NAME
 CDKTF = PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"
 # Emulator-only: moto accepts any key; these never reach a real account.
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+LOG_DIR_NAME = ".deploy-logs"
+# Print something at least this often during a long step (Terraform's own progress comes every 10 s
+# per in-flight resource; init, synth and the plan before an apply can be silent for longer).
+HEARTBEAT_S = 8.0
 
 
 class DeployError(RuntimeError):
@@ -57,6 +71,94 @@ class Timings:
             raise DeployError(f"{args[0]} is not installed (needed for {name}): run ./tap setup") from None
         self.steps[name] = round(time.perf_counter() - started, 2)
         return result
+
+    def stream(
+        self,
+        name: str,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        log: IO[str],
+        *,
+        renderer: ProgressRenderer | None = None,
+    ) -> tuple[int, ProgressRenderer]:
+        """Run a command, writing its output to `log` and printing what `renderer` makes of it as it comes.
+
+        Without a renderer (cdktf synth) only heartbeats are printed; stderr is merged into the log.
+        """
+        renderer = renderer or ProgressRenderer()
+        started = time.perf_counter()
+        log.write(f"\n### {name}: {' '.join(args)}\n")
+        log.flush()
+        try:
+            process = subprocess.Popen(
+                list(args),
+                cwd=cwd,
+                env=dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+            )
+        except FileNotFoundError:
+            raise DeployError(f"{args[0]} is not installed (needed for {name}): run ./tap setup") from None
+        lines: queue.Queue[str | None] = queue.Queue()
+        assert process.stdout is not None
+        threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+        _follow(lines, log, renderer, name, started)
+        returncode = process.wait()
+        self.steps[name] = round(time.perf_counter() - started, 2)
+        log.write(f"### {name}: exit {returncode} after {self.steps[name]}s\n")
+        log.flush()
+        return returncode, renderer
+
+
+def _pump(pipe: Iterable[str], lines: queue.Queue[str | None]) -> None:
+    for line in pipe:
+        lines.put(line)
+    lines.put(None)
+
+
+def _follow(lines: queue.Queue[str | None], log: IO[str], renderer: ProgressRenderer, name: str, started: float) -> None:
+    """Log every line, print the rendered ones, and a heartbeat whenever HEARTBEAT_S passed without a printed line."""
+    last_shown = time.monotonic()
+    while True:
+        try:
+            line = lines.get(timeout=max(0.05, HEARTBEAT_S - (time.monotonic() - last_shown)))
+        except queue.Empty:
+            _show(renderer.heartbeat(time.perf_counter() - started, name))
+            last_shown = time.monotonic()
+            continue
+        if line is None:
+            return
+        log.write(line)
+        log.flush()
+        shown = renderer.feed(line)
+        if shown:
+            _show(shown)
+            last_shown = time.monotonic()
+
+
+def _show(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+
+
+def open_log(command: str) -> tuple[Path, IO[str]]:
+    """A fresh log file for one `up`/`down`: .deploy-logs/<command>-<UTC time>.log (gitignored)."""
+    folder = PROJECT_ROOT / LOG_DIR_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{command}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.log"
+    return path, path.open("w", encoding="utf-8")
+
+
+def _streamed(result: tuple[int, ProgressRenderer], what: str, log_path: Path) -> ProgressRenderer:
+    returncode, renderer = result
+    if returncode != 0:
+        report = "\n".join(renderer.failure_report())
+        raise DeployError(f"{what} failed (exit {returncode}):\n\n{report}\n\nfull log: {log_path}")
+    return renderer
 
 
 def _log(message: str) -> None:
@@ -119,19 +221,26 @@ def write_outputs(env: Mapping[str, str], timings: Timings) -> dict[str, Any]:
     return flat
 
 
-def plan_is_clean(env: Mapping[str, str], timings: Timings) -> tuple[bool, str]:
-    """Right after apply, a plan must show no changes: this is what catches perpetual diffs (e.g. DMS task settings)."""
-    result = timings.run(
+def plan_is_clean(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> tuple[bool, str]:
+    """Right after apply, a plan must show no changes: this is what catches perpetual diffs (e.g. DMS task settings).
+
+    Plain text (the diff is for a person), streamed so the refresh before it gets heartbeats.
+    """
+    _log("terraform plan -detailed-exitcode (must show no changes right after apply)")
+    returncode, renderer = timings.stream(
         "plan_after_apply",
         [terraform_binary(env), "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"],
         env,
         STACK_DIR,
+        log,
+        renderer=ProgressRenderer(raw_keep=100_000),
     )
-    if result.returncode == 0:
+    if returncode == 0:
         return True, ""
-    if result.returncode == 2:
-        return False, result.stdout
-    raise DeployError(f"terraform plan failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    text = "\n".join(renderer.raw_tail)
+    if returncode == 2:
+        return False, text
+    raise DeployError(f"terraform plan failed:\n{text[-4000:]}\n\nfull log: {log_path}")
 
 
 class _Clients:
@@ -154,22 +263,33 @@ class _Clients:
         )
 
 
-def guard_plan(env: Mapping[str, str], timings: Timings, allow: Sequence[str] = (), reason: str = "") -> Verdict:
-    """Plan the synthesized stack against what is deployed and refuse what a live migration cannot survive."""
+def guard_plan(
+    env: Mapping[str, str],
+    timings: Timings,
+    log: IO[str],
+    log_path: Path,
+    *,
+    allow: Sequence[str] = (),
+    reason: str = "",
+) -> Verdict:
+    """Plan the synthesized stack against what is deployed and refuse what a live migration cannot survive.
+
+    The stack directory must be initialised against this target's state first (`init`).
+    """
     plan_file = STACK_DIR / "guard.tfplan"
-    # prepare_workdir forgot the backend pointer: initialise against this target's state before planning.
-    _checked(
-        timings.run("guard_init", [terraform_binary(env), "init", "-input=false", "-no-color"], env, STACK_DIR), "terraform init"
-    )
-    _checked(
-        timings.run(
+    _log("plan guard: terraform plan against the deployed stack (a live migration refuses replacements)")
+    _streamed(
+        timings.stream(
             "guard_plan",
             [terraform_binary(env), "plan", "-input=false", "-lock=false", "-no-color", f"-out={plan_file}"],
             env,
             STACK_DIR,
+            log,
         ),
         "terraform plan",
+        log_path,
     )
+    _log("plan guard: reading the plan and what the live migration is doing")
     try:
         shown = _checked(
             timings.run("guard_show", [terraform_binary(env), "show", "-json", str(plan_file)], env, STACK_DIR),
@@ -195,6 +315,38 @@ def guard_plan(env: Mapping[str, str], timings: Timings, allow: Sequence[str] = 
     return verdict
 
 
+def init(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> None:
+    """terraform init in the stack directory; prepare_workdir forgot the backend pointer, so this binds the
+    directory to this target's state before anything plans or applies."""
+    _streamed(
+        timings.stream("init", [terraform_binary(env), "init", "-input=false", "-json"], env, STACK_DIR, log),
+        "terraform init",
+        log_path,
+    )
+
+
+def apply(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> ProgressRenderer:
+    """terraform apply with progress: one line per resource started/finished, still-running lines every 10 s."""
+    _log("terraform apply -auto-approve")
+    return _streamed(
+        timings.stream(
+            "apply",
+            [terraform_binary(env), "apply", "-json", "-auto-approve", "-input=false"],
+            env,
+            STACK_DIR,
+            log,
+            renderer=ProgressRenderer(),
+        ),
+        "terraform apply",
+        log_path,
+    )
+
+
+def synth(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> None:
+    _log("cdktf synth")
+    _streamed(timings.stream("synth", [str(CDKTF), "synth"], env, PROJECT_ROOT, log), "cdktf synth", log_path)
+
+
 def _operator(env: Mapping[str, str]) -> str:
     return env.get("USER") or env.get("LOGNAME") or getpass.getuser()
 
@@ -205,6 +357,7 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
     target = _target(env_base)
     endpoint_url = None
     if target == "emulator":
+        _log("starting the emulator (or finding the one running)")
         started = time.perf_counter()
         endpoint_url = emulator.start()
         timings.steps["emulator_start"] = round(time.perf_counter() - started, 2)
@@ -214,23 +367,31 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
             _log(f"  - {exclusion.resource_type}: {exclusion.why} (covered by {exclusion.covered_by})")
     env = deployment_env(target, endpoint_url, env_base)
     _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
-    _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
-    prepare_workdir(STACK_DIR)
-    if _state(target, env_base).is_file():
-        # An existing deployment: nothing a live migration stands on may be replaced or destroyed unannounced.
-        guard_plan(env, timings, allow, reason)
-    _log("cdktf deploy --auto-approve")
-    _checked(
-        timings.run("deploy", [str(CDKTF), "deploy", "--auto-approve", "--skip-synth"], env),
-        "cdktf deploy",
-    )
-    outputs = write_outputs(env, timings)
-    clean, diff = plan_is_clean(env, timings)
-    report = {"target": target, "endpoint": endpoint_url, "timings_s": timings.steps, "plan_clean": clean}
-    _log(f"outputs written to {OUTPUTS_FILE} ({len(outputs)} keys)")
+    log_path, log = open_log("up")
+    _log(f"full log: {log_path}")
+    with log:
+        synth(env, timings, log, log_path)
+        prepare_workdir(STACK_DIR)
+        init(env, timings, log, log_path)
+        if _state(target, env_base).is_file():
+            # An existing deployment: nothing a live migration stands on may be replaced or destroyed unannounced.
+            guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
+        applied = apply(env, timings, log, log_path)
+        outputs = write_outputs(env, timings)
+        _log(f"outputs written to {OUTPUTS_FILE} ({len(outputs)} keys); apply took {elapsed(timings.steps['apply'])}")
+        clean, diff = plan_is_clean(env, timings, log, log_path)
+    report = {
+        "target": target,
+        "endpoint": endpoint_url,
+        "timings_s": timings.steps,
+        "plan_clean": clean,
+        "applied": applied.summary,
+        "log": str(log_path),
+    }
     if not clean:
         _log("terraform plan after apply is NOT empty:\n" + diff[-6000:])
     print(json.dumps(report, indent=2))
+    _log(f"full log: {log_path}")
     if not clean:
         raise DeployError("the deployment drifts right after apply (see the plan above)")
     return report
@@ -243,46 +404,67 @@ def plan(allow: Sequence[str] = (), reason: str = "") -> int:
         raise DeployError("nothing is deployed yet: ./tap up deploys (there is nothing live to guard)")
     env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
     timings = Timings()
-    _checked(timings.run("synth", [str(CDKTF), "synth"], env), "cdktf synth")
-    prepare_workdir(STACK_DIR)
-    guard_plan(env, timings, allow, reason)
-    clean, diff = plan_is_clean(env, timings)
+    log_path, log = open_log("plan")
+    _log(f"full log: {log_path}")
+    with log:
+        synth(env, timings, log, log_path)
+        prepare_workdir(STACK_DIR)
+        init(env, timings, log, log_path)
+        guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
+        clean, diff = plan_is_clean(env, timings, log, log_path)
     print("no changes" if clean else diff)
     return 0 if clean else 2
 
 
-def down(env_base: Mapping[str, str] | None = None) -> dict[str, float]:
-    """Destroy what is deployed (if anything), then stop the emulator; safe to repeat, also after a failure."""
+def down(env_base: Mapping[str, str] | None = None, keep_backup: bool = False) -> dict[str, float]:
+    """Destroy what is deployed (if anything), then stop the emulator; safe to repeat, also after a failure.
+
+    Terraform's local backend copies the state to `<state>.backup` before each write; a destroyed
+    deployment leaves nothing worth restoring from it, so it goes unless `keep_backup`.
+    """
     env_base = os.environ if env_base is None else env_base
     timings = Timings()
     target = _target(env_base)
     state = _state(target, env_base)
+    backup = state.with_name(state.name + ".backup")
     endpoint_url = emulator.endpoint() if target == "emulator" else None
     try:
         if state.is_file() and (target == "aws" or endpoint_url):
-            env = deployment_env(target, endpoint_url, env_base)
-            _checked(
-                timings.run(
-                    "destroy",
-                    [
-                        terraform_binary(env),
-                        "destroy",
-                        "-auto-approve",
-                        "-input=false",
-                        "-no-color",
-                    ],
-                    env,
-                    STACK_DIR,
-                ),
-                "terraform destroy",
-            )
+            destroy(deployment_env(target, endpoint_url, env_base), timings)
+        if not keep_backup:
+            backup.unlink(missing_ok=True)
     finally:
         if target == "emulator":
             # A stopped emulator keeps nothing: its state file and outputs would describe resources that are gone.
             emulator.stop()
             state.unlink(missing_ok=True)
             (PROJECT_ROOT / OUTPUTS_FILE).unlink(missing_ok=True)
+            if not keep_backup:
+                backup.unlink(missing_ok=True)
+    if keep_backup and backup.is_file():
+        _log(f"state backup kept: {backup}")
     return timings.steps
+
+
+def destroy(env: Mapping[str, str], timings: Timings) -> ProgressRenderer:
+    log_path, log = open_log("down")
+    _log(f"terraform destroy -auto-approve; full log: {log_path}")
+    with log:
+        init(env, timings, log, log_path)
+        destroyed = _streamed(
+            timings.stream(
+                "destroy",
+                [terraform_binary(env), "destroy", "-json", "-auto-approve", "-input=false"],
+                env,
+                STACK_DIR,
+                log,
+                renderer=ProgressRenderer(),
+            ),
+            "terraform destroy",
+            log_path,
+        )
+    _log(f"destroy took {elapsed(timings.steps['destroy'])}; full log: {log_path}")
+    return destroyed
 
 
 def read_outputs(path: Path) -> dict[str, Any] | None:
@@ -315,6 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="up/plan: let this Terraform address be replaced or destroyed during a live migration (repeatable)",
     )
     parser.add_argument("--reason", default="", help="why: recorded in the cutover state's history")
+    parser.add_argument("--keep-backup", action="store_true", help="down: keep the state's .tfstate.backup (removed by default)")
     args = parser.parse_args(argv)
     try:
         if args.command == "has-cutover":
@@ -325,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "plan":
             return plan(args.allow_replace, args.reason)
         else:
-            print(json.dumps({"timings_s": down()}))
+            print(json.dumps({"timings_s": down(keep_backup=args.keep_backup)}))
     except (DeployError, emulator.EmulatorError, ToolchainError) as error:
         _log(str(error))
         return 1
