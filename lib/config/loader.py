@@ -9,10 +9,12 @@ is reported under its variable's name.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +96,48 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str], config_file: Pa
     """Validate parsed TOML; the files its fields name are read relative to `config_file`'s folder."""
     overridden, variables = _with_env_overrides(raw, env)
     problems = rules.check_file(raw)
+    files = ConfigFiles(config_file.parent)
     try:
-        config = AppConfig.model_validate(overridden, context=rules.Context(files=ConfigFiles(config_file.parent)))
+        config = AppConfig.model_validate(overridden, context=rules.Context(files=files))
     except ValidationError as exc:
-        problems += problems_of(exc)
+        problems += problems_of(exc) + _whole_file_problems(overridden, exc, files)
     if problems:
-        raise ConfigError([_name_variable(problem, variables) for problem in problems])
+        raise ConfigError(list(dict.fromkeys(_name_variable(problem, variables) for problem in problems)))
     return config
+
+
+# Field errors a second pass can step around: without the field, its default stands in.
+REPAIRABLE_ERRORS = frozenset(TYPE_NAMES) | BOUND_ERRORS | {"extra_forbidden", "string_pattern_mismatch", "literal_error"}
+
+
+def _whole_file_problems(raw: dict[str, Any], error: ValidationError, files: ConfigFiles) -> list[str]:
+    """The whole-file checks (task references, the cutover's pair, …) run only once every field validated.
+    So that a file's problems are still reported at once, validate again with the bad fields left out
+    (their defaults stand in, as the zero values of the old reader did) and only the whole-file checks
+    raising. Not when a required field, a table or a target's kind is missing: the checks would then
+    report its absence again in other words."""
+    repaired = copy.deepcopy(raw)
+    for detail in error.errors(include_url=False):
+        cause = detail.get("ctx", {}).get("error")
+        if isinstance(cause, rules.RulesError):
+            continue  # a section's own checks: reported already, and skipped in the second pass
+        if detail["type"] not in REPAIRABLE_ERRORS:
+            return []
+        _drop(repaired, _locate(detail["loc"]).keys)
+    try:
+        AppConfig.model_validate(repaired, context=rules.Context(files=files, whole_file_only=True))
+    except ValidationError as second:
+        return problems_of(second)
+    return []
+
+
+def _drop(raw: dict[str, Any], keys: list[str]) -> None:
+    """Remove the value at `keys` (a whole list for an error on one of its items)."""
+    table: Any = raw
+    for key in keys[:-1]:
+        table = table.get(key) if isinstance(table, dict) else None
+    if isinstance(table, dict):
+        table.pop(keys[-1], None)
 
 
 class ConfigFiles:
@@ -160,7 +197,8 @@ def problems_of(error: ValidationError) -> list[str]:
 
 
 def _problems_of_detail(detail: ErrorDetails) -> list[str]:
-    where, owner, name = _locate(detail["loc"])
+    location = _locate(detail["loc"])
+    where, owner, name = location.path, location.owner, location.name
     ctx = detail.get("ctx", {})
     cause = ctx.get("error")
     if isinstance(cause, rules.RulesError):
@@ -216,13 +254,22 @@ def _bounds(owner: type[BaseModel] | None, name: str | None) -> str:
     return f"{bounds} ({why})" if why else bounds
 
 
-def _locate(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None, str | None]:
-    """The TOML path of an error location, the model holding its last field, and that field's name.
+@dataclass(frozen=True)
+class Location:
+    path: str  # dotted TOML path, e.g. sources.onprem.cidr_blocks[0]
+    keys: list[str]  # the TOML keys down to the field (list indexes and a target's kind left out)
+    owner: type[BaseModel] | None  # the model holding the last field
+    name: str | None  # that field's name
+
+
+def _locate(loc: tuple[int | str, ...]) -> Location:
+    """Where a pydantic error location is in the TOML file.
 
     A discriminated union puts the target's kind into the location (targets.<key>.<kind>.<field>): it is
     not part of the TOML path.
     """
     path = ""
+    keys: list[str] = []
     model: type[BaseModel] | None = AppConfig
     owner: type[BaseModel] | None = None
     name: str | None = None
@@ -235,12 +282,16 @@ def _locate(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None, st
             kind_next, model = False, TARGET_MODELS.get(part)
         elif map_values is not None:
             path = _join(path, part)
+            keys.append(part)
             model = _model_or_none(map_values)
-            kind_next, map_values = model is None, None  # not a model: the targets' union of kinds
+            # Neither a model nor a plain value (project.tags): the targets' union of kinds.
+            kind_next = model is None and typing.get_origin(map_values) is not None
+            map_values = None
         else:
             path = _join(path, part)
+            keys.append(part)
             owner, name, model, map_values = _step(model, part)
-    return path, owner, name
+    return Location(path, keys, owner, name)
 
 
 def _step(model: type[BaseModel] | None, part: str) -> tuple[type[BaseModel] | None, str, type[BaseModel] | None, Any]:

@@ -98,9 +98,14 @@ class Files(Protocol):
 
 @dataclass(frozen=True)
 class Context:
-    """What validation needs beyond the TOML: the files its fields name."""
+    """What validation needs beyond the TOML: the files its fields name.
+
+    `whole_file_only`: a second pass after field errors (loader.py) runs only the whole-file checks, so
+    their problems are reported along with the fields' instead of after the fields are fixed.
+    """
 
     files: Files
+    whole_file_only: bool = False
 
 
 def context_of(value: Any) -> Context | None:

@@ -24,7 +24,7 @@ import json
 import sys
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, StrictInt, StrictStr, ValidationInfo, model_validator
 from pydantic.config import JsonDict
@@ -55,6 +55,7 @@ def _profile(description: str, *, enum: tuple[str, ...] = ()) -> Any:
 class _Section(BaseModel):
     # strict: the TOML's types are meant (no "5" for 5, no 1 for true); an int is still accepted for a float.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    _whole_file: ClassVar[bool] = False  # AppConfig: its checks span the file
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A validated config never changes: the same AttributeError a frozen dataclass raises.
@@ -72,8 +73,10 @@ class _Section(BaseModel):
             choices = extra.get("enum") if isinstance(extra, dict) else None
             if isinstance(choices, list) and value is not None and value not in choices:
                 found.add(name, f"{value!r} must be one of {choices}")
-        self._check(found, rules.context_of(info.context))
-        found.raise_if_any()
+        context = rules.context_of(info.context)
+        self._check(found, context)
+        if context is None or not context.whole_file_only or self._whole_file:
+            found.raise_if_any()
         return self
 
     def _check(self, found: rules.Found, context: rules.Context | None) -> None:
@@ -488,6 +491,7 @@ class AppConfig(_Section):
     """A tap-migrate configuration file (TOML). Every field is optional unless marked required."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, title="tap-migrate configuration")
+    _whole_file: ClassVar[bool] = True
 
     project: Project = Field(default_factory=Project, description="names, region, profile and tags")
     deployment: Deployment = Field(default_factory=Deployment, description="where the stack is deployed")
