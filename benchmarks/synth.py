@@ -34,7 +34,7 @@ def wall(args: list[str], env: dict[str, str]) -> float:
 def in_process(extra_tasks: int) -> dict[str, float]:
     """Run in a child so each measurement starts cold; prints JSON."""
     code = f"""
-import dataclasses, json, resource, time, tempfile
+import json, resource, time, tempfile
 t0 = time.perf_counter()
 import lib
 from cdktf import App
@@ -45,8 +45,8 @@ config = load_config(env={{}})
 base = next(iter(config.dms.tasks.values()))
 tasks = dict(config.dms.tasks)
 for i in range({extra_tasks}):
-    tasks[f"extra-{{i}}"] = dataclasses.replace(base, key=f"extra-{{i}}")
-config = dataclasses.replace(config, dms=dataclasses.replace(config.dms, tasks=tasks))
+    tasks[f"extra-{{i}}"] = base.with_key(f"extra-{{i}}")
+config = config.model_copy(update={{"dms": config.dms.model_copy(update={{"tasks": tasks}})}})
 app = App(outdir=tempfile.mkdtemp())
 t2 = time.perf_counter()
 TapStack(app, "bench", config)

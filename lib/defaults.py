@@ -1,15 +1,13 @@
-"""Defaults and allowed values, kept apart from the loader and the builders.
+"""Defaults and allowed values, kept apart from the config models and the builders.
 
-`SECTIONS` (and the map sections' `SOURCE_FIELDS`, `TARGET_FIELDS`, `TASK_FIELDS`) are every allowed
-field of the TOML file with its default, read from the committed JSON Schema of lib/config/schema.py.
+The TOML fields' own defaults are declared once, on the models in lib/config/schema.py; here are the
+environment profiles (applied by lib/config/profiles.py) and the value sets the models and builders share.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 
 @dataclass(frozen=True)
@@ -33,9 +31,54 @@ class Profile:
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    "dev": Profile(False, True, 1, "dms.t3.medium", False, 14, 7, 0, 0.5, 4.0, 1, 300, "PROVISIONED", 4),
-    "staging": Profile(False, False, 7, "dms.r6i.large", False, 30, 14, 0, 0.5, 8.0, 1, 120, "PROVISIONED", 16),
-    "prod": Profile(True, False, 14, "dms.r6i.xlarge", True, 90, 35, 365, 2.0, 32.0, 2, 60, "ON_DEMAND", 64),
+    "dev": Profile(
+        deletion_protection=False,
+        skip_final_snapshot=True,
+        backup_retention_days=1,
+        dms_instance_class="dms.t3.medium",
+        dms_multi_az=False,
+        log_retention_days=14,
+        backup_daily_retention_days=7,
+        backup_monthly_retention_days=0,
+        aurora_min_acu=0.5,
+        aurora_max_acu=4.0,
+        aurora_reader_count=1,
+        cdc_latency_alarm_seconds=300,
+        kinesis_stream_mode="PROVISIONED",
+        dms_serverless_max_dcu=4,
+    ),
+    "staging": Profile(
+        deletion_protection=False,
+        skip_final_snapshot=False,
+        backup_retention_days=7,
+        dms_instance_class="dms.r6i.large",
+        dms_multi_az=False,
+        log_retention_days=30,
+        backup_daily_retention_days=14,
+        backup_monthly_retention_days=0,
+        aurora_min_acu=0.5,
+        aurora_max_acu=8.0,
+        aurora_reader_count=1,
+        cdc_latency_alarm_seconds=120,
+        kinesis_stream_mode="PROVISIONED",
+        dms_serverless_max_dcu=16,
+    ),
+    "prod": Profile(
+        deletion_protection=True,
+        skip_final_snapshot=False,
+        backup_retention_days=14,
+        dms_instance_class="dms.r6i.xlarge",
+        dms_multi_az=True,
+        log_retention_days=90,
+        backup_daily_retention_days=35,
+        backup_monthly_retention_days=365,
+        aurora_min_acu=2.0,
+        aurora_max_acu=32.0,
+        aurora_reader_count=2,
+        cdc_latency_alarm_seconds=60,
+        kinesis_stream_mode="ON_DEMAND",
+        dms_serverless_max_dcu=64,
+    ),
 }
 
 # DMS endpoint engine names of the supported sources, and their default ports.
@@ -91,33 +134,3 @@ AWS_MANAGED_SETTING_KEYS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLo
 REVERSE_REFUSED_PREP_MODES: Final = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD")
 # The reverse task's identifier is the cutover task's with this suffix.
 REVERSE_TASK_SUFFIX: Final = "reverse"
-
-# The TOML file's fields and defaults come from the committed JSON Schema, generated from the pydantic
-# models in lib/config/schema.py (a test keeps it fresh): synthesis reads JSON instead of importing pydantic.
-# A default of None means required, or taken from the environment profile.
-SCHEMA_FILE: Final = Path(__file__).resolve().parent.parent / "config" / "tap-migrate.schema.json"
-_SCHEMA: Final[dict[str, Any]] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-_TARGET_DEFINITIONS: Final = {
-    "aurora_postgresql": "AuroraPostgresqlTarget",
-    "aurora_mysql": "AuroraMysqlTarget",
-    "s3": "S3Target",
-    "kinesis": "KinesisTarget",
-}
-
-
-def _fields(definition: str, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
-    properties: dict[str, Any] = _SCHEMA["$defs"][definition]["properties"]
-    return {name: spec.get("default") for name, spec in properties.items() if name not in without}
-
-
-TASK_FIELDS: Final[dict[str, Any]] = _fields("Task")
-# [sources.<key>]
-SOURCE_FIELDS: Final[dict[str, Any]] = _fields("Source")
-# [targets.<key>] by kind (the kind itself is read first)
-TARGET_FIELDS: Final[dict[str, dict[str, Any]]] = {
-    kind: _fields(definition, without=("kind",)) for kind, definition in _TARGET_DEFINITIONS.items()
-}
-# Every section; "sources" and "targets" are maps keyed by logical name whose fields are above.
-SECTIONS: Final[dict[str, dict[str, Any]]] = {
-    name: _fields(spec["$ref"].rsplit("/", 1)[1]) if "$ref" in spec else {} for name, spec in _SCHEMA["properties"].items()
-}

@@ -24,7 +24,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from lib.config import DmsConfig, SourceConfig, TargetConfig
+from lib.config import AuroraMysqlTargetConfig, DmsConfig, SourceConfig, TargetConfig
 from lib.constants import DMS_CLOUDWATCH_LOGS_ROLE_NAME, DMS_VPC_ROLE_NAME, unencrypted_opt_in
 from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import assume_role_policy
@@ -297,7 +297,7 @@ class Dms(Construct):
                 ),
                 depends_on=list(wiring.depends_on),
             )
-        threads = target.parallel_load_threads
+        threads = target.parallel_load_threads if isinstance(target, AuroraMysqlTargetConfig) else 0
         postgres = target.kind == "aurora_postgresql"
         return DmsEndpoint(
             self,

@@ -244,6 +244,14 @@ def test_all_problems_are_reported_at_once(make_config: Callable[..., AppConfig]
     assert str(raised.value).startswith("invalid tap-migrate configuration")
 
 
+def test_a_field_error_does_not_hide_the_whole_file_checks(make_config: Callable[..., AppConfig]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_config({"aurora": {"reader_count": "two"}, "dms": {"tasks": {"main": {"target": "lake"}}}})
+    problems = raised.value.problems
+    assert any(p.startswith("aurora.reader_count: expected int, got 'two'") for p in problems), problems
+    assert any(p.startswith("dms.tasks.main.target: 'lake' names no entry in [targets]") for p in problems), problems
+
+
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)

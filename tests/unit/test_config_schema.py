@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from lib import defaults
 from lib.config import PROJECT_ROOT, ConfigError, parse_config
-from lib.config.schema import SCHEMA_FILE, ConfigFile, main, readme_table
+from lib.config.schema import SCHEMA_FILE, Aurora, ConfigFile, Cutover, KinesisTarget, Source, main, readme_table
 
 CONFIG_FILES = [PROJECT_ROOT / "config" / "tap-migrate.toml", *sorted((PROJECT_ROOT / "examples").glob("*/tap-migrate.toml"))]
 BASE = PROJECT_ROOT / "config" / "tap-migrate.toml"
@@ -38,12 +37,15 @@ def test_every_shipped_config_validates_against_the_schema_and_names_it(path: Pa
     assert (path.parent / first.removeprefix("#:schema ").strip()).resolve() == SCHEMA_FILE
 
 
-def test_the_loader_reads_its_fields_and_defaults_from_the_schema() -> None:
-    assert set(defaults.SECTIONS) == set(ConfigFile.model_fields)
-    assert defaults.SECTIONS["cutover"]["latency_threshold_seconds"] == 30
-    assert defaults.SECTIONS["aurora"]["reader_count"] is None  # (profile)
-    assert defaults.SOURCE_FIELDS["host"] is None  # required
-    assert defaults.TARGET_FIELDS["kinesis"]["shard_count"] == 1 and "kind" not in defaults.TARGET_FIELDS["kinesis"]
+def test_the_loader_validates_with_the_models_fields_and_defaults() -> None:
+    sections = {field.alias or name for name, field in ConfigFile.model_fields.items()}
+    assert sections == set(SCHEMA["properties"])
+    assert Cutover.model_fields["latency_threshold_seconds"].default == 30
+    assert Aurora.model_fields["reader_count"].default is None  # (profile)
+    assert Source.model_fields["host"].is_required()
+    assert KinesisTarget.model_fields["shard_count"].default == 1
+    config = parse_config(tomllib.loads(BASE.read_text()), env={}, config_file=BASE)
+    assert config.cutover is not None and config.cutover.latency_threshold_seconds == 30
 
 
 def test_the_readme_table_lists_every_field_once() -> None:

@@ -22,22 +22,68 @@ GIB = 1024**3
 
 
 def _s3(folder: str, *, crawler: bool) -> S3TargetConfig:
-    return S3TargetConfig(folder, "parquet", "gzip", "parquet-2-0", True, True, "cdc", True, "dms_commit_ts", crawler)
+    return S3TargetConfig(
+        kind="s3",
+        folder=folder,
+        data_format="parquet",
+        compression="gzip",
+        parquet_version="parquet-2-0",
+        enable_statistics=True,
+        date_partition_enabled=True,
+        cdc_path="cdc",
+        include_op_for_full_load=True,
+        timestamp_column_name="dms_commit_ts",
+        crawler=crawler,
+    )
 
 
 def _kinesis(delivery_prefix: str, *, crawler: bool) -> KinesisTargetConfig:
-    return KinesisTargetConfig("ON_DEMAND", 1, 24, "json", True, False, True, True, True, delivery_prefix, 60, 64, True, crawler)
+    # shard_count keeps its default: ON_DEMAND streams refuse one.
+    return KinesisTargetConfig(
+        kind="kinesis",
+        stream_mode="ON_DEMAND",
+        retention_hours=24,
+        message_format="json",
+        include_transaction_details=True,
+        include_control_details=False,
+        include_table_alter_operations=True,
+        include_partition_value=True,
+        partition_include_schema_table=True,
+        delivery_prefix=delivery_prefix,
+        buffering_seconds=60,
+        buffering_mb=64,
+        dynamic_partitioning=True,
+        crawler=crawler,
+    )
 
 
-FULL_CONFIG = DataLakeConfig("", 90, 180, 60, "", "cron(0 3 * * ? *)", 14, 25)
-FULL_TARGETS = {
-    "sales": TargetConfig("sales", "s3", s3=_s3("bronze/sales", crawler=True)),
-    "events": TargetConfig("events", "kinesis", kinesis=_kinesis("stream/events", crawler=True)),
-    "archive": TargetConfig("archive", "s3", s3=_s3("raw/archive", crawler=False)),
+FULL_CONFIG = DataLakeConfig(
+    bucket_name="",
+    transition_to_ia_days=90,
+    transition_to_glacier_days=180,
+    noncurrent_version_expiration_days=60,
+    glue_database_name="",
+    crawler_schedule="cron(0 3 * * ? *)",
+    athena_results_expiration_days=14,
+    athena_bytes_scanned_cutoff_gb=25,
+)
+FULL_TARGETS: dict[str, TargetConfig] = {
+    "sales": _s3("bronze/sales", crawler=True).with_key("sales"),
+    "events": _kinesis("stream/events", crawler=True).with_key("events"),
+    "archive": _s3("raw/archive", crawler=False).with_key("archive"),
 }
 # Explicit names, no Standard-IA step, and nothing crawled.
-BARE_CONFIG = DataLakeConfig("acme-lake", 0, 365, 30, "acme_catalog", "cron(0 2 * * ? *)", 7, 1)
-BARE_TARGETS = {"archive": TargetConfig("archive", "s3", s3=_s3("raw/archive", crawler=False))}
+BARE_CONFIG = DataLakeConfig(
+    bucket_name="acme-lake",
+    transition_to_ia_days=0,
+    transition_to_glacier_days=365,
+    noncurrent_version_expiration_days=30,
+    glue_database_name="acme_catalog",
+    crawler_schedule="cron(0 2 * * ? *)",
+    athena_results_expiration_days=7,
+    athena_bytes_scanned_cutoff_gb=1,
+)
+BARE_TARGETS: dict[str, TargetConfig] = {"archive": _s3("raw/archive", crawler=False).with_key("archive")}
 
 
 def _synth(config: DataLakeConfig, targets: dict[str, TargetConfig], *, dms_folder: str | None) -> dict[str, Any]:

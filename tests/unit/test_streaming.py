@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ LOG_RETENTION = 14
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[\w-]+)\.(?P<attr>[a-z_]+)\}$")
 
 PROVISIONED = KinesisTargetConfig(
+    kind="kinesis",
     stream_mode="PROVISIONED",
     shard_count=3,
     retention_hours=48,
@@ -34,14 +34,15 @@ PROVISIONED = KinesisTargetConfig(
     dynamic_partitioning=True,
     crawler=True,
 )
-ON_DEMAND = replace(
-    PROVISIONED,
-    stream_mode="ON_DEMAND",
-    retention_hours=72,
-    delivery_prefix="raw/events",
-    buffering_seconds=300,
-    buffering_mb=5,
-    dynamic_partitioning=False,
+ON_DEMAND = PROVISIONED.model_copy(
+    update={
+        "stream_mode": "ON_DEMAND",
+        "retention_hours": 72,
+        "delivery_prefix": "raw/events",
+        "buffering_seconds": 300,
+        "buffering_mb": 5,
+        "dynamic_partitioning": False,
+    }
 )
 NAMES = {"orders": "tap-dev-orders", "events": "tap-dev-events"}
 

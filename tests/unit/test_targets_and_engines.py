@@ -20,6 +20,7 @@ import pytest
 import lib  # noqa: F401  (fast provider import before cdktf loads anything)
 from lib import defaults
 from lib.config import PROJECT_ROOT, AppConfig, ConfigError, load_config, parse_config
+from lib.config.schema import Dms, KinesisTarget
 from lib.constants import CORE_OUTPUTS, HEALTH_ALARM_INFIX, CutoverEnv, Output
 from lib.defaults import PROFILES, Profile
 from lib.policy.gate import SUPPRESSIONS_FILE, evaluate, load_suppressions
@@ -779,7 +780,7 @@ def test_kinesis_stream_mode_follows_the_profile_when_not_set(stacks: Synthesize
     stream, body = _named(stack, "aws_kinesis_stream", name=f"{config.project.prefix}-{key}")
     assert body["stream_mode_details"] == {"stream_mode": expected_mode}
     if expected_mode == "PROVISIONED":
-        assert body["shard_count"] == defaults.TARGET_FIELDS["kinesis"]["shard_count"]
+        assert body["shard_count"] == KinesisTarget.model_fields["shard_count"].default
     else:
         assert "shard_count" not in body
     _, endpoint = _named(stack, "aws_dms_endpoint", engine_name="kinesis")
@@ -847,7 +848,7 @@ def test_serverless_capacity_comes_from_the_file_or_else_the_profile(stacks: Syn
     assert (lake.dms.min_capacity_units, lake.dms.max_capacity_units) == SERVERLESS_CAPACITY
     vendor, stack = stacks[SERVERLESS_AURORA]
     profile = PROFILES[vendor.project.profile]
-    expected = (defaults.SECTIONS["dms"]["min_capacity_units"], profile.dms_serverless_max_dcu)
+    expected = (Dms.model_fields["min_capacity_units"].default, profile.dms_serverless_max_dcu)
     assert (vendor.dms.min_capacity_units, vendor.dms.max_capacity_units) == expected
     compute = only(stack, "aws_dms_replication_config")["compute_config"]
     assert (compute["min_capacity_units"], compute["max_capacity_units"], compute["multi_az"]) == (
