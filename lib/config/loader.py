@@ -120,7 +120,11 @@ def _whole_file_problems(raw: dict[str, Any], error: ValidationError, files: Con
     for detail in error.errors(include_url=False):
         cause = detail.get("ctx", {}).get("error")
         if isinstance(cause, rules.RulesError):
-            continue  # a section's own checks: reported already, and skipped in the second pass
+            # A section's own checks: reported already, and skipped in the second pass; a value outside its
+            # enum is left out there, so the whole-file checks judge the default, not the bad value again.
+            for name in cause.out_of_enum:
+                _drop(repaired, [*_locate(detail["loc"]).keys, name])
+            continue
         if detail["type"] not in REPAIRABLE_ERRORS:
             return []
         _drop(repaired, _locate(detail["loc"]).keys)

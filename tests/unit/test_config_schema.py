@@ -26,7 +26,7 @@ SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
 def test_the_committed_schema_and_the_readme_tables_are_fresh() -> None:
-    assert main(["--check"]) == 0, "run: .venv/bin/python -m lib.config.schema --write"
+    assert main(["--check"]) == 0, "run: .venv/bin/python -m lib.config --write"
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.parent.name)
@@ -116,3 +116,22 @@ def test_the_loader_refuses_what_the_schema_refuses(case: str, path: Path, field
 
 def test_there_are_bounds_and_enums_to_check() -> None:
     assert len(CONSTRAINED) > 25
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "expected"),
+    [
+        ("project", "profile", "gold", "project.profile: 'gold' is not a profile; use one of ['dev', 'prod', 'staging']"),
+        ("deployment", "target", "gcp", "deployment.target: 'gcp' must be 'aws' or 'emulator' (or set TAP_TARGET)"),
+        ("sources", "engine", "oracle", "sources.onprem.engine: 'oracle' is not supported; use one of"),
+    ],
+)
+def test_a_value_outside_its_enum_is_one_problem_in_its_fields_words(section: str, field: str, value: str, expected: str) -> None:
+    """No follow-on problem: the whole-file checks judge the default, not the bad value in other words."""
+    raw = tomllib.loads(BASE.read_text(encoding="utf-8"))
+    table = raw["sources"]["onprem"] if section == "sources" else raw.setdefault(section, {})
+    table[field] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, {}, BASE)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    assert caught.value.problems[0].startswith(expected)
