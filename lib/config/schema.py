@@ -365,6 +365,12 @@ class Task(_Keyed):
         "dms/task-settings.json",
         description="must enable logging, and validation when the target is Aurora (`dms/lake-task-settings.json` for lakes)",
     )
+    cdc_start_position: str = Field(
+        "",
+        description="resume CDC at this checkpoint instead of a full load: a replaced task continues where the old one "
+        'stopped (`./cutover cdc-position` prints it); with `migration_type = "cdc"`',
+        pattern=r"^\S{0,1024}$",
+    )
     schema_conversion_note: str = Field(
         "",
         description="required for a heterogeneous pair (e.g. PostgreSQL → Aurora MySQL): where the schema conversion is "

@@ -168,6 +168,7 @@ class Dms(Construct):
                     target_endpoint_arn=target_arns[task.target],
                     table_mappings=task.table_mappings,
                     replication_task_settings=task.settings,
+                    cdc_start_position=task.cdc_start_position or None,
                     # Starting the full load is an operator decision: the source must be prepared first.
                     start_replication_task=False,
                 )
