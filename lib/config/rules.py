@@ -350,6 +350,22 @@ def check_dms(dms: Dms, found: Found) -> None:
         f"{min_dcu}..{max_dcu} must be DMS capacity units from {list(DMS_CAPACITY_UNITS)} with min <= max",
     )
     found.check(bool(dms.tasks), "tasks", "define at least one task, e.g. [dms.tasks.main]")
+    for key, task in dms.tasks.items():
+        if not task.cdc_start_position:
+            continue
+        where = f"tasks.{key}.cdc_start_position"
+        found.check(
+            task.migration_type == "cdc",
+            where,
+            f'resumes CDC, so migration_type must be "cdc" (it is {task.migration_type!r}: a full load would reload every '
+            "table the checkpoint skips)",
+        )
+        found.check(
+            not dms.serverless,
+            where,
+            "DMS Serverless takes no start position in Terraform (hashicorp/aws has no such argument); leave it empty and "
+            "start the replaced replication with the call `./cutover cdc-position` prints",
+        )
 
 
 def check_data_lake(lake: DataLake, found: Found) -> None:

@@ -38,3 +38,20 @@ def test_a_pasted_line_is_not_a_position() -> None:
     with pytest.raises(ConfigError) as caught:
         config_from({"dms": {"tasks": {"main": {"migration_type": "cdc", "cdc_start_position": f"{CHECKPOINT} # main"}}}})
     assert any(p.startswith("dms.tasks.main.cdc_start_position:") for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"dms": {"tasks": {"main": {"cdc_start_position": CHECKPOINT}}}}, 'migration_type must be "cdc"'),
+        (
+            {"dms": {"serverless": True, "tasks": {"main": {"migration_type": "cdc", "cdc_start_position": CHECKPOINT}}}},
+            "DMS Serverless takes no start position",
+        ),
+    ],
+)
+def test_a_position_the_task_cannot_use_is_refused(overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from(overrides)
+    [problem] = caught.value.problems
+    assert problem.startswith("dms.tasks.main.cdc_start_position: ") and expected in problem
