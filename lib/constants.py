@@ -97,6 +97,14 @@ class Output:
 
     VPC_ID: Final = "vpc_id"
     PRIVATE_SUBNET_IDS: Final = "private_subnet_ids"
+    # issue 16: the route to on-premises and the DNS way back in
+    PRIVATE_ROUTE_TABLE_IDS: Final = "private_route_table_ids"  # empty for an existing VPC without route_table_ids
+    NETWORK_CONNECTION: Final = "network_connection"  # transit_gateway | vpn | external | none
+    ON_PREMISES_CIDRS: Final = "on_premises_cidrs"  # routed through the connection (new VPC)
+    TRANSIT_GATEWAY_ATTACHMENT_ID: Final = "transit_gateway_attachment_id"
+    VPN_CONNECTION_ID: Final = "vpn_connection_id"
+    RESOLVER_ENDPOINT_ID: Final = "resolver_endpoint_id"
+    RESOLVER_INBOUND_IPS: Final = "resolver_inbound_ips"  # forward the cutover domain to these
     AURORA_SECURITY_GROUP_ID: Final = "aurora_security_group_id"
     DMS_SECURITY_GROUP_ID: Final = "dms_security_group_id"
     KMS_KEY_ARN: Final = "kms_key_arn"
@@ -148,6 +156,9 @@ CORE_OUTPUTS: Final = frozenset(
     {
         Output.VPC_ID,
         Output.PRIVATE_SUBNET_IDS,
+        Output.PRIVATE_ROUTE_TABLE_IDS,
+        Output.NETWORK_CONNECTION,
+        Output.ON_PREMISES_CIDRS,
         Output.DMS_SECURITY_GROUP_ID,
         Output.KMS_KEY_ARN,
         Output.KMS_KEY_ALIAS,

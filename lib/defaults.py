@@ -134,3 +134,7 @@ AWS_MANAGED_SETTING_KEYS: Final = frozenset({"CloudWatchLogGroup", "CloudWatchLo
 REVERSE_REFUSED_PREP_MODES: Final = ("DROP_AND_CREATE", "TRUNCATE_BEFORE_LOAD")
 # The reverse task's identifier is the cutover task's with this suffix.
 REVERSE_TASK_SUFFIX: Final = "reverse"
+
+# network.mode and network.connectivity (issue 16).
+NETWORK_MODES: Final = ("new", "existing")
+CONNECTIVITY_CHOICES: Final = ("stack", "external")

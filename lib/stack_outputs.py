@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 def declare_outputs(stack: TapStack) -> None:
     """Every output of the parts the stack built; none for a part it did not build."""
     values: dict[str, object] = {
-        Output.VPC_ID: stack.network.vpc.id,
+        Output.VPC_ID: stack.network.vpc_id,
+        Output.PRIVATE_ROUTE_TABLE_IDS: stack.network.route_table_ids,
+        Output.NETWORK_CONNECTION: stack.config.network.connection,
+        Output.ON_PREMISES_CIDRS: list(stack.config.on_premises_cidrs),
         Output.PRIVATE_SUBNET_IDS: stack.network.private_subnet_ids,
         Output.DMS_SECURITY_GROUP_ID: stack.network.dms_security_group.id,
         Output.KMS_KEY_ARN: stack.encryption.key_arn,
@@ -61,6 +64,7 @@ def declare_outputs(stack: TapStack) -> None:
         values[Output.REVERSE_TARGET_SECRET_ARN] = stack.secrets.reverse_target_secret.arn
         if stack.reverse.slot_name is not None:
             values[Output.REVERSE_SLOT_NAME] = stack.reverse.slot_name
+    values |= _connection_outputs(stack)
     if stack.backup is not None:
         values[Output.BACKUP_VAULT_NAME] = stack.backup.vault.name
         values[Output.BACKUP_PLAN_ID] = stack.backup.plan.id
@@ -76,3 +80,17 @@ def declare_outputs(stack: TapStack) -> None:
         values[Output.FIREHOSE_DELIVERY_STREAMS] = {key: stream.delivery_stream.name for key, stream in stack.streams.items()}
     for key, value in values.items():
         TerraformOutput(stack, key, value=value)
+
+
+def _connection_outputs(stack: TapStack) -> dict[str, object]:
+    """The transit gateway attachment or VPN connection, and the resolver's endpoint and IPs (issue 16)."""
+    values: dict[str, object] = {}
+    on_premises = stack.on_premises
+    if on_premises is not None and on_premises.transit_gateway_attachment is not None:
+        values[Output.TRANSIT_GATEWAY_ATTACHMENT_ID] = on_premises.transit_gateway_attachment.id
+    if on_premises is not None and on_premises.vpn_connection is not None:
+        values[Output.VPN_CONNECTION_ID] = on_premises.vpn_connection.id
+    if stack.resolver is not None:
+        values[Output.RESOLVER_ENDPOINT_ID] = stack.resolver.endpoint.id
+        values[Output.RESOLVER_INBOUND_IPS] = stack.resolver.ip_addresses
+    return values

@@ -28,7 +28,9 @@ from lib.constructs.encryption import Encryption
 from lib.constructs.network import Network
 from lib.constructs.notifications import Notifications
 from lib.constructs.observability import KinesisDeliveryNames, Observability, ObservedResources
+from lib.constructs.on_premises import OnPremisesConnectivity
 from lib.constructs.provider import build_provider, configure_backend
+from lib.constructs.resolver import ResolverInbound
 from lib.constructs.reverse_replication import ReverseReplication
 from lib.constructs.secrets import Secrets
 from lib.constructs.target_wiring import wire_targets
@@ -64,6 +66,7 @@ class TapStack(TerraformStack):
             needs_s3_endpoint=config.needs_s3_endpoint,
             needs_kinesis_endpoint=config.needs_kinesis_endpoint,
         )
+        self.on_premises, self.resolver = self._connections()
         self.secrets = Secrets(
             self,
             "secrets",
@@ -88,7 +91,7 @@ class TapStack(TerraformStack):
             targets=config.targets,
             wiring=wiring,
             subnet_ids=self.network.private_subnet_ids,
-            security_group_id=self.network.dms_security_group.id,
+            security_group_ids=self.network.dms_security_group_ids,
             service_roles=DmsServiceRoles(
                 self, "dms-service-roles", context=context, create=config.deployment.create_dms_service_roles
             ),
@@ -116,6 +119,36 @@ class TapStack(TerraformStack):
         )
         declare_outputs(self)
 
+    def _connections(self) -> tuple[OnPremisesConnectivity | None, ResolverInbound | None]:
+        """The route to on-premises (a new VPC with a transit gateway or VPN) and the DNS way back in."""
+        config, network, context = self.config, self.network, self.context
+        on_premises = None
+        if config.network.connection in ("transit_gateway", "vpn") and network.route_table is not None:
+            on_premises = OnPremisesConnectivity(
+                self,
+                "on-premises",
+                context=context,
+                network=config.network,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                route_table_id=network.route_table.id,
+                cidrs=config.on_premises_cidrs,
+            )
+        resolver = config.network.resolver
+        inbound = (
+            ResolverInbound(
+                self,
+                "resolver",
+                context=context,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                allowed_cidrs=resolver.allowed_cidrs,
+            )
+            if resolver is not None
+            else None
+        )
+        return on_premises, inbound
+
     def _aurora(self) -> Aurora | None:
         config, network = self.config, self.network
         if config.aurora is None or network.aurora_security_group is None:
@@ -126,7 +159,7 @@ class TapStack(TerraformStack):
             context=self.context,
             config=config.aurora,
             subnet_ids=network.private_subnet_ids,
-            security_group_id=network.aurora_security_group.id,
+            security_group_ids=network.aurora_security_group_ids,
         )
 
     def _reverse_replication(self) -> ReverseReplication | None:
@@ -171,7 +204,7 @@ class TapStack(TerraformStack):
             parameter_path=f"/{project.name}/{project.environment_suffix}",
             config=config.cutover,
             targets=CutoverTargets(
-                vpc_id=self.network.vpc.id,
+                vpc_id=self.network.vpc_id,
                 source_host=source.host,
                 aurora_writer_endpoint=aurora.cluster.endpoint,
                 aurora_reader_endpoint=aurora.cluster.reader_endpoint,

@@ -14,7 +14,7 @@ import importlib.util
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -157,7 +157,109 @@ def check_deployment(deployment: Deployment, found: Found) -> None:
         )
 
 
+AWS_ID_PATTERNS = {
+    "vpc": r"vpc-[0-9a-f]{8}([0-9a-f]{9})?",
+    "subnet": r"subnet-[0-9a-f]{8}([0-9a-f]{9})?",
+    "sg": r"sg-[0-9a-f]{8}([0-9a-f]{9})?",
+    "rtb": r"rtb-[0-9a-f]{8}([0-9a-f]{9})?",
+    "tgw": r"tgw-[0-9a-f]{8}([0-9a-f]{9})?",
+}
+NEW_ONLY_FIELDS = ("vpc_cidr", "private_subnet_cidrs", "availability_zones", "transit_gateway_id", "vpn")
+EXISTING_ONLY_FIELDS = ("vpc_id", "subnets", "route_table_ids", "security_group_ids")
+RFC1918 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def _aws_id(found: Found, where: str, value: str, kind: str) -> None:
+    found.check(
+        bool(re.fullmatch(AWS_ID_PATTERNS[kind], value)),
+        where,
+        f"{value!r} is not a {kind} id; it looks like '{kind}-0123456789abcdef0'",
+    )
+
+
+def inside_vpc(cidr: str, network: Network) -> bool:
+    """True when `cidr` lies in the stack's own new VPC (no route needed); unknown for an existing VPC: False."""
+    vpc, net = _network_or_none(network.vpc_cidr), _network_or_none(cidr)
+    if network.is_existing or not isinstance(vpc, ipaddress.IPv4Network) or not isinstance(net, ipaddress.IPv4Network):
+        return False
+    return net.subnet_of(vpc)
+
+
+def outermost(cidrs: Iterable[str]) -> tuple[str, ...]:
+    """The blocks not inside another of them, in first-seen order: one route covers what it contains."""
+    unique = list(dict.fromkeys(cidrs))
+    nets = {cidr: _network_or_none(cidr) for cidr in unique}
+
+    def covered(cidr: str) -> bool:
+        net = nets[cidr]
+        return isinstance(net, ipaddress.IPv4Network) and any(
+            isinstance(other, ipaddress.IPv4Network) and other != net and net.subnet_of(other) for other in nets.values()
+        )
+
+    return tuple(cidr for cidr in unique if not covered(cidr))
+
+
 def check_network(network: Network, found: Found) -> None:
+    """The mode's own fields, the connection's and the resolver's; the routes are judged with the sources (check_app)."""
+    if network.is_existing:
+        _check_existing_network(network, found)
+    else:
+        for name in EXISTING_ONLY_FIELDS:
+            found.check(
+                name not in network.model_fields_set,
+                name,
+                'only for mode = "existing" (an existing VPC); the stack builds its own VPC in mode "new"',
+            )
+        _check_new_network(network, found)
+    _check_connection(network, found)
+    for index, group in enumerate(network.application_security_group_ids):
+        _aws_id(found, f"application_security_group_ids[{index}]", group, "sg")
+    for index, cidr in enumerate(network.application_cidrs):
+        net = _ipv4_block(found, f"application_cidrs[{index}]", cidr, example="192.168.20.0/24")
+        if net is not None and net.prefixlen == 0:
+            found.add(f"application_cidrs[{index}]", f"{cidr} would open Aurora to every address; name the application networks")
+    if network.resolver is not None:
+        cidrs = network.resolver.allowed_cidrs
+        found.check(
+            bool(cidrs),
+            "resolver.allowed_cidrs",
+            "give the on-premises DNS servers that forward the cutover's domain, e.g. ['192.168.10.0/24'] (or remove "
+            "[network.resolver])",
+        )
+        for index, cidr in enumerate(cidrs):
+            net = _ipv4_block(found, f"resolver.allowed_cidrs[{index}]", cidr, example="192.168.10.0/24")
+            if net is not None and net.prefixlen == 0:
+                found.add(f"resolver.allowed_cidrs[{index}]", f"{cidr} opens DNS to every address; name your DNS servers")
+
+
+def _check_existing_network(network: Network, found: Found) -> None:
+    for name in NEW_ONLY_FIELDS:
+        found.check(
+            name not in network.model_fields_set,
+            name,
+            "only for mode = \"new\": an existing VPC's addresses and routes are its owner's; connect on-premises "
+            "there (this stack treats the connection as external)",
+        )
+    if network.vpc_id:
+        _aws_id(found, "vpc_id", network.vpc_id, "vpc")
+    else:
+        found.add("vpc_id", 'required with mode = "existing", e.g. "vpc-0abc1234def567890"')
+    for subnet in network.subnets:
+        _aws_id(found, f"subnets.{subnet}", subnet, "subnet")
+    zones = set(network.subnets.values())
+    found.check(
+        len(zones) >= 2,
+        "subnets",
+        f"{dict(network.subnets)!r} spans {len(zones)} availability zone(s); give private subnets in two zones or more "
+        '(DMS and Aurora subnet groups need two), e.g. { "subnet-0aaa…" = "us-east-1a", "subnet-0bbb…" = "us-east-1b" }',
+    )
+    for index, table in enumerate(network.route_table_ids):
+        _aws_id(found, f"route_table_ids[{index}]", table, "rtb")
+    for index, group in enumerate(network.security_group_ids):
+        _aws_id(found, f"security_group_ids[{index}]", group, "sg")
+
+
+def _check_new_network(network: Network, found: Found) -> None:
     vpc_cidr, subnets, zones = network.vpc_cidr, network.private_subnet_cidrs, network.availability_zones
     vpc_net = _ipv4_block(found, "vpc_cidr", vpc_cidr, example="10.20.0.0/16")
     if vpc_net is not None and not VPC_PREFIX_RANGE[0] <= vpc_net.prefixlen <= VPC_PREFIX_RANGE[1]:
@@ -408,6 +510,14 @@ def check_cutover(cutover: Cutover, found: Found) -> None:
         )
         return
     domain, zone_id, ttl, cutover_ttl = cutover.domain, cutover.hosted_zone_id, cutover.record_ttl, cutover.cutover_ttl
+    for index, vpc in enumerate(cutover.associated_vpc_ids):
+        _aws_id(found, f"associated_vpc_ids[{index}]", vpc, "vpc")
+    found.check(
+        not (zone_id and cutover.associated_vpc_ids),
+        "associated_vpc_ids",
+        "the stack associates VPCs with the private zone it creates; with hosted_zone_id, associate them with your "
+        "zone yourself and leave this empty",
+    )
     found.check(
         bool(re.fullmatch(r"([a-z0-9-]{1,63}\.)+[a-z]{2,63}", domain)),
         "domain",
@@ -590,8 +700,77 @@ def check_app(app: AppConfig, found: Found, context: Context | None) -> None:
     _derived_names(app, found)
 
 
+def _check_connection(network: Network, found: Found) -> None:
+    """`[network.vpn]` or `transit_gateway_id` (one of them), each well formed; `external` takes neither."""
+    if network.transit_gateway_id:
+        _aws_id(found, "transit_gateway_id", network.transit_gateway_id, "tgw")
+        found.check(network.vpn is None, "vpn", "give either transit_gateway_id or [network.vpn], not both")
+    if network.connectivity == "external":
+        found.check(
+            not network.transit_gateway_id and network.vpn is None,
+            "connectivity",
+            '"external" says the routes are managed outside this stack; remove transit_gateway_id / [network.vpn], or '
+            'set connectivity = "stack"',
+        )
+    if network.vpn is not None:
+        ip = network.vpn.customer_gateway_ip
+        try:
+            address = ipaddress.IPv4Address(ip)
+        except ValueError:
+            found.add("vpn.customer_gateway_ip", f"{ip!r} is not an IPv4 address; give the VPN device's public address")
+            return
+        found.check(
+            not (address.is_loopback or address.is_multicast or address.is_unspecified or any(address in b for b in RFC1918)),
+            "vpn.customer_gateway_ip",
+            f"{ip} is not an address AWS can reach over the internet; give the VPN device's public IPv4 address",
+        )
+
+
+def _routes_to_on_premises(app: AppConfig, found: Found) -> None:
+    """A new VPC reaches the sources only through a connection this stack builds, or one the user says exists."""
+    network = app.network
+    if network.is_existing:
+        return
+    cidrs = app.on_premises_cidrs
+    if network.connection == "none" and cidrs:
+        found.add(
+            "network",
+            f"nothing routes the VPC to the on-premises networks {list(cidrs)} (the sources' cidr_blocks, the application "
+            'and DNS networks): set network.transit_gateway_id = "tgw-…", add [network.vpn] with customer_gateway_ip, or '
+            'set network.connectivity = "external" when the routes are managed outside this stack',
+        )
+    if network.connection in ("transit_gateway", "vpn"):
+        found.check(
+            bool(cidrs),
+            "network.transit_gateway_id" if network.transit_gateway_id else "network.vpn",
+            "no on-premises CIDR to route: every source, application and DNS network lies inside network.vpc_cidr; "
+            'remove the connection or set connectivity = "external"',
+        )
+
+
+def _endpoints_in_existing_vpc(app: AppConfig, found: Found) -> None:
+    network = app.network
+    if network.is_existing and network.create_vpc_endpoints and app.needs_s3_endpoint:
+        found.check(
+            bool(network.route_table_ids),
+            "network.route_table_ids",
+            "the S3 gateway endpoint (S3 targets, DMS Serverless) is attached to the subnets' route tables: list them, or "
+            "set network.create_vpc_endpoints = false when the VPC already reaches S3",
+        )
+
+
 def _network_against_sources(app: AppConfig, found: Found) -> None:
     network, region = app.network, app.project.region
+    _routes_to_on_premises(app, found)
+    _endpoints_in_existing_vpc(app, found)
+    for subnet, zone in network.subnets.items():
+        found.check(
+            zone.startswith(region) and len(zone) > len(region),
+            f"network.subnets.{subnet}",
+            f"{zone!r} is not a zone of region {region!r}; give the subnet's zone, e.g. '{region}a'",
+        )
+    if network.is_existing:
+        return
     for zone in network.availability_zones:
         found.check(
             zone.startswith(region) and len(zone) > len(region),

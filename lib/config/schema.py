@@ -147,17 +147,82 @@ class Deployment(_Section):
         rules.check_deployment(self, found)
 
 
+class Vpn(_Section):
+    customer_gateway_ip: str = Field(description="the on-premises VPN device's public IPv4 address")
+    bgp_asn: int = Field(65000, description="the on-premises device's BGP ASN", ge=1, le=4294967294)
+    static_routes_only: bool = Field(
+        True, description="`true`: a static route per on-premises CIDR; `false`: the device announces them over BGP"
+    )
+
+
+class Resolver(_Section):
+    allowed_cidrs: Strings = Field(
+        (), description="the on-premises DNS servers (IPv4 CIDRs) that may query the inbound endpoint; at least one"
+    )
+
+
 class Network(_Section):
-    vpc_cidr: str = Field("10.20.0.0/16", description="IPv4, /16 to /28; must not overlap any `sources.<key>.cidr_blocks`")
+    mode: str = Field(
+        "new",
+        description="`new`: the stack builds its VPC; `existing`: it uses `vpc_id` and `subnets` and creates only its "
+        "security groups, endpoints and subnet groups in them",
+        json_schema_extra=_enum(defaults.NETWORK_MODES),
+    )
+    vpc_cidr: str = Field("10.20.0.0/16", description="`new`: IPv4, /16 to /28; must not overlap any source's CIDRs")
     private_subnet_cidrs: Strings = Field(
         ("10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"),
-        description="3 IPv4 blocks inside the VPC, non-overlapping, each /28 or larger",
+        description="`new`: 3 IPv4 blocks inside the VPC, non-overlapping, each /28 or larger",
     )
     availability_zones: Strings = Field(
         (),
-        description="empty: the account's first three availability zones in the region (looked up at plan, chosen at the "
+        description="`new`: empty takes the account's first three zones in the region (looked up at plan, chosen at the "
         "first apply); set 3 names to pin them",
     )
+    vpc_id: str = Field("", description="`existing`: the VPC, e.g. `vpc-0abc1234def567890`")
+    subnets: dict[str, str] = Field(
+        {}, description="`existing`: private subnet id → its availability zone; two zones or more (checked again at plan)"
+    )
+    route_table_ids: Strings = Field(
+        (), description="`existing`: the subnets' route tables, needed for the S3 gateway endpoint (S3 targets, Serverless)"
+    )
+    security_group_ids: Strings = Field((), description="`existing`: extra security groups for DMS and Aurora")
+    create_vpc_endpoints: bool = Field(
+        True,
+        description="the Secrets Manager, KMS (Kinesis) interface and S3 gateway endpoints DMS needs without a NAT; "
+        "`false` when the VPC already has them",
+    )
+    connectivity: str = Field(
+        "stack",
+        description="`stack`: this stack connects on-premises (`transit_gateway_id` or `[network.vpn]`); `external`: routes "
+        "to the sources are managed outside it (always so for `existing`)",
+        json_schema_extra=_enum(defaults.CONNECTIVITY_CHOICES),
+    )
+    transit_gateway_id: str = Field(
+        "", description="`new`: attach the VPC to this transit gateway and route every on-premises CIDR through it"
+    )
+    vpn: Vpn | None = Field(None, description="`new`: a site-to-site VPN to the on-premises device")
+    application_cidrs: Strings = Field(
+        (), description="networks whose applications connect to Aurora: its port is opened to them (and routed, `new`)"
+    )
+    application_security_group_ids: Strings = Field(
+        (), description="security groups of applications in AWS that connect to Aurora"
+    )
+    resolver: Resolver | None = Field(
+        None, description="a Route 53 Resolver inbound endpoint, so on-premises DNS can resolve the cutover's names"
+    )
+
+    @property
+    def is_existing(self) -> bool:
+        return self.mode == "existing"
+
+    @property
+    def connection(self) -> str:
+        """How DMS reaches on-premises: `transit_gateway`, `vpn`, `external` (not this stack's), or `none`."""
+        if self.is_existing or self.connectivity == "external":
+            return "external"
+        if self.transit_gateway_id:
+            return "transit_gateway"
+        return "vpn" if self.vpn is not None else "none"
 
     def _check(self, found: rules.Found, context: rules.Context | None) -> None:
         rules.check_network(self, found)
@@ -427,6 +492,11 @@ class Cutover(_Section):
     enabled: bool = Field(True, description="`false` for stacks without an Aurora target (no DNS records, no Lambda)")
     domain: str = Field("db.migration.internal", description="`reader.<domain>` and `writer.<domain>`")
     hosted_zone_id: str = Field("", description="use an existing zone; empty creates a private zone on the VPC")
+    associated_vpc_ids: Strings = Field(
+        (),
+        description="application VPCs in AWS that must resolve the cutover's names: the private zone is associated with "
+        "them too (same account; another account's VPC needs its association authorized first)",
+    )
     task_key: str = Field("main", description="the task whose lag gates the cutover")
     record_ttl: int = Field(60, description="record TTL outside the writer flip")
     cutover_ttl: int = Field(5, description="record TTL set before the writer flip; ≤ record_ttl")
@@ -583,6 +653,15 @@ class AppConfig(_Section):
     @property
     def needs_kinesis_endpoint(self) -> bool:
         return "kinesis" in self.target_kinds
+
+    @property
+    def on_premises_cidrs(self) -> tuple[str, ...]:
+        """Every network outside the VPC the migration talks to: the sources, the application networks and the DNS
+        servers that query the resolver. Each gets a route through the stack's connection (`network.connection`)."""
+        network = self.network
+        wanted = [cidr for source in self.sources.values() for cidr in source.cidr_blocks]
+        wanted += [*network.application_cidrs, *(network.resolver.allowed_cidrs if network.resolver else ())]
+        return rules.outermost(cidr for cidr in wanted if not rules.inside_vpc(cidr, network))
 
     @property
     def primary_task_key(self) -> str:

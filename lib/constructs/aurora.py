@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -57,7 +59,7 @@ class Aurora(Construct):
         context: StackContext,
         config: AuroraConfig,
         subnet_ids: list[str],
-        security_group_id: str,
+        security_group_ids: Sequence[str],
     ) -> None:
         super().__init__(scope, id_)
         prefix = context.prefix
@@ -94,7 +96,7 @@ class Aurora(Construct):
             master_user_secret_kms_key_id=kms_key_arn,
             port=config.port,
             db_subnet_group_name=self.subnet_group.name,
-            vpc_security_group_ids=[security_group_id],
+            vpc_security_group_ids=list(security_group_ids),
             db_cluster_parameter_group_name=self.parameter_group.name,
             storage_encrypted=True,
             kms_key_id=kms_key_arn,

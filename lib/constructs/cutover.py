@@ -90,7 +90,8 @@ class Cutover(Construct):
                 "zone",
                 name=config.domain,
                 comment=f"{prefix}: cutover names (private)",
-                vpc=[Route53ZoneVpc(vpc_id=targets.vpc_id)],
+                # The stack's VPC and the application VPCs that must resolve reader./writer. (cutover.associated_vpc_ids).
+                vpc=[Route53ZoneVpc(vpc_id=vpc_id) for vpc_id in (targets.vpc_id, *config.associated_vpc_ids)],
             )
             self.zone_id = zone.zone_id
         self.reader_name = f"{READER_RECORD_PREFIX}.{config.domain}"

@@ -7,7 +7,7 @@ secret), S3 (`aws_dms_s3_endpoint`, Parquet or CSV) and Kinesis (JSON records).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
@@ -92,7 +92,7 @@ class Dms(Construct):
         targets: Mapping[str, TargetConfig],
         wiring: Mapping[str, TargetWiring],
         subnet_ids: list[str],
-        security_group_id: str,
+        security_group_ids: Sequence[str],
         service_roles: DmsServiceRoles,
         secrets_access_role_arn: str,
         source_secret_arns: Mapping[str, str],
@@ -136,7 +136,7 @@ class Dms(Construct):
                 publicly_accessible=False,
                 kms_key_arn=kms_key_arn,
                 replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-                vpc_security_group_ids=[security_group_id],
+                vpc_security_group_ids=list(security_group_ids),
                 auto_minor_version_upgrade=True,
                 apply_immediately=False,
                 depends_on=[*service_roles.dependables, self.task_log_group],
@@ -177,7 +177,7 @@ class Dms(Construct):
         else:
             compute = self.serverless_compute = DmsReplicationConfigComputeConfig(
                 replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-                vpc_security_group_ids=[security_group_id],
+                vpc_security_group_ids=list(security_group_ids),
                 kms_key_id=kms_key_arn,
                 min_capacity_units=config.min_capacity_units,
                 max_capacity_units=config.max_capacity_units,

@@ -1,12 +1,14 @@
-"""Private network: one VPC, three private subnets over three AZs, least-ingress security groups."""
+"""Private network: the stack's VPC (three private subnets over three AZs) or an existing one, and
+least-ingress security groups in it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, Postcondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones, DataAwsAvailabilityZonesFilter
+from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.route_table import RouteTable
@@ -29,7 +31,8 @@ BASE_INTERFACE_SERVICES = ("secretsmanager", "kms")
 
 
 class Network(Construct):
-    """No internet gateway and no 0.0.0.0/0 ingress: DMS reaches on-premises over VPN/DX routes."""
+    """No internet gateway and no 0.0.0.0/0 rule: DMS reaches on-premises over the transit gateway or VPN
+    (on_premises.py), or routes the VPC's owner manages (`existing`, `connectivity = "external"`)."""
 
     def __init__(
         self,
@@ -50,8 +53,24 @@ class Network(Construct):
         """
         super().__init__(scope, id_)
         prefix = context.prefix
-        region = context.region
-        self.vpc = Vpc(
+        self.vpc: Vpc | None = None
+        self.route_table: RouteTable | None = None
+        self.private_subnets: list[Subnet] = []
+        if network.is_existing:
+            self.vpc_id = network.vpc_id
+            self.private_subnet_ids = list(network.subnets)
+            self.route_table_ids = list(network.route_table_ids)
+            self._check_existing_subnets(network)
+        else:
+            self._new_vpc(context, network)
+        self.extra_security_group_ids = list(network.security_group_ids)
+        self._security_groups(prefix, network, sources, aurora_port)
+        if network.create_vpc_endpoints:
+            self._endpoints(context, needs_s3_endpoint=needs_s3_endpoint, needs_kinesis_endpoint=needs_kinesis_endpoint)
+
+    def _new_vpc(self, context: StackContext, network: NetworkConfig) -> None:
+        prefix = context.prefix
+        vpc = self.vpc = Vpc(
             self,
             "vpc",
             cidr_block=network.vpc_cidr,
@@ -59,16 +78,17 @@ class Network(Construct):
             enable_dns_support=True,
             tags={"Name": f"{prefix}-vpc"},
         )
+        self.vpc_id = vpc.id
         # The default group would otherwise allow all traffic between its members: strip every rule.
-        DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-closed"})
+        DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-closed"})
         self._flow_logs(context)
-        self.route_table = RouteTable(self, "private-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private"})
-        self.private_subnets: list[Subnet] = []
+        self.route_table = RouteTable(self, "private-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-private"})
+        self.route_table_ids = [self.route_table.id]
         for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, self._zones(network), strict=True)):
             subnet = Subnet(
                 self,
                 f"private-{index}",
-                vpc_id=self.vpc.id,
+                vpc_id=vpc.id,
                 cidr_block=cidr,
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
@@ -81,7 +101,28 @@ class Network(Construct):
             )
             RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=self.route_table.id)
             self.private_subnets.append(subnet)
+        self.private_subnet_ids = [subnet.id for subnet in self.private_subnets]
 
+    def _check_existing_subnets(self, network: NetworkConfig) -> None:
+        """The config names each subnet's zone (so synth can refuse one zone); the plan checks both against AWS."""
+        for index, (subnet_id, zone) in enumerate(network.subnets.items()):
+            DataAwsSubnet(
+                self,
+                f"existing-subnet-{index}",
+                id=subnet_id,
+                lifecycle=TerraformResourceLifecycle(
+                    postcondition=[
+                        Postcondition(
+                            condition=f'${{self.vpc_id == "{network.vpc_id}" && self.availability_zone == "{zone}"}}',
+                            error_message=f"network.subnets: {subnet_id} must be a subnet of {network.vpc_id} in {zone}.",
+                        )
+                    ]
+                ),
+            )
+
+    def _security_groups(
+        self, prefix: str, network: NetworkConfig, sources: Sequence[SourceConfig], aurora_port: int | None
+    ) -> None:
         self.dms_security_group = self._group(
             "dms-sg", f"{prefix}-dms", "DMS replication: no ingress; egress to its targets and the on-premises sources only"
         )
@@ -94,6 +135,7 @@ class Network(Construct):
                 "aurora-sg", f"{prefix}-aurora", "Aurora: ingress from DMS on the engine port only"
             )
             self._dms_reaches(self.aurora_security_group, "aurora", aurora_port, "DMS writes to Aurora")
+            self._applications_reach(self.aurora_security_group, network, aurora_port)
         for source in sources:
             for index, cidr in enumerate(source.cidr_blocks):
                 VpcSecurityGroupEgressRule(
@@ -109,12 +151,40 @@ class Network(Construct):
         self._dms_reaches(
             self.endpoint_security_group, "endpoints", HTTPS_PORT, "DMS reads its credentials (and writes streams) via endpoints"
         )
+
+    def _applications_reach(self, aurora: SecurityGroup, network: NetworkConfig, port: int) -> None:
+        """After the cutover the applications connect to Aurora: its port, from their networks and groups only."""
+        for index, cidr in enumerate(network.application_cidrs):
+            VpcSecurityGroupIngressRule(
+                self,
+                f"aurora-from-apps-{index}",
+                security_group_id=aurora.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"applications in {cidr} connect to Aurora",
+            )
+        for index, group in enumerate(network.application_security_group_ids):
+            VpcSecurityGroupIngressRule(
+                self,
+                f"aurora-from-app-group-{index}",
+                security_group_id=aurora.id,
+                referenced_security_group_id=group,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"applications in {group} connect to Aurora",
+            )
+
+    def _endpoints(self, context: StackContext, *, needs_s3_endpoint: bool, needs_kinesis_endpoint: bool) -> None:
+        prefix, region = context.prefix, context.region
         services = (*BASE_INTERFACE_SERVICES, *(("kinesis-streams",) if needs_kinesis_endpoint else ()))
         self.interface_endpoints = [
             VpcEndpoint(
                 self,
                 f"endpoint-{service}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface",
                 subnet_ids=self.private_subnet_ids,
@@ -130,10 +200,10 @@ class Network(Construct):
             self.s3_endpoint = VpcEndpoint(
                 self,
                 "endpoint-s3",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{region}.s3",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[self.route_table.id],
+                route_table_ids=self.route_table_ids,
                 tags={"Name": f"{prefix}-s3"},
             )
             VpcSecurityGroupEgressRule(
@@ -148,7 +218,7 @@ class Network(Construct):
             )
 
     def _group(self, id_: str, name: str, description: str) -> SecurityGroup:
-        return SecurityGroup(self, id_, name=name, description=description, vpc_id=self.vpc.id, tags={"Name": name})
+        return SecurityGroup(self, id_, name=name, description=description, vpc_id=self.vpc_id, tags={"Name": name})
 
     def _dms_reaches(self, group: SecurityGroup, name: str, port: int, description: str) -> None:
         """A matching pair: egress from the DMS group and ingress into `group`, on one TCP port only."""
@@ -209,7 +279,7 @@ class Network(Construct):
         FlowLog(
             self,
             "flow-log",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
@@ -218,5 +288,9 @@ class Network(Construct):
         )
 
     @property
-    def private_subnet_ids(self) -> list[str]:
-        return [subnet.id for subnet in self.private_subnets]
+    def dms_security_group_ids(self) -> list[str]:
+        return [self.dms_security_group.id, *self.extra_security_group_ids]
+
+    @property
+    def aurora_security_group_ids(self) -> list[str]:
+        return [self.aurora_security_group.id, *self.extra_security_group_ids] if self.aurora_security_group else []

@@ -43,7 +43,8 @@ VENDOR_MYSQL = "001-vendor-mysql-to-aurora-mysql"
 FIVE_SYSTEMS = "002-mysql-s3-parquet-five-systems"
 STREAMING = "003-postgres-kinesis-streaming-lake"
 ONPREM_AURORA = "004-onprem-postgres-to-aurora"
-EXAMPLES = [LAKEHOUSE, VENDOR_MYSQL, FIVE_SYSTEMS, STREAMING, ONPREM_AURORA]
+EXISTING_VPC = "005-existing-vpc"
+EXAMPLES = [LAKEHOUSE, VENDOR_MYSQL, FIVE_SYSTEMS, STREAMING, ONPREM_AURORA, EXISTING_VPC]
 
 # Variants built from an example or the base config (names of the `stacks` cache).
 SERVERLESS = "000-serverless"
