@@ -17,6 +17,7 @@ takes the same as JSON:
     python -m tools.emulator_fixtures --endpoint-url http://127.0.0.1:PORT --spec-json '{
       "vpc_id": "vpc-0abc1234def567890", "vpc_cidr": "10.50.0.0/16",
       "subnets": {"subnet-0aaa1111bbbb22223": "us-east-1a", "subnet-0ccc3333dddd44445": "us-east-1b"},
+      "subnet_cidrs": {"subnet-0aaa1111bbbb22223": "10.50.1.0/24"},
       "route_table_ids": ["rtb-0123456789abcdef0"], "security_group_ids": ["sg-0123456789abcdef0"],
       "transit_gateway_ids": ["tgw-0fedcba9876543210"], "application_vpcs": {"vpc-0def4567abc890123": "10.60.0.0/16"}}'
 """
@@ -51,7 +52,16 @@ ID_PREFIXES: Final = {
     "transit gateway": "tgw-",
 }
 SPEC_KEYS: Final = frozenset(
-    {"vpc_id", "vpc_cidr", "subnets", "route_table_ids", "security_group_ids", "transit_gateway_ids", "application_vpcs"}
+    {
+        "vpc_id",
+        "vpc_cidr",
+        "subnets",
+        "subnet_cidrs",
+        "route_table_ids",
+        "security_group_ids",
+        "transit_gateway_ids",
+        "application_vpcs",
+    }
 )
 
 # A boto3 EC2 client (no stubs for EC2 are installed; only the calls below are used).
@@ -90,6 +100,8 @@ class ExistingNetwork:
     vpc_id: str
     vpc_cidr: str
     subnets: Mapping[str, str] = field(default_factory=dict)  # subnet ID -> Availability Zone
+    # subnet ID -> CIDR, for subnets whose block matters (a fixed Resolver IP); the others get free blocks.
+    subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
     route_table_ids: Sequence[str] = ()
     security_group_ids: Sequence[str] = ()
     transit_gateway_ids: Sequence[str] = ()
@@ -102,6 +114,16 @@ class ExistingNetwork:
             _check_id("subnet", subnet_id)
             if not isinstance(zone, str) or not zone:
                 raise FixtureSpecError(f"subnet {subnet_id}: the Availability Zone {zone!r} is not a zone name")
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        for subnet_id, cidr in self.subnet_cidrs.items():
+            if subnet_id not in self.subnets:
+                raise FixtureSpecError(f"subnet_cidrs names {subnet_id}, which is not in subnets")
+            try:
+                block = ipaddress.IPv4Network(str(cidr))
+            except ValueError as error:
+                raise FixtureSpecError(f"CIDR {cidr!r} of {subnet_id}: {error}") from None
+            if not block.subnet_of(vpc):
+                raise FixtureSpecError(f"CIDR {cidr} of {subnet_id} is not inside the VPC's {self.vpc_cidr}")
         for table_id in self.route_table_ids:
             _check_id("route table", table_id)
         for group_id in self.security_group_ids:
@@ -126,6 +148,7 @@ class ExistingNetwork:
             vpc_id=data["vpc_id"],
             vpc_cidr=data["vpc_cidr"],
             subnets=dict(data.get("subnets") or {}),
+            subnet_cidrs=dict(data.get("subnet_cidrs") or {}),
             route_table_ids=tuple(data.get("route_table_ids") or ()),
             security_group_ids=tuple(data.get("security_group_ids") or ()),
             transit_gateway_ids=tuple(data.get("transit_gateway_ids") or ()),
@@ -182,21 +205,27 @@ def _free_subnet_cidrs(vpc_cidr: str, taken: Sequence[str]) -> list[str]:
 
 def _ensure_subnets(ec2: Ec2Client, spec: ExistingNetwork, report: SeedReport) -> None:
     in_vpc = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [spec.vpc_id]}])["Subnets"]
-    free = _free_subnet_cidrs(spec.vpc_cidr, [subnet["CidrBlock"] for subnet in in_vpc])
+    # Blocks the spec fixes are kept out of the free ones, whether or not their subnets exist yet.
+    free = _free_subnet_cidrs(spec.vpc_cidr, [subnet["CidrBlock"] for subnet in in_vpc] + list(spec.subnet_cidrs.values()))
     for subnet_id, zone in spec.subnets.items():
+        fixed = spec.subnet_cidrs.get(subnet_id)
         found = _one(ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])["Subnets"])
         if found is not None:
-            if (found["VpcId"], found["AvailabilityZone"]) != (spec.vpc_id, zone):
+            shape = (found["VpcId"], found["AvailabilityZone"], found["CidrBlock"] if fixed else None)
+            if shape != (spec.vpc_id, zone, fixed):
                 raise FixtureShapeError(
-                    f"subnet {subnet_id} exists in {found['VpcId']} / {found['AvailabilityZone']}, "
-                    f"the spec puts it in {spec.vpc_id} / {zone}"
+                    f"subnet {subnet_id} exists in {' / '.join(v for v in shape if v)}, "
+                    f"the spec puts it in {' / '.join(v for v in (spec.vpc_id, zone, fixed) if v)}"
                 )
             report.existing.append(subnet_id)
             continue
-        if not free:
+        if fixed is None and not free:
             raise FixtureShapeError(f"VPC {spec.vpc_id} ({spec.vpc_cidr}) has no free block left for subnet {subnet_id}")
         created = ec2.create_subnet(
-            VpcId=spec.vpc_id, CidrBlock=free.pop(0), AvailabilityZone=zone, TagSpecifications=_tags("subnet", subnet_id)
+            VpcId=spec.vpc_id,
+            CidrBlock=fixed or free.pop(0),
+            AvailabilityZone=zone,
+            TagSpecifications=_tags("subnet", subnet_id),
         )["Subnet"]["SubnetId"]
         _created("subnet", subnet_id, created)
         report.created.append(subnet_id)

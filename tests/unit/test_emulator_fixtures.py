@@ -155,6 +155,8 @@ def test_an_id_that_exists_with_another_shape_is_named(ec2: Any, prepare: Callab
         ({"subnets": {"sg-0123": "us-east-1a"}}, r"'sg-0123' is not a subnet ID"),
         ({"application_vpcs": {"vpc-0abc1234def567890": "10.50.0.0/16"}}, r"is the existing VPC itself"),
         ({"vpcid": "x"}, r"unknown spec keys: vpcid"),
+        ({"subnet_cidrs": {"subnet-0eee": "10.50.9.0/24"}}, r"names subnet-0eee, which is not in subnets"),
+        ({"subnet_cidrs": {"subnet-0aaa1111bbbb22223": "10.9.9.0/24"}}, r"not inside the VPC's 10\.50\.0\.0/16"),
     ],
 )
 def test_a_wrong_spec_is_refused_before_any_call(change: dict[str, Any], message: str) -> None:
@@ -165,6 +167,18 @@ def test_a_wrong_spec_is_refused_before_any_call(change: dict[str, Any], message
 def test_only_a_loopback_endpoint_is_seeded() -> None:
     with pytest.raises(FixtureSpecError, match=r"only on a loopback endpoint"):
         emulator_fixtures.ec2_client("https://ec2.us-east-1.amazonaws.com", REGION)
+
+
+def test_a_fixed_subnet_block_is_used_and_kept_out_of_the_free_ones(ec2: Any) -> None:
+    spec = ExistingNetwork.from_mapping({**SPEC, "subnet_cidrs": {"subnet-0ccc3333dddd44445": "10.50.0.0/24"}})
+    seed_existing_network(ec2, spec)
+    blocks = {s["SubnetId"]: s["CidrBlock"] for s in ec2.describe_subnets(SubnetIds=list(spec.subnets))["Subnets"]}
+    assert blocks == {"subnet-0ccc3333dddd44445": "10.50.0.0/24", "subnet-0aaa1111bbbb22223": "10.50.1.0/24"}
+    moved = ExistingNetwork.from_mapping({**SPEC, "subnet_cidrs": {"subnet-0ccc3333dddd44445": "10.50.7.0/24"}})
+    with pytest.raises(
+        FixtureShapeError, match=r"us-east-1b / 10\.50\.0\.0/24, the spec puts it in .*us-east-1b / 10\.50\.7\.0/24"
+    ):
+        seed_existing_network(ec2, moved)
 
 
 def test_stock_moto_is_refused_not_seeded_under_other_ids(server_url: str) -> None:
