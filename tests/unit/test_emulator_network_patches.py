@@ -9,8 +9,11 @@ proves that its patch is what makes the difference. Patches are applied per test
 from __future__ import annotations
 
 import http.client
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,6 +25,7 @@ from botocore.parsers import ResponseParserError
 from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses.vpn_connections import VPNConnections
+from moto.route53.responses import Route53
 from moto.route53resolver.models import ResolverEndpoint
 from moto.server import ThreadedMotoServer
 
@@ -316,10 +320,30 @@ def test_apply_network_is_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
         raise moto_patches.MotoPatchError("moto changed")
 
     monkeypatch.setattr(moto_network_patches, "NETWORK_PATCHES", (moto_network_patches.patch_ec2_custom_ids, broken))
-    with pytest.raises(moto_patches.MotoPatchError, match="moto changed"):
-        moto_network_patches.apply_network()
-    assert vars(VPCBackend)["create_vpc"] is before
+    with moto_patches.applied():
+        with pytest.raises(moto_patches.MotoPatchError, match="moto changed"):
+            moto_network_patches.apply_network()
+        assert vars(VPCBackend)["create_vpc"] is before
+        assert moto_patches.is_applied()  # the base patches are not touched
     assert not moto_patches.is_applied()
+
+
+def test_apply_network_applies_the_base_patches_first() -> None:
+    # apply_all() does nothing once anything is installed: network patches alone would shut it out.
+    before = vars(Route53)["create_hosted_zone"]
+    try:
+        moto_network_patches.apply_network()
+        assert vars(Route53)["create_hosted_zone"] is not before
+        assert moto_network_patches.is_network_applied()
+    finally:
+        moto_patches.revert_all()
+    assert vars(Route53)["create_hosted_zone"] is before
+
+
+def test_importing_the_network_patches_does_not_import_moto_patches() -> None:
+    # So moto_patches can list NETWORK_PATCHES with a top-level import, whichever module comes first.
+    code = "import sys, tools.moto_network_patches; sys.exit('tools.moto_patches' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], check=False).returncode == 0
 
 
 def test_network_applied_restores_moto_exactly_and_revert_all_undoes_it_too() -> None:
