@@ -38,7 +38,7 @@ from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
 from tools.deploy_progress import ProgressRenderer, elapsed
-from tools.emulator_support import EMULATOR_EXCLUSIONS
+from tools.emulator_support import EMULATOR_EXCLUSIONS, existing_network_spec
 from tools.plan_guard import LiveMigration, Verdict, guard, read_live
 from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
 
@@ -351,6 +351,22 @@ def _operator(env: Mapping[str, str]) -> str:
     return env.get("USER") or env.get("LOGNAME") or getpass.getuser()
 
 
+def _seed_existing_network(endpoint_url: str, env: Mapping[str, str]) -> None:
+    """The emulator stands in for an account where what the config names by ID exists already."""
+    config = load_config(env={k: v for k, v in env.items() if k != "TAP_TARGET"})
+    spec = existing_network_spec(config)
+    if spec is None:
+        return
+    from tools.emulator_fixtures import FixtureShapeError, FixtureSpecError, ec2_client, seed_existing_network  # noqa: PLC0415
+
+    try:
+        report = seed_existing_network(ec2_client(endpoint_url, config.project.region), spec)
+    except (FixtureShapeError, FixtureSpecError) as err:
+        raise DeployError(f"cannot seed the existing network the config names into the emulator: {err}") from None
+    if report.created:
+        _log(f"emulator: seeded the existing network the config names: {', '.join(report.created)}")
+
+
 def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), reason: str = "") -> dict[str, Any]:
     env_base = os.environ if env_base is None else env_base
     timings = Timings()
@@ -365,6 +381,7 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
         _log(f"left out in the emulator target only (tools/emulator_support.py): {'' if EMULATOR_EXCLUSIONS else 'none'}")
         for exclusion in EMULATOR_EXCLUSIONS:
             _log(f"  - {exclusion.resource_type}: {exclusion.why} (covered by {exclusion.covered_by})")
+        _seed_existing_network(endpoint_url, env_base)
     env = deployment_env(target, endpoint_url, env_base)
     _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
     log_path, log = open_log("up")

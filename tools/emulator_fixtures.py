@@ -97,8 +97,8 @@ def _check_cidr(owner: str, value: Any) -> str:
 class ExistingNetwork:
     """What the customer's account already holds, by ID."""
 
-    vpc_id: str
-    vpc_cidr: str
+    vpc_id: str = ""  # empty: no existing VPC (only transit gateways and application VPCs are seeded)
+    vpc_cidr: str = ""
     subnets: Mapping[str, str] = field(default_factory=dict)  # subnet ID -> Availability Zone
     # subnet ID -> CIDR, for subnets whose block matters (a fixed Resolver IP); the others get free blocks.
     subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
@@ -108,6 +108,11 @@ class ExistingNetwork:
     application_vpcs: Mapping[str, str] = field(default_factory=dict)  # VPC ID -> CIDR (private-zone associations)
 
     def __post_init__(self) -> None:
+        if not self.vpc_id:
+            if self.vpc_cidr or self.subnets or self.route_table_ids or self.security_group_ids:
+                raise FixtureSpecError("subnets, route tables and security groups live in a VPC: give vpc_id and vpc_cidr")
+            self._check_others()
+            return
         _check_id("vpc", self.vpc_id)
         _check_cidr(self.vpc_id, self.vpc_cidr)
         for subnet_id, zone in self.subnets.items():
@@ -124,6 +129,9 @@ class ExistingNetwork:
                 raise FixtureSpecError(f"CIDR {cidr!r} of {subnet_id}: {error}") from None
             if not block.subnet_of(vpc):
                 raise FixtureSpecError(f"CIDR {cidr} of {subnet_id} is not inside the VPC's {self.vpc_cidr}")
+        self._check_others()
+
+    def _check_others(self) -> None:
         for table_id in self.route_table_ids:
             _check_id("route table", table_id)
         for group_id in self.security_group_ids:
@@ -141,12 +149,9 @@ class ExistingNetwork:
         unknown = sorted(set(data) - SPEC_KEYS)
         if unknown:
             raise FixtureSpecError(f"unknown spec keys: {', '.join(unknown)} (known: {', '.join(sorted(SPEC_KEYS))})")
-        missing = sorted({"vpc_id", "vpc_cidr"} - set(data))
-        if missing:
-            raise FixtureSpecError(f"missing spec keys: {', '.join(missing)}")
         return cls(
-            vpc_id=data["vpc_id"],
-            vpc_cidr=data["vpc_cidr"],
+            vpc_id=data.get("vpc_id") or "",
+            vpc_cidr=data.get("vpc_cidr") or "",
             subnets=dict(data.get("subnets") or {}),
             subnet_cidrs=dict(data.get("subnet_cidrs") or {}),
             route_table_ids=tuple(data.get("route_table_ids") or ()),
@@ -280,10 +285,12 @@ def seed_existing_network(ec2: Ec2Client, spec: ExistingNetwork) -> SeedReport:
     """
     _require_loopback(ec2.meta.endpoint_url)
     report = SeedReport()
-    _ensure_vpc(ec2, spec.vpc_id, spec.vpc_cidr, report)
+    if spec.vpc_id:
+        _ensure_vpc(ec2, spec.vpc_id, spec.vpc_cidr, report)
     for vpc_id, cidr in spec.application_vpcs.items():
         _ensure_vpc(ec2, vpc_id, cidr, report)
-    _ensure_subnets(ec2, spec, report)
+    if spec.vpc_id:
+        _ensure_subnets(ec2, spec, report)
     for table_id in spec.route_table_ids:
         _ensure_in_vpc(ec2, "route table", table_id, spec.vpc_id, report)
     for group_id in spec.security_group_ids:

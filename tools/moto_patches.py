@@ -51,6 +51,8 @@ from moto.route53.responses import Route53
 from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
+from tools.moto_network_patches import NETWORK_PATCHES
+
 SUPPORTED_MOTO_VERSION: Final = "5.2.1"
 # AWS refuses a DMS subnet group that does not span at least this many Availability Zones.
 DMS_SUBNET_GROUP_MIN_AZS: Final = 2
@@ -879,6 +881,8 @@ PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_kinesis_create_stream_tags,
     patch_backup_list_tags_path,
     patch_backup_selections,
+    # issue 16: transit gateway attachments, VPN, route propagation, Resolver, customer IDs (own module)
+    *NETWORK_PATCHES,
 )
 
 

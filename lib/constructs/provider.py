@@ -29,6 +29,7 @@ EMULATED_SERVICES = (
     "lambda_",
     "rds",
     "route53",
+    "route53_resolver",
     "s3",
     "secretsmanager",
     "sns",

@@ -195,8 +195,10 @@ def test_cli_seeds_and_reports(emulator: str, capsys: pytest.CaptureFixture[str]
     assert sorted(json.loads(capsys.readouterr().out)["created"]) == ALL_IDS
     assert emulator_fixtures.main(argv) == 0
     assert json.loads(capsys.readouterr().out) == {"created": [], "existing": ALL_IDS_IN_ORDER}
-    assert emulator_fixtures.main(["--endpoint-url", emulator, "--spec-json", '{"vpc_id": "vpc-1"}']) == 1
-    assert "missing spec keys: vpc_cidr" in capsys.readouterr().err
+    assert emulator_fixtures.main(["--endpoint-url", emulator, "--spec-json", '{"vpc_id": "vpc-0abc1234def567890"}']) == 1
+    assert "vpc-0abc1234def567890" in capsys.readouterr().err
+    assert emulator_fixtures.main(["--endpoint-url", emulator, "--spec-json", '{"subnets": {"subnet-0aaa1111bbbb22223": "us-east-1a"}}']) == 1
+    assert "give vpc_id and vpc_cidr" in capsys.readouterr().err
 
 
 ALL_IDS_IN_ORDER = [

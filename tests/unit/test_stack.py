@@ -62,14 +62,16 @@ def test_no_security_group_opens_to_the_world(synthesized: str) -> None:
     assert "::/0" not in synthesized
 
 
-def test_aurora_ingress_is_only_dms_on_the_engine_port(stack_json: dict[str, Any]) -> None:
+def test_aurora_ingress_is_only_dms_and_the_applications_on_the_engine_port(stack_json: dict[str, Any]) -> None:
     ingress = resources(stack_json, "aws_vpc_security_group_ingress_rule")
     aurora_rules = [r for r in ingress.values() if "aurora-sg" in r["security_group_id"]]
-    assert len(aurora_rules) == 1
-    rule = aurora_rules[0]
-    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
-    assert "dms-sg" in rule["referenced_security_group_id"]
-    assert all("cidr_ipv4" not in r for r in ingress.values())
+    assert {(r["from_port"], r["to_port"], r["ip_protocol"]) for r in aurora_rules} == {(5432, 5432, "tcp")}
+    from_groups = [r["referenced_security_group_id"] for r in aurora_rules if "referenced_security_group_id" in r]
+    assert len(from_groups) == 1 and "dms-sg" in from_groups[0]
+    # CIDR ingress only for the configured application networks (Aurora) and DNS servers (the resolver).
+    assert sorted(r["cidr_ipv4"] for r in aurora_rules if "cidr_ipv4" in r) == ["192.168.20.0/24"]
+    other = {r["cidr_ipv4"] for r in ingress.values() if "cidr_ipv4" in r and "aurora-sg" not in r["security_group_id"]}
+    assert other == {"192.168.10.0/24"}
 
 
 def test_dms_egress_reaches_the_source_cidr_on_the_source_port_only(stack_json: dict[str, Any]) -> None:
@@ -330,6 +332,8 @@ def test_topic_is_encrypted_with_the_project_key(stack_json: dict[str, Any]) -> 
     assert "aws_kms_key" in only(stack_json, "aws_sns_topic")["kms_master_key_id"]
 
 
+# Emitted only by stacks with a transit gateway (example 004).
+TRANSIT_GATEWAY_OUTPUTS = {Output.TRANSIT_GATEWAY_ATTACHMENT_ID}
 # Emitted only by stacks with s3/kinesis targets (tested with the examples).
 DATA_LAKE_OUTPUTS = {
     Output.DATA_LAKE_BUCKET,
@@ -342,7 +346,9 @@ DATA_LAKE_OUTPUTS = {
 
 
 def test_every_output_key_is_emitted(stack_json: dict[str, Any]) -> None:
-    expected = {value for key, value in vars(Output).items() if not key.startswith("_")} - DATA_LAKE_OUTPUTS
+    expected = (
+        {value for key, value in vars(Output).items() if not key.startswith("_")} - DATA_LAKE_OUTPUTS - TRANSIT_GATEWAY_OUTPUTS
+    )
     assert set(stack_json["output"]) == expected
     assert expected >= CORE_OUTPUTS
 
@@ -401,9 +407,20 @@ def test_the_emulator_provider_covers_every_service_the_stack_uses(variant_json:
 
     service_of = [
         (
-            ("aws_vpc", "aws_subnet", "aws_route_table", "aws_security_group", "aws_default_security_group", "aws_flow_log"),
+            (
+                "aws_vpc",
+                "aws_subnet",
+                "aws_route",
+                "aws_security_group",
+                "aws_default_security_group",
+                "aws_flow_log",
+                "aws_customer_gateway",
+                "aws_vpn_",
+                "aws_ec2_transit_gateway",
+            ),
             "ec2",
         ),
+        (("aws_route53_resolver_",), "route53_resolver"),
         (("aws_availability_zones",), "ec2"),
         (("aws_kms_",), "kms"),
         (("aws_iam_role",), "iam"),

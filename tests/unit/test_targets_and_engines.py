@@ -978,8 +978,9 @@ def test_a_heterogeneous_pair_with_a_note_is_built(stacks: Synthesized) -> None:
     cluster = only(stack, "aws_rds_cluster")
     assert (cluster["engine"], cluster["port"]) == ("aurora-mysql", 3306)
     aurora_sg = _security_group(stack, f"{prefix}-aurora")
-    (ingress,) = _rules(stack, "aws_vpc_security_group_ingress_rule", aurora_sg)
-    assert (ingress["from_port"], ingress["to_port"]) == (3306, 3306)
+    ingress = _rules(stack, "aws_vpc_security_group_ingress_rule", aurora_sg)
+    # From DMS and from the base config's application network, on the MySQL port only.
+    assert {(rule["from_port"], rule["to_port"]) for rule in ingress} == {(3306, 3306)} and len(ingress) == 2
     egress = _rules(stack, "aws_vpc_security_group_egress_rule", _security_group(stack, f"{prefix}-dms"))
     assert {r["from_port"] for r in egress if "cidr_ipv4" in r} == {config.sources[task.source].port} == {5432}
 
