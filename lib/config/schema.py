@@ -737,6 +737,10 @@ def _rows(prefix: str, model: type[BaseModel]) -> list[str]:
             rows += _rows(f"{prefix}.tasks.<key>", Task)
             continue
         rows.append(f"| `{prefix}.{name}` | {_type(field)} | {_default(field)} | {field.description or ''} |")
+        # An optional sub-table ([network.vpn]): its own fields follow its row.
+        nested = [arg for arg in typing.get_args(field.annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        for sub_model in nested:
+            rows += _rows(f"{prefix}.{name}", sub_model)
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
@@ -25,13 +26,17 @@ def test_network_is_one_vpc_with_three_private_subnets_in_three_zones(outputs: d
     assert gateways["InternetGateways"] == []
 
 
-def test_security_groups_admit_only_dms_into_aurora(outputs: dict[str, Any], aws: Client) -> None:
+def test_security_groups_admit_only_dms_and_on_premises_applications_into_aurora(outputs: dict[str, Any], aws: Client) -> None:
     ec2 = aws("ec2")
     (aurora_group,) = ec2.describe_security_groups(GroupIds=[outputs[Output.AURORA_SECURITY_GROUP_ID]])["SecurityGroups"]
-    (rule,) = aurora_group["IpPermissions"]
-    assert (rule["FromPort"], rule["ToPort"]) == (5432, 5432)
-    assert [pair["GroupId"] for pair in rule["UserIdGroupPairs"]] == [outputs[Output.DMS_SECURITY_GROUP_ID]]
-    assert rule["IpRanges"] == []
+    permissions = aurora_group["IpPermissions"]
+    assert {(rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) for rule in permissions} == {("tcp", 5432, 5432)}
+    groups = [pair["GroupId"] for rule in permissions for pair in rule["UserIdGroupPairs"]]
+    assert groups == [outputs[Output.DMS_SECURITY_GROUP_ID]]
+    # CIDR ingress only from application networks on-premises (each inside a routed on-premises block).
+    on_premises = [ipaddress.ip_network(cidr) for cidr in outputs[Output.ON_PREMISES_CIDRS]]
+    for cidr in (r["CidrIp"] for rule in permissions for r in rule["IpRanges"]):
+        assert any(ipaddress.ip_network(cidr).subnet_of(block) for block in on_premises), cidr
 
 
 def test_kms_key_rotates(outputs: dict[str, Any], aws: Client) -> None:
