@@ -183,10 +183,11 @@ def test_a_fixed_subnet_block_is_used_and_kept_out_of_the_free_ones(ec2: Any) ->
 
 def test_stock_moto_is_refused_not_seeded_under_other_ids(server_url: str) -> None:
     reset(server_url)
-    with moto_patches.applied():
-        ec2 = emulator_fixtures.ec2_client(server_url, REGION)
-        with pytest.raises(FixtureShapeError, match=r"does not honour `_custom_id_`"):
-            seed_existing_network(ec2, ExistingNetwork.from_mapping(SPEC))
+    # moto_patches.PATCHES now include the custom-ID patch: stock moto is the server with no patch at all.
+    assert not moto_patches.is_applied()
+    ec2 = emulator_fixtures.ec2_client(server_url, REGION)
+    with pytest.raises(FixtureShapeError, match=r"does not honour `_custom_id_`"):
+        seed_existing_network(ec2, ExistingNetwork.from_mapping(SPEC))
 
 
 def test_cli_seeds_and_reports(emulator: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -197,7 +198,12 @@ def test_cli_seeds_and_reports(emulator: str, capsys: pytest.CaptureFixture[str]
     assert json.loads(capsys.readouterr().out) == {"created": [], "existing": ALL_IDS_IN_ORDER}
     assert emulator_fixtures.main(["--endpoint-url", emulator, "--spec-json", '{"vpc_id": "vpc-0abc1234def567890"}']) == 1
     assert "vpc-0abc1234def567890" in capsys.readouterr().err
-    assert emulator_fixtures.main(["--endpoint-url", emulator, "--spec-json", '{"subnets": {"subnet-0aaa1111bbbb22223": "us-east-1a"}}']) == 1
+    assert (
+        emulator_fixtures.main(
+            ["--endpoint-url", emulator, "--spec-json", '{"subnets": {"subnet-0aaa1111bbbb22223": "us-east-1a"}}']
+        )
+        == 1
+    )
     assert "give vpc_id and vpc_cidr" in capsys.readouterr().err
 
 
@@ -209,3 +215,21 @@ ALL_IDS_IN_ORDER = [
     *SPEC["security_group_ids"],
     *SPEC["transit_gateway_ids"],
 ]
+
+
+def test_the_deploy_seeds_what_each_shipped_config_names_by_id() -> None:
+    """tools.emulator_support maps a config onto the fixture spec the emulator deploy seeds."""
+    from lib.config import PROJECT_ROOT, load_config
+    from tools.emulator_support import SEEDED_VPC_CIDR, existing_network_spec
+
+    def spec(path: str) -> ExistingNetwork | None:
+        return existing_network_spec(load_config(PROJECT_ROOT / path, env={}))
+
+    assert spec("config/tap-migrate.toml") is None  # a new VPC with a VPN: nothing exists beforehand
+    transit = spec("examples/004-onprem-postgres-to-aurora/tap-migrate.toml")
+    assert transit is not None and transit.vpc_id == "" and transit.transit_gateway_ids == ("tgw-0fedcba9876543210",)
+    assert list(transit.application_vpcs) == ["vpc-0a1b2c3d4e5f60718"]
+    existing = spec("examples/005-existing-vpc/tap-migrate.toml")
+    assert existing is not None and (existing.vpc_id, existing.vpc_cidr) == ("vpc-0abc1234def567890", SEEDED_VPC_CIDR)
+    assert set(existing.subnets.values()) == {"us-east-1a", "us-east-1b"}
+    assert set(existing.security_group_ids) == {"sg-0123456789abcdef0", "sg-0fedcba9876543210"}

@@ -22,11 +22,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
-from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses.vpn_connections import VPNConnections
 from moto.route53.responses import Route53
-from moto.route53resolver.models import ResolverEndpoint
 from moto.server import ThreadedMotoServer
 
 from tools import moto_network_patches, moto_patches
@@ -81,9 +79,9 @@ def patched(server_url: str) -> Iterator[ClientFactory]:
 @pytest.fixture
 def stock(server_url: str) -> Iterator[ClientFactory]:
     reset(server_url)
-    assert not moto_network_patches.is_network_applied()
-    with moto_patches.applied():
-        yield factory(server_url)
+    # moto_patches.PATCHES include the network patches: stock moto is the server with no patch at all.
+    assert not moto_network_patches.is_network_applied() and not moto_patches.is_applied()
+    yield factory(server_url)
 
 
 def tags(resource_type: str, **values: str) -> list[dict[str, Any]]:
@@ -313,19 +311,15 @@ def test_a_patch_fails_loudly_when_the_generator_it_steers_is_gone(monkeypatch: 
     assert not moto_patches.is_applied()
 
 
-def test_apply_network_is_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = vars(VPCBackend)["create_vpc"]
-
-    def broken() -> None:
-        raise moto_patches.MotoPatchError("moto changed")
-
-    monkeypatch.setattr(moto_network_patches, "NETWORK_PATCHES", (moto_network_patches.patch_ec2_custom_ids, broken))
-    with moto_patches.applied():
-        with pytest.raises(moto_patches.MotoPatchError, match="moto changed"):
-            moto_network_patches.apply_network()
-        assert vars(VPCBackend)["create_vpc"] is before
-        assert moto_patches.is_applied()  # the base patches are not touched
-    assert not moto_patches.is_applied()
+def test_the_emulators_patches_include_the_network_patches_and_revert_them() -> None:
+    before = {"generator": vars(vpcs_module)["random_vpc_id"], "create_vpc": vars(VPCBackend)["create_vpc"]}
+    with moto_patches.applied() as names:
+        assert {patch.__name__ for patch in moto_network_patches.NETWORK_PATCHES} <= set(names)
+        assert moto_network_patches.is_network_applied()
+        assert vars(vpcs_module)["random_vpc_id"] is not before["generator"]
+    assert not moto_network_patches.is_network_applied()
+    assert vars(vpcs_module)["random_vpc_id"] is before["generator"]
+    assert vars(VPCBackend)["create_vpc"] is before["create_vpc"]
 
 
 def test_apply_network_applies_the_base_patches_first() -> None:
@@ -344,26 +338,3 @@ def test_importing_the_network_patches_does_not_import_moto_patches() -> None:
     # So moto_patches can list NETWORK_PATCHES with a top-level import, whichever module comes first.
     code = "import sys, tools.moto_network_patches; sys.exit('tools.moto_patches' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], check=False).returncode == 0
-
-
-def test_network_applied_restores_moto_exactly_and_revert_all_undoes_it_too() -> None:
-    before = {
-        "generator": vars(vpcs_module)["random_vpc_id"],
-        "create_vpc": vars(VPCBackend)["create_vpc"],
-        "describe": vars(ResolverEndpoint)["description"],
-    }
-    with moto_patches.applied():
-        with moto_network_patches.network_applied() as names:
-            assert len(names) == len(moto_network_patches.NETWORK_PATCHES)
-            assert moto_network_patches.apply_network() == names  # nothing wrapped twice
-            assert vars(vpcs_module)["random_vpc_id"] is not before["generator"]
-            assert hasattr(RouteTable, "propagating_vgws")
-        assert moto_patches.is_applied()  # the base patches are still there
-        assert not moto_network_patches.is_network_applied()
-    moto_network_patches.apply_network()
-    moto_patches.revert_all()  # the recording is shared: the lead's revert undoes these as well
-    assert vars(vpcs_module)["random_vpc_id"] is before["generator"]
-    assert vars(VPCBackend)["create_vpc"] is before["create_vpc"]
-    assert vars(ResolverEndpoint)["description"] is before["describe"]
-    assert not hasattr(RouteTable, "propagating_vgws")
-    assert not hasattr(VPNConnections, "create_vpn_connection_route")
