@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import functools
 import inspect
 import json
+import os
 import string
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -39,6 +42,7 @@ from moto.dms.models import (
     FakeReplicationInstance,
     FakeReplicationSubnetGroup,
     FakeReplicationTask,
+    dms_backends,
 )
 from moto.dms.responses import DatabaseMigrationServiceResponse
 from moto.ec2.exceptions import InvalidSubnetIdError
@@ -57,6 +61,12 @@ DMS_SUBNET_GROUP_MIN_AZS: Final = 2
 # AWS's default Performance Insights retention (days) when it is enabled without one.
 PERFORMANCE_INSIGHTS_DEFAULT_RETENTION: Final = 7
 DMS_EVENT_SOURCE_TYPES: Final = frozenset({"replication-instance", "replication-task"})
+# The task settings document DMS answers when a task was created with none (tools/dms_aws_shape/README.md).
+DMS_DEFAULT_TASK_SETTINGS_FILE: Final = Path(__file__).resolve().parent / "dms_aws_shape" / "default-task-settings.json"
+# Set to 1 to have the emulator answer DMS task settings exactly as sent (plain moto), e.g. to compare plans.
+DMS_SETTINGS_AS_SENT_ENV: Final = "TAP_EMULATOR_DMS_SETTINGS_AS_SENT"
+# Logging members DMS fills in itself and refuses on create ("cannot be set on create").
+DMS_LOG_DESTINATION_KEYS: Final = ("CloudWatchLogGroup", "CloudWatchLogStream")
 _MISSING: Final = object()
 
 # (owner, attribute, value before the patch, or _MISSING): what revert_all() restores, newest first.
@@ -185,6 +195,117 @@ def patch_dms_task_becomes_ready() -> None:
         return tasks
 
     _install(DatabaseMigrationServiceBackend, "describe_replication_tasks", describe_replication_tasks)
+
+
+@functools.cache
+def _default_task_settings_text() -> str:
+    return DMS_DEFAULT_TASK_SETTINGS_FILE.read_text(encoding="utf-8")
+
+
+def default_task_settings() -> dict[str, Any]:
+    """A fresh copy of the documented default task settings (callers may change it)."""
+    settings: dict[str, Any] = json.loads(_default_task_settings_text())
+    return settings
+
+
+def _merge_log_components(defaults: list[dict[str, Any]], sent: Any) -> list[dict[str, Any]]:
+    """Every component DMS knows, in its order, with the severity sent for it; components it lacks are added."""
+    if not isinstance(sent, list):
+        return defaults
+    severities = {c["Id"]: c.get("Severity") for c in sent if isinstance(c, dict) and "Id" in c}
+    merged = [{**component, "Severity": severities.pop(component["Id"], component["Severity"])} for component in defaults]
+    merged.extend({"Id": component_id, "Severity": severity} for component_id, severity in severities.items())
+    return merged
+
+
+def aws_shaped_task_settings(sent: Any, *, log_group: str, log_stream: str) -> dict[str, Any]:
+    """The settings document DMS answers for a task (or replication config) created with `sent` (parsed JSON).
+
+    - every documented setting is there: what was sent wins, the rest is DMS's default;
+    - a member DMS does not know is not answered (terraform-provider-aws #43974, #45376: a sent
+      `TTSettings.FailTaskOnTTFailure` and `FullLoadSettings.ParallelLoadThreads` came back missing);
+      a section whose default is null (`BeforeImageSettings`, `TTSettings`, ...) comes back as sent;
+    - `Logging.LogComponents` lists every component, with the severities sent;
+    - `ControlTablesSettings` carries `historyTimeslotInMinutes` as well as `HistoryTimeslotInMinutes`;
+    - with `Logging.EnableLogging`, DMS names the CloudWatch log group and stream it writes to
+      (`null` without logging); sent values for those two are never kept (AWS refuses them on create).
+    """
+    shaped = default_task_settings()
+    defaults = default_task_settings()
+    for section, value in sent.items() if isinstance(sent, dict) else ():
+        if section not in defaults:
+            continue
+        known = defaults[section]
+        if not isinstance(known, dict):
+            shaped[section] = copy.deepcopy(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            if key not in known or (section == "Logging" and key in DMS_LOG_DESTINATION_KEYS):
+                continue
+            if section == "Logging" and key == "LogComponents":
+                shaped[section][key] = _merge_log_components(known[key], item)
+            else:
+                shaped[section][key] = copy.deepcopy(item)
+    controls = shaped["ControlTablesSettings"]
+    controls["historyTimeslotInMinutes"] = controls["HistoryTimeslotInMinutes"]
+    logging = shaped["Logging"]
+    enabled = bool(logging.get("EnableLogging"))
+    logging["CloudWatchLogGroup"] = log_group if enabled else None
+    logging["CloudWatchLogStream"] = log_stream if enabled else None
+    return shaped
+
+
+def _parse_settings(text: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _dms_instance_identifier(instance_arn: str) -> str:
+    """The replication instance's identifier, looked up by ARN (its ARN's last part if it is gone)."""
+    # arn:<partition>:dms:<region>:<account>:rep:<id>
+    _, _, _, region, account, *_ = [*instance_arn.split(":"), "", "", "", "", ""]
+    instance = dms_backends[account][region].replication_instances.get(instance_arn) if account and region else None
+    return str(instance.id) if instance is not None else instance_arn.rsplit(":", 1)[-1]
+
+
+def patch_dms_task_settings_aws_shape() -> None:
+    """DMS task settings come back as AWS answers them: every default filled in, plus the log group and stream.
+
+    AWS: DescribeReplicationTasks answers the whole settings document, not the part that was sent:
+    the documented defaults fill every setting the request left out, members DMS does not know are
+    dropped, all log components are listed, `ControlTablesSettings.historyTimeslotInMinutes`
+    repeats `HistoryTimeslotInMinutes`, and with logging on `Logging.CloudWatchLogGroup` /
+    `CloudWatchLogStream` name `dms-tasks-<replication instance identifier>` /
+    `dms-task-<task resource id>` (the last part of the task ARN). The provider (5.100.0) stores
+    that answer and compares it with the configuration through `suppressEquivalentTaskSettings`,
+    so a plan after apply is clean only if that comparison holds against this shape
+    (tools/dms_aws_shape/README.md has the sources and the provider's rules).
+    moto 5.2.1: hands the settings back exactly as sent, so a clean plan on moto proved nothing.
+    `TAP_EMULATOR_DMS_SETTINGS_AS_SENT=1` keeps moto's answer (to compare plans).
+    """
+    to_dict = _original(FakeReplicationTask, "to_dict")
+    default_task_settings()  # the documented shape must be readable before the emulator serves anything
+    if os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1":
+        return
+
+    @functools.wraps(to_dict)
+    def task_dict(self: FakeReplicationTask) -> dict[str, Any]:
+        result: dict[str, Any] = to_dict(self)
+        settings = aws_shaped_task_settings(
+            _parse_settings(self.replication_task_settings),
+            log_group=f"dms-tasks-{_dms_instance_identifier(self.replication_instance_arn)}",
+            log_stream=f"dms-task-{self.arn.rsplit(':', 1)[-1]}",
+        )
+        result["ReplicationTaskSettings"] = json.dumps(settings)
+        return result
+
+    _install(FakeReplicationTask, "to_dict", task_dict)
 
 
 class InvalidSubnetError(JsonRESTError):
@@ -867,6 +988,7 @@ def patch_backup_selections() -> None:
 PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_dms_timestamps,
     patch_dms_task_becomes_ready,
+    patch_dms_task_settings_aws_shape,
     patch_dms_subnet_group,
     patch_dms_event_subscriptions,
     patch_dms_certificates,

@@ -221,6 +221,76 @@ def test_dms_task_is_ready_after_creation(client: ClientFactory, dms_task: dict[
     assert task["ReplicationTasks"][0]["Status"] == "ready"
 
 
+def test_dms_task_settings_come_back_as_aws_answers_them(client: ClientFactory, dms_task: dict[str, str]) -> None:
+    dms = client("dms")
+    sent = {
+        "FullLoadSettings": {"MaxFullLoadSubTasks": 16, "ParallelLoadThreads": 4},  # the second is not DMS's (#45376)
+        "Logging": {
+            "EnableLogging": True,
+            "LogComponents": [{"Id": "SOURCE_CAPTURE", "Severity": "LOGGER_SEVERITY_DEBUG"}],
+        },
+        "ValidationSettings": {"EnableValidation": True},
+        "BeforeImageSettings": {"EnableBeforeImage": True, "FieldName": "before", "ColumnFilter": "pk-only"},
+        "NotADmsSection": {"x": 1},
+    }
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="shaped",
+        SourceEndpointArn=dms.describe_endpoints()["Endpoints"][0]["EndpointArn"],
+        TargetEndpointArn=dms.describe_endpoints()["Endpoints"][1]["EndpointArn"],
+        ReplicationInstanceArn=dms_task["instance"],
+        MigrationType="cdc",
+        TableMappings=json.dumps({"rules": []}),
+        ReplicationTaskSettings=json.dumps(sent),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    task = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])["ReplicationTasks"][0]
+    answered = json.loads(task["ReplicationTaskSettings"])
+    defaults = moto_patches.default_task_settings()
+    # Sent values win; every other documented setting is DMS's default; what DMS does not know is gone.
+    assert answered["FullLoadSettings"] == {**defaults["FullLoadSettings"], "MaxFullLoadSubTasks": 16}
+    assert answered["ValidationSettings"] == {**defaults["ValidationSettings"], "EnableValidation": True}
+    assert answered["StreamBufferSettings"] == defaults["StreamBufferSettings"]
+    assert answered["BeforeImageSettings"] == sent["BeforeImageSettings"]
+    assert "NotADmsSection" not in answered
+    # Every log component, with the severity sent; the log group and stream DMS writes to.
+    components = {component["Id"]: component["Severity"] for component in answered["Logging"]["LogComponents"]}
+    assert len(components) == len(defaults["Logging"]["LogComponents"])
+    assert components["SOURCE_CAPTURE"] == "LOGGER_SEVERITY_DEBUG"
+    assert components["TARGET_APPLY"] == "LOGGER_SEVERITY_DEFAULT"
+    assert answered["Logging"]["CloudWatchLogGroup"] == "dms-tasks-ri"
+    assert answered["Logging"]["CloudWatchLogStream"] == f"dms-task-{arn.rsplit(':', 1)[-1]}"
+    assert answered["ControlTablesSettings"]["historyTimeslotInMinutes"] == 5
+
+
+def test_dms_task_without_logging_names_no_log_group(dms_task: dict[str, str], client: ClientFactory) -> None:
+    task = client("dms").describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [dms_task["task"]]}])
+    answered = json.loads(task["ReplicationTasks"][0]["ReplicationTaskSettings"])
+    # Created without settings: the whole default document, logging off, so no log destination.
+    expected = moto_patches.default_task_settings()
+    assert answered == expected
+    assert answered["Logging"]["CloudWatchLogGroup"] is None
+
+
+def test_aws_shaped_settings_ignore_sent_log_destinations() -> None:
+    sent = {"Logging": {"EnableLogging": True, "CloudWatchLogGroup": "mine", "CloudWatchLogStream": "mine"}}
+    shaped = moto_patches.aws_shaped_task_settings(sent, log_group="dms-tasks-ri", log_stream="dms-task-ABC")
+    assert (shaped["Logging"]["CloudWatchLogGroup"], shaped["Logging"]["CloudWatchLogStream"]) == ("dms-tasks-ri", "dms-task-ABC")
+    assert (
+        moto_patches.aws_shaped_task_settings("not an object", log_group="g", log_stream="s")["Logging"]["EnableLogging"] is False
+    )
+
+
+def test_dms_task_settings_as_sent_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(moto_patches.DMS_SETTINGS_AS_SENT_ENV, "1")
+    original = vars(FakeReplicationTask)["to_dict"]
+    with moto_patches.applied():
+        task = FakeReplicationTask(
+            "t", "cdc", "arn:aws:dms:us-east-1:1:rep:ri", "s", "d", "{}", '{"Logging":{}}', ACCOUNT, REGION
+        )
+        assert task.to_dict()["ReplicationTaskSettings"] == '{"Logging":{}}'
+        # The timestamp patch still wraps to_dict; only the settings shape is left out.
+        assert vars(FakeReplicationTask)["to_dict"] is not original
+
+
 def test_dms_subnet_group_answers_its_own_subnets_vpc_and_tags(client: ClientFactory, subnets: tuple[str, list[str]]) -> None:
     vpc_id, subnet_ids = subnets
     dms = client("dms")
