@@ -985,6 +985,165 @@ def patch_backup_selections() -> None:
     _install(BackupBackend, "delete_backup_plan", delete_backup_plan)
 
 
+def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the handlers of one API)
+    """DMS Serverless replication configs (Create/Describe/Modify/DeleteReplicationConfig and DescribeReplications).
+
+    AWS: CreateReplicationConfig stores a Serverless replication under its identifier and ARN
+    (`arn:<partition>:dms:<region>:<account>:replication-config:<resource id>`; the resource id is
+    `ResourceIdentifier` when given), checks that both endpoints exist (`ResourceNotFoundFault`) and
+    that the identifier is free (`ResourceAlreadyExistsFault`), and keeps its tags under the ARN;
+    DescribeReplicationConfigs answers it with `ReplicationSettings` shaped like a task's
+    (`aws_shaped_task_settings`: defaults filled in, `Logging.CloudWatchLogGroup` =
+    `dms-serverless-replication-<resource id>`, stream `dms-serverless-serv-res-id-<unique id>`);
+    ModifyReplicationConfig changes the given members; DescribeReplications answers one replication
+    per config, `created` until it is started.
+    moto 5.2.1: none of these actions exist (HTTP 500 "not implemented"), so a `dms.serverless = true`
+    stack could not deploy to the emulator at all. No replication ever runs here (Start/StopReplication
+    are not added: the stack never starts one on apply).
+    """
+    for action in (
+        "create_replication_config",
+        "describe_replication_configs",
+        "modify_replication_config",
+        "delete_replication_config",
+        "describe_replications",
+    ):
+        _absent(DatabaseMigrationServiceResponse, action)
+    as_sent = os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1"
+
+    def configs(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+        # Keyed by ARN; kept on the backend, so moto's reset (which replaces backends) clears them too.
+        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_replication_configs", {})
+        return store
+
+    def find(backend: DatabaseMigrationServiceBackend, arn: str) -> dict[str, Any]:
+        found = configs(backend).get(arn)
+        if found is None:
+            raise ResourceNotFoundFault(f"Replication config {arn} not found.")
+        return found
+
+    def check_endpoint(backend: DatabaseMigrationServiceBackend, arn: str) -> None:
+        if all(endpoint.endpoint_arn != arn for endpoint in backend.endpoints.values()):
+            raise ResourceNotFoundFault(f"Endpoint {arn} not found.")
+
+    def answer(record: dict[str, Any]) -> dict[str, Any]:
+        sent = record["ReplicationSettings"]
+        settings = (
+            sent
+            if as_sent
+            else json.dumps(
+                aws_shaped_task_settings(
+                    _parse_settings(sent),
+                    log_group=f"dms-serverless-replication-{record['tap_resource_id']}",
+                    log_stream=f"dms-serverless-serv-res-id-{record['tap_stream_id']}",
+                )
+            )
+        )
+        shown = {key: value for key, value in record.items() if not key.startswith("tap_")}
+        return {key: value for key, value in {**shown, "ReplicationSettings": settings}.items() if value is not None}
+
+    def matching(records: Iterable[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fields = {"replication-config-arn": "ReplicationConfigArn", "replication-config-id": "ReplicationConfigIdentifier"}
+        found = list(records)
+        for entry in filters:
+            field = fields.get(entry.get("Name", ""))
+            if field is None:
+                raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
+            found = [record for record in found if record[field] in entry.get("Values", [])]
+        return found
+
+    def random_id() -> str:
+        return "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+
+    def create_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        identifier = params["ReplicationConfigIdentifier"]
+        if any(record["ReplicationConfigIdentifier"] == identifier for record in configs(backend).values()):
+            raise ResourceAlreadyExistsFault(f"Replication config {identifier} already exists.")
+        check_endpoint(backend, params["SourceEndpointArn"])
+        check_endpoint(backend, params["TargetEndpointArn"])
+        resource_id = params.get("ResourceIdentifier") or random_id()
+        arn = _dms_arn(backend, "replication-config", resource_id)
+        now = _epoch(utcnow())
+        configs(backend)[arn] = {
+            "ReplicationConfigIdentifier": identifier,
+            "ReplicationConfigArn": arn,
+            "SourceEndpointArn": params["SourceEndpointArn"],
+            "TargetEndpointArn": params["TargetEndpointArn"],
+            "ReplicationType": params["ReplicationType"],
+            "ComputeConfig": dict(params.get("ComputeConfig") or {}),
+            "ReplicationSettings": params.get("ReplicationSettings"),
+            "SupplementalSettings": params.get("SupplementalSettings"),
+            "TableMappings": params["TableMappings"],
+            "ReplicationConfigCreateTime": now,
+            "ReplicationConfigUpdateTime": now,
+            "tap_resource_id": resource_id,
+            "tap_stream_id": random_id(),
+        }
+        if params.get("Tags"):
+            backend.tagger.tag_resource(arn, params["Tags"])
+        return json.dumps({"ReplicationConfig": answer(configs(backend)[arn])})
+
+    def describe_replication_configs(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
+        return json.dumps({"ReplicationConfigs": [answer(record) for record in found]})
+
+    def modify_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        record = find(backend, params["ReplicationConfigArn"])
+        for member in ("SourceEndpointArn", "TargetEndpointArn"):
+            if member in params:
+                check_endpoint(backend, params[member])
+        for member in (
+            "ReplicationConfigIdentifier",
+            "ReplicationType",
+            "TableMappings",
+            "ReplicationSettings",
+            "SupplementalSettings",
+            "SourceEndpointArn",
+            "TargetEndpointArn",
+        ):
+            if member in params:
+                record[member] = params[member]
+        if "ComputeConfig" in params:
+            record["ComputeConfig"] = {**record["ComputeConfig"], **params["ComputeConfig"]}
+        record["ReplicationConfigUpdateTime"] = _epoch(utcnow())
+        return json.dumps({"ReplicationConfig": answer(record)})
+
+    def delete_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        arn = json.loads(self.body)["ReplicationConfigArn"]
+        backend = self.dms_backend
+        record = find(backend, arn)
+        del configs(backend)[arn]
+        backend.tagger.delete_all_tags_for_resource(arn)
+        return json.dumps({"ReplicationConfig": answer(record)})
+
+    def describe_replications(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
+        replications = [
+            {
+                "ReplicationConfigIdentifier": record["ReplicationConfigIdentifier"],
+                "ReplicationConfigArn": record["ReplicationConfigArn"],
+                "SourceEndpointArn": record["SourceEndpointArn"],
+                "TargetEndpointArn": record["TargetEndpointArn"],
+                "ReplicationType": record["ReplicationType"],
+                "Status": "created",
+            }
+            for record in found
+        ]
+        return json.dumps({"Replications": replications})
+
+    _install(DatabaseMigrationServiceResponse, "create_replication_config", create_replication_config)
+    _install(DatabaseMigrationServiceResponse, "describe_replication_configs", describe_replication_configs)
+    _install(DatabaseMigrationServiceResponse, "modify_replication_config", modify_replication_config)
+    _install(DatabaseMigrationServiceResponse, "delete_replication_config", delete_replication_config)
+    _install(DatabaseMigrationServiceResponse, "describe_replications", describe_replications)
+
+
 PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_dms_timestamps,
     patch_dms_task_becomes_ready,
@@ -993,6 +1152,7 @@ PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_dms_event_subscriptions,
     patch_dms_certificates,
     patch_dms_modify_endpoint,
+    patch_dms_replication_configs,
     patch_rds_cluster_scaling_configuration,
     patch_rds_instance_insights_and_monitoring,
     patch_route53_private_zone_from_vpc,

@@ -176,11 +176,13 @@ def test_applied_restores_moto_exactly() -> None:
         assert vars(FakeReplicationTask)["to_dict"] is not before["task"]
         assert hasattr(DatabaseMigrationServiceResponse, "create_event_subscription")
         assert hasattr(DatabaseMigrationServiceResponse, "import_certificate")
+        assert hasattr(DatabaseMigrationServiceResponse, "create_replication_config")
     assert vars(FakeReplicationInstance)["to_dict"] is before["instance"]
     assert vars(FakeReplicationTask)["to_dict"] is before["task"]
     assert vars(Route53)["create_hosted_zone"] is before["route53"]
     assert not hasattr(DatabaseMigrationServiceResponse, "create_event_subscription")
     assert not hasattr(DatabaseMigrationServiceResponse, "import_certificate")
+    assert not hasattr(DatabaseMigrationServiceResponse, "describe_replications")
     assert not hasattr(BackupResponse, "get_backup_selection")
     assert "performance_insights_enabled" not in vars(DBInstance)
 
@@ -407,6 +409,65 @@ def test_dms_modify_endpoint_merges_settings_and_replaces_members(client: Client
     assert described["S3Settings"] == {"BucketName": "other"}
     with pytest.raises(ClientError, match="ResourceNotFoundFault"):
         dms.modify_endpoint(EndpointArn=arn.replace("endpoint:", "endpoint:NOPE"), SslMode="none")
+
+
+def test_dms_replication_config_lifecycle(client: ClientFactory, dms_task: dict[str, str]) -> None:
+    dms = client("dms")
+    endpoints = [endpoint["EndpointArn"] for endpoint in dms.describe_endpoints()["Endpoints"]]
+    sent = {"Logging": {"EnableLogging": True}, "FullLoadSettings": {"MaxFullLoadSubTasks": 16}}
+    created = dms.create_replication_config(
+        ReplicationConfigIdentifier="serverless",
+        ResourceIdentifier="serverless-res",
+        ReplicationType="cdc",
+        SourceEndpointArn=endpoints[0],
+        TargetEndpointArn=endpoints[1],
+        ComputeConfig={"ReplicationSubnetGroupId": "sg", "MaxCapacityUnits": 4, "MinCapacityUnits": 1, "MultiAZ": False},
+        TableMappings=json.dumps({"rules": []}),
+        ReplicationSettings=json.dumps(sent),
+        Tags=[{"Key": "Project", "Value": "tap"}],
+    )["ReplicationConfig"]
+    arn = created["ReplicationConfigArn"]
+    assert arn == f"arn:aws:dms:{REGION}:{ACCOUNT}:replication-config:serverless-res"
+    found = dms.describe_replication_configs(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])["ReplicationConfigs"]
+    assert [config["ReplicationConfigIdentifier"] for config in found] == ["serverless"]
+    settings = json.loads(found[0]["ReplicationSettings"])
+    assert settings["FullLoadSettings"]["MaxFullLoadSubTasks"] == 16
+    assert settings["StreamBufferSettings"] == moto_patches.default_task_settings()["StreamBufferSettings"]
+    assert settings["Logging"]["CloudWatchLogGroup"] == "dms-serverless-replication-serverless-res"
+    assert settings["Logging"]["CloudWatchLogStream"].startswith("dms-serverless-serv-res-id-")
+    assert found[0]["ComputeConfig"]["MaxCapacityUnits"] == 4
+    assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == [{"Key": "Project", "Value": "tap", "ResourceArn": arn}]
+    replications = dms.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])["Replications"]
+    assert [replication["Status"] for replication in replications] == ["created"]
+    modified = dms.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MaxCapacityUnits": 8})["ReplicationConfig"]
+    assert (modified["ComputeConfig"]["MaxCapacityUnits"], modified["ComputeConfig"]["MinCapacityUnits"]) == (8, 1)
+    with pytest.raises(ClientError, match="ResourceAlreadyExistsFault"):
+        dms.create_replication_config(
+            ReplicationConfigIdentifier="serverless",
+            ReplicationType="cdc",
+            SourceEndpointArn=endpoints[0],
+            TargetEndpointArn=endpoints[1],
+            ComputeConfig={"ReplicationSubnetGroupId": "sg"},
+            TableMappings="{}",
+        )
+    dms.delete_replication_config(ReplicationConfigArn=arn)
+    assert dms.describe_replication_configs()["ReplicationConfigs"] == []
+    assert dms.describe_replications()["Replications"] == []
+    assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == []
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        dms.delete_replication_config(ReplicationConfigArn=arn)
+
+
+def test_dms_replication_config_needs_existing_endpoints(client: ClientFactory) -> None:
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        client("dms").create_replication_config(
+            ReplicationConfigIdentifier="serverless",
+            ReplicationType="cdc",
+            SourceEndpointArn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:NOPE",
+            TargetEndpointArn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:NOPE2",
+            ComputeConfig={"ReplicationSubnetGroupId": "sg"},
+            TableMappings="{}",
+        )
 
 
 def test_dms_certificate_must_parse(client: ClientFactory) -> None:
