@@ -986,7 +986,8 @@ def patch_backup_selections() -> None:
 
 
 def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the handlers of one API)
-    """DMS Serverless replication configs (Create/Describe/Modify/DeleteReplicationConfig and DescribeReplications).
+    """DMS Serverless replication configs (Create/Describe/Modify/DeleteReplicationConfig, DescribeReplications and
+    DescribeReplicationTableStatistics).
 
     AWS: CreateReplicationConfig stores a Serverless replication under its identifier and ARN
     (`arn:<partition>:dms:<region>:<account>:replication-config:<resource id>`; the resource id is
@@ -996,7 +997,8 @@ def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the han
     (`aws_shaped_task_settings`: defaults filled in, `Logging.CloudWatchLogGroup` =
     `dms-serverless-replication-<resource id>`, stream `dms-serverless-serv-res-id-<unique id>`);
     ModifyReplicationConfig changes the given members; DescribeReplications answers one replication
-    per config, `created` until it is started.
+    per config, `created` until it is started; DescribeReplicationTableStatistics answers the tables a
+    replication has loaded (`ResourceNotFoundFault` for an unknown config).
     moto 5.2.1: none of these actions exist (HTTP 500 "not implemented"), so a `dms.serverless = true`
     stack could not deploy to the emulator at all. No replication ever runs here (Start/StopReplication
     are not added: the stack never starts one on apply).
@@ -1007,6 +1009,7 @@ def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the han
         "modify_replication_config",
         "delete_replication_config",
         "describe_replications",
+        "describe_replication_table_statistics",
     ):
         _absent(DatabaseMigrationServiceResponse, action)
     as_sent = os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1"
@@ -1137,11 +1140,18 @@ def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the han
         ]
         return json.dumps({"Replications": replications})
 
+    def describe_replication_table_statistics(self: DatabaseMigrationServiceResponse) -> str:
+        arn = json.loads(self.body)["ReplicationConfigArn"]
+        find(self.dms_backend, arn)
+        # Nothing ever runs on the emulator, so no table has been loaded or validated.
+        return json.dumps({"ReplicationConfigArn": arn, "ReplicationTableStatistics": []})
+
     _install(DatabaseMigrationServiceResponse, "create_replication_config", create_replication_config)
     _install(DatabaseMigrationServiceResponse, "describe_replication_configs", describe_replication_configs)
     _install(DatabaseMigrationServiceResponse, "modify_replication_config", modify_replication_config)
     _install(DatabaseMigrationServiceResponse, "delete_replication_config", delete_replication_config)
     _install(DatabaseMigrationServiceResponse, "describe_replications", describe_replications)
+    _install(DatabaseMigrationServiceResponse, "describe_replication_table_statistics", describe_replication_table_statistics)
 
 
 PATCHES: Final[tuple[Callable[[], None], ...]] = (

@@ -439,6 +439,7 @@ def test_dms_replication_config_lifecycle(client: ClientFactory, dms_task: dict[
     assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == [{"Key": "Project", "Value": "tap", "ResourceArn": arn}]
     replications = dms.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])["Replications"]
     assert [replication["Status"] for replication in replications] == ["created"]
+    assert dms.describe_replication_table_statistics(ReplicationConfigArn=arn)["ReplicationTableStatistics"] == []
     modified = dms.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MaxCapacityUnits": 8})["ReplicationConfig"]
     assert (modified["ComputeConfig"]["MaxCapacityUnits"], modified["ComputeConfig"]["MinCapacityUnits"]) == (8, 1)
     with pytest.raises(ClientError, match="ResourceAlreadyExistsFault"):
@@ -456,6 +457,8 @@ def test_dms_replication_config_lifecycle(client: ClientFactory, dms_task: dict[
     assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == []
     with pytest.raises(ClientError, match="ResourceNotFoundFault"):
         dms.delete_replication_config(ReplicationConfigArn=arn)
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        dms.describe_replication_table_statistics(ReplicationConfigArn=arn)
 
 
 def test_dms_replication_config_needs_existing_endpoints(client: ClientFactory) -> None:
