@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import functools
 import inspect
 import json
+import os
 import string
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -39,6 +42,7 @@ from moto.dms.models import (
     FakeReplicationInstance,
     FakeReplicationSubnetGroup,
     FakeReplicationTask,
+    dms_backends,
 )
 from moto.dms.responses import DatabaseMigrationServiceResponse
 from moto.ec2.exceptions import InvalidSubnetIdError
@@ -59,6 +63,12 @@ DMS_SUBNET_GROUP_MIN_AZS: Final = 2
 # AWS's default Performance Insights retention (days) when it is enabled without one.
 PERFORMANCE_INSIGHTS_DEFAULT_RETENTION: Final = 7
 DMS_EVENT_SOURCE_TYPES: Final = frozenset({"replication-instance", "replication-task"})
+# The task settings document DMS answers when a task was created with none (tools/dms_aws_shape/README.md).
+DMS_DEFAULT_TASK_SETTINGS_FILE: Final = Path(__file__).resolve().parent / "dms_aws_shape" / "default-task-settings.json"
+# Set to 1 to have the emulator answer DMS task settings exactly as sent (plain moto), e.g. to compare plans.
+DMS_SETTINGS_AS_SENT_ENV: Final = "TAP_EMULATOR_DMS_SETTINGS_AS_SENT"
+# Logging members DMS fills in itself and refuses on create ("cannot be set on create").
+DMS_LOG_DESTINATION_KEYS: Final = ("CloudWatchLogGroup", "CloudWatchLogStream")
 _MISSING: Final = object()
 
 # (owner, attribute, value before the patch, or _MISSING): what revert_all() restores, newest first.
@@ -187,6 +197,117 @@ def patch_dms_task_becomes_ready() -> None:
         return tasks
 
     _install(DatabaseMigrationServiceBackend, "describe_replication_tasks", describe_replication_tasks)
+
+
+@functools.cache
+def _default_task_settings_text() -> str:
+    return DMS_DEFAULT_TASK_SETTINGS_FILE.read_text(encoding="utf-8")
+
+
+def default_task_settings() -> dict[str, Any]:
+    """A fresh copy of the documented default task settings (callers may change it)."""
+    settings: dict[str, Any] = json.loads(_default_task_settings_text())
+    return settings
+
+
+def _merge_log_components(defaults: list[dict[str, Any]], sent: Any) -> list[dict[str, Any]]:
+    """Every component DMS knows, in its order, with the severity sent for it; components it lacks are added."""
+    if not isinstance(sent, list):
+        return defaults
+    severities = {c["Id"]: c.get("Severity") for c in sent if isinstance(c, dict) and "Id" in c}
+    merged = [{**component, "Severity": severities.pop(component["Id"], component["Severity"])} for component in defaults]
+    merged.extend({"Id": component_id, "Severity": severity} for component_id, severity in severities.items())
+    return merged
+
+
+def aws_shaped_task_settings(sent: Any, *, log_group: str, log_stream: str) -> dict[str, Any]:
+    """The settings document DMS answers for a task (or replication config) created with `sent` (parsed JSON).
+
+    - every documented setting is there: what was sent wins, the rest is DMS's default;
+    - a member DMS does not know is not answered (terraform-provider-aws #43974, #45376: a sent
+      `TTSettings.FailTaskOnTTFailure` and `FullLoadSettings.ParallelLoadThreads` came back missing);
+      a section whose default is null (`BeforeImageSettings`, `TTSettings`, ...) comes back as sent;
+    - `Logging.LogComponents` lists every component, with the severities sent;
+    - `ControlTablesSettings` carries `historyTimeslotInMinutes` as well as `HistoryTimeslotInMinutes`;
+    - with `Logging.EnableLogging`, DMS names the CloudWatch log group and stream it writes to
+      (`null` without logging); sent values for those two are never kept (AWS refuses them on create).
+    """
+    shaped = default_task_settings()
+    defaults = default_task_settings()
+    for section, value in sent.items() if isinstance(sent, dict) else ():
+        if section not in defaults:
+            continue
+        known = defaults[section]
+        if not isinstance(known, dict):
+            shaped[section] = copy.deepcopy(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            if key not in known or (section == "Logging" and key in DMS_LOG_DESTINATION_KEYS):
+                continue
+            if section == "Logging" and key == "LogComponents":
+                shaped[section][key] = _merge_log_components(known[key], item)
+            else:
+                shaped[section][key] = copy.deepcopy(item)
+    controls = shaped["ControlTablesSettings"]
+    controls["historyTimeslotInMinutes"] = controls["HistoryTimeslotInMinutes"]
+    logging = shaped["Logging"]
+    enabled = bool(logging.get("EnableLogging"))
+    logging["CloudWatchLogGroup"] = log_group if enabled else None
+    logging["CloudWatchLogStream"] = log_stream if enabled else None
+    return shaped
+
+
+def _parse_settings(text: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _dms_instance_identifier(instance_arn: str) -> str:
+    """The replication instance's identifier, looked up by ARN (its ARN's last part if it is gone)."""
+    # arn:<partition>:dms:<region>:<account>:rep:<id>
+    _, _, _, region, account, *_ = [*instance_arn.split(":"), "", "", "", "", ""]
+    instance = dms_backends[account][region].replication_instances.get(instance_arn) if account and region else None
+    return str(instance.id) if instance is not None else instance_arn.rsplit(":", 1)[-1]
+
+
+def patch_dms_task_settings_aws_shape() -> None:
+    """DMS task settings come back as AWS answers them: every default filled in, plus the log group and stream.
+
+    AWS: DescribeReplicationTasks answers the whole settings document, not the part that was sent:
+    the documented defaults fill every setting the request left out, members DMS does not know are
+    dropped, all log components are listed, `ControlTablesSettings.historyTimeslotInMinutes`
+    repeats `HistoryTimeslotInMinutes`, and with logging on `Logging.CloudWatchLogGroup` /
+    `CloudWatchLogStream` name `dms-tasks-<replication instance identifier>` /
+    `dms-task-<task resource id>` (the last part of the task ARN). The provider (5.100.0) stores
+    that answer and compares it with the configuration through `suppressEquivalentTaskSettings`,
+    so a plan after apply is clean only if that comparison holds against this shape
+    (tools/dms_aws_shape/README.md has the sources and the provider's rules).
+    moto 5.2.1: hands the settings back exactly as sent, so a clean plan on moto proved nothing.
+    `TAP_EMULATOR_DMS_SETTINGS_AS_SENT=1` keeps moto's answer (to compare plans).
+    """
+    to_dict = _original(FakeReplicationTask, "to_dict")
+    default_task_settings()  # the documented shape must be readable before the emulator serves anything
+    if os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1":
+        return
+
+    @functools.wraps(to_dict)
+    def task_dict(self: FakeReplicationTask) -> dict[str, Any]:
+        result: dict[str, Any] = to_dict(self)
+        settings = aws_shaped_task_settings(
+            _parse_settings(self.replication_task_settings),
+            log_group=f"dms-tasks-{_dms_instance_identifier(self.replication_instance_arn)}",
+            log_stream=f"dms-task-{self.arn.rsplit(':', 1)[-1]}",
+        )
+        result["ReplicationTaskSettings"] = json.dumps(settings)
+        return result
+
+    _install(FakeReplicationTask, "to_dict", task_dict)
 
 
 class InvalidSubnetError(JsonRESTError):
@@ -866,13 +987,184 @@ def patch_backup_selections() -> None:
     _install(BackupBackend, "delete_backup_plan", delete_backup_plan)
 
 
+def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the handlers of one API)
+    """DMS Serverless replication configs (Create/Describe/Modify/DeleteReplicationConfig, DescribeReplications and
+    DescribeReplicationTableStatistics).
+
+    AWS: CreateReplicationConfig stores a Serverless replication under its identifier and ARN
+    (`arn:<partition>:dms:<region>:<account>:replication-config:<resource id>`; the resource id is
+    `ResourceIdentifier` when given), checks that both endpoints exist (`ResourceNotFoundFault`) and
+    that the identifier is free (`ResourceAlreadyExistsFault`), and keeps its tags under the ARN;
+    DescribeReplicationConfigs answers it with `ReplicationSettings` shaped like a task's
+    (`aws_shaped_task_settings`: defaults filled in, `Logging.CloudWatchLogGroup` =
+    `dms-serverless-replication-<resource id>`, stream `dms-serverless-serv-res-id-<unique id>`);
+    ModifyReplicationConfig changes the given members; DescribeReplications answers one replication
+    per config, `created` until it is started; DescribeReplicationTableStatistics answers the tables a
+    replication has loaded (`ResourceNotFoundFault` for an unknown config).
+    moto 5.2.1: none of these actions exist (HTTP 500 "not implemented"), so a `dms.serverless = true`
+    stack could not deploy to the emulator at all. No replication ever runs here (Start/StopReplication
+    are not added: the stack never starts one on apply).
+    """
+    for action in (
+        "create_replication_config",
+        "describe_replication_configs",
+        "modify_replication_config",
+        "delete_replication_config",
+        "describe_replications",
+        "describe_replication_table_statistics",
+    ):
+        _absent(DatabaseMigrationServiceResponse, action)
+    as_sent = os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1"
+
+    def configs(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+        # Keyed by ARN; kept on the backend, so moto's reset (which replaces backends) clears them too.
+        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_replication_configs", {})
+        return store
+
+    def find(backend: DatabaseMigrationServiceBackend, arn: str) -> dict[str, Any]:
+        found = configs(backend).get(arn)
+        if found is None:
+            raise ResourceNotFoundFault(f"Replication config {arn} not found.")
+        return found
+
+    def check_endpoint(backend: DatabaseMigrationServiceBackend, arn: str) -> None:
+        if all(endpoint.endpoint_arn != arn for endpoint in backend.endpoints.values()):
+            raise ResourceNotFoundFault(f"Endpoint {arn} not found.")
+
+    def answer(record: dict[str, Any]) -> dict[str, Any]:
+        sent = record["ReplicationSettings"]
+        settings = (
+            sent
+            if as_sent
+            else json.dumps(
+                aws_shaped_task_settings(
+                    _parse_settings(sent),
+                    log_group=f"dms-serverless-replication-{record['tap_resource_id']}",
+                    log_stream=f"dms-serverless-serv-res-id-{record['tap_stream_id']}",
+                )
+            )
+        )
+        shown = {key: value for key, value in record.items() if not key.startswith("tap_")}
+        return {key: value for key, value in {**shown, "ReplicationSettings": settings}.items() if value is not None}
+
+    def matching(records: Iterable[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fields = {"replication-config-arn": "ReplicationConfigArn", "replication-config-id": "ReplicationConfigIdentifier"}
+        found = list(records)
+        for entry in filters:
+            field = fields.get(entry.get("Name", ""))
+            if field is None:
+                raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
+            found = [record for record in found if record[field] in entry.get("Values", [])]
+        return found
+
+    def random_id() -> str:
+        return "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+
+    def create_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        identifier = params["ReplicationConfigIdentifier"]
+        if any(record["ReplicationConfigIdentifier"] == identifier for record in configs(backend).values()):
+            raise ResourceAlreadyExistsFault(f"Replication config {identifier} already exists.")
+        check_endpoint(backend, params["SourceEndpointArn"])
+        check_endpoint(backend, params["TargetEndpointArn"])
+        resource_id = params.get("ResourceIdentifier") or random_id()
+        arn = _dms_arn(backend, "replication-config", resource_id)
+        now = _epoch(utcnow())
+        configs(backend)[arn] = {
+            "ReplicationConfigIdentifier": identifier,
+            "ReplicationConfigArn": arn,
+            "SourceEndpointArn": params["SourceEndpointArn"],
+            "TargetEndpointArn": params["TargetEndpointArn"],
+            "ReplicationType": params["ReplicationType"],
+            "ComputeConfig": dict(params.get("ComputeConfig") or {}),
+            "ReplicationSettings": params.get("ReplicationSettings"),
+            "SupplementalSettings": params.get("SupplementalSettings"),
+            "TableMappings": params["TableMappings"],
+            "ReplicationConfigCreateTime": now,
+            "ReplicationConfigUpdateTime": now,
+            "tap_resource_id": resource_id,
+            "tap_stream_id": random_id(),
+        }
+        if params.get("Tags"):
+            backend.tagger.tag_resource(arn, params["Tags"])
+        return json.dumps({"ReplicationConfig": answer(configs(backend)[arn])})
+
+    def describe_replication_configs(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
+        return json.dumps({"ReplicationConfigs": [answer(record) for record in found]})
+
+    def modify_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body)
+        backend = self.dms_backend
+        record = find(backend, params["ReplicationConfigArn"])
+        for member in ("SourceEndpointArn", "TargetEndpointArn"):
+            if member in params:
+                check_endpoint(backend, params[member])
+        for member in (
+            "ReplicationConfigIdentifier",
+            "ReplicationType",
+            "TableMappings",
+            "ReplicationSettings",
+            "SupplementalSettings",
+            "SourceEndpointArn",
+            "TargetEndpointArn",
+        ):
+            if member in params:
+                record[member] = params[member]
+        if "ComputeConfig" in params:
+            record["ComputeConfig"] = {**record["ComputeConfig"], **params["ComputeConfig"]}
+        record["ReplicationConfigUpdateTime"] = _epoch(utcnow())
+        return json.dumps({"ReplicationConfig": answer(record)})
+
+    def delete_replication_config(self: DatabaseMigrationServiceResponse) -> str:
+        arn = json.loads(self.body)["ReplicationConfigArn"]
+        backend = self.dms_backend
+        record = find(backend, arn)
+        del configs(backend)[arn]
+        backend.tagger.delete_all_tags_for_resource(arn)
+        return json.dumps({"ReplicationConfig": answer(record)})
+
+    def describe_replications(self: DatabaseMigrationServiceResponse) -> str:
+        params = json.loads(self.body or "{}")
+        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
+        replications = [
+            {
+                "ReplicationConfigIdentifier": record["ReplicationConfigIdentifier"],
+                "ReplicationConfigArn": record["ReplicationConfigArn"],
+                "SourceEndpointArn": record["SourceEndpointArn"],
+                "TargetEndpointArn": record["TargetEndpointArn"],
+                "ReplicationType": record["ReplicationType"],
+                "Status": "created",
+            }
+            for record in found
+        ]
+        return json.dumps({"Replications": replications})
+
+    def describe_replication_table_statistics(self: DatabaseMigrationServiceResponse) -> str:
+        arn = json.loads(self.body)["ReplicationConfigArn"]
+        find(self.dms_backend, arn)
+        # Nothing ever runs on the emulator, so no table has been loaded or validated.
+        return json.dumps({"ReplicationConfigArn": arn, "ReplicationTableStatistics": []})
+
+    _install(DatabaseMigrationServiceResponse, "create_replication_config", create_replication_config)
+    _install(DatabaseMigrationServiceResponse, "describe_replication_configs", describe_replication_configs)
+    _install(DatabaseMigrationServiceResponse, "modify_replication_config", modify_replication_config)
+    _install(DatabaseMigrationServiceResponse, "delete_replication_config", delete_replication_config)
+    _install(DatabaseMigrationServiceResponse, "describe_replications", describe_replications)
+    _install(DatabaseMigrationServiceResponse, "describe_replication_table_statistics", describe_replication_table_statistics)
+
+
 PATCHES: Final[tuple[Callable[[], None], ...]] = (
     patch_dms_timestamps,
     patch_dms_task_becomes_ready,
+    patch_dms_task_settings_aws_shape,
     patch_dms_subnet_group,
     patch_dms_event_subscriptions,
     patch_dms_certificates,
     patch_dms_modify_endpoint,
+    patch_dms_replication_configs,
     patch_rds_cluster_scaling_configuration,
     patch_rds_instance_insights_and_monitoring,
     patch_route53_private_zone_from_vpc,

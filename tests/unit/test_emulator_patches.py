@@ -176,11 +176,13 @@ def test_applied_restores_moto_exactly() -> None:
         assert vars(FakeReplicationTask)["to_dict"] is not before["task"]
         assert hasattr(DatabaseMigrationServiceResponse, "create_event_subscription")
         assert hasattr(DatabaseMigrationServiceResponse, "import_certificate")
+        assert hasattr(DatabaseMigrationServiceResponse, "create_replication_config")
     assert vars(FakeReplicationInstance)["to_dict"] is before["instance"]
     assert vars(FakeReplicationTask)["to_dict"] is before["task"]
     assert vars(Route53)["create_hosted_zone"] is before["route53"]
     assert not hasattr(DatabaseMigrationServiceResponse, "create_event_subscription")
     assert not hasattr(DatabaseMigrationServiceResponse, "import_certificate")
+    assert not hasattr(DatabaseMigrationServiceResponse, "describe_replications")
     assert not hasattr(BackupResponse, "get_backup_selection")
     assert "performance_insights_enabled" not in vars(DBInstance)
 
@@ -219,6 +221,76 @@ def test_dms_task_dates_are_epoch_numbers_and_absent_until_set(client: ClientFac
 def test_dms_task_is_ready_after_creation(client: ClientFactory, dms_task: dict[str, str]) -> None:
     task = client("dms").describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [dms_task["task"]]}])
     assert task["ReplicationTasks"][0]["Status"] == "ready"
+
+
+def test_dms_task_settings_come_back_as_aws_answers_them(client: ClientFactory, dms_task: dict[str, str]) -> None:
+    dms = client("dms")
+    sent = {
+        "FullLoadSettings": {"MaxFullLoadSubTasks": 16, "ParallelLoadThreads": 4},  # the second is not DMS's (#45376)
+        "Logging": {
+            "EnableLogging": True,
+            "LogComponents": [{"Id": "SOURCE_CAPTURE", "Severity": "LOGGER_SEVERITY_DEBUG"}],
+        },
+        "ValidationSettings": {"EnableValidation": True},
+        "BeforeImageSettings": {"EnableBeforeImage": True, "FieldName": "before", "ColumnFilter": "pk-only"},
+        "NotADmsSection": {"x": 1},
+    }
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="shaped",
+        SourceEndpointArn=dms.describe_endpoints()["Endpoints"][0]["EndpointArn"],
+        TargetEndpointArn=dms.describe_endpoints()["Endpoints"][1]["EndpointArn"],
+        ReplicationInstanceArn=dms_task["instance"],
+        MigrationType="cdc",
+        TableMappings=json.dumps({"rules": []}),
+        ReplicationTaskSettings=json.dumps(sent),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    task = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [arn]}])["ReplicationTasks"][0]
+    answered = json.loads(task["ReplicationTaskSettings"])
+    defaults = moto_patches.default_task_settings()
+    # Sent values win; every other documented setting is DMS's default; what DMS does not know is gone.
+    assert answered["FullLoadSettings"] == {**defaults["FullLoadSettings"], "MaxFullLoadSubTasks": 16}
+    assert answered["ValidationSettings"] == {**defaults["ValidationSettings"], "EnableValidation": True}
+    assert answered["StreamBufferSettings"] == defaults["StreamBufferSettings"]
+    assert answered["BeforeImageSettings"] == sent["BeforeImageSettings"]
+    assert "NotADmsSection" not in answered
+    # Every log component, with the severity sent; the log group and stream DMS writes to.
+    components = {component["Id"]: component["Severity"] for component in answered["Logging"]["LogComponents"]}
+    assert len(components) == len(defaults["Logging"]["LogComponents"])
+    assert components["SOURCE_CAPTURE"] == "LOGGER_SEVERITY_DEBUG"
+    assert components["TARGET_APPLY"] == "LOGGER_SEVERITY_DEFAULT"
+    assert answered["Logging"]["CloudWatchLogGroup"] == "dms-tasks-ri"
+    assert answered["Logging"]["CloudWatchLogStream"] == f"dms-task-{arn.rsplit(':', 1)[-1]}"
+    assert answered["ControlTablesSettings"]["historyTimeslotInMinutes"] == 5
+
+
+def test_dms_task_without_logging_names_no_log_group(dms_task: dict[str, str], client: ClientFactory) -> None:
+    task = client("dms").describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": [dms_task["task"]]}])
+    answered = json.loads(task["ReplicationTasks"][0]["ReplicationTaskSettings"])
+    # Created without settings: the whole default document, logging off, so no log destination.
+    expected = moto_patches.default_task_settings()
+    assert answered == expected
+    assert answered["Logging"]["CloudWatchLogGroup"] is None
+
+
+def test_aws_shaped_settings_ignore_sent_log_destinations() -> None:
+    sent = {"Logging": {"EnableLogging": True, "CloudWatchLogGroup": "mine", "CloudWatchLogStream": "mine"}}
+    shaped = moto_patches.aws_shaped_task_settings(sent, log_group="dms-tasks-ri", log_stream="dms-task-ABC")
+    assert (shaped["Logging"]["CloudWatchLogGroup"], shaped["Logging"]["CloudWatchLogStream"]) == ("dms-tasks-ri", "dms-task-ABC")
+    assert (
+        moto_patches.aws_shaped_task_settings("not an object", log_group="g", log_stream="s")["Logging"]["EnableLogging"] is False
+    )
+
+
+def test_dms_task_settings_as_sent_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(moto_patches.DMS_SETTINGS_AS_SENT_ENV, "1")
+    original = vars(FakeReplicationTask)["to_dict"]
+    with moto_patches.applied():
+        task = FakeReplicationTask(
+            "t", "cdc", "arn:aws:dms:us-east-1:1:rep:ri", "s", "d", "{}", '{"Logging":{}}', ACCOUNT, REGION
+        )
+        assert task.to_dict()["ReplicationTaskSettings"] == '{"Logging":{}}'
+        # The timestamp patch still wraps to_dict; only the settings shape is left out.
+        assert vars(FakeReplicationTask)["to_dict"] is not original
 
 
 def test_dms_subnet_group_answers_its_own_subnets_vpc_and_tags(client: ClientFactory, subnets: tuple[str, list[str]]) -> None:
@@ -337,6 +409,68 @@ def test_dms_modify_endpoint_merges_settings_and_replaces_members(client: Client
     assert described["S3Settings"] == {"BucketName": "other"}
     with pytest.raises(ClientError, match="ResourceNotFoundFault"):
         dms.modify_endpoint(EndpointArn=arn.replace("endpoint:", "endpoint:NOPE"), SslMode="none")
+
+
+def test_dms_replication_config_lifecycle(client: ClientFactory, dms_task: dict[str, str]) -> None:
+    dms = client("dms")
+    endpoints = [endpoint["EndpointArn"] for endpoint in dms.describe_endpoints()["Endpoints"]]
+    sent = {"Logging": {"EnableLogging": True}, "FullLoadSettings": {"MaxFullLoadSubTasks": 16}}
+    created = dms.create_replication_config(
+        ReplicationConfigIdentifier="serverless",
+        ResourceIdentifier="serverless-res",
+        ReplicationType="cdc",
+        SourceEndpointArn=endpoints[0],
+        TargetEndpointArn=endpoints[1],
+        ComputeConfig={"ReplicationSubnetGroupId": "sg", "MaxCapacityUnits": 4, "MinCapacityUnits": 1, "MultiAZ": False},
+        TableMappings=json.dumps({"rules": []}),
+        ReplicationSettings=json.dumps(sent),
+        Tags=[{"Key": "Project", "Value": "tap"}],
+    )["ReplicationConfig"]
+    arn = created["ReplicationConfigArn"]
+    assert arn == f"arn:aws:dms:{REGION}:{ACCOUNT}:replication-config:serverless-res"
+    found = dms.describe_replication_configs(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])["ReplicationConfigs"]
+    assert [config["ReplicationConfigIdentifier"] for config in found] == ["serverless"]
+    settings = json.loads(found[0]["ReplicationSettings"])
+    assert settings["FullLoadSettings"]["MaxFullLoadSubTasks"] == 16
+    assert settings["StreamBufferSettings"] == moto_patches.default_task_settings()["StreamBufferSettings"]
+    assert settings["Logging"]["CloudWatchLogGroup"] == "dms-serverless-replication-serverless-res"
+    assert settings["Logging"]["CloudWatchLogStream"].startswith("dms-serverless-serv-res-id-")
+    assert found[0]["ComputeConfig"]["MaxCapacityUnits"] == 4
+    assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == [{"Key": "Project", "Value": "tap", "ResourceArn": arn}]
+    replications = dms.describe_replications(Filters=[{"Name": "replication-config-arn", "Values": [arn]}])["Replications"]
+    assert [replication["Status"] for replication in replications] == ["created"]
+    assert dms.describe_replication_table_statistics(ReplicationConfigArn=arn)["ReplicationTableStatistics"] == []
+    modified = dms.modify_replication_config(ReplicationConfigArn=arn, ComputeConfig={"MaxCapacityUnits": 8})["ReplicationConfig"]
+    assert (modified["ComputeConfig"]["MaxCapacityUnits"], modified["ComputeConfig"]["MinCapacityUnits"]) == (8, 1)
+    with pytest.raises(ClientError, match="ResourceAlreadyExistsFault"):
+        dms.create_replication_config(
+            ReplicationConfigIdentifier="serverless",
+            ReplicationType="cdc",
+            SourceEndpointArn=endpoints[0],
+            TargetEndpointArn=endpoints[1],
+            ComputeConfig={"ReplicationSubnetGroupId": "sg"},
+            TableMappings="{}",
+        )
+    dms.delete_replication_config(ReplicationConfigArn=arn)
+    assert dms.describe_replication_configs()["ReplicationConfigs"] == []
+    assert dms.describe_replications()["Replications"] == []
+    assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == []
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        dms.delete_replication_config(ReplicationConfigArn=arn)
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        dms.describe_replication_table_statistics(ReplicationConfigArn=arn)
+
+
+def test_dms_replication_config_needs_existing_endpoints(client: ClientFactory) -> None:
+    with pytest.raises(ClientError, match="ResourceNotFoundFault"):
+        client("dms").create_replication_config(
+            ReplicationConfigIdentifier="serverless",
+            ReplicationType="cdc",
+            SourceEndpointArn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:NOPE",
+            TargetEndpointArn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:NOPE2",
+            ComputeConfig={"ReplicationSubnetGroupId": "sg"},
+            TableMappings="{}",
+        )
 
 
 def test_dms_certificate_must_parse(client: ClientFactory) -> None:
