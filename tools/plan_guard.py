@@ -42,6 +42,13 @@ CDC_RESUME_STEPS = (
     "task then starts CDC at the recorded checkpoint (DMS Serverless: the command prints the start-replication call)."
 )
 TASK_TYPES = frozenset({"aws_dms_replication_task", "aws_dms_replication_config"})
+# What DMS does with an in-place change of these while a migration is live (said, not refused).
+IN_PLACE_NOTES = {
+    "table_mappings": "DMS modifies only a stopped task: stop it, apply, resume; a table added to the mapping is "
+    "fully loaded on resume (full-load-and-cdc), a removed one stops replicating and keeps its rows on the target",
+    "replication_task_settings": "DMS modifies only a stopped task: stop it, apply, resume from its checkpoint (no reload)",
+    "replication_settings": "DMS modifies only a stopped replication: stop it, apply, resume from its checkpoint",
+}
 
 
 @dataclass(frozen=True)
@@ -79,15 +86,17 @@ class Verdict:
     live: list[str]  # why the migration counts as live (empty: nothing is refused)
     refused: list[Refusal] = field(default_factory=list)
     allowed: list[Refusal] = field(default_factory=list)  # protected changes the operator allowed by address
+    notes: list[str] = field(default_factory=list)  # in-place task changes: what DMS will do with them
 
     @property
     def ok(self) -> bool:
         return not self.refused
 
     def message(self) -> str:
+        notes = "".join(f"\n  note: {note}" for note in self.notes)
         if self.ok:
             allowed = f"; allowed by the operator: {'; '.join(map(str, self.allowed))}" if self.allowed else ""
-            return f"plan guard: nothing a live migration stands on is replaced or destroyed{allowed}"
+            return f"plan guard: nothing a live migration stands on is replaced or destroyed{allowed}{notes}"
         lines = [f"plan guard: REFUSED while {' and '.join(self.live)}:"]
         lines += [f"  - {refusal}" for refusal in self.refused]
         lines.append(
@@ -97,7 +106,7 @@ class Verdict:
         )
         if any(refusal.address.split(".", 1)[0] in TASK_TYPES for refusal in self.refused):
             lines.append(CDC_RESUME_STEPS)
-        return "\n".join(lines)
+        return "\n".join(lines) + notes
 
 
 def _attribute_path(path: Sequence[Any]) -> str:
@@ -119,8 +128,23 @@ def protected_changes(plan: Mapping[str, Any]) -> list[Refusal]:
     return changes
 
 
+def in_place_task_notes(plan: Mapping[str, Any]) -> list[str]:
+    """For each DMS task (or replication config) updated in place: which attributes change and what DMS does."""
+    notes: list[str] = []
+    for change in plan.get("resource_changes", []):
+        body = change.get("change", {})
+        if change.get("type") not in TASK_TYPES or list(body.get("actions", [])) != ["update"]:
+            continue
+        before, after = body.get("before") or {}, body.get("after") or {}
+        for attribute, what in IN_PLACE_NOTES.items():
+            if attribute in after and before.get(attribute) != after.get(attribute):
+                notes.append(f"{change.get('address')}: {attribute} changes in place; {what}")
+    return notes
+
+
 def guard(plan: Mapping[str, Any], live: LiveMigration, allow: Collection[str] = ()) -> Verdict:
-    """Refuse each protected replace/destroy while the migration is live, unless its address is allowed."""
+    """Refuse each protected replace/destroy while the migration is live, unless its address is allowed; say what
+    DMS does with a task changed in place."""
     reasons = live.reasons
     if not reasons:
         return Verdict([])
@@ -128,7 +152,7 @@ def guard(plan: Mapping[str, Any], live: LiveMigration, allow: Collection[str] =
     allowed: list[Refusal] = []
     for change in protected_changes(plan):
         (allowed if change.address in allow else refused).append(change)
-    return Verdict(reasons, refused, allowed)
+    return Verdict(reasons, refused, allowed, in_place_task_notes(plan))
 
 
 def _replication_ids(outputs: Mapping[str, Any]) -> dict[str, str]:

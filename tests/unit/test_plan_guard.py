@@ -159,3 +159,18 @@ def test_read_live_takes_the_phase_and_the_running_replications_from_the_deploym
     assert read_live(session, outputs) == LiveMigration("paused", "write_fence", ("main",))
     quiet = _Session({"state": '{"version": 1, "phase": "replicating"}', "task": "stopped"})
     assert read_live(quiet, outputs).reasons == []
+
+
+def test_a_task_changed_in_place_passes_and_is_told_what_dms_does() -> None:
+    """A settings change is allowed mid-cutover; a mapping change too, with what DMS does on resume."""
+
+    def updated(attribute: str) -> dict[str, Any]:
+        task = change("aws_dms_replication_task.dms_task-main_1", ["update"])
+        task["change"] |= {"before": {attribute: '{"a":1}'}, "after": {attribute: '{"a":2}'}}
+        return {"resource_changes": [task]}
+
+    settings = guard(updated("replication_task_settings"), LIVE)
+    assert settings.ok and "replication_task_settings changes in place; DMS modifies only a stopped task" in settings.message()
+    mappings = guard(updated("table_mappings"), LIVE)
+    assert mappings.ok and "a table added to the mapping is fully loaded on resume" in mappings.message()
+    assert guard(updated("table_mappings"), LiveMigration()).notes == []  # nothing live: nothing to say
