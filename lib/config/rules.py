@@ -211,6 +211,12 @@ def check_network(network: Network, found: Found) -> None:
                 'only for mode = "existing" (an existing VPC); the stack builds its own VPC in mode "new"',
             )
         _check_new_network(network, found)
+        found.check(
+            network.create_vpc_endpoints,
+            "create_vpc_endpoints",
+            "false, but the stack's own VPC has no NAT and no other endpoints: DMS could not read its secrets; keep it "
+            'true (false is for mode = "existing" when the VPC has its own)',
+        )
     _check_connection(network, found)
     for index, group in enumerate(network.application_security_group_ids):
         _aws_id(found, f"application_security_group_ids[{index}]", group, "sg")

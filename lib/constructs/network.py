@@ -9,6 +9,7 @@ from cdktf import Fn, Postcondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones, DataAwsAvailabilityZonesFilter
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.route_table import RouteTable
@@ -126,9 +127,11 @@ class Network(Construct):
         self.dms_security_group = self._group(
             "dms-sg", f"{prefix}-dms", "DMS replication: no ingress; egress to its targets and the on-premises sources only"
         )
-        self.endpoint_security_group = self._group(
-            "endpoints-sg", f"{prefix}-endpoints", "VPC interface endpoints: HTTPS from DMS only"
-        )
+        self.endpoint_security_group: SecurityGroup | None = None
+        if network.create_vpc_endpoints:
+            self.endpoint_security_group = self._group(
+                "endpoints-sg", f"{prefix}-endpoints", "VPC interface endpoints: HTTPS from DMS only"
+            )
         self.aurora_security_group: SecurityGroup | None = None
         if aurora_port is not None:
             self.aurora_security_group = self._group(
@@ -148,9 +151,26 @@ class Network(Construct):
                     to_port=source.port,
                     description=f"DMS reads the on-premises source {source.key}",
                 )
-        self._dms_reaches(
-            self.endpoint_security_group, "endpoints", HTTPS_PORT, "DMS reads its credentials (and writes streams) via endpoints"
-        )
+        if self.endpoint_security_group is not None:
+            self._dms_reaches(
+                self.endpoint_security_group,
+                "endpoints",
+                HTTPS_PORT,
+                "DMS reads its credentials (and writes streams) via endpoints",
+            )
+        else:
+            # An existing VPC's own endpoints (create_vpc_endpoints = false): HTTPS inside that VPC only.
+            vpc = DataAwsVpc(self, "existing-vpc", id=self.vpc_id)
+            VpcSecurityGroupEgressRule(
+                self,
+                "dms-to-vpc-endpoints",
+                security_group_id=self.dms_security_group.id,
+                cidr_ipv4=vpc.cidr_block,
+                ip_protocol="tcp",
+                from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT,
+                description="DMS reads its credentials through the VPC's own endpoints",
+            )
 
     def _applications_reach(self, aurora: SecurityGroup, network: NetworkConfig, port: int) -> None:
         """After the cutover the applications connect to Aurora: its port, from their networks and groups only."""
@@ -188,7 +208,7 @@ class Network(Construct):
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface",
                 subnet_ids=self.private_subnet_ids,
-                security_group_ids=[self.endpoint_security_group.id],
+                security_group_ids=[self.endpoint_security_group.id] if self.endpoint_security_group else [],
                 private_dns_enabled=True,
                 tags={"Name": f"{prefix}-{service}"},
             )

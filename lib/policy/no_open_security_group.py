@@ -7,6 +7,7 @@ always a mistake here. A CIDR given as a Terraform expression cannot be proven c
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ RULE = "no-open-security-group"
 # Standalone rules (one CIDR each) and the legacy rule resource (lists).
 SINGLE_CIDR_RULES = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
 CIDR_LIST_KEYS = ("cidr_blocks", "ipv6_cidr_blocks")
+VPC_BLOCK_REFERENCE = re.compile(r"\$\{(data\.)?aws_vpc\.[\w-]+\.cidr_block\}")
 
 
 def check(stack: SynthesizedStack) -> list[Finding]:
@@ -46,8 +48,8 @@ def _listed(body: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]:
 
 
 def _judge(address: str, key: str, value: Any) -> list[Finding]:
-    if value is None:
-        return []
+    if value is None or VPC_BLOCK_REFERENCE.fullmatch(str(value)):
+        return []  # a VPC's own block is never /0 (AWS allows /16 to /28)
     try:
         network = ipaddress.ip_network(str(value), strict=False)
     except ValueError:

@@ -90,6 +90,13 @@ def test_example_005_builds_inside_the_existing_vpc_and_nothing_of_its_own_netwo
     conditions = [b["lifecycle"]["postcondition"][0] for b in subnets.values()]
     assert len(conditions) == 2 and all('self.vpc_id == "vpc-0abc1234def567890"' in c["condition"] for c in conditions)
     assert stack["output"][Output.NETWORK_CONNECTION]["value"] == "external"
+    # No endpoints of its own (create_vpc_endpoints = false): DMS reaches the VPC's own over HTTPS, inside the VPC only.
+    https = [r for r in bodies(stack, "aws_vpc_security_group_egress_rule") if r["from_port"] == 443]
+    assert len(https) == 1
+    assert https[0]["cidr_ipv4"].startswith("${data.aws_vpc.network_existing-vpc_") and https[0]["cidr_ipv4"].endswith(
+        ".cidr_block}"
+    )
+    assert not [g for g in bodies(stack, "aws_security_group") if g["name"].endswith("-endpoints")]
 
 
 EXISTING = {
@@ -143,6 +150,7 @@ def refused_network(network: dict[str, Any]) -> list[str]:
             "outside network.vpc_cidr",
         ),
         ({"application_cidrs": ["0.0.0.0/0"], "connectivity": "external"}, "network.application_cidrs[0]", "every address"),
+        ({"create_vpc_endpoints": False}, "network.create_vpc_endpoints", "DMS could not read its secrets"),
     ],
 )
 def test_a_network_that_cannot_work_is_refused_naming_the_field(network: dict[str, Any], where: str, says: str) -> None:

@@ -127,7 +127,10 @@ def test_rules_accept_good_documents() -> None:
                     }
                 },
                 "aws_iam_role_policy": {"p": {"policy": _policy(["kms:*"], ["arn:aws:kms:us-east-1:1:key/x"])}},
-                "aws_vpc_security_group_egress_rule": {"e": {"cidr_ipv4": "192.168.0.0/16"}},
+                "aws_vpc_security_group_egress_rule": {
+                    "e": {"cidr_ipv4": "192.168.0.0/16"},
+                    "vpc": {"cidr_ipv4": "${data.aws_vpc.network_existing-vpc_1.cidr_block}"},
+                },
                 "aws_security_group": {"g": {"ingress": [{"cidr_blocks": ["10.1.0.0/16"], "ipv6_cidr_blocks": ["fd00::/8"]}]}},
                 "aws_dms_endpoint": {
                     "s": {"engine_name": "postgres", "ssl_mode": "require", "kms_key_arn": "${k}", "password": ""}
