@@ -1,4 +1,4 @@
-"""Every example config (one per seed system) synthesizes with main.py and passes `terraform validate`."""
+"""Every example config (one per seed system, and an existing VPC) synthesizes with main.py and passes `terraform validate`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from tests.toolchain.test_terraform import _validate
 pytestmark = pytest.mark.terraform
 
 
-def test_there_is_one_example_per_seed_system() -> None:
-    assert [name[:3] for name in EXAMPLES] == ["000", "001", "002", "003", "004"]
+def test_there_is_one_example_per_seed_system_and_one_for_an_existing_vpc() -> None:
+    assert [name[:3] for name in EXAMPLES] == ["000", "001", "002", "003", "004", "005"]
+    assert EXAMPLES[-1] == "005-existing-vpc"  # not a seed system: network.mode = "existing" (issue 16)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
