@@ -6,18 +6,17 @@ once on stock moto, where seeding must refuse rather than create resources under
 
 from __future__ import annotations
 
-import http.client
 import json
-import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tools import emulator_fixtures, moto_network_patches, moto_patches
 from tools.emulator_fixtures import ExistingNetwork, FixtureShapeError, FixtureSpecError, seed_existing_network
+
+from .moto_server import reset, serve
 
 REGION = "us-east-1"
 boto3_client: Callable[..., Any] = boto3.client
@@ -45,21 +44,7 @@ ALL_IDS = sorted(
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def reset(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        connection.request("POST", "/moto-api/reset")
-        assert connection.getresponse().status == 200
-    finally:
-        connection.close()
+    yield from serve()
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ proves that its patch is what makes the difference. Patches are applied per test
 
 from __future__ import annotations
 
-import http.client
 import subprocess
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +23,10 @@ from botocore.parsers import ResponseParserError
 from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses.vpn_connections import VPNConnections
 from moto.route53.responses import Route53
-from moto.server import ThreadedMotoServer
 
 from tools import moto_network_patches, moto_patches
+
+from .moto_server import reset, serve
 
 REGION = "us-east-1"
 ClientFactory = Callable[[str], Any]
@@ -38,21 +37,7 @@ NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def reset(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        connection.request("POST", "/moto-api/reset")
-        assert connection.getresponse().status == 200
-    finally:
-        connection.close()
+    yield from serve()
 
 
 def factory(url: str) -> ClientFactory:

@@ -25,9 +25,10 @@ from moto.dms.models import FakeReplicationInstance, FakeReplicationTask
 from moto.dms.responses import DatabaseMigrationServiceResponse
 from moto.rds.models import DBInstance
 from moto.route53.responses import Route53
-from moto.server import ThreadedMotoServer
 
 from tools import emulator, moto_patches
+
+from .moto_server import serve
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -39,11 +40,7 @@ boto3_client: Callable[..., Any] = boto3.client
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from serve()
 
 
 @pytest.fixture
