@@ -7,12 +7,14 @@ from pathlib import Path
 
 FIXED_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
 INCLUDED_SUFFIXES = (".py", ".json", ".txt")
-# The operator CLI's modules: only it talks to databases, and the Lambda has neither drivers nor database access.
-CLI_ONLY = frozenset({"cli.py", "dbcli.py", "database_access.py", "writer_move.py", "reverse_dms.py", "databases"})
 
 
 def build_zip(source_dir: Path, output: Path) -> Path:
-    """Zip the package files under `source_dir` with fixed timestamps; skips caches and tests."""
+    """Zip every package file under `source_dir` with fixed timestamps; only caches are skipped.
+
+    The folder is exactly what ships: the operator's CLI and database code live in `tap_operator/`,
+    outside it, so nothing is left out by name.
+    """
     files = sorted(
         p
         for p in source_dir.rglob("*")
@@ -21,7 +23,6 @@ def build_zip(source_dir: Path, output: Path) -> Path:
         and "__pycache__" not in p.parts
         # Tool caches (.mypy_cache, .pytest_cache, ...) hold .json files that must not ship.
         and not any(part.startswith(".") for part in p.relative_to(source_dir).parts)
-        and CLI_ONLY.isdisjoint(p.relative_to(source_dir).parts)
     )
     if not any(p.name == "handler.py" for p in files):
         raise FileNotFoundError(f"{source_dir} holds no handler.py: the cutover Lambda sources are missing")

@@ -26,8 +26,8 @@ _LAMBDA_DIR = PROJECT_ROOT / "lambda" / "cutover"
 if str(_LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(_LAMBDA_DIR))
 
-from tap_cutover.databases import Endpoint, parse_url  # noqa: E402
-from tap_cutover.databases.checks import MARKER_TABLE  # noqa: E402
+from tap_operator.databases import Endpoint, parse_url  # noqa: E402
+from tap_operator.databases.checks import MARKER_TABLE  # noqa: E402
 
 APP_PASSWORD = "app-pw:/@%?#&x"  # characters that must survive percent-encoding and never be printed
 _names = itertools.count(1)

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import boto3
 from moto import mock_aws
-from tap_cutover import dbcli
 
+from tap_operator import dbcli
 from tools.dbservers import free_port
 
 from .conftest import APP_PASSWORD, PgDatabase, mappings, task_settings, write_config

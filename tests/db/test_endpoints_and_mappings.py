@@ -8,7 +8,8 @@ from urllib.parse import quote
 import boto3
 import pytest
 from moto import mock_aws
-from tap_cutover.databases import (
+
+from tap_operator.databases import (
     DatabaseError,
     EndpointError,
     MappingError,
@@ -20,8 +21,7 @@ from tap_cutover.databases import (
     run_preflight,
     select_tables,
 )
-from tap_cutover.databases.checks import PreflightOptions
-
+from tap_operator.databases.checks import PreflightOptions
 from tools.dbservers import PostgresServer, free_port
 
 from .conftest import mappings

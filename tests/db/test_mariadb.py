@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pymysql
 import pytest
-from tap_cutover.databases import (
+
+from tap_operator.databases import (
     Check,
     PreflightOptions,
     fence_source,
@@ -20,8 +21,7 @@ from tap_cutover.databases import (
     wait_for_marker,
     write_marker,
 )
-from tap_cutover.databases.checks import MARKER_TABLE
-
+from tap_operator.databases.checks import MARKER_TABLE
 from tools.dbservers import MariaDbServer
 
 from .conftest import APP_PASSWORD, MariaDatabase, mappings

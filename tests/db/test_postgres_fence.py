@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from psycopg import errors as pg_errors
-from tap_cutover.databases import fence_source, marker_applied, unfence_source, wait_for_marker, write_marker
-from tap_cutover.databases.checks import MARKER_TABLE
 
+from tap_operator.databases import fence_source, marker_applied, unfence_source, wait_for_marker, write_marker
+from tap_operator.databases.checks import MARKER_TABLE
 from tools.dbservers import PostgresServer
 
 from .conftest import APP_PASSWORD, PgDatabase

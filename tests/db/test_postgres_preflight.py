@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from tap_cutover.databases import Check, MappingError, PreflightOptions, TaskSettings, run_preflight
-from tap_cutover.databases.checks import MARKER_TABLE
+
+from tap_operator.databases import Check, MappingError, PreflightOptions, TaskSettings, run_preflight
+from tap_operator.databases.checks import MARKER_TABLE
 
 from .conftest import PgDatabase, mappings
 

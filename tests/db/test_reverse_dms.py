@@ -19,12 +19,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from tap_cutover import cli
-from tap_cutover.databases import Marker, admit_reverse_writer, reverse_start_position
-from tap_cutover.reverse_dms import DmsReverseReplication, ReplicationIds, ReverseReplicationError
 from tap_cutover.state import Phase
-from tap_cutover.writer_move import fence_and_flip
 
+from tap_operator import cli
+from tap_operator.databases import Marker, admit_reverse_writer, reverse_start_position
+from tap_operator.reverse_dms import DmsReverseReplication, ReplicationIds, ReverseReplicationError
+from tap_operator.writer_move import fence_and_flip
 from tests.unit.cutover.fakes import fake_engine
 from tests.unit.cutover.moto_stack import REGION, MotoStack, isolate_aws_env
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import psycopg
-from tap_cutover.databases import TableName, compare_sequences, parse_url, sync_sequences
+
+from tap_operator.databases import TableName, compare_sequences, parse_url, sync_sequences
 
 from .conftest import MariaDatabase, PgDatabase
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tap_cutover import cli
-from tap_cutover.databases import Marker
 from tap_cutover.settings import Settings
 from tap_cutover.state import Phase, State, Weights
-from tap_cutover.writer_move import Databases, fence_and_flip, rollback_writer
 
+from tap_operator import cli
+from tap_operator.databases import Marker
+from tap_operator.writer_move import Databases, fence_and_flip, rollback_writer
 from tests.unit.cutover.fakes import T0, World, fake_engine
 from tests.unit.cutover.sample_env import CUTOVER_ENV
 from tests.unit.cutover.test_cutover_engine import put
@@ -312,7 +312,7 @@ def test_cli_advance_runs_preflight_and_fence_moves_the_writer(replicated: Pair,
 
 def test_sequences_sync_into_a_fenced_database(replicated: Pair) -> None:
     """A writer rollback syncs Aurora's sequences back while the source is still fenced."""
-    from tap_cutover.databases import sync_sequences
+    from tap_operator.databases import sync_sequences
 
     replicated.target.execute("SELECT setval('orders_id_seq', 50000)")
     replicated.source.execute(f"ALTER DATABASE {replicated.source.name} SET default_transaction_read_only = on")

@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tap_cutover.databases import parse_url, sync_sequences, wait_for_marker, write_marker
-
+from tap_operator.databases import parse_url, sync_sequences, wait_for_marker, write_marker
 from tests.rehearsal.conftest import Pair
 from tools.rehearsal import schema
 from tools.rehearsal.clusters import Cluster

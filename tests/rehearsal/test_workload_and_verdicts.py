@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tap_cutover.databases import parse_url, write_marker
-
+from tap_operator.databases import parse_url, write_marker
 from tests.rehearsal.conftest import AURORA_READER, AURORA_WRITER, SOURCE_HOST, ZONE, Pair
 from tools.rehearsal.clusters import Cluster
 from tools.rehearsal.report import longest_gap, longest_pause, phase_durations, write_gaps

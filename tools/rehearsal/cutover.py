@@ -2,7 +2,7 @@
 
 The engine is the deployed Lambda's (its Settings read from the function's environment), run
 in-process like the EventBridge schedule runs it, with the holds shortened for a rehearsal. The CLI
-commands run in-process too, through `tap_cutover.cli.main(argv, engine=..., reverse=...)`, with the
+commands run in-process too, through `tap_operator.cli.main(argv, engine=..., reverse=...)`, with the
 rehearsal's database URLs.
 """
 
@@ -17,17 +17,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tap_cutover import cli
 from tap_cutover.aws import build_adapters
 from tap_cutover.engine import Engine, Result
 from tap_cutover.logic import PairChange, Tick
 from tap_cutover.settings import Settings
 from tap_cutover.state import State, StateError
 
+from tap_operator import cli
+
 if TYPE_CHECKING:
     from boto3.session import Session
-    from tap_cutover.databases import Marker
-    from tap_cutover.writer_move import ReverseReplication
+
+    from tap_operator.databases import Marker
+    from tap_operator.writer_move import ReverseReplication
 
 OPERATOR = "rehearsal"
 # A rehearsal holds each read step for seconds, not the configured quarter hour, and judges one metric period.

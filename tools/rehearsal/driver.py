@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
-from tap_cutover.cli import settings_from_lambda
 from tap_cutover.engine import Engine, Result
 from tap_cutover.ports import AwsError
 from tap_cutover.settings import Settings
-from tap_cutover.writer_move import ReverseReplication
 
 from lib.constants import Output
+from tap_operator.cli import settings_from_lambda
+from tap_operator.writer_move import ReverseReplication
 from tools.rehearsal import cutover, schema
 from tools.rehearsal.clusters import Cluster, Clusters, grant_application, rehearsal_clusters
 from tools.rehearsal.monitor import Monitor

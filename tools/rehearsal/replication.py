@@ -32,8 +32,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from tap_cutover.databases import Marker
 
+from tap_operator.databases import Marker
 from tools.rehearsal.clusters import Cluster
 
 FORWARD = "tap_rehearsal_forward"

@@ -22,9 +22,9 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
-from tap_cutover.databases.checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE
-from tap_cutover.databases.postgres import marker_ddl
 
+from tap_operator.databases.checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE
+from tap_operator.databases.postgres import marker_ddl
 from tools.rehearsal.clusters import Cluster
 
 DEFAULT_ROWS = 300_000

@@ -21,8 +21,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from tap_cutover.databases.checks import MARKER_TABLE
 
+from tap_operator.databases.checks import MARKER_TABLE
 from tools.rehearsal.clusters import Cluster
 from tools.rehearsal.schema import TABLES, TableSum, table_sums
 from tools.rehearsal.workload import WriteRecord

@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from tap_cutover import cdc_position, cli
+
+from tap_operator import cdc_position, cli
 
 TASK = "arn:aws:dms:us-east-1:123456789012:task:ABCDEFGHIJKLMNOP"
 OTHER = "arn:aws:dms:us-east-1:123456789012:task:QRSTUVWXYZ123456"

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from tap_cutover.aws import build_adapters
-from tap_cutover.cli import CliError, bar, function_name_from_outputs, main
 from tap_cutover.engine import Engine
 from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, align
+
+from tap_operator.cli import CliError, bar, function_name_from_outputs, main
 
 from .moto_stack import MotoStack
 

@@ -30,6 +30,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tap_cutover.ports import AwsError, aws_call
+from tap_cutover.settings import SERVERLESS_RESOURCE_TYPE
+
 from .databases import (
     DatabaseError,
     Endpoint,
@@ -38,8 +41,6 @@ from .databases import (
     release_reverse_position,
     reverse_start_position,
 )
-from .ports import AwsError, aws_call
-from .settings import SERVERLESS_RESOURCE_TYPE
 
 # Stopping a task takes seconds to a few minutes on AWS; starting one may take longer but is not waited for.
 DEFAULT_STOP_TIMEOUT_SECONDS = 600.0

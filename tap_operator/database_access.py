@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tap_cutover.settings import Settings
+
 from . import dbcli
 from .databases import (
     DEFAULT_MARKER_SCHEMA,
@@ -25,7 +27,6 @@ from .databases import (
     selected_tables,
 )
 from .databases.checks import DEFAULT_LONG_TRANSACTION_SECONDS
-from .settings import Settings
 from .writer_move import Databases, ReverseReplication
 
 if TYPE_CHECKING:

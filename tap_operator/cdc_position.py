@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .ports import AwsError, aws_call
+from tap_cutover.ports import AwsError, aws_call
 
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 TASK_ARNS_KEY = "dms_replication_task_arns"  # lib/constants.Output.DMS_TASK_ARNS

@@ -79,8 +79,6 @@ __all__ = [
     "write_marker",
 ]
 
-# lambda/cutover/tap_cutover/dbcli.py -> the repository root, where `lib` (the configuration loader) lives.
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
 SOURCE_SECRETS_OUTPUT = "source_secret_arns"
 TARGET_SECRET_OUTPUT = "target_secret_arn"  # noqa: S105  (an output key, not a secret)
@@ -112,9 +110,7 @@ class _Parser(argparse.ArgumentParser):
 
 def load_app_config(path: str | None) -> AppConfig:
     """The validated configuration (path, else TAP_CONFIG, else config/tap-migrate.toml); ConfigError lists problems."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))  # `./cutover` puts only lambda/cutover on the path
-    from lib.config import load_config  # noqa: PLC0415  (needs the repository root on sys.path first)
+    from lib.config import load_config  # noqa: PLC0415  (pydantic loads only for the commands that read the config)
 
     return load_config(path)
 

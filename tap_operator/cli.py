@@ -1,4 +1,4 @@
-"""Operator CLI: ``PYTHONPATH=lambda/cutover python -m tap_cutover.cli <command>``.
+"""Operator CLI: ``./cutover <command>`` (``PYTHONPATH=.:lambda/cutover python -m tap_operator.cli``).
 
 It reads the deployed Lambda's environment (lambda:GetFunctionConfiguration) to get the
 exact Settings the Lambda uses, then runs the same engine in-process with the caller's
@@ -17,18 +17,19 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
+from tap_cutover.settings import Settings, SettingsError
+from tap_cutover.state import Phase
+
 from . import cdc_position, dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError
-from .logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
-from .settings import Settings, SettingsError
-from .state import Phase
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from tap_cutover.engine import Engine, Result
+    from tap_cutover.ports import LivePair
 
-    from .engine import Engine, Result
-    from .ports import LivePair
     from .writer_move import ReverseReplication
 
 DEFAULT_OUTPUTS = Path("cfn-outputs/flat-outputs.json")
@@ -82,7 +83,7 @@ def function_name_from_outputs(path: Path) -> str:
 
 
 def settings_from_lambda(session: Session, function_name: str) -> Settings:
-    from .ports import AwsError, aws_call  # noqa: PLC0415  (keeps --help free of the engine imports)
+    from tap_cutover.ports import AwsError, aws_call  # noqa: PLC0415  (keeps --help free of the engine imports)
 
     client: Any = session.client("lambda")
     try:
@@ -295,7 +296,7 @@ def _advance_after_preflight(
     engine: Engine, args: argparse.Namespace, operator: str, lookup: Callable[[], DatabaseAccess]
 ) -> Result:
     """Starting (from replicating or rolled_back) needs a preflight with nothing that blocks; completing does not."""
-    from .engine import Result  # noqa: PLC0415
+    from tap_cutover.engine import Result  # noqa: PLC0415
 
     state = engine.status().state
     if state is None or state.phase not in (Phase.REPLICATING, Phase.ROLLED_BACK):
@@ -376,9 +377,8 @@ def main(
     try:
         if engine is None:
             import boto3  # noqa: PLC0415  (lazy: --help and tests with a prepared engine skip it)
-
-            from .aws import build_adapters  # noqa: PLC0415
-            from .engine import Engine  # noqa: PLC0415
+            from tap_cutover.aws import build_adapters  # noqa: PLC0415
+            from tap_cutover.engine import Engine  # noqa: PLC0415
 
             if session is None:
                 region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

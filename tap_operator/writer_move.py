@@ -21,6 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tap_cutover.engine import Engine, Result, Status, compare_live
+from tap_cutover.logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
+from tap_cutover.ports import AURORA_SET_ID
+
 from .databases import (
     DEFAULT_GAP,
     DEFAULT_MARKER_SCHEMA,
@@ -35,9 +39,6 @@ from .databases import (
     wait_for_marker,
     write_marker,
 )
-from .engine import Engine, Result, Status, compare_live
-from .logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
-from .ports import AURORA_SET_ID
 
 # The drain polls the database at least this often (a marker is small: a poll is a primary-key lookup).
 MAX_DRAIN_POLL_SECONDS = 1.0
