@@ -171,7 +171,7 @@ def _detail_lines(name: str, detail: Any) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tap_cutover.cli", description="Operate the tap-migrate cutover.")
+    parser = argparse.ArgumentParser(prog="./cutover", description="Operate the tap-migrate cutover.")
     parser.add_argument("--function-name", help=f"cutover Lambda name (default: '{OUTPUT_KEY}' in --outputs)")
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="flat stack outputs JSON file")
     parser.add_argument("--operator", default=None, help="who is acting (default: your login name)")

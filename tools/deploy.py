@@ -39,7 +39,7 @@ from lib.constructs.provider import state_file
 from tools import emulator
 from tools.deploy_progress import ProgressRenderer, elapsed
 from tools.emulator_support import EMULATOR_EXCLUSIONS, existing_network_spec
-from tools.plan_guard import LiveMigration, Verdict, guard, read_live
+from tools.plan_guard import LiveMigration, PlanChanges, Verdict, guard, read_live
 from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +271,7 @@ def guard_plan(
     *,
     allow: Sequence[str] = (),
     reason: str = "",
-) -> Verdict:
+) -> tuple[Verdict, PlanChanges]:
     """Plan the synthesized stack against what is deployed and refuse what a live migration cannot survive.
 
     The stack directory must be initialised against this target's state first (`init`).
@@ -295,11 +295,19 @@ def guard_plan(
             timings.run("guard_show", [terraform_binary(env), "show", "-json", str(plan_file)], env, STACK_DIR),
             "terraform show",
         )
+        plan_json = json.loads(shown)
+        changes = PlanChanges.of(plan_json)
+        if not changes.none:
+            # The changes only, as Terraform words them (the refresh lines before them stay in the log).
+            changes.text = _checked(
+                timings.run("guard_show_text", [terraform_binary(env), "show", "-no-color", str(plan_file)], env, STACK_DIR),
+                "terraform show",
+            )
     finally:
         plan_file.unlink(missing_ok=True)
     outputs = read_outputs(PROJECT_ROOT / OUTPUTS_FILE)
     live = read_live(_Clients(env), outputs) if outputs else LiveMigration()
-    verdict = guard(json.loads(shown), live, set(allow))
+    verdict = guard(plan_json, live, set(allow))
     if not verdict.ok:
         raise DeployError(verdict.message())
     if verdict.allowed:
@@ -312,7 +320,7 @@ def guard_plan(
                 "./cutover note",
             )
     _log(verdict.message())
-    return verdict
+    return verdict, changes
 
 
 def init(env: Mapping[str, str], timings: Timings, log: IO[str], log_path: Path) -> None:
@@ -367,7 +375,10 @@ def _seed_existing_network(endpoint_url: str, env: Mapping[str, str]) -> None:
         _log(f"emulator: seeded the existing network the config names: {', '.join(report.created)}")
 
 
-def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), reason: str = "") -> dict[str, Any]:
+def up(
+    env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), reason: str = "", *, as_json: bool = False
+) -> dict[str, Any]:
+    started_at = time.perf_counter()
     env_base = os.environ if env_base is None else env_base
     timings = Timings()
     target = _target(env_base)
@@ -407,15 +418,37 @@ def up(env_base: Mapping[str, str] | None = None, allow: Sequence[str] = (), rea
     }
     if not clean:
         _log("terraform plan after apply is NOT empty:\n" + diff[-6000:])
-    print(json.dumps(report, indent=2))
-    _log(f"full log: {log_path}")
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(up_summary(report, len(outputs), time.perf_counter() - started_at))
     if not clean:
         raise DeployError("the deployment drifts right after apply (see the plan above)")
     return report
 
 
+def up_summary(report: Mapping[str, Any], output_count: int, seconds: float) -> str:
+    """What `./tap up` did, for a person: resources, where the outputs are, the plan after apply, what to run next."""
+    applied = str(report.get("applied") or "Apply complete.").removeprefix("Apply complete! ")
+    plan_line = "no changes (the deployment does not drift)" if report["plan_clean"] else "CHANGES PENDING (see above)"
+    where = f"the emulator at {report['endpoint']}" if report.get("endpoint") else str(report["target"])
+    return "\n".join(
+        [
+            f"done in {elapsed(seconds)}: deployed to {where}",
+            f"  {applied}",
+            f"  outputs:          {OUTPUTS_FILE} ({output_count} keys)",
+            f"  plan after apply: {plan_line}",
+            f"  full log:         {report['log']}",
+            "  next: ./cutover status (the cutover's gates) · ./tap test (the whole suite) · ./tap down (remove it)",
+        ]
+    )
+
+
 def plan(allow: Sequence[str] = (), reason: str = "") -> int:
-    """Synthesize the config and plan it against the deployed stack through the guard; 0: no changes, 2: changes."""
+    """Synthesize the config and plan it against the deployed stack through the guard; 0: no changes, 2: changes.
+
+    One `terraform plan`: the guard reads it, and the summary and the changes printed come from the same plan.
+    """
     target = _target(os.environ)
     if not _state(target, os.environ).is_file():
         raise DeployError("nothing is deployed yet: ./tap up deploys (there is nothing live to guard)")
@@ -427,10 +460,13 @@ def plan(allow: Sequence[str] = (), reason: str = "") -> int:
         synth(env, timings, log, log_path)
         prepare_workdir(STACK_DIR)
         init(env, timings, log, log_path)
-        guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
-        clean, diff = plan_is_clean(env, timings, log, log_path)
-    print("no changes" if clean else diff)
-    return 0 if clean else 2
+        verdict, changes = guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
+    if changes.text:
+        print(changes.text.rstrip())
+    print(f"{changes.sentence()}; the plan guard allows it ({verdict.reason()}). Full log: {log_path}")
+    if not changes.none:
+        print("apply it with ./tap up (it runs the same guard first)")
+    return 0 if changes.none else 2
 
 
 def down(env_base: Mapping[str, str] | None = None, keep_backup: bool = False) -> dict[str, float]:
@@ -504,8 +540,13 @@ def has_cutover(path: Path | None = None) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "plan", "down", "has-cutover"])
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog=f"./tap {words[0]}" if words and words[0] in ("up", "plan", "down") else "./tap",
+        description="Deploy (up), plan against (plan) or destroy (down) the stack; see ./tap help.",
+    )
+    parser.add_argument("command", choices=["up", "plan", "down", "has-cutover"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="up/down: print the report as JSON for machines")
     parser.add_argument(
         "--allow-replace",
         action="append",
@@ -515,17 +556,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--reason", default="", help="why: recorded in the cutover state's history")
     parser.add_argument("--keep-backup", action="store_true", help="down: keep the state's .tfstate.backup (removed by default)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     try:
         if args.command == "has-cutover":
             # Data-lake stacks have no cutover: `./tap up` skips the cutover status for them.
             return 0 if has_cutover() else 1
         if args.command == "up":
-            up(allow=args.allow_replace, reason=args.reason)
+            up(allow=args.allow_replace, reason=args.reason, as_json=args.json)
         elif args.command == "plan":
             return plan(args.allow_replace, args.reason)
         else:
-            print(json.dumps({"timings_s": down(keep_backup=args.keep_backup)}))
+            started = time.perf_counter()
+            timings = down(keep_backup=args.keep_backup)
+            if args.json:
+                print(json.dumps({"timings_s": timings}))
+            else:
+                what = "destroyed the deployment" if "destroy" in timings else "nothing was deployed"
+                print(f"done in {elapsed(time.perf_counter() - started)}: {what}; the emulator (if any) is stopped")
     except (DeployError, emulator.EmulatorError, ToolchainError) as error:
         _log(str(error))
         return 1

@@ -81,6 +81,40 @@ class Refusal:
         return f"{self.address}: {self.action}{forced}"
 
 
+@dataclass
+class PlanChanges:
+    """What a `terraform show -json` plan changes, counted as Terraform's own summary counts them."""
+
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    outputs: int = 0
+    text: str = ""  # the changes as `terraform show` words them (empty when there are none)
+
+    @classmethod
+    def of(cls, plan: Mapping[str, Any]) -> PlanChanges:
+        counted = cls()
+        for resource in plan.get("resource_changes", []):
+            actions = set(resource.get("change", {}).get("actions", []))
+            counted.add += "create" in actions
+            counted.destroy += "delete" in actions
+            counted.change += "update" in actions
+        counted.outputs = sum(
+            1 for change in plan.get("output_changes", {}).values() if set(change.get("actions", [])) - {"no-op"}
+        )
+        return counted
+
+    @property
+    def none(self) -> bool:
+        return not (self.add or self.change or self.destroy or self.outputs)
+
+    def sentence(self) -> str:
+        if self.none:
+            return "no changes"
+        outputs = f" ({self.outputs} output(s) change)" if self.outputs else ""
+        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy{outputs}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     live: list[str]  # why the migration counts as live (empty: nothing is refused)
@@ -91,6 +125,14 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.refused
+
+    def reason(self) -> str:
+        """Why the guard lets the plan through, in a few words (only meaningful when `ok`)."""
+        if not self.live:
+            return "nothing is live: no cutover phase that clients depend on, no replication running"
+        if self.allowed:
+            return f"the operator allowed {', '.join(change.address for change in self.allowed)}"
+        return "nothing a live migration stands on is replaced or destroyed"
 
     def message(self) -> str:
         notes = "".join(f"\n  note: {note}" for note in self.notes)

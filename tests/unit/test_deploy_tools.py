@@ -47,3 +47,26 @@ def test_has_cutover_reads_the_outputs_file(tmp_path: Path, monkeypatch: pytest.
     path.write_text(json.dumps({Output.CUTOVER_FUNCTION_NAME: "tap-migrate-dev-cutover"}))
     assert deploy.has_cutover() is True
     assert deploy.main(["has-cutover"]) == 0
+
+
+def test_up_ends_with_a_summary_for_people() -> None:
+    report = {
+        "target": "emulator",
+        "endpoint": "http://127.0.0.1:4566",
+        "plan_clean": True,
+        "applied": "Apply complete! Resources: 99 added, 0 changed, 0 destroyed.",
+        "log": ".deploy-logs/up-x.log",
+    }
+    text = deploy.up_summary(report, 43, 192.0)
+    assert text.splitlines()[0] == "done in 3m12s: deployed to the emulator at http://127.0.0.1:4566"
+    assert "Resources: 99 added, 0 changed, 0 destroyed." in text
+    assert "(43 keys)" in text and "plan after apply: no changes" in text and "next: ./cutover status" in text
+    assert "{" not in text
+    assert "CHANGES PENDING" in deploy.up_summary({**report, "plan_clean": False}, 43, 1.0)
+
+
+def test_deploy_usage_names_the_tap_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        deploy.main(["up", "--bogus"])
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ./tap up") and "deploy.py" not in err and "has-cutover" not in err

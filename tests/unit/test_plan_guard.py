@@ -174,3 +174,21 @@ def test_a_task_changed_in_place_passes_and_is_told_what_dms_does() -> None:
     mappings = guard(updated("table_mappings"), LIVE)
     assert mappings.ok and "a table added to the mapping is fully loaded on resume" in mappings.message()
     assert guard(updated("table_mappings"), LiveMigration()).notes == []  # nothing live: nothing to say
+
+
+def test_plan_changes_count_as_terraform_does() -> None:
+    from tools.plan_guard import PlanChanges
+
+    counted = PlanChanges.of(PLAN)
+    # a replace counts once to add and once to destroy; a no-op counts nowhere
+    assert (counted.add, counted.change, counted.destroy) == (3, 1, 4)
+    assert counted.sentence() == "3 to add, 1 to change, 4 to destroy"
+    assert PlanChanges.of(json.loads((FIXTURES / "noop.json").read_text())).sentence() == "no changes"
+    outputs_only = PlanChanges.of({"output_changes": {"a": {"actions": ["update"]}, "b": {"actions": ["no-op"]}}})
+    assert not outputs_only.none and outputs_only.sentence() == "0 to add, 0 to change, 0 to destroy (1 output(s) change)"
+
+
+def test_the_guard_says_why_it_lets_a_plan_through() -> None:
+    assert "nothing is live" in guard(PLAN, LiveMigration(), set()).reason()
+    allowed = guard(PLAN, LIVE, {r.address for r in protected_changes(PLAN)})
+    assert allowed.ok and allowed.reason().startswith("the operator allowed aws_dms_replication_task.dms_task_main_1")

@@ -4,6 +4,7 @@ clear message with the fix, never a Python traceback (issue 17)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -90,3 +91,21 @@ def test_deploy_names_a_missing_tool(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_base_config_still_loads() -> None:
     assert load_config(PROJECT_ROOT / "config" / "tap-migrate.toml", env={}).project.prefix == "tap-migrate-dev"
+
+
+@pytest.mark.parametrize("spelling", ["help", "-h", "--help"])
+def test_tap_help_lists_every_command_and_exits_0(spelling: str) -> None:
+    done = subprocess.run([str(PROJECT_ROOT / "tap"), spelling], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ") and line.split()}
+    dispatched = set(re.findall(r"^  ([a-z]+)\)", (PROJECT_ROOT / "tap").read_text(), flags=re.MULTILINE))
+    assert dispatched and dispatched <= listed
+    assert "set -euo pipefail" not in done.stdout
+
+
+@pytest.mark.parametrize("argv", [["upp"], []])
+def test_tap_refuses_an_unknown_or_missing_command_with_exit_2(argv: list[str]) -> None:
+    done = subprocess.run([str(PROJECT_ROOT / "tap"), *argv], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert ("unknown command 'upp'" in done.stderr) == bool(argv)
+    assert "usage: ./tap COMMAND" in done.stderr and "set -euo pipefail" not in done.stderr
