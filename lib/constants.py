@@ -20,6 +20,17 @@ SET_ID_AURORA: Final = "aurora"
 READER_RECORD_PREFIX: Final = "reader"
 WRITER_RECORD_PREFIX: Final = "writer"
 
+# The drain marker: the operator CLI writes a row into this table on the fenced source and the writer flips
+# only once it has arrived through replication, so the cutover task's mappings must select it (checked at synth).
+MARKER_TABLE: Final = "tap_migrate_cutover_marker"
+MARKER_SCHEMA_POSTGRES: Final = "public"  # the CLI's default --marker-schema
+
+
+def marker_schema_for(engine: str, database: str) -> str:
+    """Where the marker table lives: PostgreSQL's `public` schema, or the source database on MySQL/MariaDB."""
+    return MARKER_SCHEMA_POSTGRES if engine == "postgres" else database
+
+
 # Account-wide DMS service roles: AWS looks them up by these exact names.
 # IAM role names built from the prefix and a target's key (the config checks them against IAM's 64 characters).
 IAM_ROLE_NAME_MAX: Final = 64
