@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lib.config import ConfigError, load_config
+from lib.config.placeholders import documentation_addresses
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
@@ -359,6 +360,17 @@ def _operator(env: Mapping[str, str]) -> str:
     return env.get("USER") or env.get("LOGNAME") or getpass.getuser()
 
 
+def refuse_documentation_addresses(env: Mapping[str, str]) -> None:
+    """A real account gets real addresses: the sample config's RFC 5737/3849 placeholders stop here, before synth."""
+    found = documentation_addresses(load_config(env=env))
+    if found:
+        raise DeployError(
+            "the config still holds documentation addresses, which no real network has:\n"
+            + "\n".join(f"  - {line}" for line in found)
+            + "\nfix them in the config (TAP_CONFIG or config/tap-migrate.toml); the emulator target accepts them"
+        )
+
+
 def _seed_existing_network(endpoint_url: str, env: Mapping[str, str]) -> None:
     """The emulator stands in for an account where what the config names by ID exists already."""
     config = load_config(env={k: v for k, v in env.items() if k != "TAP_TARGET"})
@@ -393,6 +405,8 @@ def up(
         for exclusion in EMULATOR_EXCLUSIONS:
             _log(f"  - {exclusion.resource_type}: {exclusion.why} (covered by {exclusion.covered_by})")
         _seed_existing_network(endpoint_url, env_base)
+    else:
+        refuse_documentation_addresses(env_base)
     env = deployment_env(target, endpoint_url, env_base)
     _log(f"target {target}; terraform provider from {env['TAP_PROVIDER_ORIGIN']}")
     log_path, log = open_log("up")
@@ -452,6 +466,8 @@ def plan(allow: Sequence[str] = (), reason: str = "") -> int:
     target = _target(os.environ)
     if not _state(target, os.environ).is_file():
         raise DeployError("nothing is deployed yet: ./tap up deploys (there is nothing live to guard)")
+    if target == "aws":
+        refuse_documentation_addresses(os.environ)
     env = deployment_env(target, emulator.endpoint() if target == "emulator" else None)
     timings = Timings()
     log_path, log = open_log("plan")

@@ -1,23 +1,22 @@
 """Which tables a DMS task selects: its table mappings' selection rules applied to the source's catalog.
 
-DMS semantics: `%` matches any run of characters and `_` exactly one (a literal one is written `[_]`,
-a literal percent `[%]`); a table is selected when an include or explicit rule matches it and no
-exclude rule does, whatever the rule order; `explicit` names exactly one table without wildcards.
-Transformation, table-settings and other rule types do not select anything and are ignored here.
+The matching semantics (DMS's `%`, `_`, `[_]`, include/explicit minus exclude) are `lib.dms_mappings`,
+shared with the config's check that a cutover's mappings select the drain marker table; this module
+adds the operator's errors (a malformed rule, an explicit table missing on the source).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from lib.dms_mappings import ACTIONS, pattern_matches
 
 from .errors import MappingError
 
-ACTIONS = ("include", "exclude", "explicit")
+__all__ = ["ACTIONS", "SelectionRule", "TableName", "parse_rules", "pattern_matches", "select_tables"]
 
 
 @dataclass(frozen=True, order=True)
@@ -45,25 +44,6 @@ class SelectionRule:
         if self.action == "explicit":
             return table == TableName(self.schema_pattern, self.table_pattern)
         return pattern_matches(self.schema_pattern, table.schema) and pattern_matches(self.table_pattern, table.name)
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("[_]", index) or pattern.startswith("[%]", index):
-            parts.append(re.escape(pattern[index + 1]))
-            index += 3
-            continue
-        char = pattern[index]
-        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-        index += 1
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def pattern_matches(pattern: str, name: str) -> bool:
-    return _compile(pattern).fullmatch(name) is not None
 
 
 def parse_rules(mappings_json: str) -> list[SelectionRule]:

@@ -70,3 +70,46 @@ def test_deploy_usage_names_the_tap_command(capsys: pytest.CaptureFixture[str]) 
         deploy.main(["up", "--bogus"])
     err = capsys.readouterr().err
     assert err.startswith("usage: ./tap up") and "deploy.py" not in err and "has-cutover" not in err
+
+
+def test_a_real_account_refuses_documentation_addresses_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lib.config import PROJECT_ROOT
+
+    monkeypatch.setattr(deploy.emulator, "start", lambda: pytest.fail("the emulator must not start for TAP_TARGET=aws"))
+    monkeypatch.setattr(deploy, "synth", lambda *a, **k: pytest.fail("nothing may be synthesized"))
+    monkeypatch.setenv("TAP_CONFIG", str(PROJECT_ROOT / "config" / "tap-migrate.toml"))
+    monkeypatch.setenv("TAP_TARGET", "aws")
+    assert deploy.main(["up"]) == 1
+    err = capsys.readouterr().err
+    assert "network.vpn.customer_gateway_ip: 198.51.100.10 is a documentation address (198.51.100.0/24, RFC 5737)" in err
+    assert "fix them in the config" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("198.51.100.10", True),
+        ("203.0.113.0/25", True),
+        ("192.0.2.7", True),
+        ("2001:db8::1", True),
+        ("2001:db8:1::/48", True),
+        ("192.168.0.0/16", False),
+        ("198.51.0.0/16", False),  # wider than the range: a real block that contains it
+        ("10.0.0.1", False),
+        ("onprem-pg.corp.example.com", False),
+    ],
+)
+def test_documentation_ranges_are_exactly_rfc_5737_and_3849(value: str, flagged: bool) -> None:
+    from pydantic import BaseModel
+
+    from lib.config.placeholders import documentation_addresses
+
+    class Probe(BaseModel):
+        nested: dict[str, list[str]]
+
+    found = documentation_addresses(Probe(nested={"cidrs": ["10.1.0.0/16", value]}))
+    assert bool(found) == flagged
+    if flagged:
+        assert found[0].startswith(f"nested.cidrs[1]: {value} is a documentation address")
