@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from lib import defaults
-from lib.config import rules
+from lib.config import rule_context, rules
 from lib.config.schema import TARGET_MODELS, AppConfig
 from lib.constants import DEFAULT_CONFIG_FILE
 
@@ -98,7 +98,7 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str], config_file: Pa
     problems = rules.check_file(raw)
     files = ConfigFiles(config_file.parent)
     try:
-        config = AppConfig.model_validate(overridden, context=rules.Context(files=files))
+        config = AppConfig.model_validate(overridden, context=rule_context.Context(files=files))
     except ValidationError as exc:
         problems += problems_of(exc) + _whole_file_problems(overridden, exc, files)
     if problems:
@@ -119,7 +119,7 @@ def _whole_file_problems(raw: dict[str, Any], error: ValidationError, files: Con
     repaired = copy.deepcopy(raw)
     for detail in error.errors(include_url=False):
         cause = detail.get("ctx", {}).get("error")
-        if isinstance(cause, rules.RulesError):
+        if isinstance(cause, rule_context.RulesError):
             # A section's own checks: reported already, and skipped in the second pass; a value outside its
             # enum is left out there, so the whole-file checks judge the default, not the bad value again.
             for name in cause.out_of_enum:
@@ -129,7 +129,7 @@ def _whole_file_problems(raw: dict[str, Any], error: ValidationError, files: Con
             return []
         _drop(repaired, _locate(detail["loc"]).keys)
     try:
-        AppConfig.model_validate(repaired, context=rules.Context(files=files, whole_file_only=True))
+        AppConfig.model_validate(repaired, context=rule_context.Context(files=files, whole_file_only=True))
     except ValidationError as second:
         return problems_of(second)
     return []
@@ -157,11 +157,11 @@ class ConfigFiles:
         if not path.is_file():
             path = PROJECT_ROOT / relative
         if not path.is_file():
-            raise rules.FileReadError(f"file {relative!r} not found (relative to the config file or the project root)")
+            raise rule_context.FileReadError(f"file {relative!r} not found (relative to the config file or the project root)")
         try:
             return path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise rules.FileReadError(
+            raise rule_context.FileReadError(
                 f"{relative!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
             ) from None
 
@@ -205,8 +205,8 @@ def _problems_of_detail(detail: ErrorDetails) -> list[str]:
     where, owner, name = location.path, location.owner, location.name
     ctx = detail.get("ctx", {})
     cause = ctx.get("error")
-    if isinstance(cause, rules.RulesError):
-        return [f"{_join(where, sub)}: {text.replace(rules.HERE, where)}" for sub, text in cause.problems]
+    if isinstance(cause, rule_context.RulesError):
+        return [f"{_join(where, sub)}: {text.replace(rule_context.HERE, where)}" for sub, text in cause.problems]
     kind, value = detail["type"], detail.get("input")
     if kind == "extra_forbidden":
         line = _unknown_field(where, owner, name)
@@ -253,7 +253,7 @@ def _bounds(owner: type[BaseModel] | None, name: str | None) -> str:
     for constraint in field.metadata if field else []:
         low = getattr(constraint, "ge", low)
         high = getattr(constraint, "le", high)
-        why = constraint.text if isinstance(constraint, rules.Why) else why
+        why = constraint.text if isinstance(constraint, rule_context.Why) else why
     bounds = f"{low}..{high}" if low is not None and high is not None else f">= {low}" if low is not None else f"<= {high}"
     return f"{bounds} ({why})" if why else bounds
 

@@ -14,34 +14,31 @@ import importlib.util
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from lib import defaults
+from lib.config.rule_context import HERE, Context, FileReadError, Found, network_or_none, register
+from lib.config.schema import (
+    AppConfig,
+    Aurora,
+    Backup,
+    Cutover,
+    DataLake,
+    Deployment,
+    Dms,
+    KinesisTarget,
+    Network,
+    Observability,
+    Project,
+    S3Target,
+    Source,
+    TargetConfig,
+    Task,
+)
 from lib.constants import IAM_ROLE_NAME_MAX, target_role_names
 
-if TYPE_CHECKING:
-    from lib.config.schema import (
-        AppConfig,
-        Aurora,
-        Backup,
-        Cutover,
-        DataLake,
-        Deployment,
-        Dms,
-        KinesisTarget,
-        Network,
-        Observability,
-        Project,
-        S3Target,
-        Source,
-        TargetConfig,
-        Task,
-    )
-
-HERE = "<here>"
 # AWS limits the config checks before anything is created (AWS would refuse them at apply, halfway through).
 VPC_PREFIX_RANGE = (16, 28)
 # Cutover bounds (docs/cutover.md, "Bounds"): beyond MAX is refused, beyond USUAL needs cutover.risk_accepted.
@@ -53,67 +50,6 @@ DMS_CAPACITY_UNITS = (1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384)
 # DMS table-mapping rule types (object-mapping: e.g. Kinesis partition keys).
 MAPPING_RULE_TYPES = ("selection", "transformation", "table-settings", "object-mapping")
 CRON = r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)"
-
-
-class RulesError(ValueError):
-    """Every problem one validator found: (field path relative to the model, text)."""
-
-    def __init__(self, problems: list[tuple[str, str]], out_of_enum: tuple[str, ...] = ()) -> None:
-        self.problems = problems
-        # Fields whose value is outside their enum: a second pass (loader.py) leaves them out, so that the
-        # whole-file checks judge the default instead of repeating the bad value in other words.
-        self.out_of_enum = out_of_enum
-        super().__init__("; ".join(f"{where}: {text}" for where, text in problems))
-
-
-class Found:
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-        self.out_of_enum: list[str] = []
-
-    def add(self, where: str, text: str) -> None:
-        self.problems.append((where, text))
-
-    def check(self, ok: bool, where: str, text: str) -> None:
-        if not ok:
-            self.add(where, text)
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise RulesError(self.problems, tuple(self.out_of_enum))
-
-
-@dataclass(frozen=True)
-class Why:
-    """Annotated on a bounded field: why the bounds are what they are, said after a refused value."""
-
-    text: str
-
-
-class FileReadError(Exception):
-    """A file a field names cannot be read; the text says why and what to do."""
-
-
-class Files(Protocol):
-    """Reads the files fields name, relative to the config file or the project root (loader.py)."""
-
-    def text(self, relative: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class Context:
-    """What validation needs beyond the TOML: the files its fields name.
-
-    `whole_file_only`: a second pass after field errors (loader.py) runs only the whole-file checks, so
-    their problems are reported along with the fields' instead of after the fields are fixed.
-    """
-
-    files: Files
-    whole_file_only: bool = False
-
-
-def context_of(value: Any) -> Context | None:
-    return value if isinstance(value, Context) else None
 
 
 # --------------------------------------------------------------------------------------
@@ -175,28 +111,6 @@ def _aws_id(found: Found, where: str, value: str, kind: str) -> None:
         where,
         f"{value!r} is not a {kind} id; it looks like '{kind}-0123456789abcdef0'",
     )
-
-
-def inside_vpc(cidr: str, network: Network) -> bool:
-    """True when `cidr` lies in the stack's own new VPC (no route needed); unknown for an existing VPC: False."""
-    vpc, net = _network_or_none(network.vpc_cidr), _network_or_none(cidr)
-    if network.is_existing or not isinstance(vpc, ipaddress.IPv4Network) or not isinstance(net, ipaddress.IPv4Network):
-        return False
-    return net.subnet_of(vpc)
-
-
-def outermost(cidrs: Iterable[str]) -> tuple[str, ...]:
-    """The blocks not inside another of them, in first-seen order: one route covers what it contains."""
-    unique = list(dict.fromkeys(cidrs))
-    nets = {cidr: _network_or_none(cidr) for cidr in unique}
-
-    def covered(cidr: str) -> bool:
-        net = nets[cidr]
-        return isinstance(net, ipaddress.IPv4Network) and any(
-            isinstance(other, ipaddress.IPv4Network) and other != net and net.subnet_of(other) for other in nets.values()
-        )
-
-    return tuple(cidr for cidr in unique if not covered(cidr))
 
 
 def check_network(network: Network, found: Found) -> None:
@@ -783,12 +697,12 @@ def _network_against_sources(app: AppConfig, found: Found) -> None:
             "network.availability_zones",
             f"{zone!r} is not a zone of region {region!r}; use names such as '{region}a', or leave the list empty",
         )
-    vpc = _network_or_none(network.vpc_cidr)
+    vpc = network_or_none(network.vpc_cidr)
     if not isinstance(vpc, ipaddress.IPv4Network):
         return
     for key, source in app.sources.items():
         for index, cidr in enumerate(source.cidr_blocks):
-            net = _network_or_none(cidr)
+            net = network_or_none(cidr)
             if isinstance(net, ipaddress.IPv4Network) and net.overlaps(vpc):
                 found.add(
                     f"sources.{key}.cidr_blocks[{index}]",
@@ -974,7 +888,7 @@ def _cutover_pair(app: AppConfig, found: Found, context: Context | None) -> None
         "or set cutover.enabled = false and move the clients yourself",
     )
     found.check(
-        _network_or_none(source.host) is None,
+        network_or_none(source.host) is None,
         f"sources.{task.source}.host",
         f"{source.host!r} is an IP address, but the cutover's weighted records are CNAMEs, which must point at a DNS "
         "name; give the source's DNS name (an A record on-premises)",
@@ -1130,7 +1044,7 @@ def _json_file(found: Found, context: Context, where: str, relative: str) -> Any
 
 def _ipv4_block(found: Found, where: str, cidr: str, *, example: str) -> ipaddress.IPv4Network | None:
     """An IPv4 CIDR block, or None after recording why not (the VPC and every rule the stack writes are IPv4)."""
-    net = _network_or_none(cidr)
+    net = network_or_none(cidr)
     if isinstance(net, ipaddress.IPv4Network):
         return net
     if net is None:
@@ -1214,8 +1128,19 @@ def known_regions() -> frozenset[str]:
         return frozenset()
 
 
-def _network_or_none(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(cidr, strict=True)
-    except ValueError:
-        return None
+# --------------------------------------------------------------------------------------
+# Which check each model runs when it validates (rule_context.checks_for)
+
+register(Project, lambda project, found, context: check_project(project, found))
+register(Deployment, lambda deployment, found, context: check_deployment(deployment, found))
+register(Network, lambda network, found, context: check_network(network, found))
+register(Source, check_source)
+register(S3Target, lambda target, found, context: check_s3_target(target, found))
+register(KinesisTarget, lambda target, found, context: check_kinesis_target(target, found))
+register(Aurora, lambda aurora, found, context: check_aurora(aurora, found))
+register(Dms, lambda dms, found, context: check_dms(dms, found))
+register(DataLake, lambda lake, found, context: check_data_lake(lake, found))
+register(Cutover, lambda cutover, found, context: check_cutover(cutover, found))
+register(Observability, lambda observability, found, context: check_observability(observability, found))
+register(Backup, lambda backup, found, context: check_backup(backup, found))
+register(AppConfig, check_app)

@@ -3,7 +3,7 @@ bounds, default and meaning. The validated models are what the constructs consum
 
 `lib/config/loader.py` reads the TOML file a user edits, applies environment overrides and validates
 it against `AppConfig`; `lib/config/profiles.py` fills the (profile) defaults before validation and
-`lib/config/rules.py` holds the checks that span fields (each model's `_check` calls them). Every
+`lib/config/rules.py` holds the checks that span fields (registered per model in `rule_context.py`). Every
 problem is reported at once, naming the TOML path, the bad value and the fix.
 
 From the same models come the committed JSON Schema (`config/tap-migrate.schema.json`, which editors
@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, StrictIn
 from pydantic.config import JsonDict
 
 from lib import defaults
-from lib.config import profiles, rules
-from lib.config.rules import Why
+from lib.config import profiles, rule_context
+from lib.config.rule_context import Why
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "config" / "tap-migrate.schema.json"
 README_FILE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"  # the field reference (README links it)
@@ -67,7 +67,7 @@ class _Section(BaseModel):
 
     @model_validator(mode="after")
     def _validate_rules(self, info: ValidationInfo) -> Self:
-        found = rules.Found()
+        found = rule_context.Found()
         for name, field in type(self).model_fields.items():
             # Fields declared with an `enum` take one of its values (the JSON Schema says the same to editors).
             extra = field.json_schema_extra
@@ -77,14 +77,14 @@ class _Section(BaseModel):
                 template = self._enum_messages.get(name, "{value!r} must be one of {choices}")
                 found.add(name, template.format(value=value, choices=choices))
                 found.out_of_enum.append(field.alias or name)
-        context = rules.context_of(info.context)
-        self._check(found, context)
+        context = rule_context.context_of(info.context)
+        # The model's own cross-field checks (rules.py registers them), recorded in `found`.
+        check = rule_context.checks_for(type(self))
+        if check is not None:
+            check(self, found, context)
         if context is None or not context.whole_file_only or self._whole_file:
             found.raise_if_any()
         return self
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        """The model's own cross-field checks (rules.py), recorded in `found`."""
 
 
 class _Keyed(_Section):
@@ -126,9 +126,6 @@ class Project(_Section):
         """The name prefix of every resource, e.g. `tap-migrate-dev`."""
         return f"{self.name}-{self.environment_suffix}"
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_project(self, found)
-
 
 class Deployment(_Section):
     _enum_messages: ClassVar[dict[str, str]] = {"target": "{value!r} must be 'aws' or 'emulator' (or set TAP_TARGET)"}
@@ -142,9 +139,6 @@ class Deployment(_Section):
         description="create `dms-vpc-role` / `dms-cloudwatch-logs-role`; `false` looks them up (a second stack in the "
         "same account)",
     )
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_deployment(self, found)
 
 
 class Vpn(_Section):
@@ -224,9 +218,6 @@ class Network(_Section):
             return "transit_gateway"
         return "vpn" if self.vpn is not None else "none"
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_network(self, found)
-
 
 class Source(_Keyed):
     _enum_messages: ClassVar[dict[str, str]] = {"engine": "{value!r} is not supported; use one of {choices}"}
@@ -285,9 +276,6 @@ class Source(_Keyed):
     def is_mysql_family(self) -> bool:
         return self.engine in defaults.MYSQL_FAMILY
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_source(self, found, context)
-
 
 class _Target(_Keyed):
     """What every target kind answers; the kind itself is each model's `kind` field."""
@@ -336,9 +324,6 @@ class S3Target(_Target):
     timestamp_column_name: str = Field("dms_commit_ts", description="DMS S3 endpoint: the commit timestamp column")
     crawler: bool = Field(True, description="a Glue crawler catalogs the target's prefix")
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_s3_target(self, found)
-
 
 class KinesisTarget(_Target):
     kind: Literal["kinesis"] = Field(description="a Kinesis stream delivered to the data lake by Firehose")
@@ -360,9 +345,6 @@ class KinesisTarget(_Target):
         True, description="`<prefix>/<schema>/<table>/yyyy/MM/dd/` from DMS record metadata; off: `<prefix>/yyyy/MM/dd/`"
     )
     crawler: bool = Field(True, description="a Glue crawler catalogs the delivery prefix")
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_kinesis_target(self, found)
 
 
 AnyTarget = Annotated[AuroraPostgresqlTarget | AuroraMysqlTarget | S3Target | KinesisTarget, Field(discriminator="kind")]
@@ -411,9 +393,6 @@ class Aurora(_Section):
     @property
     def port(self) -> int:
         return 3306 if self.is_mysql else 5432
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_aurora(self, found)
 
 
 class Task(_Keyed):
@@ -470,9 +449,6 @@ class Dms(_Section):
         description="replication tasks keyed by a logical name, each naming its source and target",
     )
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_dms(self, found)
-
 
 class DataLake(_Section):
     bucket_name: str = Field("", description="empty: `<prefix>-lake-<account>`; checked against the S3 naming rules")
@@ -483,9 +459,6 @@ class DataLake(_Section):
     crawler_schedule: str = Field("cron(0 2 * * ? *)", description="when the Glue crawlers run")
     athena_results_expiration_days: int = Field(30, description="workgroup results under `athena-results/` expire")
     athena_bytes_scanned_cutoff_gb: int = Field(100, description="per-query scan limit of the workgroup")
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_data_lake(self, found)
 
 
 class Cutover(_Section):
@@ -540,9 +513,6 @@ class Cutover(_Section):
         """None: cutover.reverse_replication = false."""
         return self._reverse_task_settings
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_cutover(self, found)
-
 
 class Observability(_Section):
     alarm_email: str = Field("", description="optional email subscription to the alert topic")
@@ -560,17 +530,11 @@ class Observability(_Section):
         0, description="cutover Lambda errors alarm: below the ticks per 5 minutes, so a Lambda failing on every tick alarms"
     )
 
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_observability(self, found)
-
 
 class Backup(_Section):
     schedule: str = Field("cron(0 5 * * ? *)", description="daily backup rule (AWS cron, 6 fields)")
     daily_retention_days: int = _profile("days a daily recovery point is kept")
     monthly_retention_days: int = _profile("0: no monthly rule")
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_backup(self, found)
 
 
 class AppConfig(_Section):
@@ -601,9 +565,6 @@ class AppConfig(_Section):
     def _fill_defaults(cls, data: Any) -> Any:
         """The profile's defaults, and a task's source/target when there is only one to name."""
         return profiles.with_defaults(data)
-
-    def _check(self, found: rules.Found, context: rules.Context | None) -> None:
-        rules.check_app(self, found, context)
 
     # Decisions derived from the config, made here once so that no construct works them out again.
 
@@ -661,7 +622,9 @@ class AppConfig(_Section):
         network = self.network
         wanted = [cidr for source in self.sources.values() for cidr in source.cidr_blocks]
         wanted += [*network.application_cidrs, *(network.resolver.allowed_cidrs if network.resolver else ())]
-        return rules.outermost(cidr for cidr in wanted if not rules.inside_vpc(cidr, network))
+        return rule_context.outermost(
+            cidr for cidr in wanted if not rule_context.inside_new_vpc(cidr, network.vpc_cidr, existing=network.is_existing)
+        )
 
     @property
     def primary_task_key(self) -> str:
