@@ -37,7 +37,8 @@ from lib.config.schema import (
     TargetConfig,
     Task,
 )
-from lib.constants import IAM_ROLE_NAME_MAX, target_role_names
+from lib.constants import IAM_ROLE_NAME_MAX, MARKER_TABLE, marker_schema_for, target_role_names
+from lib.dms_mappings import selected, selections
 
 # AWS limits the config checks before anything is created (AWS would refuse them at apply, halfway through).
 VPC_PREFIX_RANGE = (16, 28)
@@ -900,8 +901,24 @@ def _cutover_pair(app: AppConfig, found: Found, context: Context | None) -> None
         f"{domain!r} contains the source host {source.host!r}; the private zone would answer for it inside the VPC and "
         f"hide the real source from DMS. Use a domain of its own, e.g. 'db.migration.internal' (cutover task {task_key!r})",
     )
+    _marker_selected(task_key, task.table_mappings, source, found)
     if cutover.reverse_replication:
         cutover._reverse_task_settings = _reverse_settings(app, found, context, source, target)
+
+
+def _marker_selected(task_key: str, mappings_json: str, source: Source, found: Found) -> None:
+    """The writer flips only once a marker row written on the fenced source arrives through this task."""
+    schema = marker_schema_for(source.engine, source.database)
+    if not mappings_json or not schema:
+        return  # unreadable mappings are reported by their own check; a MySQL source without a database names none
+    if not selected(selections(json.loads(mappings_json)), schema, MARKER_TABLE):
+        found.add(
+            f"dms.tasks.{task_key}.table_mappings_file",
+            f"selects no {schema}.{MARKER_TABLE}, but the cutover's writer flip waits for a marker row written there on "
+            "the fenced source to arrive through this task; add a selection rule "
+            f'{{"rule-type": "selection", "rule-id": "<unique>", "rule-name": "include-cutover-drain-marker", '
+            f'"object-locator": {{"schema-name": "{schema}", "table-name": "{MARKER_TABLE}"}}, "rule-action": "include"}}',
+        )
 
 
 def _reverse_settings(app: AppConfig, found: Found, context: Context | None, source: Source, target: TargetConfig) -> str | None:

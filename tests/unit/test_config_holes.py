@@ -206,12 +206,17 @@ def test_regions_come_from_the_sdk_data_and_include_other_partitions() -> None:
     assert {"us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1"} <= regions and "us-moon-1" not in regions
 
 
-def test_the_documented_allow_unencrypted_opt_in_synthesizes_past_the_gate(make_config: Callable[..., AppConfig]) -> None:
+def test_the_documented_allow_unencrypted_opt_in_synthesizes_past_the_gate(
+    tmp_path: Path, make_config: Callable[..., AppConfig]
+) -> None:
+    mappings = tmp_path / "mysql-mappings.json"  # on MySQL a schema is the database, here appdb
+    mappings.write_text(json.dumps({"rules": [_selection("1", "appdb", "%")]}))
     config = make_config(
         {
             "sources": {"onprem": {**MYSQL_SOURCE, "ssl_mode": "none", "allow_unencrypted": True}},
             "targets": {"aurora": {"kind": "aurora_mysql"}},
             "aurora": {"engine_version": ""},
+            "dms": {"tasks": {"main": {"table_mappings_file": str(mappings)}}},
         }
     )
     stack = json.loads(synthesize(config))
@@ -245,3 +250,45 @@ def test_a_stack_the_gate_refuses_is_removed_from_the_output(
     assert main.main(str(outdir)) == 1
     assert not (outdir / "stacks" / "tap-migrate").exists()
     assert "the refused stack was removed" in capsys.readouterr().err
+
+
+def _selection(rule_id: str, schema: str, table: str, action: str = "include") -> dict[str, object]:
+    locator = {"schema-name": schema, "table-name": table}
+    return {"rule-type": "selection", "rule-id": rule_id, "rule-name": rule_id, "object-locator": locator, "rule-action": action}
+
+
+@pytest.mark.parametrize(
+    ("rules", "refused"),
+    [
+        ([_selection("1", "sales", "%")], True),  # only the user's tables
+        ([_selection("1", "public", "orders")], True),
+        ([_selection("1", "public", "%"), _selection("2", "public", "tap[_]migrate%", "exclude")], True),
+        ([_selection("1", "public", "%")], False),
+        ([_selection("1", "sales", "%"), _selection("2", "public", "tap_migrate_cutover_marker", "explicit")], False),
+        ([_selection("1", "p_blic", "tap[_]migrate[_]cutover[_]marker")], False),  # DMS wildcards: _ is any one char
+    ],
+)
+def test_a_cutover_whose_mappings_leave_out_the_marker_table_fails_synth(
+    tmp_path: Path, make_config: Callable[..., AppConfig], rules: list[dict[str, object]], refused: bool
+) -> None:
+    path = tmp_path / "mappings.json"
+    path.write_text(json.dumps({"rules": rules}))
+    override = {"dms": {"tasks": {"main": {"table_mappings_file": str(path)}}}}
+    if not refused:
+        make_config(override)
+        return
+    with pytest.raises(ConfigError) as raised:
+        make_config(override)
+    problem = next(p for p in raised.value.problems if "dms.tasks.main.table_mappings_file" in p)
+    assert "selects no public.tap_migrate_cutover_marker" in problem and '"rule-action": "include"' in problem
+
+
+def test_the_marker_rule_applies_only_with_a_cutover(tmp_path: Path, make_config: Callable[..., AppConfig]) -> None:
+    path = tmp_path / "mappings.json"
+    path.write_text(json.dumps({"rules": [_selection("1", "sales", "%")]}))
+    make_config(
+        {
+            "dms": {"tasks": {"main": {"table_mappings_file": str(path)}}},
+            "cutover": {"enabled": False, "reverse_replication": False},
+        }
+    )
