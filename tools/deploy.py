@@ -175,6 +175,14 @@ def _state(target: str, env: Mapping[str, str]) -> Path:
     return state_file(target, load_config(env={**env, "TAP_TARGET": "aws"}).project.prefix)
 
 
+def _may_be_deployed(target: str, env: Mapping[str, str]) -> bool:
+    """Whether a deployment may exist: a local state file says so; remote (S3) state is read by Terraform itself,
+    so it counts as deployed (the guard then plans against it, and a plan of nothing deployed shows only adds)."""
+    if load_config(env={**env, "TAP_TARGET": "aws"}).state.backend == "s3":
+        return True
+    return _state(target, env).is_file()
+
+
 def deployment_env(target: str, endpoint_url: str | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for cdktf/terraform/boto3: provider source, target, and (emulator) endpoint and test keys."""
     env = dict(os.environ if base is None else base)
@@ -415,7 +423,7 @@ def up(
         synth(env, timings, log, log_path)
         prepare_workdir(STACK_DIR)
         init(env, timings, log, log_path)
-        if _state(target, env_base).is_file():
+        if _may_be_deployed(target, env_base):
             # An existing deployment: nothing a live migration stands on may be replaced or destroyed unannounced.
             guard_plan(env, timings, log, log_path, allow=allow, reason=reason)
         applied = apply(env, timings, log, log_path)
@@ -464,7 +472,7 @@ def plan(allow: Sequence[str] = (), reason: str = "") -> int:
     One `terraform plan`: the guard reads it, and the summary and the changes printed come from the same plan.
     """
     target = _target(os.environ)
-    if not _state(target, os.environ).is_file():
+    if not _may_be_deployed(target, os.environ):
         raise DeployError("nothing is deployed yet: ./tap up deploys (there is nothing live to guard)")
     if target == "aws":
         refuse_documentation_addresses(os.environ)
@@ -498,7 +506,7 @@ def down(env_base: Mapping[str, str] | None = None, keep_backup: bool = False) -
     backup = state.with_name(state.name + ".backup")
     endpoint_url = emulator.endpoint() if target == "emulator" else None
     try:
-        if state.is_file() and (target == "aws" or endpoint_url):
+        if _may_be_deployed(target, env_base) and (target == "aws" or endpoint_url):
             destroy(deployment_env(target, endpoint_url, env_base), timings)
         if not keep_backup:
             backup.unlink(missing_ok=True)

@@ -35,6 +35,11 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "AWS_REGION": ("project", "region"),
     "TAP_TARGET": ("deployment", "target"),
     "TAP_EMULATOR_ENDPOINT": ("deployment", "emulator_endpoint"),
+    "TAP_STATE_BACKEND": ("state", "backend"),
+    "TAP_STATE_BUCKET": ("state", "bucket"),
+    "TAP_STATE_KEY": ("state", "key"),
+    "TAP_STATE_REGION": ("state", "region"),
+    "TAP_STATE_KMS_KEY_ID": ("state", "kms_key_id"),
 }
 
 TYPE_NAMES = {

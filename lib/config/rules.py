@@ -34,6 +34,7 @@ from lib.config.schema import (
     Project,
     S3Target,
     Source,
+    State,
     TargetConfig,
     Task,
 )
@@ -92,6 +93,40 @@ def check_deployment(deployment: Deployment, found: Found) -> None:
             f"{endpoint!r} must be a loopback URL like http://127.0.0.1:5000 (scripts/emulator.py sets "
             "TAP_EMULATOR_ENDPOINT when it starts the emulator)",
         )
+
+
+KMS_KEY_PATTERN = r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+)"
+
+
+def check_state(state: State, found: Found) -> None:
+    """An S3 backend needs its bucket and a KMS key: the state holds the VPN's pre-shared keys in plain text."""
+    if state.backend != "s3":
+        unused = [name for name in ("bucket", "key", "region", "kms_key_id") if getattr(state, name)]
+        found.check(not unused, "backend", f'"local" uses no {unused}; set backend = "s3" or remove them')
+        return
+    found.check(bool(state.bucket), "bucket", "name the state bucket (bootstrap one: python -m tools.state_bucket --help)")
+    for problem in bucket_name_problems(state.bucket) if state.bucket else []:
+        found.add("bucket", f"{state.bucket!r} {problem}")
+    found.check(
+        bool(
+            re.fullmatch(
+                r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+)", state.kms_key_id
+            )
+        ),
+        "kms_key_id",
+        f"{state.kms_key_id!r} must be a KMS key ARN or alias/…: the state holds the VPN tunnels' pre-shared keys and "
+        "must be encrypted with a key whose policy limits who can read it",
+    )
+    found.check(
+        not state.region or state.region in known_regions(),
+        "region",
+        f"{state.region!r} is not an AWS region; give the bucket's region (or leave it empty for project.region)",
+    )
+    found.check(
+        not state.key or (not state.key.startswith("/") and state.key.endswith(".tfstate")),
+        "key",
+        f"{state.key!r} must be a relative object key ending in .tfstate, e.g. 'tap-migrate/prod.tfstate'",
+    )
 
 
 AWS_ID_PATTERNS = {
@@ -1150,6 +1185,7 @@ def known_regions() -> frozenset[str]:
 
 register(Project, lambda project, found, context: check_project(project, found))
 register(Deployment, lambda deployment, found, context: check_deployment(deployment, found))
+register(State, lambda state, found, context: check_state(state, found))
 register(Network, lambda network, found, context: check_network(network, found))
 register(Source, check_source)
 register(S3Target, lambda target, found, context: check_s3_target(target, found))

@@ -141,6 +141,28 @@ class Deployment(_Section):
     )
 
 
+class State(_Section):
+    _enum_messages: ClassVar[dict[str, str]] = {"backend": "{value!r} must be 'local' or 's3' (or set TAP_STATE_BACKEND)"}
+
+    backend: str = Field(
+        "local",
+        description="where Terraform keeps its state: `local` (a file under `.state/`, one per target and prefix) or `s3` "
+        "(shared, locked with an S3 lock file, encrypted with `kms_key_id`) (`TAP_STATE_BACKEND`)",
+        json_schema_extra=_enum(["local", "s3"]),
+    )
+    bucket: str = Field("", description="`s3`: the state bucket, versioned and access-controlled (`TAP_STATE_BUCKET`)")
+    key: str = Field("", description="`s3`: the state object's key; empty: `tap-migrate/<prefix>.tfstate` (`TAP_STATE_KEY`)")
+    region: str = Field("", description="`s3`: the bucket's region; empty: `project.region` (`TAP_STATE_REGION`)")
+    kms_key_id: str = Field(
+        "",
+        description="`s3`: the KMS key (ARN or `alias/…`) that encrypts the state object; required, since the state holds "
+        "the VPN tunnels' pre-shared keys (`TAP_STATE_KMS_KEY_ID`)",
+    )
+
+    def key_for(self, prefix: str) -> str:
+        return self.key or f"tap-migrate/{prefix}.tfstate"
+
+
 class Vpn(_Section):
     customer_gateway_ip: str = Field(description="the on-premises VPN device's public IPv4 address")
     bgp_asn: int = Field(65000, description="the on-premises device's BGP ASN", ge=1, le=4294967294)
@@ -545,6 +567,7 @@ class AppConfig(_Section):
 
     project: Project = Field(default_factory=Project, description="names, region, profile and tags")
     deployment: Deployment = Field(default_factory=Deployment, description="where the stack is deployed")
+    state: State = Field(default_factory=State, description="where Terraform keeps the deployment's state")
     network: Network = Field(default_factory=Network, description="the private network")
     sources: dict[str, Source] = Field(default_factory=dict, description="source databases keyed by a logical name")
     targets: dict[str, AnyTarget] = Field(default_factory=dict, description="targets keyed by a logical name")

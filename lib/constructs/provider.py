@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from cdktf import LocalBackend, TerraformStack
+from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
@@ -53,9 +53,36 @@ def state_file(target: str, prefix: str) -> Path:
     return PROJECT_ROOT / ".state" / f"{target}-{prefix}.tfstate"
 
 
-def configure_backend(stack: TerraformStack, config: AppConfig) -> LocalBackend:
-    # A team deploying to a shared account should swap this for an S3 backend with locking.
-    return LocalBackend(stack, path=str(state_file(config.deployment.target, config.project.prefix)))
+def configure_backend(stack: TerraformStack, config: AppConfig) -> LocalBackend | S3Backend:
+    """`[state]` (or TAP_STATE_*): a local file by default, or S3 shared by a team: locked, encrypted with a KMS key.
+
+    Terraform >= 1.10 locks S3 state with a lock object beside it (`use_lockfile`); CDKTF 0.21's S3Backend
+    predates that argument, so it is set as an override. On the emulator target the backend talks to the
+    emulator's S3 with its test credentials (what the tests use to prove the lock object appears).
+    """
+    state = config.state
+    if state.backend != "s3":
+        return LocalBackend(stack, path=str(state_file(config.deployment.target, config.project.prefix)))
+    backend = S3Backend(
+        stack,
+        bucket=state.bucket,
+        key=state.key_for(config.project.prefix),
+        region=state.region or config.project.region,
+        encrypt=True,
+        kms_key_id=state.kms_key_id,
+    )
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+    if config.is_emulator:
+        for name, value in {
+            "endpoints": {"s3": config.deployment.emulator_endpoint},
+            "use_path_style": True,
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": True,
+            "skip_metadata_api_check": True,
+            "skip_region_validation": True,
+        }.items():
+            stack.add_override(f"terraform.backend.s3.{name}", value)
+    return backend
 
 
 def build_provider(scope: Construct, config: AppConfig) -> AwsProvider:
