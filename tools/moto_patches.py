@@ -9,6 +9,8 @@ server starts, so every request it serves goes through these. Each patch:
   fails loudly at start-up instead of silently serving different answers;
 - is recorded, so `revert_all()` (or leaving `applied()`) puts moto back exactly as it was: tests
   that patch moto in-process do not change moto for the other tests of the session.
+
+The checks and the record are in `tools.moto_patch_base`, which `tools.moto_network_patches` uses too.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
 from tools.moto_network_patches import NETWORK_PATCHES
+from tools.moto_patch_base import MotoPatchError, is_applied, revert_all
+from tools.moto_patch_base import absent as _absent
+from tools.moto_patch_base import install as _install
+from tools.moto_patch_base import original as _original
+from tools.moto_patch_base import original_property as _original_property
 
 SUPPORTED_MOTO_VERSION: Final = "5.2.1"
 # AWS refuses a DMS subnet group that does not span at least this many Availability Zones.
@@ -69,14 +76,6 @@ DMS_DEFAULT_TASK_SETTINGS_FILE: Final = Path(__file__).resolve().parent / "dms_a
 DMS_SETTINGS_AS_SENT_ENV: Final = "TAP_EMULATOR_DMS_SETTINGS_AS_SENT"
 # Logging members DMS fills in itself and refuses on create ("cannot be set on create").
 DMS_LOG_DESTINATION_KEYS: Final = ("CloudWatchLogGroup", "CloudWatchLogStream")
-_MISSING: Final = object()
-
-# (owner, attribute, value before the patch, or _MISSING): what revert_all() restores, newest first.
-_installed: list[tuple[type, str, Any]] = []
-
-
-class MotoPatchError(RuntimeError):
-    """moto is not the version, or does not have the shape, these patches were written against."""
 
 
 def check_moto_version(version: str | None = None) -> None:
@@ -86,36 +85,6 @@ def check_moto_version(version: str | None = None) -> None:
             f"tools/moto_patches.py targets moto {SUPPORTED_MOTO_VERSION}, found {found}: re-check every patch "
             "against the new moto (each docstring says what it changes) before moving the pin"
         )
-
-
-def _original(owner: type, name: str) -> Any:
-    """The attribute a patch replaces, straight from the class dict; raise if moto no longer defines it there."""
-    if name not in vars(owner):
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is gone: moto's internals changed")
-    return vars(owner)[name]
-
-
-def _absent(owner: type, name: str) -> None:
-    """A patch adds `name`: raise if moto defines it by now (then moto's own version should be checked instead)."""
-    if hasattr(owner, name):
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} exists now: moto implements it, drop our version")
-
-
-def _original_property(owner: type, name: str) -> Callable[[Any], Any]:
-    current = _original(owner, name)
-    if not isinstance(current, property) or current.fget is None:
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is no longer a property")
-    getter: Callable[[Any], Any] = current.fget
-    return getter
-
-
-def _install(owner: type, name: str, value: Any) -> None:
-    _installed.append((owner, name, vars(owner).get(name, _MISSING)))
-    setattr(owner, name, value)
-
-
-def is_applied() -> bool:
-    return bool(_installed)
 
 
 def _epoch(moment: datetime) -> float:
@@ -1194,16 +1163,6 @@ def apply_all() -> list[str]:
         revert_all()
         raise
     return names
-
-
-def revert_all() -> None:
-    """Put every patched moto attribute back as it was (newest first)."""
-    while _installed:
-        owner, name, previous = _installed.pop()
-        if previous is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, previous)
 
 
 @contextlib.contextmanager
