@@ -1,19 +1,75 @@
-"""The stack's Terraform outputs, keyed by lib/constants.Output (the integration tests and the CLI read them)."""
+"""The stack's Terraform outputs, keyed by lib/constants.Output (the integration tests and the CLI read them).
+
+The outputs are declared from the stack's parts (`StackParts`, which `TapStack` is), not from the stack's
+module: the stack imports this module, and nothing here imports the stack back.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cdktf import TerraformOutput
+from constructs import Construct
 
 from lib.constants import Output
 
 if TYPE_CHECKING:
-    from lib.tap_stack import TapStack
+    from lib.config import AppConfig
+    from lib.constructs.aurora import Aurora
+    from lib.constructs.backup import Backup
+    from lib.constructs.cutover import Cutover
+    from lib.constructs.data_lake import DataLake
+    from lib.constructs.dms import Dms
+    from lib.constructs.encryption import Encryption
+    from lib.constructs.network import Network
+    from lib.constructs.notifications import Notifications
+    from lib.constructs.observability import Observability
+    from lib.constructs.on_premises import OnPremisesConnectivity
+    from lib.constructs.resolver import ResolverInbound
+    from lib.constructs.reverse_replication import ReverseReplication
+    from lib.constructs.secrets import Secrets
+    from lib.constructs.streaming import KinesisDelivery
 
 
-def declare_outputs(stack: TapStack) -> None:
-    """Every output of the parts the stack built; none for a part it did not build."""
+class StackParts(Protocol):
+    """What the outputs read: the config and the constructs the stack built (None or empty: not built)."""
+
+    @property
+    def config(self) -> AppConfig: ...
+    @property
+    def network(self) -> Network: ...
+    @property
+    def encryption(self) -> Encryption: ...
+    @property
+    def secrets(self) -> Secrets: ...
+    @property
+    def dms(self) -> Dms: ...
+    @property
+    def notifications(self) -> Notifications: ...
+    @property
+    def observability(self) -> Observability: ...
+    @property
+    def alarm_name_prefix(self) -> str: ...
+    @property
+    def aurora(self) -> Aurora | None: ...
+    @property
+    def cutover(self) -> Cutover | None: ...
+    @property
+    def reverse(self) -> ReverseReplication | None: ...
+    @property
+    def on_premises(self) -> OnPremisesConnectivity | None: ...
+    @property
+    def resolver(self) -> ResolverInbound | None: ...
+    @property
+    def backup(self) -> Backup | None: ...
+    @property
+    def data_lake(self) -> DataLake | None: ...
+    @property
+    def streams(self) -> dict[str, KinesisDelivery]: ...
+
+
+def declare_outputs(scope: Construct, stack: StackParts) -> None:
+    """Every output of the parts the stack built, in `scope` (the stack); none for a part it did not build."""
     values: dict[str, object] = {
         Output.VPC_ID: stack.network.vpc_id,
         Output.PRIVATE_ROUTE_TABLE_IDS: stack.network.route_table_ids,
@@ -79,10 +135,10 @@ def declare_outputs(stack: TapStack) -> None:
         values[Output.KINESIS_STREAM_ARNS] = {key: stream.stream_arn for key, stream in stack.streams.items()}
         values[Output.FIREHOSE_DELIVERY_STREAMS] = {key: stream.delivery_stream.name for key, stream in stack.streams.items()}
     for key, value in values.items():
-        TerraformOutput(stack, key, value=value)
+        TerraformOutput(scope, key, value=value)
 
 
-def _connection_outputs(stack: TapStack) -> dict[str, object]:
+def _connection_outputs(stack: StackParts) -> dict[str, object]:
     """The transit gateway attachment or VPN connection, and the resolver's endpoint and IPs (issue 16)."""
     values: dict[str, object] = {}
     on_premises = stack.on_premises

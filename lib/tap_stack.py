@@ -117,7 +117,7 @@ class TapStack(TerraformStack):
             if self.aurora is not None
             else None
         )
-        declare_outputs(self)
+        declare_outputs(self, self)
 
     def _connections(self) -> tuple[OnPremisesConnectivity | None, ResolverInbound | None]:
         """The route to on-premises (a new VPC with a transit gateway or VPN) and the DNS way back in."""

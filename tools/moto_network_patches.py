@@ -6,29 +6,24 @@ on-premises DNS through a Route 53 Resolver inbound endpoint, and deploy into a 
 VPC by ID. moto serves all of these, but differently from AWS where the Terraform AWS provider
 (5.100.0) notices: an apply fails or hangs, or the plan right after it is not empty.
 
-Same rules as `tools.moto_patches` (whose helpers these use): each patch checks the moto internals it
-replaces (`_original`) or the actions it adds (`_absent`), installs through `_install`, so
-`moto_patches.revert_all()` (or leaving `moto_patches.applied()`) undoes these too, and says in its
-docstring what AWS does and what moto does. `NETWORK_PATCHES` lists them; `apply_network()` /
-`network_applied()` apply them after `moto_patches.apply_all()` (tests, and the emulator until they
-join `PATCHES`).
-
-`tools.moto_patches` is imported only when a patch runs, never at import time: `moto_patches` can
-then list `NETWORK_PATCHES` in `PATCHES` with a top-level import of this module, whichever of the
-two is imported first.
+Same rules as `tools.moto_patches`, with the same helpers (`tools.moto_patch_base`, which both modules
+import): each patch checks the moto internals it replaces (`_original`) or the actions it adds
+(`_absent`), installs through `_install`, so `moto_patches.revert_all()` (or leaving
+`moto_patches.applied()`) undoes these too, and says in its docstring what AWS does and what moto does.
+`NETWORK_PATCHES` lists them; `tools.moto_patches` imports this module and applies them as part of
+`PATCHES` (this module does not import it back).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import ipaddress
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 import moto.ec2.models.route_tables as route_tables_module
 import moto.ec2.models.security_groups as security_groups_module
@@ -53,8 +48,10 @@ from moto.route53resolver.responses import Route53ResolverResponse
 from moto.utilities.id_generator import TAG_KEY_CUSTOM_ID
 from moto.utilities.utils import filter_resources
 
-if TYPE_CHECKING:
-    from types import ModuleType as _Module
+from tools.moto_patch_base import MotoPatchError
+from tools.moto_patch_base import absent as _absent
+from tools.moto_patch_base import install as _install
+from tools.moto_patch_base import original as _original
 
 # VPN connection options AWS answers back as they were sent (the rest of `Options` is tunnel detail).
 VPN_STRING_OPTIONS: Final = ("LocalIpv4NetworkCidr", "RemoteIpv4NetworkCidr", "TunnelInsideIpVersion", "OutsideIpAddressType")
@@ -70,41 +67,10 @@ RESOLVER_DEFAULT_PROTOCOLS: Final = ("Do53",)
 RESOLVER_DEFAULT_ENDPOINT_TYPE: Final = "IPV4"
 
 
-def _base() -> _Module:
-    # Imported here, not at the top: see the module docstring (moto_patches imports this module).
-    from tools import moto_patches  # noqa: PLC0415
-
-    return moto_patches
-
-
-def _original(owner: type, name: str) -> Any:
-    from tools.moto_patches import _original as original  # noqa: PLC0415  (see _base)
-
-    return original(owner, name)
-
-
-def _absent(owner: type, name: str) -> None:
-    from tools.moto_patches import _absent as absent  # noqa: PLC0415  (see _base)
-
-    absent(owner, name)
-
-
-def _install(owner: type, name: str, value: Any) -> None:
-    from tools.moto_patches import _install as install  # noqa: PLC0415  (see _base)
-
-    install(owner, name, value)
-
-
-def _patch_error(message: str) -> Exception:
-    from tools.moto_patches import MotoPatchError  # noqa: PLC0415  (see _base)
-
-    return MotoPatchError(message)
-
-
 def _module_original(module: ModuleType, name: str) -> Callable[[], str]:
     # The module-level ID generators moto imported by name, checked in the module's dict as `_original` does a class's.
     if name not in vars(module):
-        raise _patch_error(f"{module.__name__}.{name} is gone: moto's internals changed")
+        raise MotoPatchError(f"{module.__name__}.{name} is gone: moto's internals changed")
     found: Callable[[], str] = vars(module)[name]
     return found
 
@@ -483,7 +449,7 @@ def patch_ec2_custom_ids() -> None:
         original = _original(owner, method)
         signature = inspect.signature(original)
         if "tags" not in signature.parameters:
-            raise _patch_error(f"{owner.__qualname__}.{method} takes no tags any more: re-check this patch")
+            raise MotoPatchError(f"{owner.__qualname__}.{method} takes no tags any more: re-check this patch")
         prefix = CUSTOM_ID_GENERATORS[kind][2]
 
         @functools.wraps(original)
@@ -550,50 +516,4 @@ def is_network_applied() -> bool:
     return hasattr(VPNConnections, "create_vpn_connection_route")
 
 
-def apply_network() -> list[str]:
-    """`moto_patches.apply_all()` if not done yet, then `NETWORK_PATCHES` once (all or nothing); return their names.
-
-    The base patches come first because `apply_all()` does nothing once anything is installed. Only
-    what these install is undone on a failure; `moto_patches.revert_all()` undoes them later.
-    """
-    names = [patch.__name__ for patch in NETWORK_PATCHES]
-    moto_patches = _base()
-    moto_patches.apply_all()
-    if is_network_applied():
-        return names
-    mark = len(moto_patches._installed)
-    try:
-        for patch in NETWORK_PATCHES:
-            patch()
-    except BaseException:
-        _revert_to(mark)
-        raise
-    return names
-
-
-def _revert_to(mark: int) -> None:
-    # Newest first, down to `mark`: the same undo `moto_patches.revert_all()` does for everything.
-    moto_patches = _base()
-    installed = moto_patches._installed
-    while len(installed) > mark:
-        owner, name, previous = installed.pop()
-        if previous is moto_patches._MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, previous)
-
-
-@contextlib.contextmanager
-def network_applied() -> Iterator[list[str]]:
-    """`NETWORK_PATCHES` for a `with` block (tests): only what was installed here is undone on the way out."""
-    if is_network_applied():
-        yield [patch.__name__ for patch in NETWORK_PATCHES]
-        return
-    mark = len(_base()._installed)
-    try:
-        yield apply_network()
-    finally:
-        _revert_to(mark)
-
-
-__all__ = ["NETWORK_PATCHES", "apply_network", "is_network_applied", "network_applied"]
+__all__ = ["NETWORK_PATCHES", "is_network_applied"]

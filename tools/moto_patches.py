@@ -9,6 +9,8 @@ server starts, so every request it serves goes through these. Each patch:
   fails loudly at start-up instead of silently serving different answers;
 - is recorded, so `revert_all()` (or leaving `applied()`) puts moto back exactly as it was: tests
   that patch moto in-process do not change moto for the other tests of the session.
+
+The checks and the record are in `tools.moto_patch_base`, which `tools.moto_network_patches` uses too.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
 from tools.moto_network_patches import NETWORK_PATCHES
+from tools.moto_patch_base import MotoPatchError, is_applied, revert_all
+from tools.moto_patch_base import absent as _absent
+from tools.moto_patch_base import install as _install
+from tools.moto_patch_base import original as _original
+from tools.moto_patch_base import original_property as _original_property
 
 SUPPORTED_MOTO_VERSION: Final = "5.2.1"
 # AWS refuses a DMS subnet group that does not span at least this many Availability Zones.
@@ -69,14 +76,6 @@ DMS_DEFAULT_TASK_SETTINGS_FILE: Final = Path(__file__).resolve().parent / "dms_a
 DMS_SETTINGS_AS_SENT_ENV: Final = "TAP_EMULATOR_DMS_SETTINGS_AS_SENT"
 # Logging members DMS fills in itself and refuses on create ("cannot be set on create").
 DMS_LOG_DESTINATION_KEYS: Final = ("CloudWatchLogGroup", "CloudWatchLogStream")
-_MISSING: Final = object()
-
-# (owner, attribute, value before the patch, or _MISSING): what revert_all() restores, newest first.
-_installed: list[tuple[type, str, Any]] = []
-
-
-class MotoPatchError(RuntimeError):
-    """moto is not the version, or does not have the shape, these patches were written against."""
 
 
 def check_moto_version(version: str | None = None) -> None:
@@ -86,36 +85,6 @@ def check_moto_version(version: str | None = None) -> None:
             f"tools/moto_patches.py targets moto {SUPPORTED_MOTO_VERSION}, found {found}: re-check every patch "
             "against the new moto (each docstring says what it changes) before moving the pin"
         )
-
-
-def _original(owner: type, name: str) -> Any:
-    """The attribute a patch replaces, straight from the class dict; raise if moto no longer defines it there."""
-    if name not in vars(owner):
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is gone: moto's internals changed")
-    return vars(owner)[name]
-
-
-def _absent(owner: type, name: str) -> None:
-    """A patch adds `name`: raise if moto defines it by now (then moto's own version should be checked instead)."""
-    if hasattr(owner, name):
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} exists now: moto implements it, drop our version")
-
-
-def _original_property(owner: type, name: str) -> Callable[[Any], Any]:
-    current = _original(owner, name)
-    if not isinstance(current, property) or current.fget is None:
-        raise MotoPatchError(f"{owner.__module__}.{owner.__qualname__}.{name} is no longer a property")
-    getter: Callable[[Any], Any] = current.fget
-    return getter
-
-
-def _install(owner: type, name: str, value: Any) -> None:
-    _installed.append((owner, name, vars(owner).get(name, _MISSING)))
-    setattr(owner, name, value)
-
-
-def is_applied() -> bool:
-    return bool(_installed)
 
 
 def _epoch(moment: datetime) -> float:
@@ -414,7 +383,99 @@ class SnsInvalidTopicError(JsonRESTError):
         super().__init__("SNSInvalidTopicFault", message)
 
 
-def patch_dms_event_subscriptions() -> None:  # noqa: PLR0915  (installs the four handlers of one API)
+def _dms_event_subscriptions(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+    # Kept on the backend, so moto's reset (which replaces backends) clears them too.
+    store: dict[str, dict[str, Any]] | None = getattr(backend, "tap_event_subscriptions", None)
+    if store is None:
+        store = {}
+        backend.tap_event_subscriptions = store  # type: ignore[attr-defined]
+    return store
+
+
+def _find_event_subscription(backend: DatabaseMigrationServiceBackend, name: str) -> dict[str, Any]:
+    found = _dms_event_subscriptions(backend).get(name)
+    if found is None:
+        raise ResourceNotFoundFault(f"Event subscription {name} not found.")
+    return found
+
+
+def _check_sns_topic(backend: DatabaseMigrationServiceBackend, topic_arn: str) -> None:
+    if topic_arn not in sns_backends[backend.account_id][backend.region_name].topics:
+        raise SnsInvalidTopicError(f"SNS topic {topic_arn} does not exist")
+
+
+def _check_event_source_type(source_type: str | None) -> None:
+    if source_type is not None and source_type not in DMS_EVENT_SOURCE_TYPES:
+        raise JsonRESTError("InvalidParameterValueException", f"Invalid source type: {source_type}")
+
+
+def _event_subscription_answer(subscription: dict[str, Any], status: str | None = None) -> str:
+    return json.dumps({"EventSubscription": {**subscription, "Status": status or subscription["Status"]}})
+
+
+def _create_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body)
+    backend = self.dms_backend
+    name = params["SubscriptionName"]
+    if name in _dms_event_subscriptions(backend):
+        raise ResourceAlreadyExistsFault(f"Event subscription {name} already exists.")
+    _check_sns_topic(backend, params["SnsTopicArn"])
+    _check_event_source_type(params.get("SourceType"))
+    subscription = {
+        "CustomerAwsId": backend.account_id,
+        "CustSubscriptionId": name,
+        "SnsTopicArn": params["SnsTopicArn"],
+        "Status": "active",
+        # A string in the DMS API (not a timestamp), in the format AWS uses.
+        "SubscriptionCreationTime": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "SourceType": params.get("SourceType", ""),
+        "SourceIdsList": list(params.get("SourceIds") or []),
+        "EventCategoriesList": list(params.get("EventCategories") or []),
+        "Enabled": params.get("Enabled", True),
+    }
+    _dms_event_subscriptions(backend)[name] = subscription
+    if params.get("Tags"):
+        backend.tagger.tag_resource(_dms_arn(backend, "es", name), params["Tags"])
+    # AWS answers `creating`; the next describe finds it `active`.
+    return _event_subscription_answer(subscription, "creating")
+
+
+def _describe_event_subscriptions(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body or "{}")
+    name = params.get("SubscriptionName")
+    backend = self.dms_backend
+    found = [_find_event_subscription(backend, name)] if name else list(_dms_event_subscriptions(backend).values())
+    return json.dumps({"EventSubscriptionsList": found})
+
+
+def _modify_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body)
+    backend = self.dms_backend
+    subscription = _find_event_subscription(backend, params["SubscriptionName"])
+    if "SnsTopicArn" in params:
+        _check_sns_topic(backend, params["SnsTopicArn"])
+        subscription["SnsTopicArn"] = params["SnsTopicArn"]
+    if "SourceType" in params:
+        _check_event_source_type(params["SourceType"])
+        subscription["SourceType"] = params["SourceType"]
+    if "EventCategories" in params:
+        subscription["EventCategoriesList"] = list(params["EventCategories"])
+    if "Enabled" in params:
+        subscription["Enabled"] = params["Enabled"]
+    return _event_subscription_answer(subscription, "modifying")
+
+
+def _delete_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body)
+    backend = self.dms_backend
+    name = params["SubscriptionName"]
+    subscription = _find_event_subscription(backend, name)
+    del _dms_event_subscriptions(backend)[name]
+    backend.tagger.delete_all_tags_for_resource(_dms_arn(backend, "es", name))
+    return _event_subscription_answer(subscription, "deleting")
+
+
+def patch_dms_event_subscriptions() -> None:
     """DMS event subscriptions (CreateEventSubscription and friends), which moto 5.2.1 lacks.
 
     AWS: Create/Describe/Modify/DeleteEventSubscription keep a subscription per name that sends
@@ -433,94 +494,11 @@ def patch_dms_event_subscriptions() -> None:  # noqa: PLR0915  (installs the fou
         "delete_event_subscription",
     ):
         _absent(DatabaseMigrationServiceResponse, action)
-
-    def subscriptions(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
-        # Kept on the backend, so moto's reset (which replaces backends) clears them too.
-        store: dict[str, dict[str, Any]] | None = getattr(backend, "tap_event_subscriptions", None)
-        if store is None:
-            store = {}
-            backend.tap_event_subscriptions = store  # type: ignore[attr-defined]
-        return store
-
-    def find(backend: DatabaseMigrationServiceBackend, name: str) -> dict[str, Any]:
-        found = subscriptions(backend).get(name)
-        if found is None:
-            raise ResourceNotFoundFault(f"Event subscription {name} not found.")
-        return found
-
-    def check_topic(backend: DatabaseMigrationServiceBackend, topic_arn: str) -> None:
-        if topic_arn not in sns_backends[backend.account_id][backend.region_name].topics:
-            raise SnsInvalidTopicError(f"SNS topic {topic_arn} does not exist")
-
-    def check_source_type(source_type: str | None) -> None:
-        if source_type is not None and source_type not in DMS_EVENT_SOURCE_TYPES:
-            raise JsonRESTError("InvalidParameterValueException", f"Invalid source type: {source_type}")
-
-    def answer(subscription: dict[str, Any], status: str | None = None) -> str:
-        return json.dumps({"EventSubscription": {**subscription, "Status": status or subscription["Status"]}})
-
-    def create_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body)
-        backend = self.dms_backend
-        name = params["SubscriptionName"]
-        if name in subscriptions(backend):
-            raise ResourceAlreadyExistsFault(f"Event subscription {name} already exists.")
-        check_topic(backend, params["SnsTopicArn"])
-        check_source_type(params.get("SourceType"))
-        subscription = {
-            "CustomerAwsId": backend.account_id,
-            "CustSubscriptionId": name,
-            "SnsTopicArn": params["SnsTopicArn"],
-            "Status": "active",
-            # A string in the DMS API (not a timestamp), in the format AWS uses.
-            "SubscriptionCreationTime": utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-            "SourceType": params.get("SourceType", ""),
-            "SourceIdsList": list(params.get("SourceIds") or []),
-            "EventCategoriesList": list(params.get("EventCategories") or []),
-            "Enabled": params.get("Enabled", True),
-        }
-        subscriptions(backend)[name] = subscription
-        if params.get("Tags"):
-            backend.tagger.tag_resource(_dms_arn(backend, "es", name), params["Tags"])
-        # AWS answers `creating`; the next describe finds it `active`.
-        return answer(subscription, "creating")
-
-    def describe_event_subscriptions(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body or "{}")
-        name = params.get("SubscriptionName")
-        backend = self.dms_backend
-        found = [find(backend, name)] if name else list(subscriptions(backend).values())
-        return json.dumps({"EventSubscriptionsList": found})
-
-    def modify_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body)
-        backend = self.dms_backend
-        subscription = find(backend, params["SubscriptionName"])
-        if "SnsTopicArn" in params:
-            check_topic(backend, params["SnsTopicArn"])
-            subscription["SnsTopicArn"] = params["SnsTopicArn"]
-        if "SourceType" in params:
-            check_source_type(params["SourceType"])
-            subscription["SourceType"] = params["SourceType"]
-        if "EventCategories" in params:
-            subscription["EventCategoriesList"] = list(params["EventCategories"])
-        if "Enabled" in params:
-            subscription["Enabled"] = params["Enabled"]
-        return answer(subscription, "modifying")
-
-    def delete_event_subscription(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body)
-        backend = self.dms_backend
-        name = params["SubscriptionName"]
-        subscription = find(backend, name)
-        del subscriptions(backend)[name]
-        backend.tagger.delete_all_tags_for_resource(_dms_arn(backend, "es", name))
-        return answer(subscription, "deleting")
-
-    _install(DatabaseMigrationServiceResponse, "create_event_subscription", create_event_subscription)
-    _install(DatabaseMigrationServiceResponse, "describe_event_subscriptions", describe_event_subscriptions)
-    _install(DatabaseMigrationServiceResponse, "modify_event_subscription", modify_event_subscription)
-    _install(DatabaseMigrationServiceResponse, "delete_event_subscription", delete_event_subscription)
+    # The handlers (above) keep the subscriptions on the backend and answer as AWS does.
+    _install(DatabaseMigrationServiceResponse, "create_event_subscription", _create_event_subscription)
+    _install(DatabaseMigrationServiceResponse, "describe_event_subscriptions", _describe_event_subscriptions)
+    _install(DatabaseMigrationServiceResponse, "modify_event_subscription", _modify_event_subscription)
+    _install(DatabaseMigrationServiceResponse, "delete_event_subscription", _delete_event_subscription)
 
 
 # ModifyEndpoint request members -> moto `Endpoint` attributes (settings blocks merge, the rest replace).
@@ -603,7 +581,83 @@ class InvalidCertificateError(JsonRESTError):
         super().__init__("InvalidCertificateFault", message)
 
 
-def patch_dms_certificates() -> None:  # noqa: PLR0915  (installs the three handlers of one API)
+def _dms_certificates(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+    # Keyed by identifier; kept on the backend, so moto's reset (which replaces backends) clears them too.
+    store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_certificates", {})
+    return store
+
+
+def _describe_certificate_pem(pem: str) -> dict[str, Any]:
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as error:
+        raise InvalidCertificateError(f"The certificate is not valid: {error}") from None
+    public_key = certificate.public_key()
+    algorithm = certificate.signature_hash_algorithm
+    key_kind = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "ECDSA"}
+    kind = next((name for key_type, name in key_kind.items() if isinstance(public_key, key_type)), None)
+    return {
+        "ValidFromDate": _epoch(certificate.not_valid_before_utc),
+        "ValidToDate": _epoch(certificate.not_valid_after_utc),
+        "KeyLength": getattr(public_key, "key_size", None),
+        # AWS's spelling, e.g. SHA256withRSA.
+        "SigningAlgorithm": f"{algorithm.name.upper()}with{kind}" if algorithm is not None and kind else None,
+    }
+
+
+def _import_certificate(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body)
+    backend = self.dms_backend
+    identifier = params["CertificateIdentifier"]
+    if identifier in _dms_certificates(backend):
+        raise ResourceAlreadyExistsFault(f"Certificate with identifier {identifier} already exists.")
+    pem, wallet = params.get("CertificatePem"), params.get("CertificateWallet")
+    if bool(pem) == bool(wallet):
+        raise JsonRESTError("InvalidParameterValueException", "Give exactly one of CertificatePem and CertificateWallet")
+    random_id = "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+    arn = _dms_arn(backend, "cert", random_id)
+    record: dict[str, Any] = {
+        "CertificateIdentifier": identifier,
+        "CertificateCreationDate": _epoch(utcnow()),
+        "CertificateArn": arn,
+        "CertificateOwner": backend.account_id,
+    }
+    if pem:
+        record.update({"CertificatePem": pem, **_describe_certificate_pem(pem)})
+    else:
+        base64.b64decode(wallet, validate=True)  # JSON carries the blob base64-encoded; AWS rejects anything else
+        record["CertificateWallet"] = wallet
+    _dms_certificates(backend)[identifier] = {key: value for key, value in record.items() if value is not None}
+    if params.get("Tags"):
+        backend.tagger.tag_resource(arn, params["Tags"])
+    return json.dumps({"Certificate": _dms_certificates(backend)[identifier]})
+
+
+def _describe_certificates(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body or "{}")
+    found = list(_dms_certificates(self.dms_backend).values())
+    for entry in params.get("Filters") or []:
+        field = {"certificate-id": "CertificateIdentifier", "certificate-arn": "CertificateArn"}.get(entry.get("Name"))
+        if field is None:
+            raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
+        found = [certificate for certificate in found if certificate[field] in entry.get("Values", [])]
+    if params.get("Filters") and not found:
+        raise ResourceNotFoundFault("No certificates found matching the filters.")
+    return json.dumps({"Certificates": found})
+
+
+def _delete_certificate(self: DatabaseMigrationServiceResponse) -> str:
+    arn = json.loads(self.body)["CertificateArn"]
+    backend = self.dms_backend
+    store = _dms_certificates(backend)
+    identifier = next((key for key, value in store.items() if value["CertificateArn"] == arn), None)
+    if identifier is None:
+        raise ResourceNotFoundFault(f"Certificate {arn} not found.")
+    backend.tagger.delete_all_tags_for_resource(arn)
+    return json.dumps({"Certificate": store.pop(identifier)})
+
+
+def patch_dms_certificates() -> None:
     """DMS certificates (ImportCertificate, DescribeCertificates, DeleteCertificate), which moto 5.2.1 lacks.
 
     AWS: ImportCertificate stores a PEM (or an Oracle wallet) under an identifier and a generated ARN
@@ -616,81 +670,10 @@ def patch_dms_certificates() -> None:  # noqa: PLR0915  (installs the three hand
     """
     for action in ("import_certificate", "describe_certificates", "delete_certificate"):
         _absent(DatabaseMigrationServiceResponse, action)
-
-    def certificates(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
-        # Keyed by identifier; kept on the backend, so moto's reset (which replaces backends) clears them too.
-        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_certificates", {})
-        return store
-
-    def describe_pem(pem: str) -> dict[str, Any]:
-        try:
-            certificate = x509.load_pem_x509_certificate(pem.encode())
-        except ValueError as error:
-            raise InvalidCertificateError(f"The certificate is not valid: {error}") from None
-        public_key = certificate.public_key()
-        algorithm = certificate.signature_hash_algorithm
-        key_kind = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "ECDSA"}
-        kind = next((name for key_type, name in key_kind.items() if isinstance(public_key, key_type)), None)
-        return {
-            "ValidFromDate": _epoch(certificate.not_valid_before_utc),
-            "ValidToDate": _epoch(certificate.not_valid_after_utc),
-            "KeyLength": getattr(public_key, "key_size", None),
-            # AWS's spelling, e.g. SHA256withRSA.
-            "SigningAlgorithm": f"{algorithm.name.upper()}with{kind}" if algorithm is not None and kind else None,
-        }
-
-    def import_certificate(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body)
-        backend = self.dms_backend
-        identifier = params["CertificateIdentifier"]
-        if identifier in certificates(backend):
-            raise ResourceAlreadyExistsFault(f"Certificate with identifier {identifier} already exists.")
-        pem, wallet = params.get("CertificatePem"), params.get("CertificateWallet")
-        if bool(pem) == bool(wallet):
-            raise JsonRESTError("InvalidParameterValueException", "Give exactly one of CertificatePem and CertificateWallet")
-        random_id = "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
-        arn = _dms_arn(backend, "cert", random_id)
-        record: dict[str, Any] = {
-            "CertificateIdentifier": identifier,
-            "CertificateCreationDate": _epoch(utcnow()),
-            "CertificateArn": arn,
-            "CertificateOwner": backend.account_id,
-        }
-        if pem:
-            record.update({"CertificatePem": pem, **describe_pem(pem)})
-        else:
-            base64.b64decode(wallet, validate=True)  # JSON carries the blob base64-encoded; AWS rejects anything else
-            record["CertificateWallet"] = wallet
-        certificates(backend)[identifier] = {key: value for key, value in record.items() if value is not None}
-        if params.get("Tags"):
-            backend.tagger.tag_resource(arn, params["Tags"])
-        return json.dumps({"Certificate": certificates(backend)[identifier]})
-
-    def describe_certificates(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body or "{}")
-        found = list(certificates(self.dms_backend).values())
-        for entry in params.get("Filters") or []:
-            field = {"certificate-id": "CertificateIdentifier", "certificate-arn": "CertificateArn"}.get(entry.get("Name"))
-            if field is None:
-                raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
-            found = [certificate for certificate in found if certificate[field] in entry.get("Values", [])]
-        if params.get("Filters") and not found:
-            raise ResourceNotFoundFault("No certificates found matching the filters.")
-        return json.dumps({"Certificates": found})
-
-    def delete_certificate(self: DatabaseMigrationServiceResponse) -> str:
-        arn = json.loads(self.body)["CertificateArn"]
-        backend = self.dms_backend
-        store = certificates(backend)
-        identifier = next((key for key, value in store.items() if value["CertificateArn"] == arn), None)
-        if identifier is None:
-            raise ResourceNotFoundFault(f"Certificate {arn} not found.")
-        backend.tagger.delete_all_tags_for_resource(arn)
-        return json.dumps({"Certificate": store.pop(identifier)})
-
-    _install(DatabaseMigrationServiceResponse, "import_certificate", import_certificate)
-    _install(DatabaseMigrationServiceResponse, "describe_certificates", describe_certificates)
-    _install(DatabaseMigrationServiceResponse, "delete_certificate", delete_certificate)
+    # The handlers (above) keep the certificates on the backend and answer as AWS does.
+    _install(DatabaseMigrationServiceResponse, "import_certificate", _import_certificate)
+    _install(DatabaseMigrationServiceResponse, "describe_certificates", _describe_certificates)
+    _install(DatabaseMigrationServiceResponse, "delete_certificate", _delete_certificate)
 
 
 def patch_rds_cluster_scaling_configuration() -> None:
@@ -889,6 +872,35 @@ def patch_backup_list_tags_path() -> None:
     _install(BackupResponse, "list_tags", list_tags_any_path)
 
 
+def _backup_selection_path_ids(path: str) -> tuple[str, str]:
+    # /backup/plans/{plan}/selections/{selection}: the selection part is empty for create and list.
+    plan_part, _, selection_part = path.partition("/selections")
+    return unquote(plan_part.rsplit("/", 1)[-1]), unquote(selection_part.strip("/"))
+
+
+def _backup_selection_record(params: dict[str, Any], plan_id: str) -> dict[str, Any]:
+    """What CreateBackupSelection stores: the selection as AWS answers it, every condition list included."""
+    selection = params["BackupSelection"]
+    return {
+        "SelectionId": str(mock_random.uuid4()),
+        "BackupPlanId": plan_id,
+        "CreationDate": unix_time(),
+        "CreatorRequestId": params.get("CreatorRequestId"),
+        "BackupSelection": {
+            "SelectionName": selection["SelectionName"],
+            "IamRoleArn": selection["IamRoleArn"],
+            "Resources": list(selection.get("Resources") or []),
+            "NotResources": list(selection.get("NotResources") or []),
+            "ListOfTags": list(selection.get("ListOfTags") or []),
+            # AWS answers every condition list, empty ones included.
+            "Conditions": {
+                key: list((selection.get("Conditions") or {}).get(key) or [])
+                for key in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
+            },
+        },
+    }
+
+
 def patch_backup_selections() -> None:
     """AWS Backup selections (CreateBackupSelection and friends), which moto 5.2.1 lacks.
 
@@ -913,11 +925,6 @@ def patch_backup_selections() -> None:
         store: dict[str, dict[str, dict[str, Any]]] = backend.__dict__.setdefault("tap_backup_selections", {})
         return store.setdefault(plan_id, {})
 
-    def path_ids(path: str) -> tuple[str, str]:
-        # /backup/plans/{plan}/selections/{selection}: the selection part is empty for create and list.
-        plan_part, _, selection_part = path.partition("/selections")
-        return unquote(plan_part.rsplit("/", 1)[-1]), unquote(selection_part.strip("/"))
-
     def find(backend: BackupBackend, plan_id: str, selection_id: str) -> dict[str, Any]:
         found = selections(backend, plan_id).get(selection_id)
         if found is None:
@@ -926,42 +933,24 @@ def patch_backup_selections() -> None:
 
     def create_backup_selection(self: BackupResponse) -> str:
         params = json.loads(self.body)
-        plan_id, _ = path_ids(self.path)
-        selection = params["BackupSelection"]
-        record = {
-            "SelectionId": str(mock_random.uuid4()),
-            "BackupPlanId": plan_id,
-            "CreationDate": unix_time(),
-            "CreatorRequestId": params.get("CreatorRequestId"),
-            "BackupSelection": {
-                "SelectionName": selection["SelectionName"],
-                "IamRoleArn": selection["IamRoleArn"],
-                "Resources": list(selection.get("Resources") or []),
-                "NotResources": list(selection.get("NotResources") or []),
-                "ListOfTags": list(selection.get("ListOfTags") or []),
-                # AWS answers every condition list, empty ones included.
-                "Conditions": {
-                    key: list((selection.get("Conditions") or {}).get(key) or [])
-                    for key in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
-                },
-            },
-        }
+        plan_id, _ = _backup_selection_path_ids(self.path)
+        record = _backup_selection_record(params, plan_id)
         selections(self.backup_backend, plan_id)[record["SelectionId"]] = record
         return json.dumps({key: record[key] for key in ("SelectionId", "BackupPlanId", "CreationDate")})
 
     def get_backup_selection(self: BackupResponse) -> str:
-        plan_id, selection_id = path_ids(self.path)
+        plan_id, selection_id = _backup_selection_path_ids(self.path)
         record = find(self.backup_backend, plan_id, selection_id)
         return json.dumps({key: value for key, value in record.items() if value is not None})
 
     def delete_backup_selection(self: BackupResponse) -> str:
-        plan_id, selection_id = path_ids(self.path)
+        plan_id, selection_id = _backup_selection_path_ids(self.path)
         find(self.backup_backend, plan_id, selection_id)
         del selections(self.backup_backend, plan_id)[selection_id]
         return "{}"
 
     def list_backup_selections(self: BackupResponse) -> str:
-        plan_id, _ = path_ids(self.path)
+        plan_id, _ = _backup_selection_path_ids(self.path)
         listed = [
             {
                 "SelectionId": record["SelectionId"],
@@ -987,7 +976,120 @@ def patch_backup_selections() -> None:
     _install(BackupBackend, "delete_backup_plan", delete_backup_plan)
 
 
-def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the handlers of one API)
+def _dms_replication_configs(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
+    # Keyed by ARN; kept on the backend, so moto's reset (which replaces backends) clears them too.
+    store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_replication_configs", {})
+    return store
+
+
+def _find_replication_config(backend: DatabaseMigrationServiceBackend, arn: str) -> dict[str, Any]:
+    found = _dms_replication_configs(backend).get(arn)
+    if found is None:
+        raise ResourceNotFoundFault(f"Replication config {arn} not found.")
+    return found
+
+
+def _check_dms_endpoint(backend: DatabaseMigrationServiceBackend, arn: str) -> None:
+    if all(endpoint.endpoint_arn != arn for endpoint in backend.endpoints.values()):
+        raise ResourceNotFoundFault(f"Endpoint {arn} not found.")
+
+
+def _matching_replication_configs(records: Iterable[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    fields = {"replication-config-arn": "ReplicationConfigArn", "replication-config-id": "ReplicationConfigIdentifier"}
+    found = list(records)
+    for entry in filters:
+        field = fields.get(entry.get("Name", ""))
+        if field is None:
+            raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
+        found = [record for record in found if record[field] in entry.get("Values", [])]
+    return found
+
+
+def _dms_random_id() -> str:
+    return "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+
+
+def _replication_config_answer(record: dict[str, Any], *, as_sent: bool) -> dict[str, Any]:
+    """A stored replication config as AWS answers it: settings shaped like a task's unless `as_sent`."""
+    sent = record["ReplicationSettings"]
+    settings = (
+        sent
+        if as_sent
+        else json.dumps(
+            aws_shaped_task_settings(
+                _parse_settings(sent),
+                log_group=f"dms-serverless-replication-{record['tap_resource_id']}",
+                log_stream=f"dms-serverless-serv-res-id-{record['tap_stream_id']}",
+            )
+        )
+    )
+    shown = {key: value for key, value in record.items() if not key.startswith("tap_")}
+    return {key: value for key, value in {**shown, "ReplicationSettings": settings}.items() if value is not None}
+
+
+def _describe_replications(self: DatabaseMigrationServiceResponse) -> str:
+    params = json.loads(self.body or "{}")
+    found = _matching_replication_configs(_dms_replication_configs(self.dms_backend).values(), params.get("Filters") or [])
+    replications = [
+        {
+            "ReplicationConfigIdentifier": record["ReplicationConfigIdentifier"],
+            "ReplicationConfigArn": record["ReplicationConfigArn"],
+            "SourceEndpointArn": record["SourceEndpointArn"],
+            "TargetEndpointArn": record["TargetEndpointArn"],
+            "ReplicationType": record["ReplicationType"],
+            "Status": "created",
+        }
+        for record in found
+    ]
+    return json.dumps({"Replications": replications})
+
+
+def _describe_replication_table_statistics(self: DatabaseMigrationServiceResponse) -> str:
+    arn = json.loads(self.body)["ReplicationConfigArn"]
+    _find_replication_config(self.dms_backend, arn)
+    # Nothing ever runs on the emulator, so no table has been loaded or validated.
+    return json.dumps({"ReplicationConfigArn": arn, "ReplicationTableStatistics": []})
+
+
+def _modify_replication_config_record(record: dict[str, Any], params: dict[str, Any]) -> None:
+    """ModifyReplicationConfig: the given members replace the stored ones; a compute config merges."""
+    for member in (
+        "ReplicationConfigIdentifier",
+        "ReplicationType",
+        "TableMappings",
+        "ReplicationSettings",
+        "SupplementalSettings",
+        "SourceEndpointArn",
+        "TargetEndpointArn",
+    ):
+        if member in params:
+            record[member] = params[member]
+    if "ComputeConfig" in params:
+        record["ComputeConfig"] = {**record["ComputeConfig"], **params["ComputeConfig"]}
+    record["ReplicationConfigUpdateTime"] = _epoch(utcnow())
+
+
+def _new_replication_config(params: dict[str, Any], arn: str, resource_id: str) -> dict[str, Any]:
+    """What CreateReplicationConfig stores (`tap_` members: ours, never answered)."""
+    now = _epoch(utcnow())
+    return {
+        "ReplicationConfigIdentifier": params["ReplicationConfigIdentifier"],
+        "ReplicationConfigArn": arn,
+        "SourceEndpointArn": params["SourceEndpointArn"],
+        "TargetEndpointArn": params["TargetEndpointArn"],
+        "ReplicationType": params["ReplicationType"],
+        "ComputeConfig": dict(params.get("ComputeConfig") or {}),
+        "ReplicationSettings": params.get("ReplicationSettings"),
+        "SupplementalSettings": params.get("SupplementalSettings"),
+        "TableMappings": params["TableMappings"],
+        "ReplicationConfigCreateTime": now,
+        "ReplicationConfigUpdateTime": now,
+        "tap_resource_id": resource_id,
+        "tap_stream_id": _dms_random_id(),
+    }
+
+
+def patch_dms_replication_configs() -> None:
     """DMS Serverless replication configs (Create/Describe/Modify/DeleteReplicationConfig, DescribeReplications and
     DescribeReplicationTableStatistics).
 
@@ -1016,144 +1118,53 @@ def patch_dms_replication_configs() -> None:  # noqa: PLR0915  (installs the han
         _absent(DatabaseMigrationServiceResponse, action)
     as_sent = os.environ.get(DMS_SETTINGS_AS_SENT_ENV) == "1"
 
-    def configs(backend: DatabaseMigrationServiceBackend) -> dict[str, dict[str, Any]]:
-        # Keyed by ARN; kept on the backend, so moto's reset (which replaces backends) clears them too.
-        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("tap_replication_configs", {})
-        return store
-
-    def find(backend: DatabaseMigrationServiceBackend, arn: str) -> dict[str, Any]:
-        found = configs(backend).get(arn)
-        if found is None:
-            raise ResourceNotFoundFault(f"Replication config {arn} not found.")
-        return found
-
-    def check_endpoint(backend: DatabaseMigrationServiceBackend, arn: str) -> None:
-        if all(endpoint.endpoint_arn != arn for endpoint in backend.endpoints.values()):
-            raise ResourceNotFoundFault(f"Endpoint {arn} not found.")
-
     def answer(record: dict[str, Any]) -> dict[str, Any]:
-        sent = record["ReplicationSettings"]
-        settings = (
-            sent
-            if as_sent
-            else json.dumps(
-                aws_shaped_task_settings(
-                    _parse_settings(sent),
-                    log_group=f"dms-serverless-replication-{record['tap_resource_id']}",
-                    log_stream=f"dms-serverless-serv-res-id-{record['tap_stream_id']}",
-                )
-            )
-        )
-        shown = {key: value for key, value in record.items() if not key.startswith("tap_")}
-        return {key: value for key, value in {**shown, "ReplicationSettings": settings}.items() if value is not None}
-
-    def matching(records: Iterable[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        fields = {"replication-config-arn": "ReplicationConfigArn", "replication-config-id": "ReplicationConfigIdentifier"}
-        found = list(records)
-        for entry in filters:
-            field = fields.get(entry.get("Name", ""))
-            if field is None:
-                raise JsonRESTError("InvalidParameterValueException", f"Invalid filter name: {entry.get('Name')}")
-            found = [record for record in found if record[field] in entry.get("Values", [])]
-        return found
-
-    def random_id() -> str:
-        return "".join(mock_random.choice(string.ascii_uppercase + string.digits) for _ in range(26))
+        return _replication_config_answer(record, as_sent=as_sent)
 
     def create_replication_config(self: DatabaseMigrationServiceResponse) -> str:
         params = json.loads(self.body)
         backend = self.dms_backend
         identifier = params["ReplicationConfigIdentifier"]
-        if any(record["ReplicationConfigIdentifier"] == identifier for record in configs(backend).values()):
+        if any(record["ReplicationConfigIdentifier"] == identifier for record in _dms_replication_configs(backend).values()):
             raise ResourceAlreadyExistsFault(f"Replication config {identifier} already exists.")
-        check_endpoint(backend, params["SourceEndpointArn"])
-        check_endpoint(backend, params["TargetEndpointArn"])
-        resource_id = params.get("ResourceIdentifier") or random_id()
+        _check_dms_endpoint(backend, params["SourceEndpointArn"])
+        _check_dms_endpoint(backend, params["TargetEndpointArn"])
+        resource_id = params.get("ResourceIdentifier") or _dms_random_id()
         arn = _dms_arn(backend, "replication-config", resource_id)
-        now = _epoch(utcnow())
-        configs(backend)[arn] = {
-            "ReplicationConfigIdentifier": identifier,
-            "ReplicationConfigArn": arn,
-            "SourceEndpointArn": params["SourceEndpointArn"],
-            "TargetEndpointArn": params["TargetEndpointArn"],
-            "ReplicationType": params["ReplicationType"],
-            "ComputeConfig": dict(params.get("ComputeConfig") or {}),
-            "ReplicationSettings": params.get("ReplicationSettings"),
-            "SupplementalSettings": params.get("SupplementalSettings"),
-            "TableMappings": params["TableMappings"],
-            "ReplicationConfigCreateTime": now,
-            "ReplicationConfigUpdateTime": now,
-            "tap_resource_id": resource_id,
-            "tap_stream_id": random_id(),
-        }
+        _dms_replication_configs(backend)[arn] = _new_replication_config(params, arn, resource_id)
         if params.get("Tags"):
             backend.tagger.tag_resource(arn, params["Tags"])
-        return json.dumps({"ReplicationConfig": answer(configs(backend)[arn])})
+        return json.dumps({"ReplicationConfig": answer(_dms_replication_configs(backend)[arn])})
 
     def describe_replication_configs(self: DatabaseMigrationServiceResponse) -> str:
         params = json.loads(self.body or "{}")
-        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
+        found = _matching_replication_configs(_dms_replication_configs(self.dms_backend).values(), params.get("Filters") or [])
         return json.dumps({"ReplicationConfigs": [answer(record) for record in found]})
 
     def modify_replication_config(self: DatabaseMigrationServiceResponse) -> str:
         params = json.loads(self.body)
         backend = self.dms_backend
-        record = find(backend, params["ReplicationConfigArn"])
+        record = _find_replication_config(backend, params["ReplicationConfigArn"])
         for member in ("SourceEndpointArn", "TargetEndpointArn"):
             if member in params:
-                check_endpoint(backend, params[member])
-        for member in (
-            "ReplicationConfigIdentifier",
-            "ReplicationType",
-            "TableMappings",
-            "ReplicationSettings",
-            "SupplementalSettings",
-            "SourceEndpointArn",
-            "TargetEndpointArn",
-        ):
-            if member in params:
-                record[member] = params[member]
-        if "ComputeConfig" in params:
-            record["ComputeConfig"] = {**record["ComputeConfig"], **params["ComputeConfig"]}
-        record["ReplicationConfigUpdateTime"] = _epoch(utcnow())
+                _check_dms_endpoint(backend, params[member])
+        _modify_replication_config_record(record, params)
         return json.dumps({"ReplicationConfig": answer(record)})
 
     def delete_replication_config(self: DatabaseMigrationServiceResponse) -> str:
         arn = json.loads(self.body)["ReplicationConfigArn"]
         backend = self.dms_backend
-        record = find(backend, arn)
-        del configs(backend)[arn]
+        record = _find_replication_config(backend, arn)
+        del _dms_replication_configs(backend)[arn]
         backend.tagger.delete_all_tags_for_resource(arn)
         return json.dumps({"ReplicationConfig": answer(record)})
-
-    def describe_replications(self: DatabaseMigrationServiceResponse) -> str:
-        params = json.loads(self.body or "{}")
-        found = matching(configs(self.dms_backend).values(), params.get("Filters") or [])
-        replications = [
-            {
-                "ReplicationConfigIdentifier": record["ReplicationConfigIdentifier"],
-                "ReplicationConfigArn": record["ReplicationConfigArn"],
-                "SourceEndpointArn": record["SourceEndpointArn"],
-                "TargetEndpointArn": record["TargetEndpointArn"],
-                "ReplicationType": record["ReplicationType"],
-                "Status": "created",
-            }
-            for record in found
-        ]
-        return json.dumps({"Replications": replications})
-
-    def describe_replication_table_statistics(self: DatabaseMigrationServiceResponse) -> str:
-        arn = json.loads(self.body)["ReplicationConfigArn"]
-        find(self.dms_backend, arn)
-        # Nothing ever runs on the emulator, so no table has been loaded or validated.
-        return json.dumps({"ReplicationConfigArn": arn, "ReplicationTableStatistics": []})
 
     _install(DatabaseMigrationServiceResponse, "create_replication_config", create_replication_config)
     _install(DatabaseMigrationServiceResponse, "describe_replication_configs", describe_replication_configs)
     _install(DatabaseMigrationServiceResponse, "modify_replication_config", modify_replication_config)
     _install(DatabaseMigrationServiceResponse, "delete_replication_config", delete_replication_config)
-    _install(DatabaseMigrationServiceResponse, "describe_replications", describe_replications)
-    _install(DatabaseMigrationServiceResponse, "describe_replication_table_statistics", describe_replication_table_statistics)
+    _install(DatabaseMigrationServiceResponse, "describe_replications", _describe_replications)
+    _install(DatabaseMigrationServiceResponse, "describe_replication_table_statistics", _describe_replication_table_statistics)
 
 
 PATCHES: Final[tuple[Callable[[], None], ...]] = (
@@ -1194,16 +1205,6 @@ def apply_all() -> list[str]:
         revert_all()
         raise
     return names
-
-
-def revert_all() -> None:
-    """Put every patched moto attribute back as it was (newest first)."""
-    while _installed:
-        owner, name, previous = _installed.pop()
-        if previous is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, previous)
 
 
 @contextlib.contextmanager

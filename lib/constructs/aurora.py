@@ -63,9 +63,15 @@ class Aurora(Construct):
     ) -> None:
         super().__init__(scope, id_)
         prefix = context.prefix
-        kms_key_arn = context.kms_key_arn
         self.cluster_identifier = f"{prefix}-aurora"
         self.subnet_group = DbSubnetGroup(self, "subnets", name=f"{prefix}-aurora", subnet_ids=subnet_ids)
+        self.parameter_group, log_exports = self._build_parameter_group(prefix, config)
+        self.cluster = self._build_cluster(context, config, security_group_ids, log_exports)
+        self.monitoring_role = self._build_monitoring_role(context)
+        self.instances = self._build_instances(context, config)
+
+    def _build_parameter_group(self, prefix: str, config: AuroraConfig) -> tuple[RdsClusterParameterGroup, list[str]]:
+        """The engine's TLS-only, reverse-ready parameter group, and the logs the cluster exports for that engine."""
         if config.is_mysql:
             family, short, log_exports = "aurora-mysql8.0", "mysql80", ["audit", "error", "slowquery"]
             parameters = _mysql_parameters()
@@ -75,7 +81,7 @@ class Aurora(Construct):
             family, short, log_exports = f"aurora-postgresql{major}", f"pg{major}", ["postgresql"]
             parameters = _postgres_parameters()
             replication = "logical replication"
-        self.parameter_group = RdsClusterParameterGroup(
+        parameter_group = RdsClusterParameterGroup(
             self,
             "cluster-params",
             name=f"{prefix}-aurora-{short}",
@@ -83,7 +89,13 @@ class Aurora(Construct):
             description=f"{prefix}: TLS-only connections; {replication} available for a reverse task",
             parameter=parameters,
         )
-        self.cluster = RdsCluster(
+        return parameter_group, log_exports
+
+    def _build_cluster(
+        self, context: StackContext, config: AuroraConfig, security_group_ids: Sequence[str], log_exports: list[str]
+    ) -> RdsCluster:
+        prefix, kms_key_arn = context.prefix, context.kms_key_arn
+        return RdsCluster(
             self,
             "cluster",
             cluster_identifier=self.cluster_identifier,
@@ -112,7 +124,11 @@ class Aurora(Construct):
                 min_capacity=config.min_acu, max_capacity=config.max_acu
             ),
         )
-        self.monitoring_role = IamRole(
+
+    def _build_monitoring_role(self, context: StackContext) -> IamRole:
+        """The role RDS enhanced monitoring publishes the instances' OS metrics with."""
+        prefix = context.prefix
+        monitoring_role = IamRole(
             self,
             "monitoring-role",
             name=f"{prefix}-rds-monitoring",
@@ -121,13 +137,18 @@ class Aurora(Construct):
         IamRolePolicyAttachment(
             self,
             "monitoring-policy",
-            role=self.monitoring_role.name,
+            role=monitoring_role.name,
             policy_arn=context.managed_policy_arn("service-role/AmazonRDSEnhancedMonitoringRole"),
         )
-        self.instances: list[RdsClusterInstance] = []
+        return monitoring_role
+
+    def _build_instances(self, context: StackContext, config: AuroraConfig) -> list[RdsClusterInstance]:
+        """One writer, then `reader_count` readers, all Serverless v2."""
+        prefix, kms_key_arn = context.prefix, context.kms_key_arn
+        instances: list[RdsClusterInstance] = []
         for index in range(1 + config.reader_count):
             role = "writer" if index == 0 else f"reader-{index}"
-            self.instances.append(
+            instances.append(
                 RdsClusterInstance(
                     self,
                     role,
@@ -148,6 +169,7 @@ class Aurora(Construct):
                     monitoring_role_arn=self.monitoring_role.arn,
                 )
             )
+        return instances
 
     @property
     def master_secret_arn(self) -> str:

@@ -15,6 +15,7 @@ from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordWeightedRoutingPolicy
@@ -80,30 +81,52 @@ class Cutover(Construct):
         targets: CutoverTargets,
     ) -> None:
         super().__init__(scope, id_)
-        prefix = context.prefix
-        log_retention_days = context.log_retention_days
-        if config.hosted_zone_id:
-            self.zone_id = config.hosted_zone_id
-        else:
-            zone = Route53Zone(
-                self,
-                "zone",
-                name=config.domain,
-                comment=f"{prefix}: cutover names (private)",
-                # The stack's VPC and the application VPCs that must resolve reader./writer. (cutover.associated_vpc_ids).
-                vpc=[Route53ZoneVpc(vpc_id=vpc_id) for vpc_id in (targets.vpc_id, *config.associated_vpc_ids)],
-            )
-            self.zone_id = zone.zone_id
+        self.zone_id = self._zone_id(context, config, targets)
         self.reader_name = f"{READER_RECORD_PREFIX}.{config.domain}"
         self.writer_name = f"{WRITER_RECORD_PREFIX}.{config.domain}"
-        self.records: dict[tuple[str, str], Route53Record] = {}
+        self.records = self._build_records(config, targets)
+        self.state_parameter = self._build_state_parameter(parameter_path)
+        # Created and deleted by the Lambda as its mutex; Terraform only names it (and scopes IAM to it).
+        self.lock_parameter_name = f"{parameter_path}/cutover/lock"
+        self.function_name = f"{context.prefix}-cutover"
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=f"/aws/lambda/{self.function_name}",
+            retention_in_days=context.log_retention_days,
+            kms_key_id=targets.kms_key_arn,
+        )
+        serverless = targets.dms_instance_id is None
+        self.role = self._build_role(context, targets, serverless=serverless)
+        timeout = config.drain_timeout_seconds + INVOCATION_MARGIN_SECONDS
+        self.environment = self._environment(config, targets, timeout)
+        self.function = self._build_lambda(targets, timeout)
+        self._build_event_rules(context, config, targets, serverless=serverless)
+
+    def _zone_id(self, context: StackContext, config: CutoverConfig, targets: CutoverTargets) -> str:
+        """The given private zone, or a new one for the stack's VPC and the application VPCs."""
+        if config.hosted_zone_id:
+            return config.hosted_zone_id
+        zone = Route53Zone(
+            self,
+            "zone",
+            name=config.domain,
+            comment=f"{context.prefix}: cutover names (private)",
+            # The stack's VPC and the application VPCs that must resolve reader./writer. (cutover.associated_vpc_ids).
+            vpc=[Route53ZoneVpc(vpc_id=vpc_id) for vpc_id in (targets.vpc_id, *config.associated_vpc_ids)],
+        )
+        return zone.zone_id
+
+    def _build_records(self, config: CutoverConfig, targets: CutoverTargets) -> dict[tuple[str, str], Route53Record]:
+        """The reader and writer pairs, all weight on the source; the Lambda owns weight and TTL from then on."""
+        records: dict[tuple[str, str], Route53Record] = {}
         for name, aurora_host in (
             (self.reader_name, targets.aurora_reader_endpoint),
             (self.writer_name, targets.aurora_writer_endpoint),
         ):
             for set_id, host, weight in ((SET_ID_SOURCE, targets.source_host, FULL_WEIGHT), (SET_ID_AURORA, aurora_host, 0)):
                 label = f"{name.split('.')[0]}-{set_id}"
-                self.records[(name, set_id)] = Route53Record(
+                records[(name, set_id)] = Route53Record(
                     self,
                     label,
                     zone_id=self.zone_id,
@@ -115,8 +138,10 @@ class Cutover(Construct):
                     weighted_routing_policy=Route53RecordWeightedRoutingPolicy(weight=weight),
                     lifecycle=TerraformResourceLifecycle(ignore_changes=LAMBDA_OWNED_RECORD_ATTRIBUTES),
                 )
+        return records
 
-        self.state_parameter = SsmParameter(
+    def _build_state_parameter(self, parameter_path: str) -> SsmParameter:
+        return SsmParameter(
             self,
             "state",
             name=f"{parameter_path}/cutover/state",
@@ -125,24 +150,14 @@ class Cutover(Construct):
             value=INITIAL_CUTOVER_STATE,
             lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
         )
-        # Created and deleted by the Lambda as its mutex; Terraform only names it (and scopes IAM to it).
-        self.lock_parameter_name = f"{parameter_path}/cutover/lock"
-        ssm_arn_base = context.arn("ssm", "parameter")
-        lock_parameter_arn = f"{ssm_arn_base}{self.lock_parameter_name}"
 
-        self.function_name = f"{prefix}-cutover"
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/aws/lambda/{self.function_name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=targets.kms_key_arn,
-        )
-        serverless = targets.dms_instance_id is None
-        self.role, _ = service_role(
+    def _build_role(self, context: StackContext, targets: CutoverTargets, *, serverless: bool) -> IamRole:
+        """The Lambda's least-privilege role: this zone, its two parameters, the topic, the gates' reads."""
+        lock_parameter_arn = f"{context.arn('ssm', 'parameter')}{self.lock_parameter_name}"
+        role, _ = service_role(
             self,
             RoleIds("role", "least-privilege", "cutover-policy"),
-            name=f"{prefix}-cutover",
+            name=f"{context.prefix}-cutover",
             service=context.service_principal("lambda"),
             policy_name="cutover",
             statements=[
@@ -174,12 +189,11 @@ class Cutover(Construct):
                 statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
             ],
         )
+        return role
 
-        # build/ is gitignored; the zip is deterministic, so rebuilding it on every synth is harmless.
-        zip_path = build_zip(LAMBDA_SOURCE_DIR, LAMBDA_ZIP)
-        asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
-        timeout = config.drain_timeout_seconds + INVOCATION_MARGIN_SECONDS
-        self.environment = {
+    def _environment(self, config: CutoverConfig, targets: CutoverTargets, timeout: int) -> dict[str, str]:
+        """The Lambda's settings: what it moves, what it watches, and the gates' bounds."""
+        return {
             CutoverEnv.STATE_PARAMETER_NAME: self.state_parameter.name,
             CutoverEnv.LOCK_PARAMETER_NAME: self.lock_parameter_name,
             CutoverEnv.HOSTED_ZONE_ID: self.zone_id,
@@ -212,7 +226,12 @@ class Cutover(Construct):
             # A lock older than one full invocation can only belong to an invocation that died.
             CutoverEnv.LOCK_TTL_SECONDS: str(timeout + INVOCATION_MARGIN_SECONDS),
         }
-        self.function = LambdaFunction(
+
+    def _build_lambda(self, targets: CutoverTargets, timeout: int) -> LambdaFunction:
+        # build/ is gitignored; the zip is deterministic, so rebuilding it on every synth is harmless.
+        zip_path = build_zip(LAMBDA_SOURCE_DIR, LAMBDA_ZIP)
+        asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
+        return LambdaFunction(
             self,
             "function",
             function_name=self.function_name,
@@ -231,6 +250,11 @@ class Cutover(Construct):
             depends_on=[self.log_group],
         )
 
+    def _build_event_rules(
+        self, context: StackContext, config: CutoverConfig, targets: CutoverTargets, *, serverless: bool
+    ) -> None:
+        """What invokes the Lambda: the replication's state changes and a periodic tick."""
+        prefix = context.prefix
         # A state change of the replication (stopped, failed, resumed) re-evaluates the gates at once.
         # DMS Serverless sends a replication config's changes under their own detail-type.
         task_events = CloudwatchEventRule(

@@ -103,14 +103,29 @@ class DataLake(Construct):
         self._secure_bucket(kms_key_arn)
         self._lifecycle(config)
 
-        self.database = GlueCatalogDatabase(
+        self.database = self._build_database(prefix, config)
+        self.security_configuration = self._build_security_configuration(prefix, kms_key_arn)
+        crawled = {key: target.crawled_prefix.strip("/") for key, target in targets.items() if target.crawled_prefix}
+        self.crawler_role: IamRole | None = None
+        self.crawlers: dict[str, GlueCrawler] = {}
+        self.writer_policies: dict[str, IamRolePolicy] = {}  # dms_writer_role id -> its policy
+        if crawled:
+            self._crawlers(prefix=prefix, config=config, crawled=crawled)
+
+        self.workgroup = self._build_workgroup(prefix, config, kms_key_arn)
+
+    def _build_database(self, prefix: str, config: DataLakeConfig) -> GlueCatalogDatabase:
+        return GlueCatalogDatabase(
             self,
             "database",
             # Athena rejects '-' in database names.
             name=config.glue_database_name or prefix.replace("-", "_"),
             description=f"{prefix}: tables of the data-lake prefixes DMS and Firehose write",
         )
-        self.security_configuration = GlueSecurityConfiguration(
+
+    def _build_security_configuration(self, prefix: str, kms_key_arn: str) -> GlueSecurityConfiguration:
+        """The crawlers' encryption: what they write to S3, their logs and their bookmarks, all with the stack's key."""
+        return GlueSecurityConfiguration(
             self,
             "security-configuration",
             name=f"{prefix}-lake",
@@ -127,14 +142,9 @@ class DataLake(Construct):
                 ),
             ),
         )
-        crawled = {key: target.crawled_prefix.strip("/") for key, target in targets.items() if target.crawled_prefix}
-        self.crawler_role: IamRole | None = None
-        self.crawlers: dict[str, GlueCrawler] = {}
-        self.writer_policies: dict[str, IamRolePolicy] = {}  # dms_writer_role id -> its policy
-        if crawled:
-            self._crawlers(prefix=prefix, config=config, crawled=crawled)
 
-        self.workgroup = AthenaWorkgroup(
+    def _build_workgroup(self, prefix: str, config: DataLakeConfig, kms_key_arn: str) -> AthenaWorkgroup:
+        return AthenaWorkgroup(
             self,
             "workgroup",
             name=f"{prefix}-analytics",

@@ -102,14 +102,7 @@ class Dms(Construct):
         kms_key_arn = context.kms_key_arn
         self.instance_id = f"{prefix}-dms"
         self.serverless = config.serverless
-        self.subnet_group = DmsReplicationSubnetGroup(
-            self,
-            "subnets",
-            replication_subnet_group_id=f"{prefix}-dms",
-            replication_subnet_group_description=f"{prefix}: DMS in the private subnets",
-            subnet_ids=subnet_ids,
-            depends_on=service_roles.dependables,
-        )
+        self.subnet_group = self._build_subnet_group(prefix, subnet_ids, service_roles)
         self.instance: DmsReplicationInstance | None = None
         self.task_log_group: CloudwatchLogGroup | None = None
         # Shared with the reverse task, which runs where the forward one does and trusts the same CAs.
@@ -117,30 +110,7 @@ class Dms(Construct):
         self.source_certificate_arns: dict[str, str] = {}
         self.service_role_dependables = service_roles.dependables
         if not config.serverless:
-            # DMS writes task logs to this group by name; creating it first sets retention and encryption.
-            self.task_log_group = CloudwatchLogGroup(
-                self,
-                "task-logs",
-                name=f"dms-tasks-{self.instance_id}",
-                retention_in_days=config.log_retention_days,
-                kms_key_id=kms_key_arn,
-            )
-            self.instance = DmsReplicationInstance(
-                self,
-                "instance",
-                replication_instance_id=self.instance_id,
-                replication_instance_class=config.instance_class,
-                allocated_storage=config.allocated_storage_gb,
-                engine_version=config.engine_version,
-                multi_az=config.multi_az,
-                publicly_accessible=False,
-                kms_key_arn=kms_key_arn,
-                replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-                vpc_security_group_ids=list(security_group_ids),
-                auto_minor_version_upgrade=True,
-                apply_immediately=False,
-                depends_on=[*service_roles.dependables, self.task_log_group],
-            )
+            self.task_log_group, self.instance = self._build_instance(kms_key_arn, config, security_group_ids, service_roles)
         self.source_endpoints = {
             key: self._source_endpoint(prefix, source, source_secret_arns[key], secrets_access_role_arn, kms_key_arn)
             for key, source in sources.items()
@@ -156,61 +126,134 @@ class Dms(Construct):
         self.serverless_log_groups: dict[str, CloudwatchLogGroup] = {}
         self.task_arns: dict[str, str] = {}
         if self.instance is not None:
-            instance_arn = self.instance.replication_instance_arn
-            for key, task in config.tasks.items():
-                replication_task = DmsReplicationTask(
-                    self,
-                    f"task-{key}",
-                    replication_task_id=f"{prefix}-{key}",
-                    migration_type=task.migration_type,
-                    replication_instance_arn=instance_arn,
-                    source_endpoint_arn=source_arns[task.source],
-                    target_endpoint_arn=target_arns[task.target],
-                    table_mappings=task.table_mappings,
-                    replication_task_settings=task.settings,
-                    cdc_start_position=task.cdc_start_position or None,
-                    # Starting the full load is an operator decision: the source must be prepared first.
-                    start_replication_task=False,
-                )
-                self.tasks[key] = replication_task
-                self.task_arns[key] = replication_task.replication_task_arn
+            self._build_tasks(prefix, config, self.instance, source_arns, target_arns)
         else:
-            compute = self.serverless_compute = DmsReplicationConfigComputeConfig(
-                replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-                vpc_security_group_ids=list(security_group_ids),
-                kms_key_id=kms_key_arn,
-                min_capacity_units=config.min_capacity_units,
-                max_capacity_units=config.max_capacity_units,
-                multi_az=config.multi_az,
+            compute = self.serverless_compute = self._serverless_compute(kms_key_arn, config, security_group_ids)
+            self._build_replication_configs(
+                prefix, config, kms_key_arn=kms_key_arn, compute=compute, source_arns=source_arns, target_arns=target_arns
             )
-            for key, task in config.tasks.items():
-                # DMS Serverless logs to this group name (its resource id) once the replication runs:
-                # creating it first gives it the retention and key of the other log groups.
-                self.serverless_log_groups[key] = CloudwatchLogGroup(
-                    self,
-                    f"replication-{key}-logs",
-                    name=f"dms-serverless-replication-{prefix}-{key}",
-                    retention_in_days=config.log_retention_days,
-                    kms_key_id=kms_key_arn,
-                )
-                replication = DmsReplicationConfig(
-                    self,
-                    f"replication-{key}",
-                    replication_config_identifier=f"{prefix}-{key}",
-                    resource_identifier=f"{prefix}-{key}",
-                    replication_type=task.migration_type,
-                    compute_config=compute,
-                    source_endpoint_arn=source_arns[task.source],
-                    target_endpoint_arn=target_arns[task.target],
-                    table_mappings=task.table_mappings,
-                    replication_settings=task.settings,
-                    start_replication=False,
-                    depends_on=service_roles.dependables,
-                )
-                self.tasks[key] = replication
-                self.task_arns[key] = replication.arn
         # Literal identifiers (we chose them): whoever needs the tasks to exist depends on `self.tasks`.
         self.task_ids = {key: f"{prefix}-{key}" for key in self.tasks}
+
+    def _build_subnet_group(
+        self, prefix: str, subnet_ids: list[str], service_roles: DmsServiceRoles
+    ) -> DmsReplicationSubnetGroup:
+        return DmsReplicationSubnetGroup(
+            self,
+            "subnets",
+            replication_subnet_group_id=f"{prefix}-dms",
+            replication_subnet_group_description=f"{prefix}: DMS in the private subnets",
+            subnet_ids=subnet_ids,
+            depends_on=service_roles.dependables,
+        )
+
+    def _build_instance(
+        self, kms_key_arn: str, config: DmsConfig, security_group_ids: Sequence[str], service_roles: DmsServiceRoles
+    ) -> tuple[CloudwatchLogGroup, DmsReplicationInstance]:
+        """The replication instance and the group its tasks log to."""
+        # DMS writes task logs to this group by name; creating it first sets retention and encryption.
+        task_log_group = CloudwatchLogGroup(
+            self,
+            "task-logs",
+            name=f"dms-tasks-{self.instance_id}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
+        )
+        instance = DmsReplicationInstance(
+            self,
+            "instance",
+            replication_instance_id=self.instance_id,
+            replication_instance_class=config.instance_class,
+            allocated_storage=config.allocated_storage_gb,
+            engine_version=config.engine_version,
+            multi_az=config.multi_az,
+            publicly_accessible=False,
+            kms_key_arn=kms_key_arn,
+            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+            vpc_security_group_ids=list(security_group_ids),
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            depends_on=[*service_roles.dependables, task_log_group],
+        )
+        return task_log_group, instance
+
+    def _build_tasks(
+        self,
+        prefix: str,
+        config: DmsConfig,
+        instance: DmsReplicationInstance,
+        source_arns: Mapping[str, str],
+        target_arns: Mapping[str, str],
+    ) -> None:
+        """One replication task per `dms.tasks` entry, on the instance; none started."""
+        instance_arn = instance.replication_instance_arn
+        for key, task in config.tasks.items():
+            replication_task = DmsReplicationTask(
+                self,
+                f"task-{key}",
+                replication_task_id=f"{prefix}-{key}",
+                migration_type=task.migration_type,
+                replication_instance_arn=instance_arn,
+                source_endpoint_arn=source_arns[task.source],
+                target_endpoint_arn=target_arns[task.target],
+                table_mappings=task.table_mappings,
+                replication_task_settings=task.settings,
+                cdc_start_position=task.cdc_start_position or None,
+                # Starting the full load is an operator decision: the source must be prepared first.
+                start_replication_task=False,
+            )
+            self.tasks[key] = replication_task
+            self.task_arns[key] = replication_task.replication_task_arn
+
+    def _serverless_compute(
+        self, kms_key_arn: str, config: DmsConfig, security_group_ids: Sequence[str]
+    ) -> DmsReplicationConfigComputeConfig:
+        return DmsReplicationConfigComputeConfig(
+            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+            vpc_security_group_ids=list(security_group_ids),
+            kms_key_id=kms_key_arn,
+            min_capacity_units=config.min_capacity_units,
+            max_capacity_units=config.max_capacity_units,
+            multi_az=config.multi_az,
+        )
+
+    def _build_replication_configs(
+        self,
+        prefix: str,
+        config: DmsConfig,
+        *,
+        kms_key_arn: str,
+        compute: DmsReplicationConfigComputeConfig,
+        source_arns: Mapping[str, str],
+        target_arns: Mapping[str, str],
+    ) -> None:
+        """DMS Serverless: one replication config per `dms.tasks` entry, each with its log group; none started."""
+        for key, task in config.tasks.items():
+            # DMS Serverless logs to this group name (its resource id) once the replication runs:
+            # creating it first gives it the retention and key of the other log groups.
+            self.serverless_log_groups[key] = CloudwatchLogGroup(
+                self,
+                f"replication-{key}-logs",
+                name=f"dms-serverless-replication-{prefix}-{key}",
+                retention_in_days=config.log_retention_days,
+                kms_key_id=kms_key_arn,
+            )
+            replication = DmsReplicationConfig(
+                self,
+                f"replication-{key}",
+                replication_config_identifier=f"{prefix}-{key}",
+                resource_identifier=f"{prefix}-{key}",
+                replication_type=task.migration_type,
+                compute_config=compute,
+                source_endpoint_arn=source_arns[task.source],
+                target_endpoint_arn=target_arns[task.target],
+                table_mappings=task.table_mappings,
+                replication_settings=task.settings,
+                start_replication=False,
+                depends_on=self.service_role_dependables,
+            )
+            self.tasks[key] = replication
+            self.task_arns[key] = replication.arn
 
     def _source_endpoint(
         self, prefix: str, source: SourceConfig, secret_arn: str, access_role_arn: str, kms_key_arn: str

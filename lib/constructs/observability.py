@@ -74,6 +74,14 @@ class ObservedResources:
 
 
 @dataclass(frozen=True)
+class _Dimensions:
+    task: Mapping[str, Mapping[str, str]]  # task key -> its series
+    instance: Mapping[str, str] | None  # None: DMS Serverless
+    cluster: Mapping[str, str] | None  # None: no Aurora target
+    function: Mapping[str, str] | None  # None: no cutover
+
+
+@dataclass(frozen=True)
 class AlarmSpec:
     suffix: str
     description: str
@@ -99,13 +107,39 @@ class Observability(Construct):
     ) -> None:
         super().__init__(scope, id_)
         prefix = context.prefix
-        region = context.region
-        ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
         # CloudWatch names a task by the resource id at the end of its ARN, not by its identifier.
         # One function call per task (not split + element): each call is a jsii round trip at synth.
         self.task_resource_ids = {key: Fn.regex("[^:]+$", arn) for key, arn in observed.dms_task_arns.items()}
+        serverless = observed.dms_instance_id is None
+        dims = self._dimensions(observed)
+        self.alarm_specs = self._all_alarm_specs(config, observed, dims)
+        self.alarms = self._build_alarms(prefix, health_alarm_prefix, observed)
+        self.task_stopped_rule = self._build_task_stopped_rule(prefix, observed, serverless=serverless)
+        if observed.dms_instance_id is not None:
+            self._instance_event_subscription(prefix, observed, observed.dms_instance_id)
+            self._task_event_subscription(prefix, observed)
+        # The document is kept as a typed attribute: tests check the flat metric arrays on it.
+        self.dashboard_document = dashboard_document(
+            self._widgets(
+                config,
+                observed=observed,
+                task_dims=dims.task.get(observed.primary_task_key),
+                instance_dims=dims.instance,
+                cluster_dims=dims.cluster,
+                function_dims=dims.function,
+            ),
+            context.region,
+        )
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=f"{prefix}-migration",
+            dashboard_body=jsonencode(self.dashboard_document),
+        )
+
+    def _dimensions(self, observed: ObservedResources) -> _Dimensions:
+        """The CloudWatch dimensions of each observed resource (None: the stack has no such resource)."""
         instance_id = observed.dms_instance_id
-        serverless = instance_id is None
         if instance_id is None:
             # One series per replication config, named "<account>:<resource id>".
             task_dims = {
@@ -120,17 +154,26 @@ class Observability(Construct):
         instance_dims = {"ReplicationInstanceIdentifier": instance_id} if instance_id is not None else None
         cluster_dims = {"DBClusterIdentifier": observed.aurora_cluster_id} if observed.aurora_cluster_id else None
         function_dims = {"FunctionName": observed.cutover_function_name} if observed.cutover_function_name else None
+        return _Dimensions(task_dims, instance_dims, cluster_dims, function_dims)
 
-        self.alarm_specs = self._alarm_specs(config, task_dims, instance_dims, cluster_dims, function_dims)
-        if serverless:
-            self.alarm_specs += [self._capacity_spec(key, dims) for key, dims in task_dims.items()]
+    def _all_alarm_specs(self, config: ObservabilityConfig, observed: ObservedResources, dims: _Dimensions) -> list[AlarmSpec]:
+        specs = self._alarm_specs(config, dims.task, dims.instance, dims.cluster, dims.function)
+        if observed.dms_instance_id is None:
+            specs += [self._capacity_spec(key, task_dims) for key, task_dims in dims.task.items()]
         else:
             # A Serverless replication's validation is read by the cutover Lambda (table statistics).
             for key in observed.validated_task_keys:
-                self.alarm_specs += self._validation_specs(key, task_dims[key])
+                specs += self._validation_specs(key, dims.task[key])
         for key, names in observed.kinesis.items():
-            self.alarm_specs += self._delivery_specs(key, names)
-        self.alarms = {
+            specs += self._delivery_specs(key, names)
+        return specs
+
+    def _build_alarms(
+        self, prefix: str, health_alarm_prefix: str, observed: ObservedResources
+    ) -> dict[str, CloudwatchMetricAlarm]:
+        """One alarm per spec: health alarms gate the cutover, operational ones (`ops_alarm_prefix`) do not."""
+        ops_alarm_prefix = f"{prefix}-{OPS_ALARM_INFIX}-"
+        return {
             spec.suffix: CloudwatchMetricAlarm(
                 self,
                 f"alarm-{spec.suffix}",
@@ -151,11 +194,12 @@ class Observability(Construct):
             for spec in self.alarm_specs
         }
 
+    def _build_task_stopped_rule(self, prefix: str, observed: ObservedResources, *, serverless: bool) -> CloudwatchEventRule:
         # A task that fails or stops is an incident whatever CloudWatch says about lag (after the writer flip,
         # a stopped reverse task means a writer rollback would lose writes). DMS Serverless sends its
         # replication config's failures under their own detail-type and event types.
         reverse_arns = [observed.reverse_task_arn] if observed.reverse_task_arn is not None else []
-        self.task_stopped_rule = CloudwatchEventRule(
+        task_stopped_rule = CloudwatchEventRule(
             self,
             "task-stopped",
             name=f"{prefix}-dms-task-stopped",
@@ -169,39 +213,20 @@ class Observability(Construct):
             ),
         )
         CloudwatchEventTarget(
-            self, "task-stopped-to-topic", rule=self.task_stopped_rule.name, arn=observed.topic_arn, target_id="alerts"
+            self, "task-stopped-to-topic", rule=task_stopped_rule.name, arn=observed.topic_arn, target_id="alerts"
         )
+        return task_stopped_rule
 
-        if instance_id is not None:
-            DmsEventSubscription(
-                self,
-                "instance-events",
-                name=f"{prefix}-dms-instance",
-                sns_topic_arn=observed.topic_arn,
-                source_type="replication-instance",
-                source_ids=[instance_id],
-                event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
-                enabled=True,
-            )
-            self._task_event_subscription(prefix, observed)
-
-        # The document is kept as a typed attribute: tests check the flat metric arrays on it.
-        self.dashboard_document = dashboard_document(
-            self._widgets(
-                config,
-                observed=observed,
-                task_dims=task_dims.get(observed.primary_task_key),
-                instance_dims=instance_dims,
-                cluster_dims=cluster_dims,
-                function_dims=function_dims,
-            ),
-            region,
-        )
-        self.dashboard = CloudwatchDashboard(
+    def _instance_event_subscription(self, prefix: str, observed: ObservedResources, instance_id: str) -> None:
+        DmsEventSubscription(
             self,
-            "dashboard",
-            dashboard_name=f"{prefix}-migration",
-            dashboard_body=jsonencode(self.dashboard_document),
+            "instance-events",
+            name=f"{prefix}-dms-instance",
+            sns_topic_arn=observed.topic_arn,
+            source_type="replication-instance",
+            source_ids=[instance_id],
+            event_categories=DMS_INSTANCE_EVENT_CATEGORIES,
+            enabled=True,
         )
 
     def _task_event_subscription(self, prefix: str, observed: ObservedResources) -> None:
@@ -378,6 +403,51 @@ class Observability(Construct):
         ]
 
     @staticmethod
+    def _task_widgets(
+        config: ObservabilityConfig, observed: ObservedResources, task_dims: Mapping[str, str]
+    ) -> list[MetricWidget | TextWidget]:
+        """The primary task's lag and throughput, and its validation (instance) or capacity (Serverless)."""
+        key = observed.primary_task_key
+        widgets: list[MetricWidget | TextWidget] = [
+            MetricWidget(
+                f"DMS CDC latency (s), task {key}",
+                [
+                    Metric("AWS/DMS", "CDCLatencySource", task_dims, "Maximum"),
+                    Metric("AWS/DMS", "CDCLatencyTarget", task_dims, "Maximum"),
+                ],
+                annotations=[("alarm", config.cdc_latency_alarm_seconds)],
+            ),
+            MetricWidget(
+                f"DMS changes and throughput, task {key}",
+                [
+                    Metric("AWS/DMS", "CDCIncomingChanges", task_dims, "Maximum"),
+                    Metric("AWS/DMS", "FullLoadThroughputRowsTarget", task_dims, "Average"),
+                    Metric("AWS/DMS", "CDCThroughputRowsTarget", task_dims, "Average"),
+                ],
+            ),
+        ]
+        if observed.dms_instance_id is not None and key in observed.validated_task_keys:
+            widgets.append(
+                MetricWidget(
+                    f"DMS row validation, task {key}",
+                    [
+                        Metric("AWS/DMS", f"Validation{kind}OverallCount", task_dims, "Maximum")
+                        for kind in ("Failed", "Suspended", "Pending")
+                    ],
+                    period=300,
+                )
+            )
+        if observed.dms_instance_id is None:
+            widgets.append(
+                MetricWidget(
+                    f"DMS Serverless capacity (%), replication {key}",
+                    [Metric("AWS/DMS", "CapacityUtilization", task_dims, "Maximum")],
+                    annotations=[("alarm", SERVERLESS_CAPACITY_ALARM_PERCENT)],
+                )
+            )
+        return widgets
+
+    @staticmethod
     def _widgets(
         config: ObservabilityConfig,
         *,
@@ -388,45 +458,8 @@ class Observability(Construct):
         function_dims: Mapping[str, str] | None,
     ) -> list[MetricWidget | TextWidget]:
         widgets: list[MetricWidget | TextWidget] = []
-        key = observed.primary_task_key
         if task_dims is not None:
-            widgets += [
-                MetricWidget(
-                    f"DMS CDC latency (s), task {key}",
-                    [
-                        Metric("AWS/DMS", "CDCLatencySource", task_dims, "Maximum"),
-                        Metric("AWS/DMS", "CDCLatencyTarget", task_dims, "Maximum"),
-                    ],
-                    annotations=[("alarm", config.cdc_latency_alarm_seconds)],
-                ),
-                MetricWidget(
-                    f"DMS changes and throughput, task {key}",
-                    [
-                        Metric("AWS/DMS", "CDCIncomingChanges", task_dims, "Maximum"),
-                        Metric("AWS/DMS", "FullLoadThroughputRowsTarget", task_dims, "Average"),
-                        Metric("AWS/DMS", "CDCThroughputRowsTarget", task_dims, "Average"),
-                    ],
-                ),
-            ]
-            if observed.dms_instance_id is not None and key in observed.validated_task_keys:
-                widgets.append(
-                    MetricWidget(
-                        f"DMS row validation, task {key}",
-                        [
-                            Metric("AWS/DMS", f"Validation{kind}OverallCount", task_dims, "Maximum")
-                            for kind in ("Failed", "Suspended", "Pending")
-                        ],
-                        period=300,
-                    )
-                )
-            if observed.dms_instance_id is None:
-                widgets.append(
-                    MetricWidget(
-                        f"DMS Serverless capacity (%), replication {key}",
-                        [Metric("AWS/DMS", "CapacityUtilization", task_dims, "Maximum")],
-                        annotations=[("alarm", SERVERLESS_CAPACITY_ALARM_PERCENT)],
-                    )
-                )
+            widgets += Observability._task_widgets(config, observed, task_dims)
         if instance_dims is not None:
             widgets.append(
                 MetricWidget(

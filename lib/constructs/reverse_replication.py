@@ -62,15 +62,36 @@ class ReverseReplication(Construct):
         """
         super().__init__(scope, id_)
         prefix = context.prefix
-        kms_key_arn = context.kms_key_arn
-        log_retention_days = context.log_retention_days
         self.task_id = f"{prefix}-{forward_task_key}-{REVERSE_TASK_SUFFIX}"
         postgres = not aurora.is_mysql
         # PostgreSQL has no CDC start time: the CLI creates this slot at the fence (test_decoding) and starts
         # the task from the LSN it returns. DMS refuses to start while the slot is missing, instead of
         # creating its own slot at start and missing the writes made since the flip.
         self.slot_name = f"{prefix}_{REVERSE_TASK_SUFFIX}".replace("-", "_") if postgres else None
-        self.aurora_source = DmsEndpoint(
+        self.aurora_source = self._build_aurora_source(
+            context, source, target, aurora, secret_arn=aurora_secret_arn, access_role_arn=secrets_access_role_arn
+        )
+        self.source_target = self._build_source_target(
+            context, source, dms, secret_arn=source_write_secret_arn, access_role_arn=secrets_access_role_arn
+        )
+        self.log_group: CloudwatchLogGroup | None = None
+        self.task: DmsReplicationTask | DmsReplicationConfig = self._build_task(context, dms, table_mappings, settings)
+        self.task_arn = self.task.replication_task_arn if isinstance(self.task, DmsReplicationTask) else self.task.arn
+
+    def _build_aurora_source(
+        self,
+        context: StackContext,
+        source: SourceConfig,
+        target: TargetConfig,
+        aurora: AuroraConfig,
+        *,
+        secret_arn: str,
+        access_role_arn: str,
+    ) -> DmsEndpoint:
+        """Aurora's writer as the reverse task's source, reading the slot the CLI creates at the fence."""
+        prefix, kms_key_arn = context.prefix, context.kms_key_arn
+        postgres = not aurora.is_mysql
+        return DmsEndpoint(
             self,
             "aurora-source",
             endpoint_id=f"{prefix}-{REVERSE_TASK_SUFFIX}-source-{target.key}",
@@ -80,8 +101,8 @@ class ReverseReplication(Construct):
             database_name=aurora.database_name if postgres else None,
             # The cluster parameter group refuses anything but TLS.
             ssl_mode="require",
-            secrets_manager_arn=aurora_secret_arn,
-            secrets_manager_access_role_arn=secrets_access_role_arn,
+            secrets_manager_arn=secret_arn,
+            secrets_manager_access_role_arn=access_role_arn,
             kms_key_arn=kms_key_arn,
             postgres_settings=(
                 DmsEndpointPostgresSettings(
@@ -98,7 +119,13 @@ class ReverseReplication(Construct):
             ),
             extra_connection_attributes=None if postgres else f"eventsPollInterval={source.events_poll_interval_seconds}",
         )
-        self.source_target = DmsEndpoint(
+
+    def _build_source_target(
+        self, context: StackContext, source: SourceConfig, dms: Dms, *, secret_arn: str, access_role_arn: str
+    ) -> DmsEndpoint:
+        """The on-premises source as the reverse task's target, written by the reverse task's own user."""
+        prefix, kms_key_arn = context.prefix, context.kms_key_arn
+        return DmsEndpoint(
             self,
             "source-target",
             endpoint_id=f"{prefix}-{REVERSE_TASK_SUFFIX}-target-{source.key}",
@@ -108,8 +135,8 @@ class ReverseReplication(Construct):
             ssl_mode=source.ssl_mode,
             tags=unencrypted_opt_in(source.key, source.allow_unencrypted, source.ssl_mode),
             certificate_arn=dms.source_certificate_arns.get(source.key),
-            secrets_manager_arn=source_write_secret_arn,
-            secrets_manager_access_role_arn=secrets_access_role_arn,
+            secrets_manager_arn=secret_arn,
+            secrets_manager_access_role_arn=access_role_arn,
             kms_key_arn=kms_key_arn,
             # The cutover fences the source with a database default (default_transaction_read_only = on); the reverse
             # task's own sessions opt out, so no role needs an override that the fence proof would flag.
@@ -119,12 +146,15 @@ class ReverseReplication(Construct):
                 else None
             ),
         )
+
+    def _build_task(
+        self, context: StackContext, dms: Dms, table_mappings: str, settings: str
+    ) -> DmsReplicationTask | DmsReplicationConfig:
+        """CDC only and stopped, where the forward task runs: the replication instance, or DMS Serverless."""
         source_arn = self.aurora_source.endpoint_arn
         target_arn = self.source_target.endpoint_arn
-        self.log_group: CloudwatchLogGroup | None = None
-        self.task: DmsReplicationTask | DmsReplicationConfig
         if dms.instance is not None:
-            self.task = DmsReplicationTask(
+            return DmsReplicationTask(
                 self,
                 "task",
                 replication_task_id=self.task_id,
@@ -137,17 +167,16 @@ class ReverseReplication(Construct):
                 # Started by the CLI at the writer flip, with a CDC start position.
                 start_replication_task=False,
             )
-            self.task_arn = self.task.replication_task_arn
-        elif dms.serverless_compute is not None:
+        if dms.serverless_compute is not None:
             # As for the forward replication: DMS Serverless logs to this name once the replication runs.
             self.log_group = CloudwatchLogGroup(
                 self,
                 "logs",
                 name=f"dms-serverless-replication-{self.task_id}",
-                retention_in_days=log_retention_days,
-                kms_key_id=kms_key_arn,
+                retention_in_days=context.log_retention_days,
+                kms_key_id=context.kms_key_arn,
             )
-            self.task = DmsReplicationConfig(
+            return DmsReplicationConfig(
                 self,
                 "replication",
                 replication_config_identifier=self.task_id,
@@ -161,6 +190,4 @@ class ReverseReplication(Construct):
                 start_replication=False,
                 depends_on=list(dms.service_role_dependables),
             )
-            self.task_arn = self.task.arn
-        else:
-            raise ValueError("the DMS construct built neither a replication instance nor a Serverless compute config")
+        raise ValueError("the DMS construct built neither a replication instance nor a Serverless compute config")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_stream import CloudwatchLogStream
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
     KinesisFirehoseDeliveryStream,
     KinesisFirehoseDeliveryStreamExtendedS3Configuration,
@@ -63,10 +65,18 @@ class KinesisDelivery(Construct):
         bucket_arn: str,
     ) -> None:
         super().__init__(scope, id_)
+        self.stream = self._build_stream(context, name, config)
+        self.stream_arn: str = self.stream.arn
+        # The policy is exposed so the DMS endpoint can depend on it: DMS tests the role when the endpoint is created.
+        self.dms_access_role, self.dms_access_policy = self._build_dms_access_role(context, name)
+        self.log_group, self.log_stream = self._build_delivery_logs(context, name)
+        self.firehose_role, self.firehose_policy = self._build_firehose_role(context, name, config, bucket_arn)
+        self.delivery_stream = self._build_delivery_stream(context, name, config, bucket_arn)
+
+    def _build_stream(self, context: StackContext, name: str, config: KinesisTargetConfig) -> KinesisStream:
         kms_key_arn = context.kms_key_arn
-        log_retention_days = context.log_retention_days
         provisioned = config.stream_mode == "PROVISIONED"
-        self.stream = KinesisStream(
+        return KinesisStream(
             self,
             "stream",
             name=name,
@@ -78,10 +88,11 @@ class KinesisDelivery(Construct):
             shard_count=config.shard_count if provisioned else None,
             shard_level_metrics=list(SHARD_LEVEL_METRICS),
         )
-        self.stream_arn: str = self.stream.arn
 
-        # The policy is exposed so the DMS endpoint can depend on it: DMS tests the role when the endpoint is created.
-        self.dms_access_role, self.dms_access_policy = service_role(
+    def _build_dms_access_role(self, context: StackContext, name: str) -> tuple[IamRole, IamRolePolicy]:
+        """The role DMS writes the stream with."""
+        kms_key_arn = context.kms_key_arn
+        return service_role(
             self,
             RoleIds("dms-role", "dms-role-policy", "dms-role-document"),
             name=f"{name}{KINESIS_DMS_ROLE_SUFFIX}",
@@ -101,18 +112,25 @@ class KinesisDelivery(Construct):
             ],
         )
 
-        log_group_name = f"/aws/kinesisfirehose/{name}"
-        self.log_group = CloudwatchLogGroup(
+    def _build_delivery_logs(self, context: StackContext, name: str) -> tuple[CloudwatchLogGroup, CloudwatchLogStream]:
+        kms_key_arn = context.kms_key_arn
+        log_retention_days = context.log_retention_days
+        log_group_name = _delivery_log_group_name(name)
+        log_group = CloudwatchLogGroup(
             self, "delivery-logs", name=log_group_name, retention_in_days=log_retention_days, kms_key_id=kms_key_arn
         )
-        self.log_stream = CloudwatchLogStream(
-            self, "delivery-log-stream", name=DELIVERY_LOG_STREAM, log_group_name=self.log_group.name
-        )
-        log_stream_arn = context.arn("logs", f"log-group:{log_group_name}:log-stream:{DELIVERY_LOG_STREAM}")
+        log_stream = CloudwatchLogStream(self, "delivery-log-stream", name=DELIVERY_LOG_STREAM, log_group_name=log_group.name)
+        return log_group, log_stream
 
+    def _build_firehose_role(
+        self, context: StackContext, name: str, config: KinesisTargetConfig, bucket_arn: str
+    ) -> tuple[IamRole, IamRolePolicy]:
+        """The role Firehose reads the stream and writes the lake's prefix with."""
+        kms_key_arn = context.kms_key_arn
+        log_stream_arn = context.arn("logs", f"log-group:{_delivery_log_group_name(name)}:log-stream:{DELIVERY_LOG_STREAM}")
         data_objects = f"{bucket_arn}/{config.delivery_prefix}/*"
         error_objects = f"{bucket_arn}/{config.delivery_prefix}-errors/*"
-        self.firehose_role, self.firehose_policy = service_role(
+        return service_role(
             self,
             RoleIds("firehose-role", "firehose-role-policy", "firehose-role-document"),
             name=f"{name}{FIREHOSE_ROLE_SUFFIX}",
@@ -162,6 +180,10 @@ class KinesisDelivery(Construct):
             ],
         )
 
+    def _build_delivery_stream(
+        self, context: StackContext, name: str, config: KinesisTargetConfig, bucket_arn: str
+    ) -> KinesisFirehoseDeliveryStream:
+        kms_key_arn = context.kms_key_arn
         processing = None
         dynamic_partitioning = None
         if config.dynamic_partitioning:
@@ -187,7 +209,7 @@ class KinesisDelivery(Construct):
 
         # No server_side_encryption block: Firehose refuses it when the source is a Kinesis stream. The records
         # rest encrypted in the stream (KMS) and in S3 (kms_key_arn below).
-        self.delivery_stream = KinesisFirehoseDeliveryStream(
+        return KinesisFirehoseDeliveryStream(
             self,
             "delivery",
             name=name,
@@ -213,6 +235,10 @@ class KinesisDelivery(Construct):
             # Firehose checks its role on create and reads at once; the policy must exist (and propagate) first.
             depends_on=[self.firehose_policy],
         )
+
+
+def _delivery_log_group_name(name: str) -> str:
+    return f"/aws/kinesisfirehose/{name}"
 
 
 def _parameter(

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tools import emulator_fixtures, moto_network_patches, moto_patches
+from tools import emulator_fixtures, moto_patches
 from tools.emulator_fixtures import ExistingNetwork, FixtureShapeError, FixtureSpecError, seed_existing_network
 
 from .moto_server import reset, serve
@@ -50,7 +50,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture
 def emulator(server_url: str) -> Iterator[str]:
     reset(server_url)
-    with moto_patches.applied(), moto_network_patches.network_applied():
+    with moto_patches.applied():
         yield server_url
 
 

@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.responses.vpn_connections import VPNConnections
-from moto.route53.responses import Route53
 
 from tools import moto_network_patches, moto_patches
 
@@ -57,7 +56,7 @@ def factory(url: str) -> ClientFactory:
 @pytest.fixture
 def patched(server_url: str) -> Iterator[ClientFactory]:
     reset(server_url)
-    with moto_patches.applied(), moto_network_patches.network_applied():
+    with moto_patches.applied():
         yield factory(server_url)
 
 
@@ -307,19 +306,7 @@ def test_the_emulators_patches_include_the_network_patches_and_revert_them() -> 
     assert vars(VPCBackend)["create_vpc"] is before["create_vpc"]
 
 
-def test_apply_network_applies_the_base_patches_first() -> None:
-    # apply_all() does nothing once anything is installed: network patches alone would shut it out.
-    before = vars(Route53)["create_hosted_zone"]
-    try:
-        moto_network_patches.apply_network()
-        assert vars(Route53)["create_hosted_zone"] is not before
-        assert moto_network_patches.is_network_applied()
-    finally:
-        moto_patches.revert_all()
-    assert vars(Route53)["create_hosted_zone"] is before
-
-
 def test_importing_the_network_patches_does_not_import_moto_patches() -> None:
-    # So moto_patches can list NETWORK_PATCHES with a top-level import, whichever module comes first.
+    # The arrow goes one way: moto_patches lists NETWORK_PATCHES; both share tools/moto_patch_base.py.
     code = "import sys, tools.moto_network_patches; sys.exit('tools.moto_patches' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], check=False).returncode == 0
