@@ -452,48 +452,46 @@ def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Se
 def _lob_sizes(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> Callable[[_Column], LobSize]:
     """Each LOB column's largest value in bytes, as DMS reads it, without scanning a large table.
 
-    One query per table with LOB columns. A table of at most `lob_sample_pages` heap pages (its size from
-    pg_relation_size, never a stale statistic) is measured whole; a larger one through TABLESAMPLE SYSTEM,
-    which reads about `lob_sample_pages` random pages. octet_length of text and bytea reads the TOAST
-    header only, never the value. A query out of budget leaves its columns unmeasured (largest None).
+    Two queries per table with LOB columns: its size, then the measure. A table of at most
+    `lob_sample_pages` heap pages (pg_relation_size, never a stale statistic) is measured whole; a larger
+    one through TABLESAMPLE SYSTEM, which reads about `lob_sample_pages` random pages. octet_length of
+    text and bytea reads the TOAST header only, never the value. Out of budget: largest None.
     """
     by_table: dict[TableName, list[_Column]] = {}
     for column in columns:
         if column.is_lob:
             by_table.setdefault(column.table, []).append(column)
     sizes: dict[tuple[TableName, str], LobSize] = {}
-    if not by_table:
-        return lambda column: sizes[(column.table, column.name)]
-    pages = {
-        TableName(schema, name): int(count)
-        for schema, name, count in connection.execute(
-            "SELECT n.nspname, c.relname, (SELECT coalesce(sum(pg_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t) "
-            "/ current_setting('block_size')::int "
-            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            ([t.schema for t in by_table], [t.name for t in by_table]),
-        ).fetchall()
-    }
     for table, lobs in by_table.items():
-        size = pages.get(table, 0)
-        measures = sql.SQL(", ").join(
-            (_BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE).format(sql.Identifier(column.name)) for column in lobs
-        )
-        query = sql.SQL("SELECT {} FROM {}").format(measures, _relation(*_pair(table)))
-        if size <= options.lob_sample_pages:
-            scope = f"whole table, {size} page(s)"
-        else:
-            percent = 100.0 * options.lob_sample_pages / size
-            query = sql.SQL("{} TABLESAMPLE SYSTEM ({})").format(query, sql.SQL(f"{percent:.6f}"))
-            scope = f"a sample of ~{options.lob_sample_pages} of {size} pages ({percent:.2f}%)"
         try:
+            # pg_relation_size takes the table's ACCESS SHARE lock: inside the try, like the measurement.
+            size = int(
+                _value(
+                    connection,
+                    # pg_partition_tree is empty for a table that is neither partitioned nor a partition.
+                    "SELECT coalesce((SELECT sum(pg_relation_size(t.relid)) FROM pg_partition_tree(%s::regclass) t), "
+                    "pg_relation_size(%s::regclass)) / current_setting('block_size')::int",
+                    (_relation(*_pair(table)).as_string(connection),) * 2,
+                )
+            )
+            whole = size <= options.lob_sample_pages
+            measures = sql.SQL(", ").join(
+                (_BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE).format(sql.Identifier(column.name))
+                for column in lobs
+            )
+            query = sql.SQL("SELECT {} FROM {}").format(measures, _relation(*_pair(table)))
+            if whole:
+                scope = f"whole table, {size} page(s)"
+            else:
+                percent = 100.0 * options.lob_sample_pages / size
+                query = sql.SQL("{} TABLESAMPLE SYSTEM ({})").format(query, sql.SQL(f"{percent:.6f}"))
+                scope = f"a sample of ~{options.lob_sample_pages} of {size} pages ({percent:.2f}%)"
             row = connection.execute(query).fetchone() or ()
         except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
             spent = budget_spent(error, options) or "budget"
             for column in lobs:
                 sizes[(table, column.name)] = LobSize(None, False, spent)
             continue
-        whole = size <= options.lob_sample_pages
         for column, largest in zip(lobs, row, strict=False):
             sizes[(table, column.name)] = LobSize(int(largest or 0), whole, scope)
     return lambda column: sizes[(column.table, column.name)]
