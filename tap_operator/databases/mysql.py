@@ -33,6 +33,7 @@ from .checks import (
     lob_primary_key_checks,
     marker_table_check,
     no_long_transaction,
+    not_checked,
     ok,
     primary_key_checks,
     reachable,
@@ -322,7 +323,9 @@ def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightO
 
         checks += guarded("table selection", "source", options, spent, selection)
         checks += guarded("binary log settings", "source", options, spent, lambda: _binlog_checks(connection))
-        checks += guarded("privileges", endpoint.user, options, spent, lambda: _grant_checks(connection, endpoint, tables))
+        checks += guarded(
+            "privileges", endpoint.user, options, spent, lambda: _grant_checks(connection, endpoint, tables, options)
+        )
 
         def column_checks() -> list[Check]:
             columns = _columns(connection, tables)
@@ -391,7 +394,9 @@ def _global_privileges(connection: Connection) -> set[str]:
     return found
 
 
-def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> list[Check]:
+def _grant_checks(
+    connection: Connection, endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions | None = None
+) -> list[Check]:
     checks: list[Check] = []
     privileges = _global_privileges(connection)
     everything = "ALL PRIVILEGES" in privileges or "ALL" in privileges
@@ -415,13 +420,22 @@ def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[T
     else:
         checks.append(ok("replication grants", endpoint.user, held))
     denied: list[TableName] = []
+    unchecked: list[Check] = []
     for table in tables:
         try:
             _rows(connection, f"SELECT 1 FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
         except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as error:
+            # Opening the table waits for its metadata lock: an ALTER or LOCK TABLES elsewhere runs it out of budget.
+            spent = budget_spent(error, options) if options is not None else None
+            if spent is not None:
+                unchecked.append(not_checked("select privilege", str(table), spent, options or PreflightOptions()))
+                continue
             if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
                 raise
             denied.append(table)
+    checks += unchecked
+    if unchecked and not denied:
+        return checks
     checks += select_privilege_checks(
         endpoint.user, tables, denied, lambda table: f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';"
     )
