@@ -263,3 +263,35 @@ def test_partitioned_table_is_measured_through_its_partitions(pg_db: Callable[[]
     only_events = mappings(("public", "events", "include"), ("public", MARKER_TABLE, "include"))
     blocked = only(run_preflight(source.endpoint(), None, only_events, PreflightOptions()), "lob size", "block")
     assert blocked.subject == "public.events.body" and "whole table, 1 page(s)" in blocked.value
+
+
+# --------------------------------------------------------------------------------------
+# The verdicts alone (no server)
+
+
+def test_lob_verdicts_from_measures_whole_sampled_and_out_of_budget() -> None:
+    from dataclasses import dataclass
+
+    from tap_operator.databases import TaskSettings
+    from tap_operator.databases.checks import LobSize, lob_checks
+
+    @dataclass(frozen=True)
+    class Col:
+        table: TableName
+        name: str
+        in_primary_key: bool = False
+        is_lob: bool = True
+        declared_type: str = "text"
+
+    columns = [Col(TableName("s", f"t{i}"), "body") for i in range(8)]
+    measures = {
+        "t0": LobSize(10, True, "whole table, 1 page(s)"),
+        "t1": LobSize(None, False, "statement_timeout 5000 ms"),
+        **{f"t{i}": LobSize(100, False, "a sample of ~1280 of 9999 pages (12.80%)") for i in range(2, 8)},
+    }
+    checks = lob_checks(columns, TaskSettings(), lambda column: measures[column.table.name], PreflightOptions(), "extra fix")
+    assert [(c.verdict, c.subject) for c in checks] == [("warn", "s.t1.body"), ("warn", "source")]
+    assert "statement_timeout 5000 ms" in checks[0].value
+    assert checks[1].value.startswith("6 LOB column(s) only sampled") and "and 1 more" in checks[1].value
+    assert "extra fix" in checks[1].fix
+    assert [c.verdict for c in lob_checks(columns[:1], TaskSettings(), lambda column: measures["t0"])] == ["ok"]
