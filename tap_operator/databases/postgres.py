@@ -297,7 +297,9 @@ def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightO
             return found + _type_checks(columns)
 
         checks += guarded("primary key, lob size, column type", "source", options, spent, column_checks)
-        checks += guarded("unreplicated data", "source", options, spent, lambda: _unreplicated_checks(connection, tables))
+        checks += guarded(
+            "unlogged table, large objects", "source", options, spent, lambda: _unreplicated_checks(connection, tables)
+        )
         checks += guarded("long transaction", "source", options, spent, lambda: _activity_checks(connection, options))
         checks += guarded(
             "drain marker table", "source", options, spent, lambda: [_marker_check(connection, tables, options.marker_schema)]
