@@ -7,18 +7,22 @@ call; the LOB size check reads a bounded sample, and a query out of budget is a 
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from tap_operator import dbcli
 from tap_operator.databases import Check, EndpointError, PreflightOptions, TableName, run_preflight
 from tap_operator.databases.checks import MARKER_TABLE
 from tap_operator.databases.drift import check_schema_drift, schema_drift
 from tap_operator.databases.postgres import preflight_session
 
-from .conftest import PgDatabase, mappings
+from .conftest import PgDatabase, mappings, write_config
 
 ALL_PUBLIC = mappings(("public", "%", "include"))
 
@@ -295,3 +299,20 @@ def test_lob_verdicts_from_measures_whole_sampled_and_out_of_budget() -> None:
     assert checks[1].value.startswith("6 LOB column(s) only sampled") and "and 1 more" in checks[1].value
     assert "extra fix" in checks[1].fix
     assert [c.verdict for c in lob_checks(columns[:1], TaskSettings(), lambda column: measures["t0"])] == ["ok"]
+
+
+def test_cli_budget_options_reach_the_checks(tmp_path: Path, pg_db: Callable[[], PgDatabase]) -> None:
+    source, target = healthy(pg_db), healthy(pg_db)
+    target.execute("CREATE TABLE pages (id int PRIMARY KEY, body text)")
+    source.execute("CREATE TABLE pages (id int PRIMARY KEY, body text)")
+    source.execute("INSERT INTO pages SELECT g, 'p' || g FROM generate_series(1, 2000) g")
+    config = str(write_config(tmp_path, engine="postgres", mappings_json=ALL_PUBLIC))
+    out, err = io.StringIO(), io.StringIO()
+    urls = ["--source-url", source.url(), "--target-url", target.url(), "--config", config]
+    budgets = ["--lob-sample-pages", "1", "--statement-timeout-ms", "4000"]
+    assert dbcli.preflight([*urls, "--json", *budgets], out, err, env={}) == 0, err.getvalue()
+    lob = [check for check in json.loads(out.getvalue())["checks"] if check["name"] == "lob size"]
+    assert lob[0]["verdict"] == "warn" and "a sample of ~1 of" in lob[0]["value"]
+    out, err = io.StringIO(), io.StringIO()
+    assert dbcli.preflight([*urls, "--lock-timeout-ms", "0"], out, err, env={}) == 1
+    assert err.getvalue().strip() == "error: preflight option lock_timeout_ms must be at least 1, got 0"
