@@ -1,6 +1,7 @@
 """The operator CLI's database commands, and the database steps of the fence/drain flow.
 
     preflight [--source-url URL] [--target-url URL] [--config FILE] [--task KEY] [--outputs FILE] [--json]
+              [--statement-timeout-ms MS] [--lock-timeout-ms MS] [--lob-sample-pages N] [--lob-sample-rows N]
     sequences [--check | --sync] [--gap N] [same credential options] [--json]
 
 Credentials: --source-url / --target-url (or TAP_SOURCE_URL / TAP_TARGET_URL, which keep passwords out of
