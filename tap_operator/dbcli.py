@@ -1,6 +1,7 @@
 """The operator CLI's database commands, and the database steps of the fence/drain flow.
 
     preflight [--source-url URL] [--target-url URL] [--config FILE] [--task KEY] [--outputs FILE] [--json]
+              [--statement-timeout-ms MS] [--lock-timeout-ms MS] [--lob-sample-pages N] [--lob-sample-rows N]
     sequences [--check | --sync] [--gap N] [same credential options] [--json]
 
 Credentials: --source-url / --target-url (or TAP_SOURCE_URL / TAP_TARGET_URL, which keep passwords out of
@@ -51,7 +52,13 @@ from .databases import (
     worst,
     write_marker,
 )
-from .databases.checks import DEFAULT_LONG_TRANSACTION_SECONDS
+from .databases.checks import (
+    DEFAULT_LOB_SAMPLE_PAGES,
+    DEFAULT_LOB_SAMPLE_ROWS,
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_LONG_TRANSACTION_SECONDS,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+)
 from .databases.endpoints import CONFIG_SSL_MODES
 from .databases.errors import scrub
 
@@ -317,6 +324,14 @@ def preflight(
         help=f"report transactions open longer than this (default {DEFAULT_LONG_TRANSACTION_SECONDS})",
     )
     parser.add_argument("--marker-schema", default=DEFAULT_MARKER_SCHEMA, help="PostgreSQL schema of the drain marker table")
+    budgets = (
+        ("--statement-timeout-ms", DEFAULT_STATEMENT_TIMEOUT_MS, "budget of each preflight query"),
+        ("--lock-timeout-ms", DEFAULT_LOCK_TIMEOUT_MS, "how long a preflight query may wait for a lock (MySQL: whole seconds)"),
+        ("--lob-sample-pages", DEFAULT_LOB_SAMPLE_PAGES, "PostgreSQL: heap pages the LOB size check reads per table"),
+        ("--lob-sample-rows", DEFAULT_LOB_SAMPLE_ROWS, "MySQL/MariaDB: rows the LOB size check reads per table"),
+    )
+    for flag, default, text in budgets:
+        parser.add_argument(flag, type=int, default=default, help=f"{text} (default {default})")
 
     def command(args: argparse.Namespace, environment: Mapping[str, str]) -> int:
         config, task, source, target = _task_endpoints(args, environment, session_factory)
@@ -327,6 +342,10 @@ def preflight(
             task_count=sum(1 for other in config.dms.tasks.values() if other.source == task.source),
             long_transaction_seconds=args.long_transaction_seconds,
             marker_schema=args.marker_schema,
+            statement_timeout_ms=args.statement_timeout_ms,
+            lock_timeout_ms=args.lock_timeout_ms,
+            lob_sample_pages=args.lob_sample_pages,
+            lob_sample_rows=args.lob_sample_rows,
         )
         checks = run_preflight(source, target, task.table_mappings, options)
         if args.json:

@@ -15,6 +15,11 @@ VERDICTS: tuple[Verdict, ...] = ("ok", "warn", "block")
 MARKER_TABLE = "tap_migrate_cutover_marker"
 DEFAULT_MARKER_SCHEMA = "public"  # PostgreSQL; on MySQL/MariaDB the marker lives in the source database
 DEFAULT_LONG_TRANSACTION_SECONDS = 300
+# The preflight runs on a live production source: every query has a budget (see PreflightOptions).
+DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+DEFAULT_LOCK_TIMEOUT_MS = 1000
+DEFAULT_LOB_SAMPLE_PAGES = 1280  # PostgreSQL: 10 MB of 8 KB heap pages read per table, at most
+DEFAULT_LOB_SAMPLE_ROWS = 10000  # MySQL/MariaDB: rows read per table, at most (InnoDB has no TABLESAMPLE)
 # DMS limited LOB mode caps LobMaxSize at 100 MB (102400 KB).
 _MAX_LOB_KB = 102400
 
@@ -98,6 +103,20 @@ class PreflightOptions:
     task_count: int = 1  # DMS tasks reading this source (each holds a replication slot / binlog reader)
     long_transaction_seconds: int = DEFAULT_LONG_TRANSACTION_SECONDS
     marker_schema: str = DEFAULT_MARKER_SCHEMA  # PostgreSQL only
+    # Session budgets of every preflight query (PostgreSQL statement_timeout / lock_timeout; MySQL
+    # max_execution_time, MariaDB max_statement_time, lock_wait_timeout): a query that runs out of
+    # budget becomes a named warn ("not checked"), never an ok.
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    # How much of a table the LOB size check reads: a table within the budget is measured whole,
+    # a larger one by a sample (a sample that finds nothing too large is a warn, not a proof).
+    lob_sample_pages: int = DEFAULT_LOB_SAMPLE_PAGES
+    lob_sample_rows: int = DEFAULT_LOB_SAMPLE_ROWS
+
+    def __post_init__(self) -> None:
+        for name in ("statement_timeout_ms", "lock_timeout_ms", "lob_sample_pages", "lob_sample_rows"):
+            if getattr(self, name) < 1:
+                raise EndpointError(f"preflight option {name} must be at least 1, got {getattr(self, name)}")
 
 
 def task_checks(settings: TaskSettings) -> list[Check]:
@@ -193,8 +212,62 @@ def lob_primary_key_checks(columns: Iterable[Column], fix: str) -> list[Check]:
     ]
 
 
-def lob_checks(columns: Sequence[C], settings: TaskSettings, largest: Callable[[C], int]) -> list[Check]:
-    """LOB support and, in limited LOB mode, each LOB column's largest value (`largest` measures it) against LobMaxSize."""
+@dataclass(frozen=True)
+class LobSize:
+    """What the LOB size check learnt of one column without scanning a whole table.
+
+    `largest` is None when the measuring query ran out of budget (`scope` then says which); `whole` is
+    True when every row was measured, False when only a sample was (`scope` says how much).
+    """
+
+    largest: int | None
+    whole: bool
+    scope: str
+
+
+def not_checked(name: str, subject: str, spent: str, options: PreflightOptions) -> Check:
+    """A check whose query ran out of the preflight's budget: a named warn, never a silent ok."""
+    statement = max(options.statement_timeout_ms * 4, 30000)
+    lock = max(options.lock_timeout_ms * 4, 5000)
+    return warn(
+        name,
+        subject,
+        f"not checked: the query ran out of its budget ({spent}); the preflight stops rather than load the live source",
+        f"rerun at a quieter hour with a larger budget: ./cutover preflight --statement-timeout-ms {statement} "
+        f"--lock-timeout-ms {lock} (a lock wait means another session holds a conflicting lock: see who, and retry)",
+    )
+
+
+def guarded(
+    name: str,
+    subject: str,
+    options: PreflightOptions,
+    spent: Callable[[BaseException], str | None],
+    step: Callable[[], list[Check]],
+) -> list[Check]:
+    """The checks `step` returns, or one not_checked warn when its query ran out of budget (`spent` names the budget)."""
+    try:
+        return step()
+    except Exception as error:
+        budget = spent(error)
+        if budget is None:
+            raise
+        return [not_checked(name, subject, budget, options)]
+
+
+def lob_checks(
+    columns: Sequence[C],
+    settings: TaskSettings,
+    measure: Callable[[C], LobSize],
+    options: PreflightOptions | None = None,
+    sample_fix: str = "",
+) -> list[Check]:
+    """LOB support and, in limited LOB mode, each LOB column's largest value (`measure` reads it) against LobMaxSize.
+
+    `measure` never scans a large table: it reads a bounded sample. A value above LobMaxSize in the sample
+    blocks; a sample with nothing too large warns (the rest of the table was not read); a column whose
+    query ran out of budget warns as not checked. `sample_fix` is the engine's advice for sampled columns.
+    """
     lobs = [column for column in columns if column.is_lob]
     if not lobs:
         return [ok("lob size", "source", "no LOB column in the selected tables")]
@@ -210,22 +283,49 @@ def lob_checks(columns: Sequence[C], settings: TaskSettings, largest: Callable[[
     if not settings.truncates_lobs:
         return [ok("lob size", "source", f"full LOB mode: {len(lobs)} LOB column(s) migrate whole")]
     limit = settings.lob_max_size_kb * 1024
+    budget = options or PreflightOptions()
     checks: list[Check] = []
+    sampled: list[tuple[C, LobSize]] = []
     for column in lobs:
-        size = largest(column)
-        if size > limit:
+        size = measure(column)
+        if size.largest is None:
+            checks.append(not_checked("lob size", _column_subject(column), size.scope, budget))
+        elif size.largest > limit:
             checks.append(
                 block(
                     "lob size",
                     _column_subject(column),
-                    f"largest value {human_bytes(size)} ({size} bytes) > LobMaxSize {settings.lob_max_size_kb} KB: "
-                    "limited LOB mode truncates it silently",
-                    f"raise TargetMetadata.LobMaxSize to at least {-(-size // 1024)} KB, or use FullLobMode",
+                    f"largest value {human_bytes(size.largest)} ({size.largest} bytes) > LobMaxSize "
+                    f"{settings.lob_max_size_kb} KB: limited LOB mode truncates it silently ({size.scope})",
+                    f"raise TargetMetadata.LobMaxSize to at least {-(-size.largest // 1024)} KB, or use FullLobMode",
                 )
             )
+        elif not size.whole:
+            sampled.append((column, size))
+    if sampled:
+        shown = "; ".join(
+            f"{_column_subject(column)}: largest seen {human_bytes(size.largest or 0)} in {size.scope}"
+            for column, size in sampled[:5]
+        )
+        more = f" and {len(sampled) - 5} more" if len(sampled) > 5 else ""
+        checks.append(
+            warn(
+                "lob size",
+                "source",
+                f"{len(sampled)} LOB column(s) only sampled, nothing above LobMaxSize {settings.lob_max_size_kb} KB in the "
+                f"sample; values outside it were not read ({shown}{more})",
+                "use FullLobMode (nothing is truncated), or "
+                + (sample_fix + ", or " if sample_fix else "")
+                + "measure whole off-peak with a larger --lob-sample-pages / --lob-sample-rows and --statement-timeout-ms",
+            )
+        )
     if not checks:
         checks.append(
-            ok("lob size", "source", f"{len(lobs)} LOB column(s), all values within LobMaxSize {settings.lob_max_size_kb} KB")
+            ok(
+                "lob size",
+                "source",
+                f"{len(lobs)} LOB column(s) measured whole, all values within LobMaxSize {settings.lob_max_size_kb} KB",
+            )
         )
     return checks
 

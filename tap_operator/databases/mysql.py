@@ -13,7 +13,7 @@ import re
 import secrets
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,15 @@ from pymysql.constants import ER
 from .checks import (
     MARKER_TABLE,
     Check,
+    LobSize,
     PreflightOptions,
     block,
+    guarded,
     lob_checks,
     lob_primary_key_checks,
     marker_table_check,
     no_long_transaction,
+    not_checked,
     ok,
     primary_key_checks,
     reachable,
@@ -40,6 +43,7 @@ from .checks import (
     target_table_checks,
     warn,
 )
+from .drift import ColumnShape, TableShape
 from .endpoints import Endpoint, ca_file
 from .errors import DatabaseError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
@@ -267,25 +271,72 @@ def _columns(connection: Connection, tables: Sequence[TableName]) -> list[_Colum
 # Preflight: source
 
 
+@contextlib.contextmanager
+def preflight_session(endpoint: Endpoint, role: str, options: PreflightOptions) -> Iterator[Connection]:
+    """A session whose every statement has a budget: the preflight must never load or block a production source.
+
+    MySQL: max_execution_time (ms, SELECTs); MariaDB: max_statement_time (s); both: lock_wait_timeout (metadata
+    locks) and innodb_lock_wait_timeout (row locks), whole seconds, at least 1.
+    """
+    with session(endpoint, role) as connection:
+        lock_seconds = max(1, -(-options.lock_timeout_ms // 1000))
+        if _is_mariadb(connection):
+            _rows(connection, "SET SESSION max_statement_time = %s", (options.statement_timeout_ms / 1000,))
+        else:
+            _rows(connection, "SET SESSION max_execution_time = %s", (options.statement_timeout_ms,))
+        _rows(connection, "SET SESSION lock_wait_timeout = %s, innodb_lock_wait_timeout = %s", (lock_seconds, lock_seconds))
+        yield connection
+
+
+STATEMENT_TIMEOUT_CODES = (3024, 1969)  # MySQL max_execution_time exceeded; MariaDB max_statement_time exceeded
+
+
+def budget_spent(error: BaseException, options: PreflightOptions) -> str | None:
+    """Which budget a query ran out of, or None when the error is something else."""
+    if not isinstance(error, pymysql.Error):
+        return None
+    code = _code(error)
+    if code in STATEMENT_TIMEOUT_CODES:
+        return f"max_execution_time / max_statement_time {options.statement_timeout_ms} ms"
+    if code == ER.LOCK_WAIT_TIMEOUT:
+        return f"lock_wait_timeout {max(1, -(-options.lock_timeout_ms // 1000))} s: another session holds a conflicting lock"
+    return None
+
+
 def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
-    with session(endpoint, "source") as connection:
+    def spent(error: BaseException) -> str | None:
+        return budget_spent(error, options)
+
+    with preflight_session(endpoint, "source", options) as connection:
         checks = [reachable("source", server_version(connection), endpoint.host, endpoint.port)]
-        tables = select_tables(parse_rules(mappings_json), catalog(connection))
-        checks.append(
-            table_selection_check(
-                tables,
-                "the table mappings select no table on the source",
-                "fix the selection rules' schema-name (the MySQL database) / table-name; % and _ are wildcards",
-            )
+        tables: list[TableName] = []
+
+        def selection() -> list[Check]:
+            tables.extend(select_tables(parse_rules(mappings_json), catalog(connection)))
+            return [
+                table_selection_check(
+                    tables,
+                    "the table mappings select no table on the source",
+                    "fix the selection rules' schema-name (the MySQL database) / table-name; % and _ are wildcards",
+                )
+            ]
+
+        checks += guarded("table selection", "source", options, spent, selection)
+        checks += guarded("binary log settings", "source", options, spent, lambda: _binlog_checks(connection))
+        checks += guarded(
+            "privileges", endpoint.user, options, spent, lambda: _grant_checks(connection, endpoint, tables, options)
         )
-        checks += _binlog_checks(connection)
-        checks += _grant_checks(connection, endpoint, tables)
-        columns = _columns(connection, tables)
-        checks += _key_checks(tables, columns)
-        checks += lob_checks(columns, options.task, lambda column: _largest(connection, column))
-        checks.append(_ssl_check(connection, options))
-        checks += _long_transaction_checks(connection, options)
-        checks.append(_marker_check(connection, endpoint, tables))
+
+        def column_checks() -> list[Check]:
+            columns = _columns(connection, tables)
+            return _key_checks(tables, columns) + lob_checks(
+                columns, options.task, _lob_sizes(connection, columns, options), options
+            )
+
+        checks += guarded("primary key, lob size", "source", options, spent, column_checks)
+        checks += guarded("ssl", "source", options, spent, lambda: [_ssl_check(connection, options)])
+        checks += guarded("long transaction", "source", options, spent, lambda: _long_transaction_checks(connection, options))
+        checks += guarded("drain marker table", "source", options, spent, lambda: [_marker_check(connection, endpoint, tables)])
     return checks, tables
 
 
@@ -343,7 +394,9 @@ def _global_privileges(connection: Connection) -> set[str]:
     return found
 
 
-def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[TableName]) -> list[Check]:
+def _grant_checks(
+    connection: Connection, endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions | None = None
+) -> list[Check]:
     checks: list[Check] = []
     privileges = _global_privileges(connection)
     everything = "ALL PRIVILEGES" in privileges or "ALL" in privileges
@@ -367,13 +420,22 @@ def _grant_checks(connection: Connection, endpoint: Endpoint, tables: Sequence[T
     else:
         checks.append(ok("replication grants", endpoint.user, held))
     denied: list[TableName] = []
+    unchecked: list[Check] = []
     for table in tables:
         try:
             _rows(connection, f"SELECT 1 FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
         except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as error:
+            # Opening the table waits for its metadata lock: an ALTER or LOCK TABLES elsewhere runs it out of budget.
+            spent = budget_spent(error, options) if options is not None else None
+            if spent is not None:
+                unchecked.append(not_checked("select privilege", str(table), spent, options or PreflightOptions()))
+                continue
             if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
                 raise
             denied.append(table)
+    checks += unchecked
+    if unchecked and not denied:
+        return checks
     checks += select_privilege_checks(
         endpoint.user, tables, denied, lambda table: f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';"
     )
@@ -396,10 +458,37 @@ def _key_checks(tables: Sequence[TableName], columns: Sequence[_Column]) -> list
     return checks
 
 
-def _largest(connection: Connection, column: _Column) -> int:
-    """The largest value of a LOB column in bytes."""
-    query = f"SELECT MAX(OCTET_LENGTH({_name(column.name)})) FROM {_table(*_pair(column.table))}"  # noqa: S608
-    return int(_value(connection, query) or 0)
+def _lob_sizes(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> Callable[[_Column], LobSize]:
+    """Each LOB column's largest value in bytes, reading at most `lob_sample_rows` rows per table (one query each).
+
+    InnoDB has no TABLESAMPLE: the first rows in primary-key order are read. Fewer rows than the budget
+    means the whole table was measured; otherwise it is a sample. Out of budget: largest None.
+    """
+    by_table: dict[TableName, list[_Column]] = {}
+    for column in columns:
+        if column.is_lob:
+            by_table.setdefault(column.table, []).append(column)
+    sizes: dict[tuple[TableName, str], LobSize] = {}
+    limit = options.lob_sample_rows
+    for table, lobs in by_table.items():
+        names = ", ".join(_name(column.name) for column in lobs)
+        measures = ", ".join(f"MAX(OCTET_LENGTH({_name(column.name)}))" for column in lobs)
+        query = f"SELECT COUNT(*), {measures} FROM (SELECT {names} FROM {_table(*_pair(table))} LIMIT {limit + 1}) s"  # noqa: S608
+        try:
+            row = _row(connection, query) or ()
+        except pymysql.err.OperationalError as error:
+            budget = budget_spent(error, options)
+            if budget is None:
+                raise
+            for column in lobs:
+                sizes[(table, column.name)] = LobSize(None, False, budget)
+            continue
+        read = int(row[0] or 0) if row else 0
+        whole = read <= limit
+        scope = f"whole table, {read} row(s)" if whole else f"the first {limit} rows in key order"
+        for column, largest in zip(lobs, row[1:], strict=False):
+            sizes[(table, column.name)] = LobSize(int(largest or 0), whole, scope)
+    return lambda column: sizes[(column.table, column.name)]
 
 
 def _ssl_check(connection: Connection, options: PreflightOptions) -> Check:
@@ -468,18 +557,84 @@ def _marker_check(connection: Connection, endpoint: Endpoint, tables: Sequence[T
 
 
 def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
-    with session(endpoint, "target") as connection:
+    def spent(error: BaseException) -> str | None:
+        return budget_spent(error, options)
+
+    with preflight_session(endpoint, "target", options) as connection:
         checks = [reachable("target", server_version(connection), endpoint.host, endpoint.port)]
-        present = set(catalog(connection))
-        checks += target_table_checks(
-            tables,
-            present,
-            options.task.target_table_prep_mode,
-            "create the schema on the target first (mysqldump --no-data from the source)",
-        )
-        counters = list_auto_increments(connection, [table for table in tables if table in present])
-        checks.append(ok("target sequences", "target", f"{len(counters)} AUTO_INCREMENT column(s) readable"))
+        present: set[TableName] = set()
+
+        def table_checks() -> list[Check]:
+            present.update(catalog(connection))
+            return target_table_checks(
+                tables,
+                present,
+                options.task.target_table_prep_mode,
+                "create the schema on the target first (mysqldump --no-data from the source)",
+            )
+
+        def sequence_checks() -> list[Check]:
+            counters = list_auto_increments(connection, [table for table in tables if table in present])
+            return [ok("target sequences", "target", f"{len(counters)} AUTO_INCREMENT column(s) readable")]
+
+        checks += guarded("target table", "target", options, spent, table_checks)
+        checks += guarded("target sequences", "target", options, spent, sequence_checks)
     return checks
+
+
+# --------------------------------------------------------------------------------------
+# Schema drift (drift.schema_drift): one catalog query per side, whatever the number of tables
+
+_DISPLAY_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+
+
+def _comparable_type(column_type: str, extra: str) -> str:
+    """COLUMN_TYPE as both engines would agree: MySQL 8 drops integer display widths, MariaDB stores JSON as LONGTEXT."""
+    found = _DISPLAY_WIDTH.sub(r"\1", column_type.strip().lower())
+    found = "longtext" if found == "json" else found
+    return found + (" auto_increment" if "auto_increment" in extra.lower() else "")
+
+
+def table_shapes(connection: Connection, tables: Sequence[TableName]) -> dict[TableName, TableShape]:
+    """Columns (name, comparable COLUMN_TYPE with auto_increment, nullability) and primary-key columns in key order."""
+    wanted = set(tables)
+    schemas = sorted({table.schema for table in tables})
+    if not schemas:
+        return {}
+    rows = _rows(
+        connection,
+        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES', c.EXTRA, k.SEQ_IN_INDEX "
+        "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+        "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE' "
+        "LEFT JOIN information_schema.STATISTICS k ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
+        "AND k.COLUMN_NAME = c.COLUMN_NAME AND k.INDEX_NAME = 'PRIMARY' "
+        "WHERE c.TABLE_SCHEMA IN %s ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION",
+        (schemas,),
+    )
+    columns: dict[TableName, list[ColumnShape]] = {}
+    keys: dict[TableName, list[tuple[int, str]]] = {}
+    for schema, name, column, column_type, nullable, extra, key_position in rows:
+        table = TableName(_as_bytes(schema), _as_bytes(name))
+        if table not in wanted:
+            continue
+        column_name = _as_bytes(column)
+        shape = ColumnShape(column_name, _comparable_type(_as_bytes(column_type), _as_bytes(extra or "")), bool(nullable))
+        columns.setdefault(table, []).append(shape)
+        if key_position is not None:
+            keys.setdefault(table, []).append((int(key_position), column_name))
+    return {
+        table: TableShape(tuple(found), tuple(column for _, column in sorted(keys.get(table, []))))
+        for table, found in columns.items()
+    }
+
+
+def table_sequences(connection: Connection, tables: Sequence[TableName]) -> dict[TableName, TableName]:
+    """AUTO_INCREMENT is part of the column's comparable type; MariaDB SEQUENCE objects are not handled."""
+    return {}
+
+
+def existing_sequences(connection: Connection, names: Sequence[TableName]) -> set[TableName]:
+    return set()
 
 
 # --------------------------------------------------------------------------------------

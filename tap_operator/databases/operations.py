@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 
 from .checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE, Check, PreflightOptions, task_checks
+from .drift import check_schema_drift
 from .endpoints import Endpoint
 from .errors import DatabaseError
 from .mappings import TableName, parse_rules, select_tables
@@ -47,6 +48,10 @@ def run_preflight(source: Endpoint, target: Endpoint | None, mappings_json: str,
     checks: list[Check] = [*source_checks, *task_checks(options.task)]
     if target is not None:
         checks += _engine(target).preflight_target(target, tables, options)
+        # Tables missing on the target are the "target table" check's; schema drift compares the others.
+        checks += check_schema_drift(
+            source, target, tables, options=options, prep_mode=options.task.target_table_prep_mode, report_missing=False
+        )
     return checks
 
 

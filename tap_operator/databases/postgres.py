@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +16,15 @@ from psycopg import sql
 from .checks import (
     MARKER_TABLE,
     Check,
+    LobSize,
     PreflightOptions,
     block,
+    guarded,
     lob_checks,
     lob_primary_key_checks,
     marker_table_check,
     no_long_transaction,
+    not_checked,
     ok,
     primary_key_checks,
     reachable,
@@ -31,6 +34,7 @@ from .checks import (
     target_table_checks,
     warn,
 )
+from .drift import ColumnShape, TableShape
 from .endpoints import Endpoint, ca_file
 from .errors import DatabaseError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
@@ -230,26 +234,76 @@ def _relation(schema: str, name: str) -> sql.Composed:
 # Preflight: source
 
 
-def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
-    """Every source check, and the tables the mappings select (for the target's checks)."""
-    with session(endpoint, "source") as connection:
-        checks = [reachable("source", server_version(connection), endpoint.host, endpoint.port)]
-        tables = select_tables(parse_rules(mappings_json), catalog(connection))
-        checks.append(
-            table_selection_check(
-                tables,
-                f"the table mappings select no table in database {endpoint.database}",
-                "fix the selection rules' schema-name / table-name (DMS matches names exactly, % and _ are wildcards)",
-            )
+@contextlib.contextmanager
+def preflight_session(endpoint: Endpoint, role: str, options: PreflightOptions) -> Iterator[Connection]:
+    """A session whose every statement has a budget: the preflight must never load or block a production source."""
+    with session(endpoint, role) as connection:
+        connection.execute(
+            "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+            (f"{options.statement_timeout_ms}ms", f"{options.lock_timeout_ms}ms"),
         )
-        checks += _server_checks(connection, options)
-        checks += _privilege_checks(connection, endpoint, tables)
-        columns = _columns(connection, tables)
-        checks += _key_checks(connection, tables, columns)
-        checks += lob_checks(columns, options.task, lambda column: _largest(connection, column))
-        checks += _type_checks(columns)
-        checks += _activity_checks(connection, options)
-        checks.append(_marker_check(connection, tables, options.marker_schema))
+        yield connection
+
+
+def budget_spent(error: BaseException, options: PreflightOptions) -> str | None:
+    """Which budget a query ran out of, or None when the error is something else."""
+    if isinstance(error, pg_errors.LockNotAvailable):
+        return f"lock_timeout {options.lock_timeout_ms} ms: another session holds a conflicting lock"
+    if isinstance(error, pg_errors.QueryCanceled):
+        return f"statement_timeout {options.statement_timeout_ms} ms"
+    return None
+
+
+def preflight_source(endpoint: Endpoint, mappings_json: str, options: PreflightOptions) -> tuple[list[Check], list[TableName]]:
+    """Every source check, and the tables the mappings select (for the target's checks).
+
+    Every query runs under statement_timeout and lock_timeout; a group of checks whose query runs out of
+    budget is one named warn ("not checked"), and the others still run.
+    """
+
+    def spent(error: BaseException) -> str | None:
+        return budget_spent(error, options)
+
+    with preflight_session(endpoint, "source", options) as connection:
+        checks = [reachable("source", server_version(connection), endpoint.host, endpoint.port)]
+        tables: list[TableName] = []
+
+        def selection() -> list[Check]:
+            tables.extend(select_tables(parse_rules(mappings_json), catalog(connection)))
+            return [
+                table_selection_check(
+                    tables,
+                    f"the table mappings select no table in database {endpoint.database}",
+                    "fix the selection rules' schema-name / table-name (DMS matches names exactly, % and _ are wildcards)",
+                )
+            ]
+
+        checks += guarded("table selection", "source", options, spent, selection)
+        checks += guarded("server settings", "source", options, spent, lambda: _server_checks(connection, options))
+        checks += guarded("privileges", endpoint.user, options, spent, lambda: _privilege_checks(connection, endpoint, tables))
+        columns: list[_Column] = []
+
+        def column_checks() -> list[Check]:
+            columns.extend(_columns(connection, tables))
+            found = _key_checks(connection, tables, columns)
+            found += lob_checks(
+                columns,
+                options.task,
+                _lob_sizes(connection, columns, options),
+                options,
+                "set the source endpoint's FailTasksOnLobTruncation=true so a longer value fails the task instead of "
+                "being truncated",
+            )
+            return found + _type_checks(columns)
+
+        checks += guarded("primary key, lob size, column type", "source", options, spent, column_checks)
+        checks += guarded(
+            "unlogged table, large objects", "source", options, spent, lambda: _unreplicated_checks(connection, tables)
+        )
+        checks += guarded("long transaction", "source", options, spent, lambda: _activity_checks(connection, options))
+        checks += guarded(
+            "drain marker table", "source", options, spent, lambda: [_marker_check(connection, tables, options.marker_schema)]
+        )
     return checks, tables
 
 
@@ -397,15 +451,101 @@ def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Se
     return checks
 
 
-def _largest(connection: Connection, column: _Column) -> int:
-    """The largest value of a LOB column in bytes, as DMS reads it."""
-    measure = _BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE
-    query = measure.format(sql.Identifier(column.name), _relation(*_pair(column.table)))
-    return int(connection.execute(query).fetchone()[0] or 0)  # type: ignore[index]
+def _lob_sizes(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> Callable[[_Column], LobSize]:
+    """Each LOB column's largest value in bytes, as DMS reads it, without scanning a large table.
+
+    Two queries per table with LOB columns: its size, then the measure. A table of at most
+    `lob_sample_pages` heap pages (pg_relation_size, never a stale statistic) is measured whole; a larger
+    one through TABLESAMPLE SYSTEM, which reads about `lob_sample_pages` random pages. octet_length of
+    text and bytea reads the TOAST header only, never the value. Out of budget: largest None.
+    """
+    by_table: dict[TableName, list[_Column]] = {}
+    for column in columns:
+        if column.is_lob:
+            by_table.setdefault(column.table, []).append(column)
+    sizes: dict[tuple[TableName, str], LobSize] = {}
+    for table, lobs in by_table.items():
+        try:
+            # pg_relation_size takes the table's ACCESS SHARE lock: inside the try, like the measurement.
+            size = int(
+                _value(
+                    connection,
+                    # pg_partition_tree is empty for a table that is neither partitioned nor a partition.
+                    "SELECT coalesce((SELECT sum(pg_relation_size(t.relid)) FROM pg_partition_tree(%s::regclass) t), "
+                    "pg_relation_size(%s::regclass)) / current_setting('block_size')::int",
+                    (_relation(*_pair(table)).as_string(connection),) * 2,
+                )
+            )
+            whole = size <= options.lob_sample_pages
+            measures = sql.SQL(", ").join(
+                (_BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE).format(sql.Identifier(column.name))
+                for column in lobs
+            )
+            query = sql.SQL("SELECT {} FROM {}").format(measures, _relation(*_pair(table)))
+            if whole:
+                scope = f"whole table, {size} page(s)"
+            else:
+                percent = 100.0 * options.lob_sample_pages / size
+                query = sql.SQL("{} TABLESAMPLE SYSTEM ({})").format(query, sql.SQL(f"{percent:.6f}"))
+                scope = f"a sample of ~{options.lob_sample_pages} of {size} pages ({percent:.2f}%)"
+            row = connection.execute(query).fetchone() or ()
+        except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
+            spent = budget_spent(error, options) or "budget"
+            for column in lobs:
+                sizes[(table, column.name)] = LobSize(None, False, spent)
+            continue
+        for column, largest in zip(lobs, row, strict=False):
+            sizes[(table, column.name)] = LobSize(int(largest or 0), whole, scope)
+    return lambda column: sizes[(column.table, column.name)]
 
 
-_BYTEA_SIZE = sql.SQL("SELECT max(octet_length({})) FROM {}")
-_TEXT_SIZE = sql.SQL("SELECT max(octet_length({}::text)) FROM {}")  # json, xml, arrays…: measured as DMS reads them, as text
+_BYTEA_SIZE = sql.SQL("max(octet_length({}))")
+_TEXT_SIZE = sql.SQL("max(octet_length({}::text))")  # json, xml, arrays…: measured as DMS reads them, as text
+
+
+def _unreplicated_checks(connection: Connection, tables: Sequence[TableName]) -> list[Check]:
+    """Data logical decoding never carries: UNLOGGED tables and large objects (whatever column refers to them)."""
+    checks: list[Check] = []
+    unlogged = connection.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relpersistence = 'u' AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+        "ORDER BY 1, 2",
+        ([t.schema for t in tables], [t.name for t in tables]),
+    ).fetchall()
+    for schema, name in unlogged:
+        table = TableName(schema, name)
+        checks.append(
+            block(
+                "unlogged table",
+                str(table),
+                "UNLOGGED: logical decoding skips it, so the full load copies it once and no later change ever arrives",
+                f"ALTER TABLE {_quoted(table)} SET LOGGED; (rewrites the table under an ACCESS EXCLUSIVE lock: "
+                "plan a window), or exclude it from the mappings and move it another way",
+            )
+        )
+    if tables and not unlogged:
+        checks.append(ok("unlogged table", "source", "no selected table is UNLOGGED"))
+    # pg_largeobject_metadata is readable by every role; counting stops at the cap, so it stays cheap.
+    count = int(_value(connection, "SELECT count(*) FROM (SELECT 1 FROM pg_largeobject_metadata LIMIT %s) l", (_LO_CAP + 1,)))
+    if count:
+        shown = f"more than {_LO_CAP}" if count > _LO_CAP else str(count)
+        checks.append(
+            block(
+                "large objects",
+                "source",
+                f"{shown} large object(s) in pg_largeobject: DMS does not migrate them, whatever column refers to them "
+                "(oid, lo, bigint, text…); only the numbers would arrive",
+                "move the data into bytea columns before the move (UPDATE … SET data = lo_get(ref), then lo_unlink), or "
+                "copy the large objects out of band with their OIDs after the fence (pg_dump --blobs restores them "
+                "under the same OIDs)",
+            )
+        )
+    else:
+        checks.append(ok("large objects", "source", "pg_largeobject is empty"))
+    return checks
+
+
+_LO_CAP = 1_000_000
 
 
 def _type_checks(columns: Sequence[_Column]) -> list[Check]:
@@ -515,29 +655,115 @@ def _marker_check(connection: Connection, tables: Sequence[TableName], schema: s
 
 
 def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions) -> list[Check]:
-    with session(endpoint, "target") as connection:
+    def spent(error: BaseException) -> str | None:
+        return budget_spent(error, options)
+
+    with preflight_session(endpoint, "target", options) as connection:
         checks = [reachable("target", server_version(connection), endpoint.host, endpoint.port)]
-        checks += target_table_checks(
-            tables,
-            set(catalog(connection)),
-            options.task.target_table_prep_mode,
-            "create the schema on the target first (pg_dump --schema-only from the source)",
+        checks += guarded(
+            "target table",
+            "target",
+            options,
+            spent,
+            lambda: target_table_checks(
+                tables,
+                set(catalog(connection)),
+                options.task.target_table_prep_mode,
+                "create the schema on the target first (pg_dump --schema-only from the source)",
+            ),
         )
         try:
             sequences = list_sequences(connection)
         except psycopg.Error as error:
-            checks.append(
-                block(
-                    "target sequences",
-                    "target",
-                    f"cannot read sequences: {one_line(endpoint.scrub(str(error)))}",
-                    f'GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA <schema> TO "{endpoint.user}";',
+            budget = spent(error)
+            if budget is not None:
+                checks.append(not_checked("target sequences", "target", budget, options))
+            else:
+                checks.append(
+                    block(
+                        "target sequences",
+                        "target",
+                        f"cannot read sequences: {one_line(endpoint.scrub(str(error)))}",
+                        f'GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA <schema> TO "{endpoint.user}";',
+                    )
                 )
-            )
             connection.rollback()
         else:
             checks.append(ok("target sequences", "target", f"{len(sequences)} sequence(s) readable"))
     return checks
+
+
+# --------------------------------------------------------------------------------------
+# Schema drift (drift.schema_drift): one catalog query per question and side, whatever the number of tables
+
+
+def table_shapes(connection: Connection, tables: Sequence[TableName]) -> dict[TableName, TableShape]:
+    """Columns (name, format_type, nullability) in order and primary-key columns in key order, of the tables that exist."""
+    if not tables:
+        return {}
+    rows = connection.execute(
+        """
+        SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+               array_position(i.indkey::int2[], a.attnum)
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+        WHERE c.relkind IN ('r', 'p') AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+        ORDER BY n.nspname, c.relname, a.attnum
+        """,
+        ([t.schema for t in tables], [t.name for t in tables]),
+    ).fetchall()
+    columns: dict[TableName, list[ColumnShape]] = {}
+    keys: dict[TableName, list[tuple[int, str]]] = {}
+    for schema, name, column, type_name, nullable, key_position in rows:
+        table = TableName(schema, name)
+        columns.setdefault(table, []).append(ColumnShape(column, str(type_name), bool(nullable)))
+        if key_position is not None:
+            keys.setdefault(table, []).append((int(key_position), column))
+    return {
+        table: TableShape(tuple(found), tuple(column for _, column in sorted(keys.get(table, []))))
+        for table, found in columns.items()
+    }
+
+
+def table_sequences(connection: Connection, tables: Sequence[TableName]) -> dict[TableName, TableName]:
+    """Sequence -> table, for every sequence a selected table uses: serial and identity (owned) and nextval() defaults."""
+    if not tables:
+        return {}
+    rows = connection.execute(
+        """
+        WITH wanted AS (
+            SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+        ), uses AS (
+            SELECT d.objid AS sequence, d.refobjid AS owner FROM pg_depend d
+            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+              AND d.refobjid IN (SELECT oid FROM wanted)
+            UNION
+            SELECT d.refobjid, ad.adrelid FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+            WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
+              AND ad.adrelid IN (SELECT oid FROM wanted)
+        )
+        SELECT sn.nspname, s.relname, tn.nspname, t.relname FROM uses
+        JOIN pg_class s ON s.oid = uses.sequence AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        JOIN pg_class t ON t.oid = uses.owner JOIN pg_namespace tn ON tn.oid = t.relnamespace
+        ORDER BY 1, 2, 3, 4
+        """,
+        ([t.schema for t in tables], [t.name for t in tables]),
+    ).fetchall()
+    return {TableName(schema, name): TableName(table_schema, table) for schema, name, table_schema, table in rows}
+
+
+def existing_sequences(connection: Connection, names: Sequence[TableName]) -> set[TableName]:
+    if not names:
+        return set()
+    rows = connection.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([t.schema for t in names], [t.name for t in names]),
+    ).fetchall()
+    return {TableName(schema, name) for schema, name in rows}
 
 
 # --------------------------------------------------------------------------------------

@@ -61,13 +61,14 @@ def test_healthy_mariadb_source_and_target_pass(maria_db: Callable[[], MariaData
     target = maria_plain_db()
     target.execute(f"CREATE DATABASE IF NOT EXISTS `{source.name}`")
     target.server.execute("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, note TEXT)", source.name)
-    target.server.execute(f"CREATE TABLE {MARKER_TABLE} (id VARCHAR(64) PRIMARY KEY, written_at DATETIME(6))", source.name)
+    target.server.execute(f"CREATE TABLE {MARKER_TABLE} (id VARCHAR(64) PRIMARY KEY, written_at DATETIME(6) NOT NULL)",
+                          source.name)  # fmt: skip
     try:
         checks = run_preflight(source.endpoint(), target.endpoint(), everything(source), PreflightOptions())
         assert [(c.name, c.subject, c.value) for c in checks if c.verdict != "ok"] == []
         assert {"log_bin", "binlog_format", "binlog_row_image", "binlog retention", "server_id", "replication grants",
                 "select privilege", "primary key", "lob size", "ssl", "long transaction", "drain marker table",
-                "target table", "target sequences"} <= {c.name for c in checks}  # fmt: skip
+                "target table", "target sequences", "schema drift"} <= {c.name for c in checks}  # fmt: skip
     finally:
         target.server.drop_database(source.name)
 
