@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (the SQL here is the tests' own, with constant names)
 """`./cutover compare` on real pairs: PostgreSQL 15 (two clusters) and MariaDB (two servers).
 
 Each case builds the same tables on both sides, then breaks one thing on the target (a row changed, missing,
@@ -22,8 +23,8 @@ import pytest
 
 from tap_operator import compare as compare_module
 from tap_operator.compare import CompareReport, Options, compare_databases
-from tap_operator.databases import Endpoint, parse_url
-from tools.dbservers import MariaDbServer, PostgresServer
+from tap_operator.databases import Endpoint
+from tools.dbservers import MariaDbServer
 
 from .conftest import APP_PASSWORD, MariaDatabase, PgDatabase, mappings, unique, write_config
 
@@ -104,9 +105,7 @@ def _seed(pair: Pair) -> Pair:
         pair.both(MARIA_ORDERS)
         pair.both(MARIA_ORDERS_ROWS)
         pair.both("CREATE TABLE `lines` (order_id BIGINT, line INT, sku VARCHAR(40) NOT NULL, PRIMARY KEY (order_id, line))")
-        pair.both(
-            f"INSERT INTO `lines` SELECT g DIV 4, g % 4, CONCAT('sku-', g) FROM {_numbers(1200)}"
-        )
+        pair.both(f"INSERT INTO `lines` SELECT g DIV 4, g % 4, CONCAT('sku-', g) FROM {_numbers(1200)}")
     return pair
 
 
@@ -114,7 +113,7 @@ def _seed(pair: Pair) -> Pair:
 def pg_pair(pg_db: Callable[[], PgDatabase], pg_plain_db: Callable[[], PgDatabase]) -> Pair:
     source, target = pg_db(), pg_plain_db()
     # The target's sessions print timestamps in another zone: compare's UTC session must make that irrelevant.
-    target.server.execute(f'ALTER DATABASE "{target.name}" SET timezone = \'America/New_York\'')
+    target.server.execute(f"ALTER DATABASE \"{target.name}\" SET timezone = 'America/New_York'")
     return _seed(Pair("postgres", source, target, "public"))
 
 
@@ -350,7 +349,7 @@ def test_an_interrupted_compare_resumes_at_the_next_table(pair: Pair, tmp_path: 
 
 
 def test_sessions_are_read_only_and_time_bounded(pair: Pair) -> None:
-    from tap_operator.compare import _engine  # noqa: PLC2701
+    from tap_operator.compare import _engine
 
     source, _ = pair.endpoints()
     engine = _engine(source)
@@ -433,7 +432,8 @@ def writing(database: PgDatabase, stop_at: int) -> Iterator[list[int]]:
             while not stop.wait(0.06):
                 with connection.transaction():
                     for _ in range(3):
-                        connection.execute("UPDATE orders SET customer = customer + 1 WHERE id = %s", (chooser.randint(1, stop_at),))
+                        changed = chooser.randint(1, stop_at)
+                        connection.execute("UPDATE orders SET customer = customer + 1 WHERE id = %s", (changed,))
                     connection.execute("INSERT INTO orders (id, customer) VALUES (%s, 1)", (next_id,))
                 next_id += 1
                 done.append(next_id)
