@@ -673,7 +673,7 @@ def main(
     """`./cutover compare`: 0 equal, 2 different, 1 usage or connection error (never a password in any output)."""
     parser = dbcli._parser("compare", "Compare schema and data of the mapped tables, chunk by chunk.", out)
     parser.add_argument(
-        "--tables", help="only these tables: comma-separated patterns on schema.table or table (% or * wildcards)"
+        "--tables", help="only these tables: comma-separated patterns on schema.table or table (%% or * wildcards)"
     )
     parser.add_argument(
         "--direction",

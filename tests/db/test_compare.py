@@ -472,3 +472,69 @@ def test_a_replicating_pair_under_writes_and_lag_reports_no_false_mismatch_and_s
         assert _table(report, "lines").status == "equal"
     finally:
         replication.stop()
+
+
+def test_mysql_rechecks_wait_the_given_lag_and_a_difference_that_heals_does_not_count(maria_pair: Pair) -> None:
+    """MySQL tells no applied position: a live pair waits --lag-seconds before each re-check."""
+    maria_pair.target.execute("UPDATE orders SET customer = -1 WHERE id IN (100, 2000)")
+    # Replication "catching up" on row 100 while the compare waits out the lag; row 2000 stays different.
+    healer = threading.Timer(1.0, lambda: maria_pair.target.execute("UPDATE orders SET customer = 100 % 97 WHERE id = 100"))
+    healer.start()
+    try:
+        report = maria_pair.compare(lag_seconds=0.5, rechecks=4)
+    finally:
+        healer.join()
+    assert report.live  # a given lag marks the pair as live
+    orders = _table(report, "orders")
+    assert [(d.kind, d.key) for d in orders.differences] == [("changed", "(2000)")]
+    assert orders.differences[0].rechecks == 4
+    assert orders.differences[0].waited_s >= 4 * 0.5
+    assert orders.resolved_by_recheck == 1
+
+
+# --------------------------------------------------------------------------------------
+# The data proof
+
+
+class _Engine:
+    def __init__(self) -> None:
+        self.runs: list[Any] = []
+
+    def run(self, trigger: Any) -> Any:
+        self.runs.append(trigger)
+        return trigger
+
+
+def test_a_clean_compare_is_recorded_through_the_engine_naming_both_sides(pg_pair: Pair) -> None:
+    from tap_cutover.logic import RecordNote
+
+    report = pg_pair.compare()
+    engine = _Engine()
+    compare_module.record_data_proof(engine, "alice", report)
+    [note] = engine.runs
+    assert isinstance(note, RecordNote)
+    assert note.operator == "alice"
+    assert note.detail.startswith("data compared: equal: schema and data of 2 table(s)")
+    assert report.compared in note.detail
+    _no_password(note.detail)
+
+
+def test_record_refuses_a_target_that_is_not_the_stacks_aurora(pg_pair: Pair, tmp_path: Path) -> None:
+    import argparse
+
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"aurora_writer_endpoint": "cluster.aurora.example", "aurora_reader_endpoint": "ro.example"}))
+    record = compare_module.stack_recorder()
+    report = pg_pair.compare()
+    with pytest.raises(compare_module.dbcli.UsageError, match="not the deployed stack's Aurora"):
+        record(report, pg_pair.target.endpoint(), argparse.Namespace(outputs=outputs))
+
+
+def test_cli_help_and_usage_errors() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert compare_module.main(["--help"], out, err, env={}) == 0
+    assert "--direction" in out.getvalue() and "% or * wildcards" in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert compare_module.main(["--chunk-rows", "0"], out, err, env={}) == 1
+    assert err.getvalue().startswith("error: --chunk-rows")
+    assert compare_module.main(["--direction", "sideways"], out, err, env={}) == 1
