@@ -257,7 +257,9 @@ def test_many_differences_are_bounded_per_table(pair: Pair) -> None:
 # The command line
 
 
-def _cli(pair: Pair, tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def _cli(
+    pair: Pair, tmp_path: Path, *arguments: str, env: dict[str, str] | None = None, record: Any = None
+) -> tuple[int, str, str]:
     config = write_config(tmp_path, engine="postgres" if pair.engine == "postgres" else "mariadb", mappings_json=pair.mappings())
     if pair.users is None:
         app_user = pair.source.create_app_user()
@@ -278,6 +280,7 @@ def _cli(pair: Pair, tmp_path: Path, *arguments: str, env: dict[str, str] | None
         out,
         err,
         env=environment,
+        record=record,
     )
     return code, out.getvalue(), err.getvalue()
 
@@ -538,3 +541,23 @@ def test_cli_help_and_usage_errors() -> None:
     assert compare_module.main(["--chunk-rows", "0"], out, err, env={}) == 1
     assert err.getvalue().startswith("error: --chunk-rows")
     assert compare_module.main(["--direction", "sideways"], out, err, env={}) == 1
+
+
+def test_cli_record_only_an_equal_forward_compare(pg_pair: Pair, tmp_path: Path) -> None:
+    recorded: list[tuple[str, str]] = []
+
+    def record(report: CompareReport, target: Endpoint, args: Any) -> str:
+        recorded.append((report.summary, target.label))
+        return "changed: noted"
+
+    code, out, _ = _cli(pg_pair, tmp_path, "--record", record=record)
+    assert code == 0, out
+    assert "data proof: changed: noted" in out
+    assert len(recorded) == 1 and recorded[0][0].startswith("equal:")
+    code, out, _ = _cli(pg_pair, tmp_path, "--record", "--direction", "reverse", record=record)
+    assert "not recorded: only an equal forward compare is a data proof" in out
+    pg_pair.target.execute("DELETE FROM orders WHERE id = 3")
+    code, out, _ = _cli(pg_pair, tmp_path, "--record", "--json", record=record)
+    assert code == 2
+    assert json.loads(out)["recorded"].startswith("not recorded")
+    assert len(recorded) == 1
