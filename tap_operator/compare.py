@@ -242,6 +242,13 @@ def schema_differences(reference: TableShape, compared: TableShape, names: tuple
     found += [
         f"column {c.name} ({c.type}) is on the {cmp_role} only" for c in compared.columns if reference.column(c.name) is None
     ]
+    for name in reference.primary_key:
+        ref_key, cmp_key = reference.column(name), compared.column(name)
+        if ref_key is not None and cmp_key is not None and ref_key.collation != cmp_key.collation:
+            found.append(
+                f"key column {name}: collation {ref_key.collation} on the {ref_role}, {cmp_key.collation} on the {cmp_role} "
+                "(the servers order its values differently: key ranges may hold different rows)"
+            )
     if reference.primary_key != compared.primary_key:
 
         def shown(key: tuple[str, ...]) -> str:

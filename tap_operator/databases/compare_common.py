@@ -25,9 +25,10 @@ class Column:
     name: str
     type: str  # as the engine spells the declared type (MySQL integer display widths dropped)
     nullable: bool
+    collation: str | None = None  # text types: the effective collation (it orders the key ranges); else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "nullable": self.nullable}
+        return {"name": self.name, "type": self.type, "nullable": self.nullable, "collation": self.collation}
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def describe(connection: Connection, tables: Sequence[TableName]) -> dict[TableN
     for table in tables:
         rows = _rows(
             connection,
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', EXTRA LIKE '%%auto_increment%%' "
+            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', EXTRA LIKE '%%auto_increment%%', COLLATION_NAME "
             "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             (table.schema, table.name),
         )
@@ -96,9 +96,12 @@ def describe(connection: Connection, tables: Sequence[TableName]) -> dict[TableN
         )
         shapes[table] = TableShape(
             table,
-            tuple(Column(_as_text(name), _type(_as_text(kind)), bool(nullable)) for name, kind, nullable, _ in rows),
+            tuple(
+                Column(_as_text(name), _type(_as_text(kind)), bool(nullable), None if collation is None else _as_text(collation))
+                for name, kind, nullable, _, collation in rows
+            ),
             tuple(_as_text(name) for (name,) in key),
-            tuple(_as_text(name) for name, _, _, auto in rows if auto),
+            tuple(_as_text(name) for name, _, _, auto, _ in rows if auto),
         )
     return shapes
 

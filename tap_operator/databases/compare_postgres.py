@@ -80,8 +80,11 @@ def describe(connection: Connection, tables: Sequence[TableName]) -> dict[TableN
         oid = found[0]
         rows = connection.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
-            "a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false) "
+            "a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false), "
+            "CASE WHEN a.attcollation = 0 THEN NULL WHEN co.collname = 'default' "
+            "THEN (SELECT datcollate FROM pg_database WHERE datname = current_database()) ELSE co.collname END "
             "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
             "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
             (oid,),
         ).fetchall()
@@ -93,9 +96,12 @@ def describe(connection: Connection, tables: Sequence[TableName]) -> dict[TableN
         ).fetchall()
         shapes[table] = TableShape(
             table,
-            tuple(Column(str(name), str(type_name), bool(nullable)) for name, type_name, nullable, _ in rows),
+            tuple(
+                Column(str(name), str(type_name), bool(nullable), None if collation is None else str(collation))
+                for name, type_name, nullable, _, collation in rows
+            ),
             tuple(str(name) for (name,) in key),
-            tuple(str(name) for name, _, _, sequenced in rows if sequenced),
+            tuple(str(name) for name, _, _, sequenced, _ in rows if sequenced),
         )
     return shapes
 

@@ -561,3 +561,14 @@ def test_cli_record_only_an_equal_forward_compare(pg_pair: Pair, tmp_path: Path)
     assert code == 2
     assert json.loads(out)["recorded"].startswith("not recorded")
     assert len(recorded) == 1
+
+
+def test_a_text_key_with_another_collation_is_named(pg_pair: Pair) -> None:
+    pg_pair.source.execute('CREATE TABLE codes (code text COLLATE "C" PRIMARY KEY, label text)')
+    pg_pair.target.execute('CREATE TABLE codes (code text COLLATE "POSIX" PRIMARY KEY, label text)')
+    codes = _table(pg_pair.compare(), "codes")
+    assert codes.status == "different"
+    assert codes.schema == [
+        "key column code: collation C on the source, POSIX on the target (the servers order its values differently: "
+        "key ranges may hold different rows)"
+    ]
