@@ -21,7 +21,7 @@ from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence,
 from tap_cutover.settings import Settings, SettingsError
 from tap_cutover.state import Phase
 
-from . import cdc_position, dbcli
+from . import cdc_position, compare, dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError
 
@@ -208,6 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     note.add_argument("text", help="what was decided and why")
     commands.add_parser("preflight", help="check source and target prerequisites (./cutover preflight --help)")
     commands.add_parser("sequences", help="compare or sync sequences (./cutover sequences --help)")
+    commands.add_parser("compare", help="compare schema and data of the mapped tables (./cutover compare --help)")
     commands.add_parser("cdc-position", help="each DMS task's CDC checkpoint, to resume a replaced task (--help)")
     unlock = commands.add_parser(
         "unlock", help="remove a stale lock (or, with --sync-dns, a DNS difference) after comparing live weights with the state"
@@ -365,12 +366,13 @@ def main(
     standalone: dict[str, Callable[[list[str]], int]] = {
         "preflight": dbcli.preflight,
         "sequences": dbcli.sequences,
+        "compare": lambda rest: compare.main(rest, record=compare.stack_recorder(session)),
         "cdc-position": lambda rest: cdc_position.main(rest, session=session),
     }
     if arguments[:1] and arguments[0] in standalone:
         return standalone[arguments[0]](arguments[1:])
     args = _parser().parse_args(arguments)
-    if args.command in ("preflight", "sequences", "cdc-position"):
+    if args.command in ("preflight", "sequences", "compare", "cdc-position"):
         sys.stderr.write(f"error: put '{args.command}' first: ./cutover {args.command} [options]\n")
         return 2
     operator = args.operator or getpass.getuser()
