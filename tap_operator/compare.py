@@ -461,6 +461,23 @@ class _State:
                 self.path.unlink()
 
 
+def _resume_state(
+    state_file: Path | None, direction: Direction, pair: tuple[Endpoint, Endpoint], options: Options, mappings_json: str
+) -> _State:
+    """Progress for --resume, keyed by everything that must match for finished tables to count again."""
+    return _State(
+        state_file,
+        {
+            "direction": direction,
+            "reference": pair[0].label,
+            "compared": pair[1].label,
+            "chunk_rows": options.chunk_rows,
+            "tables": options.tables,
+            "mappings": hashlib.sha256(mappings_json.encode()).hexdigest(),
+        },
+    )
+
+
 def compare_databases(
     source: Endpoint,
     target: Endpoint,
@@ -498,17 +515,7 @@ def compare_databases(
         tables = sorted(set(on_source) | set(on_target))
         ref_tables, cmp_tables = (on_source, on_target) if direction == "forward" else (on_target, on_source)
         live = (options.lag_seconds is not None and options.lag_seconds > 0) or bool(engine.replicating(ref_connection))
-        state = _State(
-            state_file,
-            {
-                "direction": direction,
-                "reference": reference_endpoint.label,
-                "compared": compared_endpoint.label,
-                "chunk_rows": options.chunk_rows,
-                "tables": options.tables,
-                "mappings": hashlib.sha256(mappings_json.encode()).hexdigest(),
-            },
-        )
+        state = _resume_state(state_file, direction, (reference_endpoint, compared_endpoint), options, mappings_json)
         if resume:
             state.load()
         report = CompareReport(direction, reference_endpoint.label, compared_endpoint.label, roles[0], roles[1], [], live)
@@ -668,16 +675,7 @@ def _render(report: CompareReport, out: TextIO) -> None:
     out.write(report.summary + "\n")
 
 
-def main(
-    argv: Sequence[str],
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
-    *,
-    session_factory: Callable[[], Any] | None = None,
-    env: Mapping[str, str] | None = None,
-    record: Recorder | None = None,
-) -> int:
-    """`./cutover compare`: 0 equal, 2 different, 1 usage or connection error (never a password in any output)."""
+def _parser(out: TextIO, *, with_record: bool) -> dbcli._Parser:
     parser = dbcli._parser("compare", "Compare schema and data of the mapped tables, chunk by chunk.", out)
     parser.add_argument(
         "--tables", help="only these tables: comma-separated patterns on schema.table or table (%% or * wildcards)"
@@ -716,51 +714,67 @@ def main(
     )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted compare at its next table")
     parser.add_argument("--progress", action="store_true", help="a line per table on stderr even when it is not a terminal")
-    if record is not None:
+    if with_record:
         parser.add_argument(
             "--record",
             action="store_true",
             help="when equal (forward, against the stack's Aurora), record the data proof in the cutover state",
         )
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
+    if args.chunk_rows < 1 or args.rows_per_second < 0 or args.statement_timeout <= 0 or args.recheck < 0:
+        raise dbcli.UsageError("--chunk-rows and --statement-timeout must be positive, --rows-per-second and --recheck >= 0")
+    return Options(
+        chunk_rows=args.chunk_rows,
+        rows_per_second=args.rows_per_second,
+        limits=Limits(statement_timeout_s=args.statement_timeout),
+        rechecks=args.recheck,
+        lag_seconds=args.lag_seconds,
+        tables=args.tables,
+    )
+
+
+def _recorded(report: CompareReport, target: Endpoint, args: argparse.Namespace, record: Recorder | None) -> str | None:
+    """What became of `--record`: only an equal forward compare is a data proof."""
+    if not getattr(args, "record", False) or record is None:
+        return None
+    if report.ok and args.direction == "forward":
+        return record(report, target, args)
+    return "not recorded: only an equal forward compare is a data proof"
+
+
+def main(
+    argv: Sequence[str],
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    record: Recorder | None = None,
+) -> int:
+    """`./cutover compare`: 0 equal, 2 different, 1 usage or connection error (never a password in any output)."""
+    parser = _parser(out, with_record=record is not None)
 
     def command(args: argparse.Namespace, environment: Mapping[str, str]) -> int:
-        if args.chunk_rows < 1 or args.rows_per_second < 0 or args.statement_timeout <= 0 or args.recheck < 0:
-            raise dbcli.UsageError("--chunk-rows and --statement-timeout must be positive, --rows-per-second and --recheck >= 0")
+        options = _options(args)
         _, task, source, target = dbcli._task_endpoints(args, environment, session_factory)
         if target is None:
             raise dbcli.UsageError(f"task {task.key} has no database target; pass --target-url")
-        options = Options(
-            chunk_rows=args.chunk_rows,
-            rows_per_second=args.rows_per_second,
-            limits=Limits(statement_timeout_s=args.statement_timeout),
-            rechecks=args.recheck,
-            lag_seconds=args.lag_seconds,
-            tables=args.tables,
-        )
         show_progress = args.progress or (not args.json and err.isatty())
+        roles = ("source", "target") if args.direction == "forward" else ("target", "source")
 
         def progress(index: int, total: int, result: TableResult) -> None:
             if show_progress:
                 err.write(f"[{index}/{total}] {result.line(roles[0], roles[1])}\n")
                 err.flush()
 
-        roles = ("source", "target") if args.direction == "forward" else ("target", "source")
         report = compare_databases(
-            source,
-            target,
-            task.table_mappings,
-            options,
-            direction=args.direction,
-            state_file=args.state_file,
-            resume=args.resume,
-            progress=progress,
-        )
-        recorded = None
-        if getattr(args, "record", False) and record is not None:
-            if report.ok and args.direction == "forward":
-                recorded = record(report, target, args)
-            else:
-                recorded = "not recorded: only an equal forward compare is a data proof"
+            source, target, task.table_mappings, options,
+            direction=args.direction, state_file=args.state_file, resume=args.resume, progress=progress,
+        )  # fmt: skip
+        recorded = _recorded(report, target, args, record)
         if args.json:
             document = report.to_dict() | ({"recorded": recorded} if recorded is not None else {})
             out.write(json.dumps(document, indent=2, default=str) + "\n")

@@ -7,13 +7,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+from lib import constants
+
 from .errors import EndpointError
 from .mappings import TableName
 
 Verdict = Literal["ok", "warn", "block"]
 VERDICTS: tuple[Verdict, ...] = ("ok", "warn", "block")
-MARKER_TABLE = "tap_migrate_cutover_marker"
-DEFAULT_MARKER_SCHEMA = "public"  # PostgreSQL; on MySQL/MariaDB the marker lives in the source database
+# The names the config's marker rule checks too (lib/constants); on MySQL/MariaDB the marker lives in the source database.
+MARKER_TABLE = constants.MARKER_TABLE
+DEFAULT_MARKER_SCHEMA = constants.MARKER_SCHEMA_POSTGRES
 DEFAULT_LONG_TRANSACTION_SECONDS = 300
 # The preflight runs on a live production source: every query has a budget (see PreflightOptions).
 DEFAULT_STATEMENT_TIMEOUT_MS = 5000

@@ -20,6 +20,8 @@ from typing import Any, Generic, TypeVar
 import pytest
 
 from lib.config import PROJECT_ROOT
+from lib.constants import MARKER_TABLE, marker_schema_for
+from lib.dms_mappings import selected, selections
 from tools.dbservers import DatabaseServerError, MariaDbServer, PostgresServer, mariadb_server, postgres_server
 
 _LAMBDA_DIR = PROJECT_ROOT / "lambda" / "cutover"
@@ -27,7 +29,6 @@ if str(_LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(_LAMBDA_DIR))
 
 from tap_operator.databases import Endpoint, parse_url  # noqa: E402
-from tap_operator.databases.checks import MARKER_TABLE  # noqa: E402
 
 APP_PASSWORD = "app-pw:/@%?#&x"  # characters that must survive percent-encoding and never be printed
 _names = itertools.count(1)
@@ -181,7 +182,20 @@ def task_settings(**sections: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_config(directory: Path, *, engine: str, mappings_json: str, settings: dict[str, Any] | None = None) -> Path:
-    """A valid tap-migrate TOML (the repository's, adapted) whose task uses the given mappings and settings."""
+    """A valid tap-migrate TOML (the repository's, adapted) whose task uses the given mappings and settings.
+
+    The config's cutover needs its mappings to select the drain marker table where the config's source
+    database keeps it (`public` on PostgreSQL, `appdb` on MySQL): a rule for it is added when missing. It
+    matches nothing in the tests' own databases unless they hold that very table.
+    """
+    document = json.loads(mappings_json)
+    marker_schema = marker_schema_for("postgres" if engine == "postgres" else "mysql", "appdb")
+    if isinstance(document, dict) and isinstance(document.get("rules"), list):
+        if not selected(selections(document), marker_schema, MARKER_TABLE):
+            locator = {"schema-name": marker_schema, "table-name": MARKER_TABLE}
+            rule = {"rule-type": "selection", "rule-id": "9999", "rule-name": "marker", "object-locator": locator}
+            document["rules"].append({**rule, "rule-action": "include"})
+        mappings_json = json.dumps(document)
     (directory / "mappings.json").write_text(mappings_json)
     (directory / "settings.json").write_text(json.dumps(settings or task_settings()))
     text = (PROJECT_ROOT / "config" / "tap-migrate.toml").read_text()
