@@ -9,13 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .logic import (
-    Datapoint,
-    Notification,
-    PairChange,
-    TaskObservation,
-    fetch_window,
-)
+from .decision import Notification, PairChange
+from .gates import Datapoint, TaskObservation, fetch_window
 from .settings import Settings
 
 if TYPE_CHECKING:

@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .logic import (
-    Datapoint,
-    Notification,
-    PairChange,
-    TaskObservation,
-)
+from .decision import Notification, PairChange
+from .gates import Datapoint, TaskObservation
 
 SOURCE_SET_ID = "source"
 AURORA_SET_ID = "aurora"
