@@ -20,11 +20,11 @@ import pytest
 from tap_cutover.settings import Settings
 from tap_cutover.state import Phase, State, Weights
 
+from benchmarks.cutover_fixtures import CUTOVER_ENV
 from tap_operator import cli
 from tap_operator.databases import Marker
 from tap_operator.writer_move import Databases, fence_and_flip, rollback_writer
 from tests.unit.cutover.fakes import T0, World, fake_engine
-from tests.unit.cutover.sample_env import CUTOVER_ENV
 from tests.unit.cutover.test_cutover_engine import put
 
 from .conftest import APP_PASSWORD, PgDatabase, unique

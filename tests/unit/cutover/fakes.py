@@ -21,19 +21,11 @@ from tap_cutover.ports import Adapters, AwsError, LivePair, LiveRecord, LockInfo
 from tap_cutover.settings import Settings
 from tap_cutover.state import State
 
-T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+from benchmarks.cutover_fixtures import T0, Clock
+
+__all__ = ["T0", "Clock", "World", "fake_adapters", "fake_engine", "run"]
+
 GREEN_LATENCY = 0.5
-
-
-class Clock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

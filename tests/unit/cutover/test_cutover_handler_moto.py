@@ -13,8 +13,7 @@ from tap_cutover.aws import build_adapters
 from tap_cutover.engine import Engine
 from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 
-from .fakes import Clock
-from .moto_stack import MotoStack, aligned_now
+from benchmarks.cutover_fixtures import Clock, MotoStack, aligned_now
 
 SCHEDULE = {
     "version": "0",
