@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from .data_proof import NO_DATA_PROOF, waiver_voided
 from .decision import Ctx, Decision, gates_of, hold_left
 from .evidence import NO_EVIDENCE
 from .state import PAUSABLE, Phase, Weights
@@ -42,7 +43,9 @@ def _resume(ctx: Ctx, cmd: OperatorCommand) -> Decision:
     hold = "; the step hold restarts now" if restart is not None else ""
     # A pause may have let anyone make the source writable again: the fence and its proofs start over.
     refence: dict[str, Any] = (
-        {"fence_confirmed_at": None, "fence_confirmed_by": None, **NO_EVIDENCE} if target is Phase.WRITE_FENCE else {}
+        {"fence_confirmed_at": None, "fence_confirmed_by": None, **NO_EVIDENCE, **waiver_voided(state)}
+        if target is Phase.WRITE_FENCE
+        else {}
     )
     if refence and ctx.state.fence_confirmed_at is not None:
         hold = "; run 'fence --confirm' again: the fence and its proofs start over"
@@ -77,6 +80,7 @@ def _fence(ctx: Ctx, cmd: OperatorCommand) -> Decision:
         fence_confirmed_at=ctx.now,
         fence_confirmed_by=cmd.operator,
         **NO_EVIDENCE,
+        **waiver_voided(ctx.state),
     )
 
 
@@ -167,6 +171,8 @@ def _rollback(ctx: Ctx, cmd: OperatorCommand) -> Decision:
         "latency_judged_until": None,
         "ttl_lowered_at": None,
         **NO_EVIDENCE,
+        # The attempt is over: the next one proves its data again.
+        **NO_DATA_PROOF,
     }
     if cmd.writer:
         flipped = state.flipped_at.isoformat() if state.flipped_at else "the flip"

@@ -28,7 +28,8 @@ from .reconcile import Reconciler, compare_live, live_differences
 from .result import EVIDENCE_FIELDS, Outcome, Result, Status
 from .settings import Settings
 from .state import State, StateError
-from .triggers import Action, OperatorCommand, Trigger, needs_observation, trigger_label
+from .triggers import Action, Evidence, OperatorCommand, RecordEvidence, Trigger, needs_observation, trigger_label
+from .validation import judge_validation
 
 __all__ = ["EVIDENCE_FIELDS", "Engine", "Result", "Status", "compare_live"]
 
@@ -110,6 +111,25 @@ class Engine:
         result = Result("error", message)
         self._alerts.alert(result, title, message, details)
         return result.errors
+
+    def prove_data(self, operator: str) -> Result:
+        """Read DMS validation for every selected table and record it as the data proof when it is complete.
+
+        The operator CLI calls this when it moves the writer (never a tick: the table statistics are paged,
+        one call per 500 tables). The verdict is in ``details["data_validation"]`` either way; when it is
+        not proof, nothing is recorded and the result is "rejected".
+        """
+        try:
+            rows = self.adapters.task.table_statistics()
+        except AwsError as err:
+            return Result("error", f"could not read DMS validation; no data proof recorded: {err}")
+        verdict = judge_validation(rows)
+        if not verdict.proven:
+            message = f"no data proof from DMS validation: {verdict.reason}"
+            return Result("rejected", message, [message], details={"data_validation": verdict.to_dict()})
+        result = self.run(RecordEvidence(Evidence.DATA_VALIDATED, operator, verdict.reason))
+        result.details["data_validation"] = verdict.to_dict()
+        return result
 
     def status(self) -> Result:
         now = self._clock()

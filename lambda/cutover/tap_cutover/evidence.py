@@ -1,10 +1,11 @@
-"""The database evidence the operator CLI records, and the writer flip that requires it."""
+"""The database evidence the operator CLI records, and the writer flip that requires it (with a data proof)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
+from .data_proof import DATA_PROOF_HELP, data_proof_summary
 from .decision import Ctx, Decision, gates_of
 from .gates import FLIP_GATES
 from .state import Phase, State
@@ -41,6 +42,7 @@ def evidence_summary(state: State) -> str:
         parts.append(f"{kind.value} {moment.isoformat() if moment is not None else 'missing'}")
     if state.reverse_started_at is not None:
         parts.append(f"{Evidence.REVERSE_STARTED.value} {state.reverse_started_at.isoformat()}")
+    parts.append(data_proof_summary(state))
     return ", ".join(parts)
 
 
@@ -87,7 +89,8 @@ def record_evidence(ctx: Ctx, evidence: RecordEvidence) -> Decision:
 
 
 def flip_writer(ctx: Ctx, flip: FlipWriter) -> Decision:
-    """The writer moves once: fence proven, drain reached and sequences synced, in that order, for this fence."""
+    """The writer moves once: fence proven, drain reached and sequences synced, in that order, for this fence,
+    and a data proof (or its recorded waiver)."""
     state, settings, gates = ctx.state, ctx.settings, gates_of(ctx)
     if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
         return ctx.reject(f"the writer flips only from a confirmed write_fence (phase is {state.phase.value})")
@@ -97,6 +100,11 @@ def flip_writer(ctx: Ctx, flip: FlipWriter) -> Decision:
         return ctx.reject(
             f"no writer flip without database evidence: {', '.join(missing)} missing for the fence of "
             f"{fenced.isoformat()} (metrics alone never move the writer); the writer stays on the source"
+        )
+    if state.data_proof_at is None:
+        return ctx.reject(
+            "no writer flip without proof that the data is the same (DMS validation complete for every table, or a "
+            f"clean compare): {DATA_PROOF_HELP}; the writer stays on the source"
         )
     red = gates.red(FLIP_GATES)
     if red:
@@ -109,10 +117,11 @@ def flip_writer(ctx: Ctx, flip: FlipWriter) -> Decision:
             f"record TTL {settings.record_ttl}s not yet expired since it was lowered: the flip waits until "
             f"{ttl_settled_at.isoformat()}"
         )
+    waived = state.data_proof_kind == Evidence.DATA_PROOF_WAIVED.value
     return ctx.transition(
         "writer_flipped",
-        f"writer -> Aurora by {flip.operator}: {evidence_summary(state)}",
-        "info",
+        f"writer -> Aurora by {flip.operator}{' WITHOUT a data proof' if waived else ''}: {evidence_summary(state)}",
+        "alert" if waived else "info",
         Phase.WRITER_FLIPPED,
         weights=replace(state.weights, writer=100),
         flipped_at=ctx.now,

@@ -12,6 +12,7 @@ decision, and the names callers use are re-exported from here.
 - ``phases``: a tick, one function per phase
 - ``commands``: an operator command, one function per action
 - ``evidence``: the database evidence and the writer flip that requires it
+- ``data_proof``: the proof that the data is the same (``validation`` judges DMS validation), or its waiver
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .commands import COMMANDS
+from .data_proof import DATA_PROOF_KINDS, record_data_proof
 from .decision import (
     Ctx,
     Decision,
@@ -126,7 +128,8 @@ def decide(settings: Settings, state: State, obs: Observation | None, trigger: T
             return ctx.reject("'writer' only applies to 'rollback'")
         return COMMANDS[trigger.action](ctx, trigger)
     if isinstance(trigger, RecordEvidence):
-        return record_evidence(ctx, trigger)
+        recorder = record_data_proof if trigger.kind in DATA_PROOF_KINDS else record_evidence
+        return recorder(ctx, trigger)
     if isinstance(trigger, FlipWriter):
         return flip_writer(ctx, trigger)
     if isinstance(trigger, RecordNote):

@@ -128,6 +128,13 @@ class TaskSource(Protocol):
         """The forward replication and, when configured, the reverse one (None: no reverse replication)."""
         ...
 
+    def table_statistics(self) -> list[Mapping[str, Any]]:
+        """Every selected table's statistics row of the forward replication, all pages (validation state and counts).
+
+        Read only when the operator moves the writer (the data proof), never on a tick.
+        """
+        ...
+
 
 class ClusterSource(Protocol):
     def status(self) -> str | None: ...

@@ -18,6 +18,9 @@ EVIDENCE_FIELDS = (
     "drain_reached_at",
     "sequences_synced_at",
     "reverse_started_at",
+    "data_proof_at",
+    "data_proof_kind",
+    "data_proof",
     "flipped_at",
 )
 

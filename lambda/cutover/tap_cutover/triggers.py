@@ -45,6 +45,10 @@ class Evidence(StrEnum):
     # The reverse replication (Aurora -> source) runs from a position taken before any write can reach Aurora;
     # optional (only with a reverse replication), recorded after the other three and before the flip.
     REVERSE_STARTED = "reverse_started"
+    # Proof that the data is the same, one of three (the flip requires one; see evidence.DATA_PROOF_KINDS):
+    DATA_VALIDATED = "data_validated"  # DMS validation complete for every selected table (the CLI reads it via the engine)
+    DATA_COMPARED = "data_compared"  # './cutover compare' found source and target the same after the full load
+    DATA_PROOF_WAIVED = "data_proof_waived"  # 'fence --confirm --without-data-proof REASON': no proof, recorded and alerted
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,12 @@ def operator_of(trigger: Trigger) -> str | None:
 
 
 def needs_observation(trigger: Trigger) -> bool:
-    """Pause, rollback and fence must work even when CloudWatch or DMS cannot be read."""
+    """Pause, rollback and fence must work even when CloudWatch or DMS cannot be read.
+
+    A compare is recorded only after the forward task's full load, which the observation shows.
+    """
     if isinstance(trigger, OperatorCommand):
         return trigger.action in (Action.ADVANCE, Action.RESUME, Action.STATUS)
-    return not isinstance(trigger, RecordEvidence | RecordNote)
+    if isinstance(trigger, RecordEvidence):
+        return trigger.kind is Evidence.DATA_COMPARED
+    return not isinstance(trigger, RecordNote)
