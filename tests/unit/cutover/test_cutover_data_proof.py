@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,9 @@ from tap_cutover.logic import Action, Evidence, FlipWriter, RecordEvidence, Reje
 from tap_cutover.settings import Settings
 from tap_cutover.state import Phase, State, StateError
 from tap_cutover.validation import judge_validation
+
+from tap_operator import cli
+from tap_operator.writer_move import Databases, fence_and_flip
 
 from .fakes import DATA_COMPARED, World, fake_engine, run
 from .test_cutover_engine import fence_state, put
@@ -224,3 +228,31 @@ def test_a_tick_never_reads_the_table_statistics(cutover_world: World) -> None:
     put(cutover_world, shifting(25, 10))
     run(cutover_world, Tick("schedule"))
     assert "dms.DescribeTableStatistics" not in cutover_world.calls and len(cutover_world.calls) == 8
+
+
+# ---------------------------------------------------------------- the operator CLI
+
+
+def test_fence_without_a_data_proof_stops_before_any_database_is_touched(cutover_world: World) -> None:
+    put(cutover_world, replace(fence_state(), **NO_PROOF))
+    cutover_world.table_statistics = [row("orders", "Mismatched records", failed=2), row("customers")]
+    # No database at all: fencing one would fail on these.
+    nowhere = Databases(source=None, target=None)  # type: ignore[arg-type]
+    result = fence_and_flip(fake_engine(cutover_world), nowhere, "alice")
+    assert result.status == "rejected" and "source NOT fenced" in result.message, result.message
+    assert "failed: public.orders" in result.message and "--without-data-proof" in result.message
+    assert result.details["data_validation"]["proven"] is False
+    assert cutover_world.aurora_weights()["writer"] == 0 and cutover_world.state().data_proof_at is None
+
+
+def test_status_shows_the_data_proof_and_fence_takes_the_waiver(cutover_world: World) -> None:
+    put(cutover_world, fence_state())
+    out = io.StringIO()
+    cli.render(fake_engine(cutover_world).status(), out)
+    assert "data proof: data_compared at " in out.getvalue() and "no difference" in out.getvalue()
+    put(cutover_world, replace(fence_state(), **NO_PROOF))
+    out = io.StringIO()
+    cli.render(fake_engine(cutover_world).status(), out)
+    assert "data proof: none recorded" in out.getvalue()
+    args = cli._parser().parse_args(["fence", "--confirm", "--without-data-proof", "validation off: spot-checked"])
+    assert args.without_data_proof == "validation off: spot-checked"
