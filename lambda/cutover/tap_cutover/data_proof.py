@@ -14,7 +14,7 @@ from typing import Any
 from .decision import Ctx, Decision
 from .gates import TaskObservation
 from .state import DATA_PROOF_MAX, DATA_PROOF_WAIVED, Phase, State
-from .triggers import Evidence, RecordEvidence
+from .triggers import Evidence, RecordEvidence, Severity
 
 DATA_PROOF_KINDS = frozenset({Evidence.DATA_VALIDATED, Evidence.DATA_COMPARED, Evidence.DATA_PROOF_WAIVED})
 NO_DATA_PROOF: dict[str, None] = {"data_proof_at": None, "data_proof_kind": None, "data_proof": None}
@@ -45,7 +45,7 @@ def record_data_proof(ctx: Ctx, evidence: RecordEvidence) -> Decision:
     if state.weights.writer != 0 or state.effective_phase in (Phase.WRITER_FLIPPED, Phase.COMPLETED):
         return ctx.reject(f"{kind.value}: the writer already moved; a data proof is recorded before the flip")
     detail = evidence.detail.strip()
-    severity: Any = "info"
+    severity: Severity = "info"
     if kind is Evidence.DATA_PROOF_WAIVED:
         if state.phase is not Phase.WRITE_FENCE or state.fence_confirmed_at is None:
             return ctx.reject(
