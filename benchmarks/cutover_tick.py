@@ -33,8 +33,7 @@ from tap_cutover.engine import Engine  # noqa: E402
 from tap_cutover.logic import Tick, align  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from tests.unit.cutover.fakes import Clock  # noqa: E402
-from tests.unit.cutover.moto_stack import MotoStack, aligned_now  # noqa: E402
+from benchmarks.cutover_fixtures import Clock, MotoStack, aligned_now  # noqa: E402
 
 IMPORT_PROBE = (
     "import sys, time; t = time.perf_counter(); import tap_cutover.handler; "
@@ -84,7 +83,7 @@ def calls_per_tick(*, serverless: bool) -> dict[str, Any]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.pop("AWS_PROFILE", None)
     with mock_aws():
-        # The same moto resources the handler tests use (tests/unit/cutover/moto_stack.py).
+        # The same moto resources the handler tests use (benchmarks/cutover_fixtures.py).
         stack = MotoStack()
         stack.start_task()
         session, settings = stack.session, replace(stack.settings, step_hold_seconds=300)

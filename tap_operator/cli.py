@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
 from tap_cutover.settings import Settings, SettingsError
-from tap_cutover.state import Phase
+from tap_cutover.state import Phase, State
 
 from . import cdc_position, compare, dbcli
 from .database_access import DatabaseAccess
@@ -122,6 +122,7 @@ def render(result: Result, out: TextIO) -> None:
         paused = f" (paused from {state.paused_from.value})" if state.paused_from else ""
         out.write(f"phase: {state.phase.value}{paused}   version: {state.version}\n")
         out.write(f"state weights on Aurora: reader {state.weights.reader}%, writer {state.weights.writer}%\n")
+        out.write(_data_proof_line(state))
     out.write(f"result: {result.status}: {result.message}\n")
     if result.gates is not None:
         out.write("gates:\n")
@@ -143,6 +144,13 @@ def render(result: Result, out: TextIO) -> None:
             out.write(line + "\n")
     for error in result.errors:
         out.write(f"ERROR: {error}\n")
+
+
+def _data_proof_line(state: State) -> str:
+    """The writer flip's data proof as recorded in the state (docs/cutover.md, "Proof that the data is the same")."""
+    if state.data_proof_at is None:
+        return "data proof: none recorded (the writer flip needs a clean compare, DMS validation complete, or a waiver)\n"
+    return f"data proof: {state.data_proof_kind} at {state.data_proof_at.isoformat()}: {state.data_proof}\n"
 
 
 def _render_history(result: Result, out: TextIO) -> None:
@@ -201,6 +209,12 @@ def _parser() -> argparse.ArgumentParser:
     fence.add_argument("--already-read-only", action="store_true", help="you made the source read-only yourself: only prove it")
     fence.add_argument("--proof-url", help="credentials of the session that must fail to write (e.g. the application's user)")
     fence.add_argument("--sequence-gap", type=int, default=DEFAULT_GAP, help=f"target sequences >= source + this ({DEFAULT_GAP})")
+    fence.add_argument(
+        "--without-data-proof",
+        metavar="REASON",
+        help="flip even with no proof that the data is the same (no clean compare, DMS validation incomplete); "
+        "the reason is recorded in the state and sent in an alert",
+    )
     _database_arguments(fence)
     note = commands.add_parser(
         "note", help="record an audited decision in the state's history (e.g. a replacement allowed by ./tap up)"
@@ -278,7 +292,11 @@ def _with_databases(
     if args.command == "fence":
         if not args.confirm:
             return execute(engine, args, operator)  # refused by the state machine, no database touched
-        options = MoveOptions(already_read_only=args.already_read_only, sequence_gap=args.sequence_gap)
+        options = MoveOptions(
+            already_read_only=args.already_read_only,
+            sequence_gap=args.sequence_gap,
+            without_data_proof=args.without_data_proof,
+        )
         access = databases()
         reverse = reverse or access.reverse_replication(engine.settings, say)
         return fence_and_flip(engine, access.pair(args.proof_url), operator, options=options, reverse=reverse, say=say)

@@ -1,8 +1,10 @@
 """The database half of moving the writer, run by the operator CLI (the Lambda has no database access).
 
-``fence --confirm``:
-    record the fence -> make the source refuse writes and prove it with a fresh session -> write a marker
-    row on the source -> wait until the target shows it -> sync every sequence past the source's ->
+``fence --confirm [--without-data-proof REASON]``:
+    record the fence -> the data proof (a recorded compare, DMS validation complete, or the waiver; judged again
+    after the sequences when only records pending validation stood in the way) -> make the source refuse writes
+    and prove it with a fresh session -> write a marker row on the source -> wait until the target shows it ->
+    sync every sequence past the source's ->
     [stop the forward replication, start the reverse one from a position taken now] -> flip the writer
     (after the old record TTL has expired). A failed start or flip gives the forward replication back.
 ``rollback --writer --confirm`` with databases:
@@ -10,7 +12,7 @@
     the source -> sync sequences back -> make the source writable -> writer back -> [stop the reverse replication].
 
 Each proof is recorded in the cutover state as it is made (``logic.Evidence``); the state machine
-refuses the flip without all three, so no tick can move the writer on metrics alone. Nothing here
+refuses the flip without all three and a data proof, so no tick can move the writer on metrics alone. Nothing here
 prints or stores a credential: endpoints appear by label.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tap_cutover.data_proof import DATA_PROOF_HELP
 from tap_cutover.engine import Engine, Result, Status, compare_live
 from tap_cutover.logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
 from tap_cutover.ports import AURORA_SET_ID
@@ -77,6 +80,8 @@ class MoveOptions:
     already_read_only: bool = False
     sequence_gap: int = DEFAULT_GAP
     marker_schema: str = DEFAULT_MARKER_SCHEMA
+    # 'fence --confirm --without-data-proof REASON': flip without proof that the data is the same (recorded, alerted).
+    without_data_proof: str | None = None
 
 
 class _MoveStoppedError(Exception):
@@ -190,6 +195,7 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     if fenced.status != "changed":
         # Refused by the state machine (wrong phase, DNS differs from the state, a lock): no database was touched.
         raise progress.stop(fenced.status, f"fence refused before any database was touched: {fenced.message}", fenced)
+    recheck = _data_proof_before_fence(progress, fenced, options.without_data_proof)
     proof = fence_source(databases.source, databases.proof, options.already_read_only, options.marker_schema)
     progress.details["fence"] = proof.to_dict()
     if not proof.ok:
@@ -208,7 +214,61 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     if not sequences.ok:
         raise progress.fail("sequences not synced", f"writer NOT flipped, the source stays fenced: {sequences.summary}")
     progress.record(Evidence.SEQUENCES_SYNCED, sequences.summary)
+    if recheck:
+        _data_proof_after_drain(progress, options.without_data_proof)
     return marker
+
+
+def _data_proof_before_fence(progress: _Progress, fenced: Result, waiver: str | None) -> bool:
+    """Before the source is fenced: a recorded proof, DMS validation complete, or the waiver; else stop untouched.
+
+    Returns True when only records still pending validation stood in the way: writes in flight, which DMS
+    validates once the fence stops them, so the verdict is read again after the drain.
+    """
+    state = fenced.state
+    if state is not None and state.data_proof_at is not None:
+        progress.say(f"data proof: {state.data_proof_kind} recorded {state.data_proof_at.isoformat()}: {state.data_proof}")
+        return False
+    proven = progress.engine.prove_data(progress.operator)
+    progress.details["data_validation"] = proven.details.get("data_validation")
+    if proven.status == "changed":
+        progress.add(proven)
+        progress.say(f"recorded data_validated: {proven.message}")
+        return False
+    if (progress.details["data_validation"] or {}).get("problems", {}).keys() == {"pending"}:
+        progress.say(f"{proven.message}; judged again once the source is fenced and drained")
+        return True
+    if waiver is not None:
+        progress.record(Evidence.DATA_PROOF_WAIVED, waiver)
+        return False
+    raise progress.stop(
+        "rejected" if proven.status == "rejected" else "error",
+        f"source NOT fenced, writer NOT flipped: no proof that the data is the same ({proven.message}); {DATA_PROOF_HELP}",
+    )
+
+
+def _data_proof_after_drain(progress: _Progress, waiver: str | None) -> None:
+    """The source is fenced and drained: DMS validates what was pending; wait for it up to the drain timeout."""
+    engine = progress.engine
+    settings = engine.settings
+    deadline = engine.now().timestamp() + settings.drain_timeout_seconds
+    while True:
+        proven = engine.prove_data(progress.operator)
+        progress.details["data_validation"] = proven.details.get("data_validation")
+        if proven.status == "changed":
+            progress.add(proven)
+            progress.say(f"recorded data_validated: {proven.message}")
+            return
+        if engine.now().timestamp() >= deadline:
+            break
+        engine.wait(float(settings.drain_poll_seconds))
+    if waiver is not None:
+        progress.record(Evidence.DATA_PROOF_WAIVED, waiver)
+        return
+    raise progress.fail(
+        "data not proven",
+        f"writer NOT flipped, the source stays fenced: no proof that the data is the same ({proven.message}); {DATA_PROOF_HELP}",
+    )
 
 
 def _flip(progress: _Progress) -> Result:

@@ -21,12 +21,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 from tap_cutover.state import Phase
 
+from benchmarks.cutover_fixtures import REGION, MotoStack, isolate_aws_env
 from tap_operator import cli
 from tap_operator.databases import Marker, admit_reverse_writer, reverse_start_position
 from tap_operator.reverse_dms import DmsReverseReplication, ReplicationIds, ReverseReplicationError
 from tap_operator.writer_move import fence_and_flip
 from tests.unit.cutover.fakes import fake_engine
-from tests.unit.cutover.moto_stack import REGION, MotoStack, isolate_aws_env
 
 from .conftest import MariaDatabase, PgDatabase, unique
 from .test_writer_move import Pair, replicated, settings, write_fence_world  # noqa: F401  (the fixture is reused)

@@ -20,11 +20,11 @@ import pytest
 from tap_cutover.settings import Settings
 from tap_cutover.state import Phase, State, Weights
 
+from benchmarks.cutover_fixtures import CUTOVER_ENV
 from tap_operator import cli
 from tap_operator.databases import Marker
-from tap_operator.writer_move import Databases, fence_and_flip, rollback_writer
+from tap_operator.writer_move import Databases, MoveOptions, fence_and_flip, rollback_writer
 from tests.unit.cutover.fakes import T0, World, fake_engine
-from tests.unit.cutover.sample_env import CUTOVER_ENV
 from tests.unit.cutover.test_cutover_engine import put
 
 from .conftest import APP_PASSWORD, PgDatabase, unique
@@ -185,6 +185,7 @@ def test_fence_drain_sequences_then_flip_on_real_replication(replicated: Pair) -
     assert state.fence_proven_at and state.drain_reached_at and state.sequences_synced_at
     assert [t.event for t in result.transitions] == [
         "fence_confirmed",
+        "data_validated",  # the data proof: DMS validation complete (the fake's table statistics), read before the fence
         "fence_proven",
         "drain_reached",
         "sequences_synced",
@@ -220,6 +221,22 @@ def test_broken_replication_never_flips_and_alerts(replicated: Pair) -> None:
     assert state.phase is Phase.WRITE_FENCE and state.fence_proven_at is not None and state.drain_reached_at is None
     assert any(n.severity == "alert" and "drain not reached" in n.subject for n in world.published)
     assert insert_fails_read_only(replicated.source)  # the source stays fenced: nothing is written anywhere
+
+
+def test_no_data_proof_stops_before_the_fence_and_a_waiver_flips_with_an_alert(replicated: Pair) -> None:
+    world = write_fence_world()
+    world.table_statistics = [{"SchemaName": "public", "TableName": "orders", "ValidationState": "Not enabled"}]
+    refused = fence_and_flip(fake_engine(world), replicated.databases(), "alice")
+    assert refused.status == "rejected" and "source NOT fenced" in refused.message, refused.message
+    assert "not enabled: public.orders" in refused.message and world.aurora_weights()["writer"] == 0
+    replicated.source.execute("INSERT INTO orders (note) VALUES ('still writable')")
+    options = MoveOptions(without_data_proof="validation off: spot-checked")
+    waived = fence_and_flip(fake_engine(world), replicated.databases(), "alice", options=options)
+    assert waived.status == "changed", waived.message
+    assert world.state().data_proof_kind == "data_proof_waived" and world.state().data_proof == "validation off: spot-checked"
+    alerts = [n for n in world.published if n.severity == "alert"]
+    assert [n.subject.split(": ")[1].split(" ")[0] for n in alerts] == ["data_proof_waived", "writer_flipped"]
+    assert all("WITHOUT" in n.message for n in alerts)
 
 
 def test_unproven_fence_stops_before_the_drain(replicated: Pair) -> None:

@@ -176,8 +176,9 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert engine.run(FlipWriter("rehearsal")).status == "rejected"
     assert weights(outputs, aws)["writer"] == 0
 
-    # What './cutover fence --confirm' records once the databases proved each (tests/db do it on real servers).
-    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED):
+    # What './cutover fence --confirm' records once the databases proved each (tests/db do it on real servers),
+    # and the data proof the flip requires (here a clean './cutover compare', recorded after the full load).
+    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED, Evidence.DATA_COMPARED):
         assert engine.run(RecordEvidence(kind, "rehearsal", f"{kind.value} proven")).status == "changed"
     flipped = engine.run(FlipWriter("rehearsal"))
     assert flipped.status == "changed", flipped.message

@@ -16,8 +16,8 @@ from tap_cutover.aws import build_adapters
 from tap_cutover.engine import Engine
 from tap_cutover.logic import evaluate_gates
 
+from benchmarks.cutover_fixtures import MotoStack
 from tests.rehearsal.conftest import AURORA_WRITER, SOURCE_HOST, ZONE, weighted_pair
-from tests.unit.cutover.moto_stack import MotoStack
 from tools.rehearsal.cutover import EngineLog, rehearsal_settings, reset_cutover, start_dms_task
 from tools.rehearsal.monitor import own_period_end, publish_lag
 from tools.rehearsal.replication import LagSample

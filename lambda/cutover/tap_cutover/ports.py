@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .logic import (
-    Datapoint,
-    Notification,
-    PairChange,
-    TaskObservation,
-)
+from .decision import Notification, PairChange
+from .gates import Datapoint, TaskObservation
 
 SOURCE_SET_ID = "source"
 AURORA_SET_ID = "aurora"
@@ -130,6 +126,13 @@ class AlarmSource(Protocol):
 class TaskSource(Protocol):
     def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
         """The forward replication and, when configured, the reverse one (None: no reverse replication)."""
+        ...
+
+    def table_statistics(self) -> list[Mapping[str, Any]]:
+        """Every selected table's statistics row of the forward replication, all pages (validation state and counts).
+
+        Read only when the operator moves the writer (the data proof), never on a tick.
+        """
         ...
 
 

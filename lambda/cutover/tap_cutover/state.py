@@ -20,6 +20,10 @@ STATE_MAX_BYTES = 4096
 HISTORY_MAX_ENTRIES = 10
 _REASON_MAX = 200
 OPERATOR_MAX = 128
+# The kinds of data proof (logic's Evidence values): DMS validation, a clean compare, the operator's waiver.
+DATA_PROOF_WAIVED = "data_proof_waived"
+DATA_PROOF_KINDS = ("data_validated", "data_compared", DATA_PROOF_WAIVED)
+DATA_PROOF_MAX = 300
 
 
 class StateError(ValueError):
@@ -125,6 +129,11 @@ class State:
     # The reverse replication (Aurora -> source) started at this fence: from then on the gates watch it, not the
     # forward task (which is stopped so the two do not replay each other's changes).
     reverse_started_at: datetime | None = None
+    # Proof that the data is the same (DMS validation complete, or a clean compare), or the operator's recorded
+    # waiver: when, which kind (an Evidence value: data_validated, data_compared, data_proof_waived) and its summary.
+    data_proof_at: datetime | None = None
+    data_proof_kind: str | None = None
+    data_proof: str | None = None
     flipped_at: datetime | None = None
     updated_at: datetime | None = None
     history: tuple[HistoryEntry, ...] = ()
@@ -151,6 +160,9 @@ class State:
             "drain_reached_at": _iso_or_none(self.drain_reached_at),
             "sequences_synced_at": _iso_or_none(self.sequences_synced_at),
             "reverse_started_at": _iso_or_none(self.reverse_started_at),
+            "data_proof_at": _iso_or_none(self.data_proof_at),
+            "data_proof_kind": self.data_proof_kind,
+            "data_proof": self.data_proof,
             "flipped_at": _iso_or_none(self.flipped_at),
             "updated_at": _iso_or_none(self.updated_at),
             "history": [entry.to_dict() for entry in self.history],
@@ -195,6 +207,9 @@ class State:
             drain_reached_at=_time(raw, "drain_reached_at"),
             sequences_synced_at=_time(raw, "sequences_synced_at"),
             reverse_started_at=_time(raw, "reverse_started_at"),
+            data_proof_at=_time(raw, "data_proof_at"),
+            data_proof_kind=_opt_str(raw, "data_proof_kind"),
+            data_proof=_opt_str(raw, "data_proof"),
             flipped_at=_time(raw, "flipped_at"),
             updated_at=_time(raw, "updated_at"),
             history=_history(raw.get("history", [])),
@@ -241,11 +256,20 @@ class State:
         for name in ("fence_proven_at", "drain_reached_at", "sequences_synced_at", "reverse_started_at"):
             if getattr(self, name) is not None and self.fence_confirmed_at is None:
                 raise StateError(f"{name!r} set without 'fence_confirmed_at'")
+        self._check_data_proof()
         versions = [entry.version for entry in self.history]
         if any(b != a + 1 for a, b in itertools.pairwise(versions)):
             raise StateError("history versions must be consecutive")
         if versions and versions[-1] > self.version:
             raise StateError("history is ahead of the state version")
+
+    def _check_data_proof(self) -> None:
+        if (self.data_proof_at is None) != (self.data_proof_kind is None):
+            raise StateError("'data_proof_at' and 'data_proof_kind' are set together")
+        if self.data_proof_kind is not None and self.data_proof_kind not in DATA_PROOF_KINDS:
+            raise StateError(f"'data_proof_kind' must be one of {', '.join(DATA_PROOF_KINDS)}; got {self.data_proof_kind!r}")
+        if self.data_proof_kind == DATA_PROOF_WAIVED and self.fence_confirmed_at is None:
+            raise StateError("a waived data proof belongs to a fence: set without 'fence_confirmed_at'")
 
 
 _STATE_KEYS = frozenset(
@@ -265,6 +289,9 @@ _STATE_KEYS = frozenset(
         "drain_reached_at",
         "sequences_synced_at",
         "reverse_started_at",
+        "data_proof_at",
+        "data_proof_kind",
+        "data_proof",
         "flipped_at",
         "updated_at",
         "history",

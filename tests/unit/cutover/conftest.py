@@ -15,9 +15,13 @@ if str(_LAMBDA_DIR) not in sys.path:
 
 from tap_cutover.settings import Settings  # noqa: E402
 
+from benchmarks.cutover_fixtures import (  # noqa: E402
+    CUTOVER_ENV,
+    MotoStack,
+    isolate_aws_env,
+)
+
 from .fakes import World  # noqa: E402
-from .moto_stack import MotoStack, isolate_aws_env  # noqa: E402
-from .sample_env import CUTOVER_ENV  # noqa: E402
 
 
 @pytest.fixture

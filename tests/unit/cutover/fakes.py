@@ -21,19 +21,17 @@ from tap_cutover.ports import Adapters, AwsError, LivePair, LiveRecord, LockInfo
 from tap_cutover.settings import Settings
 from tap_cutover.state import State
 
-T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+from benchmarks.cutover_fixtures import T0, Clock
+
+__all__ = ["DATA_COMPARED", "T0", "Clock", "World", "fake_adapters", "fake_engine", "run"]
+
 GREEN_LATENCY = 0.5
-
-
-class Clock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+# A clean './cutover compare' recorded before the fence: the writer flip's data proof, for states built by hand.
+DATA_COMPARED: dict[str, Any] = {
+    "data_proof_at": T0 - timedelta(hours=2),
+    "data_proof_kind": "data_compared",
+    "data_proof": "12 table(s) compared: no difference (task ABCDEFGHIJKLMNOPQRSTUVWXYZ)",
+}
 
 
 @dataclass
@@ -54,6 +52,10 @@ class World:
     lock: tuple[str, datetime] | None = None
     task: TaskObservation = field(default_factory=lambda: TaskObservation(True, "running", "full-load-and-cdc", 100, True, 0))
     reverse_task: TaskObservation | None = None
+    # DescribeTableStatistics rows of the forward task (the data proof reads them; ticks never do).
+    table_statistics: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"SchemaName": "public", "TableName": "orders", "ValidationState": "Validated"}]
+    )
     regimes: list[Regime] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     cluster: str | None = "available"
@@ -180,6 +182,10 @@ class FakeTask:
     def describe_all(self) -> tuple[TaskObservation, TaskObservation | None]:
         self.w.enter("dms.DescribeReplicationTasks")
         return self.w.task, self.w.reverse_task
+
+    def table_statistics(self) -> list[dict[str, Any]]:
+        self.w.enter("dms.DescribeTableStatistics")
+        return list(self.w.table_statistics)
 
 
 class FakeCluster:

@@ -21,7 +21,7 @@ from tap_cutover.aws import (
 from tap_cutover.logic import Notification, PairChange, TaskObservation, align
 from tap_cutover.ports import AwsError
 
-from .moto_stack import MotoStack, aligned_now, count_calls
+from benchmarks.cutover_fixtures import MotoStack, aligned_now, count_calls
 
 
 def test_route53_weighted_upserts_in_one_batch(cutover_aws: MotoStack) -> None:

@@ -13,9 +13,8 @@ from tap_cutover.aws import build_adapters
 from tap_cutover.engine import Engine
 from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, align
 
+from benchmarks.cutover_fixtures import MotoStack
 from tap_operator.cli import CliError, bar, function_name_from_outputs, main
-
-from .moto_stack import MotoStack
 
 FUNCTION = "tap-migrate-dev-cutover"
 

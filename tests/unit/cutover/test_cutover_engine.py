@@ -9,7 +9,7 @@ import pytest
 from tap_cutover.logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence, Tick, desired_records
 from tap_cutover.state import Phase, State, Weights
 
-from .fakes import T0, World, fake_engine, run
+from .fakes import DATA_COMPARED, T0, World, fake_engine, run
 
 TICK = Tick("schedule")
 
@@ -38,6 +38,8 @@ def fence_state(lowered_minutes_ago: int = 60) -> State:
         weights=Weights(100, 0),
         last_good_reader_weight=100,
         ttl_lowered_at=T0 - timedelta(minutes=lowered_minutes_ago),
+        # './cutover compare' recorded while reads shifted: the flip's data proof.
+        **DATA_COMPARED,
     )
 
 

@@ -33,8 +33,9 @@ from tap_cutover.logic import (
 from tap_cutover.settings import Settings
 from tap_cutover.state import HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State, Weights
 
+from benchmarks.cutover_fixtures import CUTOVER_ENV
+
 from .fakes import World, fake_engine
-from .sample_env import CUTOVER_ENV
 
 # A state write that timed out and could not be re-read: the transition may or may not be stored.
 UNCERTAIN = "could not be confirmed"

@@ -13,8 +13,7 @@ from tap_cutover.aws import build_adapters
 from tap_cutover.engine import Engine
 from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 
-from .fakes import Clock
-from .moto_stack import MotoStack, aligned_now
+from benchmarks.cutover_fixtures import Clock, MotoStack, aligned_now
 
 SCHEDULE = {
     "version": "0",
@@ -121,28 +120,29 @@ def test_full_cutover_happy_path(rehearsal: Rehearsal) -> None:
     assert fence["status"] == "changed", fence["message"]
     assert [t["transition"] for t in fence["transitions"]] == ["fence_confirmed"]
     assert stack.weights()["writer"] == pair(100, 5)  # the Lambda has no database access: it never flips
-    # What './cutover fence --confirm' records once it proved each on the databases (tests/db cover the proofs).
+    # What './cutover fence --confirm' records once it proved each on the databases (tests/db cover the proofs),
+    # and the data proof ('./cutover compare' after the full load, or DMS validation read by the CLI).
     engine = handler.get_engine()
-    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED):
+    for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED, Evidence.DATA_COMPARED):
         assert engine.run(RecordEvidence(kind, "alice", f"{kind.value} proven")).status == "changed"
     rehearsal.sleep(60)
     flipped = engine.run(FlipWriter("alice"))
     assert flipped.status == "changed", flipped.message
     assert stack.weights() == {"reader": pair(0, 5), "writer": pair(0, 5)}
     state = stack.state()
-    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 12, {"reader": 100, "writer": 100})
+    assert (state["phase"], state["version"], state["weights"]) == ("writer_flipped", 13, {"reader": 100, "writer": 100})
     flip_at = datetime.fromisoformat(state["flipped_at"])
     assert flip_at - datetime.fromisoformat(state["ttl_lowered_at"]) >= timedelta(seconds=60)
 
     done = rehearsal.invoke({"action": "advance", "operator": "alice"})
     assert done["status"] == "changed" and done["phase"] == "completed"
     assert stack.weights() == {"reader": pair(0, 60), "writer": pair(0, 60)}
-    assert stack.state()["version"] == 13
-    assert [h["version"] for h in stack.state()["history"]] == list(range(4, 14))  # the newest ten
+    assert stack.state()["version"] == 14
+    assert [h["version"] for h in stack.state()["history"]] == list(range(5, 15))  # the newest ten
 
     subjects = [n["Subject"] for n in stack.notifications()]
-    assert len(subjects) == 12
-    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 14), subjects, strict=True))
+    assert len(subjects) == 13
+    assert all(f"v{v}:" in subject for v, subject in zip(range(2, 15), subjects, strict=True))
 
 
 BAD_EVENTS: list[tuple[Any, str]] = [

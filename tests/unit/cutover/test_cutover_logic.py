@@ -35,7 +35,7 @@ from tap_cutover.logic import (
 from tap_cutover.settings import Settings
 from tap_cutover.state import HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State, Weights
 
-from .fakes import T0
+from .fakes import DATA_COMPARED, T0
 
 NOW = T0 + timedelta(seconds=30)  # mid-period: the current period is incomplete
 TICK = Tick("schedule")
@@ -79,6 +79,8 @@ def fence(confirmed: datetime | None = None, lowered: datetime = NOW - timedelta
         ttl_lowered_at=lowered,
         fence_confirmed_at=confirmed,
         fence_confirmed_by="alice" if confirmed else None,
+        # './cutover compare' recorded while reads shifted: the flip's data proof.
+        **DATA_COMPARED,
     )
 
 

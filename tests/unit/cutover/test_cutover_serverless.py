@@ -27,8 +27,7 @@ from tap_cutover.logic import GATE_DMS, Observation, TaskObservation, Tick, alig
 from tap_cutover.ports import AwsError
 from tap_cutover.settings import Settings
 
-from .moto_stack import MotoStack, aligned_now, count_calls
-from .sample_env import CUTOVER_ENV
+from benchmarks.cutover_fixtures import CUTOVER_ENV, MotoStack, aligned_now, count_calls
 
 ARN = "arn:aws:dms:us-east-1:123456789012:replication-config:tap-migrate-dev-main"
 OTHER_ARN = "arn:aws:dms:us-east-1:123456789012:replication-config:someone-else"
