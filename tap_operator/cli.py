@@ -23,7 +23,7 @@ from tap_cutover.state import Phase, State
 
 from . import cdc_position, compare, dbcli
 from .database_access import DatabaseAccess
-from .databases import DEFAULT_GAP, DatabaseError
+from .databases import DEFAULT_GAP, DatabaseError, Endpoint
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -384,7 +384,7 @@ def main(
     standalone: dict[str, Callable[[list[str]], int]] = {
         "preflight": dbcli.preflight,
         "sequences": dbcli.sequences,
-        "compare": lambda rest: compare.main(rest, record=compare.stack_recorder(session)),
+        "compare": lambda rest: compare.main(rest, record=compare_recorder(session)),
         "cdc-position": lambda rest: cdc_position.main(rest, session=session),
     }
     if arguments[:1] and arguments[0] in standalone:
@@ -421,6 +421,29 @@ def main(
     else:
         render(result, sys.stdout)
     return 0 if result.ok else 1
+
+
+def compare_recorder(session: Session | None = None) -> compare.Recorder:
+    """Records a clean compare against the deployed stack's Aurora through the cutover engine (the Lambda's settings)."""
+
+    def record(report: compare.CompareReport, target: Endpoint, args: argparse.Namespace) -> str:
+        import boto3  # noqa: PLC0415
+        from tap_cutover.aws import build_adapters  # noqa: PLC0415
+        from tap_cutover.engine import Engine  # noqa: PLC0415
+
+        if target.host not in compare.stack_target_hosts(args.outputs):
+            raise dbcli.UsageError(
+                f"--record: the target {target.label} is not the deployed stack's Aurora ({args.outputs}); compare "
+                "against the stack's target to record the data proof"
+            )
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or region_from_outputs(args.outputs)
+        aws = session or boto3.session.Session(region_name=region)
+        settings = settings_from_lambda(aws, function_name_from_outputs(args.outputs))
+        engine = Engine(settings, build_adapters(settings, aws), emit=_emit_stderr)
+        result = compare.record_data_proof(engine, getpass.getuser(), report)
+        return f"{result.status}: {result.message}"
+
+    return record
 
 
 def _emit_stderr(record: Mapping[str, Any]) -> None:

@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +38,7 @@ from .databases.compare_common import ChunkSum, Key, Limits, TableShape, key_tex
 from .databases.mappings import SelectionRule, pattern_matches
 
 if TYPE_CHECKING:
-    from boto3.session import Session
+    pass
 
 Direction = Literal["forward", "reverse"]
 Status = Literal["equal", "different", "missing", "extra", "not_comparable"]
@@ -612,17 +611,19 @@ def _compare_table(
 
 
 def record_data_proof(engine: Any, operator: str, report: CompareReport) -> Any:
-    """Record a clean compare in the cutover state through the engine, as the writer move records its proofs.
+    """Record a clean compare in the cutover state through the engine: the data proof the writer flip requires.
 
-    The entry is an audited note naming both endpoints (labels only), the direction and the totals, so
-    the state's history shows which data was proven equal before the writer moved.
+    The summary names both endpoints (labels only), the direction and the totals, so the state's history
+    shows which data was proven equal before the writer moved. The engine refuses it when the forward
+    task's full load is not complete or the writer has already moved (`result.status == "rejected"`).
     """
-    from tap_cutover.logic import RecordNote  # noqa: PLC0415  (the Lambda package loads only when recording)
+    from tap_cutover.logic import Evidence, RecordEvidence  # noqa: PLC0415  (the Lambda package loads only when recording)
 
-    return engine.run(RecordNote(operator, f"data compared: {report.summary}"))
+    return engine.run(RecordEvidence(Evidence.DATA_COMPARED, operator, report.summary))
 
 
-def _stack_target_hosts(outputs_path: Path) -> set[str]:
+def stack_target_hosts(outputs_path: Path) -> set[str]:
+    """The deployed stack's Aurora endpoints: the only target a recorded compare may prove."""
     outputs = dbcli.read_outputs(outputs_path)
     return {
         str(outputs[key]) for key in ("aurora_writer_endpoint", "aurora_reader_endpoint") if isinstance(outputs.get(key), str)
@@ -630,33 +631,6 @@ def _stack_target_hosts(outputs_path: Path) -> set[str]:
 
 
 Recorder = Callable[[CompareReport, Endpoint, argparse.Namespace], str]
-
-
-def stack_recorder(session: Session | None = None) -> Recorder:
-    """Records a clean compare against the deployed stack's Aurora through the cutover engine (the Lambda's settings)."""
-
-    def record(report: CompareReport, target: Endpoint, args: argparse.Namespace) -> str:
-        import getpass  # noqa: PLC0415
-
-        import boto3  # noqa: PLC0415
-        from tap_cutover.aws import build_adapters  # noqa: PLC0415
-        from tap_cutover.engine import Engine  # noqa: PLC0415
-
-        from . import cli  # noqa: PLC0415
-
-        if target.host not in _stack_target_hosts(args.outputs):
-            raise dbcli.UsageError(
-                f"--record: the target {target.label} is not the deployed stack's Aurora ({args.outputs}); compare "
-                "against the stack's target to record the data proof"
-            )
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or cli.region_from_outputs(args.outputs)
-        aws = session or boto3.session.Session(region_name=region)
-        settings = cli.settings_from_lambda(aws, cli.function_name_from_outputs(args.outputs))
-        engine = Engine(settings, build_adapters(settings, aws), emit=cli._emit_stderr)
-        result = record_data_proof(engine, getpass.getuser(), report)
-        return f"{result.status}: {result.message}"
-
-    return record
 
 
 # --------------------------------------------------------------------------------------

@@ -17,28 +17,17 @@ comparison (indexes, constraints, defaults, data) is `./cutover compare`'s job.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from .checks import Check, PreflightOptions, block, guarded, ok, warn
 from .endpoints import Endpoint
 from .mappings import TableName
+from .shapes import ColumnShape, TableShape
+
+__all__ = ["ColumnShape", "TableShape", "check_schema_drift", "schema_drift"]
 
 RECREATED = "DROP_AND_CREATE"
-
-
-@dataclass(frozen=True)
-class ColumnShape:
-    name: str
-    type: str  # as the engine declares it, normalized where engines differ only in spelling
-    nullable: bool
-
-
-@dataclass(frozen=True)
-class TableShape:
-    columns: tuple[ColumnShape, ...]  # in column order
-    key: tuple[str, ...]  # primary-key columns in key order; () without a primary key
 
 
 def _engine_of(connection: Any) -> ModuleType:

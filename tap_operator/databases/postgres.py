@@ -34,12 +34,12 @@ from .checks import (
     target_table_checks,
     warn,
 )
-from .drift import ColumnShape, TableShape
 from .endpoints import Endpoint, ca_file
 from .errors import DatabaseError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
 from .results import FenceProof, Marker, Session
 from .sequences import SequenceState, to_raise
+from .shapes import ColumnShape, TableShape
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 CONNECT_TIMEOUT_SECONDS = 10

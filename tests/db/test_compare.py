@@ -509,17 +509,17 @@ class _Engine:
 
 
 def test_a_clean_compare_is_recorded_through_the_engine_naming_both_sides(pg_pair: Pair) -> None:
-    from tap_cutover.logic import RecordNote
+    from tap_cutover.logic import Evidence, RecordEvidence
 
     report = pg_pair.compare()
     engine = _Engine()
     compare_module.record_data_proof(engine, "alice", report)
-    [note] = engine.runs
-    assert isinstance(note, RecordNote)
-    assert note.operator == "alice"
-    assert note.detail.startswith("data compared: equal: schema and data of 2 table(s)")
-    assert report.compared in note.detail
-    _no_password(note.detail)
+    [evidence] = engine.runs
+    assert isinstance(evidence, RecordEvidence) and evidence.kind is Evidence.DATA_COMPARED
+    assert evidence.operator == "alice"
+    assert evidence.detail.startswith("equal: schema and data of 2 table(s)")
+    assert report.compared in evidence.detail
+    _no_password(evidence.detail)
 
 
 def test_record_refuses_a_target_that_is_not_the_stacks_aurora(pg_pair: Pair, tmp_path: Path) -> None:
@@ -527,7 +527,9 @@ def test_record_refuses_a_target_that_is_not_the_stacks_aurora(pg_pair: Pair, tm
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"aurora_writer_endpoint": "cluster.aurora.example", "aurora_reader_endpoint": "ro.example"}))
-    record = compare_module.stack_recorder()
+    from tap_operator.cli import compare_recorder
+
+    record = compare_recorder()
     report = pg_pair.compare()
     with pytest.raises(compare_module.dbcli.UsageError, match="not the deployed stack's Aurora"):
         record(report, pg_pair.target.endpoint(), argparse.Namespace(outputs=outputs))
