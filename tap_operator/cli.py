@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tap_cutover.gates import GateResult
 from tap_cutover.logic import Action, Evidence, OperatorCommand, RecordEvidence, RecordNote
 from tap_cutover.settings import Settings, SettingsError
 from tap_cutover.state import Phase, State
@@ -125,9 +126,7 @@ def render(result: Result, out: TextIO) -> None:
         out.write(_data_proof_line(state))
     out.write(f"result: {result.status}: {result.message}\n")
     if result.gates is not None:
-        out.write("gates:\n")
-        for gate in result.gates.results:
-            out.write(f"  [{'GREEN' if gate.green else 'RED  '}] {gate.name:<20} {gate.value}\n")
+        out.write("gates:\n" + "".join(_gate_lines(result.gates.results)))
     if result.live is not None:
         out.write("records (live from Route 53):\n")
         for pair in ("reader", "writer"):
@@ -144,6 +143,16 @@ def render(result: Result, out: TextIO) -> None:
             out.write(line + "\n")
     for error in result.errors:
         out.write(f"ERROR: {error}\n")
+
+
+def _gate_lines(gates: Sequence[GateResult]) -> list[str]:
+    """Each gate with its reading; a red one also says why, on its own line."""
+    lines = []
+    for gate in gates:
+        lines.append(f"  [{'GREEN' if gate.green else 'RED  '}] {gate.name:<20} {gate.value}\n")
+        if not gate.green and gate.why:
+            lines.append(f"          {'':<20} why: {gate.why}\n")
+    return lines
 
 
 def _data_proof_line(state: State) -> str:

@@ -62,9 +62,11 @@ class GateResult:
     name: str
     green: bool
     value: str
+    why: str = ""  # a red gate: what makes it red and what to do, in the operator's words
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "green": self.green, "value": self.value}
+        shown = {"name": self.name, "green": self.green, "value": self.value}
+        return shown | ({"why": self.why} if self.why and not self.green else {})
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,28 @@ def hold_coverage(settings: Settings, obs: Observation, since: datetime, now: da
     return GateResult(GATE_HOLD, True, f"every period since {since.isoformat()} judged: max {worst:g}s <= {threshold:g}s")
 
 
+_NO_LAG_DATA = (
+    "CloudWatch has no complete {metric} series for the task: it publishes only while the task runs CDC; check that "
+    "the task is running (dms_task) and wait a few periods"
+)
+
+
 def _latency_gate(name: str, points: tuple[Datapoint, ...], settings: Settings, now: datetime) -> GateResult:
+    result = _latency_reading(name, points, settings, now)
+    if result.green:
+        return result
+    metric = "CDCLatencySource" if name == GATE_LATENCY_SOURCE else "CDCLatencyTarget"
+    if "missing = red" in result.value:
+        why = _NO_LAG_DATA.format(metric=metric)
+    else:
+        why = (
+            f"replication is behind: {metric} above {settings.latency_threshold_seconds:g}s; wait until it catches up "
+            "(a source-side lag means reading the source's log is slow, a target-side one that applying on Aurora is)"
+        )
+    return GateResult(result.name, False, result.value, why)
+
+
+def _latency_reading(name: str, points: tuple[Datapoint, ...], settings: Settings, now: datetime) -> GateResult:
     period = timedelta(seconds=settings.metric_period_seconds)
     start, end = latency_window(settings, now)
     ordered = sorted(_by_period(points, start, end).items(), reverse=True)
@@ -205,10 +228,18 @@ _REVERSE_GREEN_STATUSES = frozenset({"starting", "running"})
 def _reverse_gate(task: TaskObservation) -> GateResult:
     what = "reverse Serverless replication" if task.serverless else "reverse replication task"
     if not task.found:
-        return GateResult(GATE_DMS, False, f"{what} not found (it carries Aurora's writes back to the source)")
+        why = "the stack's reverse task is gone: re-deploy it (./tap up), then ./cutover rollback --writer decides"
+        return GateResult(GATE_DMS, False, f"{what} not found (it carries Aurora's writes back to the source)", why)
     status = task.status.lower()
     value = f"{what} {task.status or 'unknown'}, {task.tables_errored} table(s) errored (the forward task is stopped)"
-    return GateResult(GATE_DMS, status in _REVERSE_GREEN_STATUSES and task.tables_errored == 0, value)
+    green = status in _REVERSE_GREEN_STATUSES and task.tables_errored == 0
+    reasons = []
+    if status not in _REVERSE_GREEN_STATUSES:
+        reasons.append(f"it is {task.status or 'in an unknown state'}, so Aurora's writes stop reaching the source")
+    if task.tables_errored:
+        reasons.append(f"{task.tables_errored} table(s) errored (aws dms describe-table-statistics names them)")
+    why = f"the reverse task: {'; '.join(reasons)}; restart it or roll back deliberately" if reasons else ""
+    return GateResult(GATE_DMS, green, value, why)
 
 
 def watches_reverse(state: State | None, obs: Observation) -> bool:
@@ -219,7 +250,7 @@ def watches_reverse(state: State | None, obs: Observation) -> bool:
 def _task_gate(task: TaskObservation) -> GateResult:
     what = "Serverless replication" if task.serverless else "replication task"
     if not task.found:
-        return GateResult(GATE_DMS, False, f"{what} not found")
+        return GateResult(GATE_DMS, False, f"{what} not found", f"the {what} named in the Lambda's settings does not exist")
     if task.migration_type == "cdc":
         load_done, load_text = True, "cdc-only (no full load)"
     else:
@@ -233,18 +264,47 @@ def _task_gate(task: TaskObservation) -> GateResult:
         validation_ok = task.tables_failing_validation == 0
     # An errored table stops replicating; cutting over would silently drop its changes.
     green = task.status.lower() == "running" and load_done and task.tables_errored == 0 and validation_ok
-    return GateResult(GATE_DMS, green, value)
+    return GateResult(GATE_DMS, green, value, "" if green else _task_why(task, what, load_done, validation_ok))
+
+
+def _task_why(task: TaskObservation, what: str, load_done: bool, validation_ok: bool) -> str:
+    """Each reason the task gate is red, with what to do about it."""
+    reasons = []
+    status = task.status.lower()
+    if status != "running":
+        start = "start-replication" if status in ("ready", "created") else "resume-processing"
+        reasons.append(
+            f"the {what} is {task.status or 'in an unknown state'}, not running; start it with "
+            f"aws dms start-replication-task --start-replication-task-type {start} --replication-task-arn <its ARN>"
+            if not task.serverless
+            else f"the {what} is {task.status or 'in an unknown state'}, not running; start it with aws dms start-replication"
+        )
+    if not load_done:
+        reasons.append("the full load has not finished; wait for it (the gate needs 100%)")
+    if task.tables_errored:
+        reasons.append(
+            f"{task.tables_errored} table(s) errored and stopped replicating; reload them (describe-table-statistics names them)"
+        )
+    if not validation_ok:
+        reasons.append("row validation found mismatched rows; see the validation failures table (awsdms_control) and reload")
+    return "; ".join(reasons)
 
 
 def evaluate_gates(settings: Settings, obs: Observation, now: datetime, state: State | None = None) -> GateReport:
     alarms = obs.alarms_in_alarm
     if alarms:
         shown = ", ".join(alarms[:5]) + (f" and {len(alarms) - 5} more" if len(alarms) > 5 else "")
-        alarm_gate = GateResult(GATE_ALARMS, False, f"in ALARM: {shown}")
+        why = "a health alarm fires: look at it (aws cloudwatch describe-alarms --state-value ALARM) and fix its cause"
+        alarm_gate = GateResult(GATE_ALARMS, False, f"in ALARM: {shown}", why)
     else:
         alarm_gate = GateResult(GATE_ALARMS, True, f"no alarm named {settings.alarm_name_prefix}* in ALARM")
     cluster = obs.cluster_status
-    cluster_gate = GateResult(GATE_CLUSTER, cluster == "available", cluster if cluster is not None else "cluster not found")
+    cluster_why = f"the Aurora cluster is {cluster}; wait until it is available" if cluster else "the cluster does not exist"
+    if cluster == "available":
+        cluster_why = ""
+    cluster_gate = GateResult(
+        GATE_CLUSTER, cluster == "available", cluster if cluster is not None else "cluster not found", cluster_why
+    )
     return GateReport(
         (
             _reverse_gate(obs.reverse_task) if watches_reverse(state, obs) and obs.reverse_task else _task_gate(obs.task),

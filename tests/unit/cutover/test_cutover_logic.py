@@ -746,3 +746,36 @@ def test_preflight_is_recorded_before_a_start_and_consumed_by_it(cutover_setting
     assert isinstance(started, Transition) and started.state.preflight_passed_at is None
     late = decide(cutover_settings, shifting(10, 0), None, RecordEvidence(Evidence.PREFLIGHT_PASSED, "alice", "x"), NOW)
     assert isinstance(late, Rejected)
+
+
+UNEXPLAINED_IF_SILENT: dict[str, dict[str, Any]] = {
+    "task stopped": {"task": TaskObservation(True, "stopped", "full-load-and-cdc", 100, True)},
+    "task ready after a full load": {"task": TaskObservation(True, "ready", "full-load-and-cdc", 100, True)},
+    "full load running": {"task": TaskObservation(True, "running", "full-load-and-cdc", 40)},
+    "errored table": {"task": TaskObservation(True, "running", "full-load-and-cdc", 100, True, tables_errored=2)},
+    "task missing": {"task": TaskObservation(False)},
+    "no lag data": {"latency_source": (), "latency_target": ()},
+    "alarm": {"alarms_in_alarm": ("tap-health-lag",)},
+    "cluster modifying": {"cluster_status": "modifying"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNEXPLAINED_IF_SILENT))
+def test_every_red_gate_says_why_in_its_own_words(cutover_settings: Settings, case: str) -> None:
+    report = evaluate_gates(cutover_settings, obs(cutover_settings, **UNEXPLAINED_IF_SILENT[case]), NOW)
+    red = report.red()
+    assert red, case
+    for gate in red:
+        assert gate.why, f"{case}: {gate.name} is red without a reason"
+        assert gate.to_dict()["why"] == gate.why
+    if case == "task ready after a full load":
+        # "ready, full load 100%, 0 errored" read as success; the reason names what is wrong and the fix.
+        assert "not running" in red[0].why and "--start-replication-task-type start-replication" in red[0].why
+    if case == "task stopped":
+        assert "resume-processing" in red[0].why
+
+
+def test_green_gates_carry_no_reason(cutover_settings: Settings) -> None:
+    report = evaluate_gates(cutover_settings, obs(cutover_settings), NOW)
+    assert report.green
+    assert all(not gate.why and "why" not in gate.to_dict() for gate in report.results)
