@@ -201,6 +201,13 @@ def _parser() -> argparse.ArgumentParser:
     fence.add_argument("--already-read-only", action="store_true", help="you made the source read-only yourself: only prove it")
     fence.add_argument("--proof-url", help="credentials of the session that must fail to write (e.g. the application's user)")
     fence.add_argument("--sequence-gap", type=int, default=DEFAULT_GAP, help=f"target sequences >= source + this ({DEFAULT_GAP})")
+    fence.add_argument(
+        "--on-refusal",
+        choices=("hold", "reopen"),
+        default="hold",
+        help="when a step after the fence refuses (writer not moved): keep the source read-only (hold, default) "
+        "or make it writable again (reopen)",
+    )
     _database_arguments(fence)
     note = commands.add_parser(
         "note", help="record an audited decision in the state's history (e.g. a replacement allowed by ./tap up)"
@@ -277,7 +284,9 @@ def _with_databases(
     if args.command == "fence":
         if not args.confirm:
             return execute(engine, args, operator)  # refused by the state machine, no database touched
-        options = MoveOptions(already_read_only=args.already_read_only, sequence_gap=args.sequence_gap)
+        options = MoveOptions(
+            already_read_only=args.already_read_only, sequence_gap=args.sequence_gap, on_refusal=args.on_refusal
+        )
         access = databases()
         reverse = reverse or access.reverse_replication(engine.settings, say)
         return fence_and_flip(engine, access.pair(args.proof_url), operator, options=options, reverse=reverse, say=say)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from tap_cutover.engine import Engine, Result, Status, compare_live
 from tap_cutover.logic import Action, Evidence, FlipWriter, OperatorCommand, RecordEvidence
@@ -32,6 +32,7 @@ from .databases import (
     DrainProof,
     Endpoint,
     Marker,
+    RefusedError,
     TableName,
     fence_source,
     sync_sequences,
@@ -40,8 +41,9 @@ from .databases import (
     write_marker,
 )
 
-# The drain polls the database at least this often (a marker is small: a poll is a primary-key lookup).
-MAX_DRAIN_POLL_SECONDS = 1.0
+# The drain polls the database this often at most (a marker is small: a poll is a primary-key lookup on an open
+# connection), so the fence window ends within a fifth of a second of the marker's arrival.
+MAX_DRAIN_POLL_SECONDS = 0.2
 # Bound on waiting out the old record TTL before the flip, beyond the TTL itself.
 _FLIP_WAIT_SLACK_SECONDS = 5.0
 
@@ -72,11 +74,17 @@ class Databases:
     tables: Sequence[TableName] | None = None
 
 
+OnRefusal = Literal["hold", "reopen"]
+
+
 @dataclass(frozen=True)
 class MoveOptions:
     already_read_only: bool = False
     sequence_gap: int = DEFAULT_GAP
     marker_schema: str = DEFAULT_MARKER_SCHEMA
+    # When a step after the fence refuses (the writer does not move): keep the source read-only ("hold", the
+    # application stays without a writer until someone decides) or make it writable again ("reopen").
+    on_refusal: OnRefusal = "hold"
 
 
 class _MoveStoppedError(Exception):
@@ -153,9 +161,12 @@ def fence_and_flip(
     try:
         marker = _fence_and_prove(progress, databases, options)
     except _MoveStoppedError as stopped:
-        return stopped.result
+        return _fail_safe(progress, stopped.result, databases, options)
     except DatabaseError as err:
-        return progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
+        if isinstance(err, RefusedError):
+            progress.details["refusals"] = [{"kind": err.kind, "detail": str(err)}]
+        failed = progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
+        return _fail_safe(progress, failed, databases, options)
     try:
         if reverse is not None:
             _start_reverse(progress, reverse, marker)
@@ -163,9 +174,33 @@ def fence_and_flip(
     except _MoveStoppedError as not_flipped:
         outcome = not_flipped.result
     except DatabaseError as err:
-        outcome = progress.fail("reverse replication not started", f"writer NOT flipped, the source stays fenced: {err}").result
+        outcome = progress.fail("reverse replication not started", f"writer NOT flipped: {err}").result
     if reverse is not None:
         outcome.details["reverse_replication_abandoned"] = _abandon(reverse)
+    return _fail_safe(progress, outcome, databases, options)
+
+
+def _fail_safe(progress: _Progress, outcome: Result, databases: Databases, options: MoveOptions) -> Result:
+    """The writer did not move: leave the source as the operator chose (held read-only, or reopened) and say which."""
+    if "fence" not in progress.details:
+        return outcome  # refused before any database was touched, or the fence itself could not run
+    source = databases.source
+    if options.on_refusal == "reopen":
+        try:
+            unfence_source(source)
+        except DatabaseError as err:
+            after = f"could NOT reopen {source.label}, make it writable by hand: {err}"
+        else:
+            after = f"{source.label} reopened (writable again, --on-refusal reopen); run the fence again to move the writer"
+    else:
+        after = (
+            f"{source.label} held read-only (--on-refusal hold): the application has no writer until you fix the cause "
+            "and run the fence again, or roll back"
+        )
+    outcome.details["source_after_refusal"] = after
+    outcome.message = f"{outcome.message}; {after}"
+    outcome.reasons.append(after)
+    progress.say(after)
     return outcome
 
 
@@ -190,9 +225,11 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     if fenced.status != "changed":
         # Refused by the state machine (wrong phase, DNS differs from the state, a lock): no database was touched.
         raise progress.stop(fenced.status, f"fence refused before any database was touched: {fenced.message}", fenced)
+    progress.details["fence"] = {"ok": False, "summary": "the fence started"}  # the source may change from here on
     proof = fence_source(databases.source, databases.proof, options.already_read_only, options.marker_schema)
     progress.details["fence"] = proof.to_dict()
     if not proof.ok:
+        progress.details["refusals"] = [refusal.to_dict() for refusal in proof.refusals]
         raise progress.fail("fence not proven", f"writer NOT flipped: {proof.summary}")
     progress.say(proof.summary)
     progress.record(Evidence.FENCE_PROVEN, proof.summary)
@@ -201,12 +238,16 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     progress.say(marker.summary)
     drain = progress.drain(databases.target, marker)
     if not drain.ok:
-        raise progress.fail("drain not reached", f"writer NOT flipped, the source stays fenced: {drain.summary}", "drain_failed")
+        progress.details["refusals"] = [{"kind": drain.refusal, "detail": drain.summary}]
+        raise progress.fail("drain not reached", f"writer NOT flipped: {drain.summary}", "drain_failed")
     progress.record(Evidence.DRAIN_REACHED, drain.summary)
     sequences = sync_sequences(databases.source, databases.target, options.sequence_gap, databases.tables)
     progress.details["sequences"] = sequences.to_dict()
     if not sequences.ok:
-        raise progress.fail("sequences not synced", f"writer NOT flipped, the source stays fenced: {sequences.summary}")
+        progress.details["refusals"] = [
+            {"kind": row.refusal, "detail": f"{row.name}: {row.note}"} for row in sequences.rows if not row.ok
+        ]
+        raise progress.fail("sequences not synced", f"writer NOT flipped: {sequences.summary}")
     progress.record(Evidence.SEQUENCES_SYNCED, sequences.summary)
     return marker
 
@@ -224,7 +265,7 @@ def _flip(progress: _Progress) -> Result:
         progress.say(f"waiting {max(left, 0):.0f}s for the old record TTL to expire before the flip")
         engine.wait(min(max(left, 0.05), 5.0))
     if result.status != "changed":
-        raise progress.fail("writer not flipped", f"writer NOT flipped, the source stays fenced: {result.message}")
+        raise progress.fail("writer not flipped", f"writer NOT flipped: {result.message}")
     return progress.finish("changed", f"writer flipped to Aurora: {result.message}", result)
 
 
