@@ -579,9 +579,25 @@ def _client_sessions(connection: Connection, database: str) -> list[tuple[int, s
     ]
 
 
+def _hidden_sessions(connection: Connection, database: str) -> list[str]:
+    """Sessions on the database whose kind this role cannot see (backend_type is NULL without pg_read_all_stats).
+
+    They may be application sessions opened before the fence (still writable): never assumed harmless.
+    """
+    rows = connection.execute(
+        "SELECT pid, usename FROM pg_stat_activity WHERE datname = %s AND backend_type IS NULL AND pid <> pg_backend_pid() "
+        "AND pid NOT IN (SELECT active_pid FROM pg_replication_slots WHERE active_pid IS NOT NULL) ORDER BY pid",
+        (database,),
+    ).fetchall()
+    return [
+        f"session {pid} of {user}: its kind is hidden from this role, so it was not ended (grant pg_read_all_stats)"
+        for pid, user in rows
+    ]
+
+
 def _terminate(connection: Connection, database: str) -> tuple[list[Session], list[str]]:
     ended: list[Session] = []
-    failures: list[str] = []
+    failures: list[str] = _hidden_sessions(connection, database)
     for pid, user, application in _client_sessions(connection, database):
         try:
             # PostgreSQL 14+: waits (up to the timeout) until the backend has really exited.
@@ -700,6 +716,7 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
         ended: list[Session] = []
         if already_read_only:
             remaining = _client_sessions(connection, database)
+            failures = _hidden_sessions(connection, database)
         else:
             _administer(connection)
             connection.execute(
@@ -814,17 +831,19 @@ def fence_checks(endpoint: Endpoint) -> list[Check]:
             )
         if not checks:
             checks.append(ok("read-only override", "source", "no role overrides default_transaction_read_only"))
-        superuser, owner, signaller = connection.execute(
+        superuser, owner, signaller, reader = connection.execute(
             "SELECT r.rolsuper, pg_has_role(current_user, d.datdba, 'USAGE'), "
-            "pg_has_role(current_user, 'pg_signal_backend', 'USAGE') "
+            "pg_has_role(current_user, 'pg_signal_backend', 'USAGE'), pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') "
             "FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = %s",
             (database,),
-        ).fetchone() or (False, False, False)
+        ).fetchone() or (False, False, False, False)
         missing: list[str] = []
         if not (superuser or owner):
             missing.append(f"ALTER DATABASE needs the owner of {database} or a superuser")
         if not (superuser or signaller):
             missing.append("ending the application's sessions needs pg_signal_backend")
+        if not (superuser or reader):
+            missing.append("telling application sessions from replication ones needs pg_read_all_stats")
         elif not superuser:
             supers = connection.execute(
                 "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.datname = %s "
@@ -839,12 +858,12 @@ def fence_checks(endpoint: Endpoint) -> list[Check]:
                     "fence privileges",
                     endpoint.user,
                     "; ".join(missing),
-                    f'fence with a superuser, or GRANT pg_signal_backend TO "{endpoint.user}" and make it the database '
-                    "owner (and keep superusers off the application's connections)",
+                    f'fence with a superuser, or GRANT pg_signal_backend, pg_read_all_stats TO "{endpoint.user}" and make '
+                    "it the database owner (and keep superusers off the application's connections)",
                 )
             )
         else:
-            how = "superuser" if superuser else "database owner with pg_signal_backend"
+            how = "superuser" if superuser else "database owner with pg_signal_backend and pg_read_all_stats"
             checks.append(ok("fence privileges", endpoint.user, how))
     return checks
 
@@ -947,9 +966,17 @@ def list_sequences(connection: Connection) -> dict[SequenceKey, SequenceState]:
     return found
 
 
+def _listed(connection: Connection, endpoint: Endpoint, role: str) -> dict[SequenceKey, SequenceState]:
+    try:
+        return list_sequences(connection)
+    except pg_errors.InsufficientPrivilege as error:
+        message = f"{role} {endpoint.label}: {one_line(str(error))}"
+        raise RefusedError(message, refusal_kind("sequence_unreadable")) from None
+
+
 def read_sequences(endpoint: Endpoint, role: str) -> dict[SequenceKey, SequenceState]:
     with session(endpoint, role) as connection:
-        return list_sequences(connection)
+        return _listed(connection, endpoint, role)
 
 
 def set_sequences(connection: Connection, plans: Sequence[Plan]) -> None:
@@ -972,7 +999,7 @@ def sync_target_sequences(
         # The side being raised may be fenced (a writer rollback syncs Aurora's sequences back to the fenced
         # source): this maintenance session opts out of the read-only default, as the marker's session does.
         connection.execute("SET default_transaction_read_only = off")
-        before = list_sequences(connection)
+        before = _listed(connection, target, "target")
         set_sequences(connection, plans(source_states, before, gap))
         return before, list_sequences(connection)
 

@@ -42,7 +42,8 @@ FENCE_REFUSALS: dict[str, RefusalKind] = {
                     "a prepared (two-phase / XA) transaction is pending: its COMMIT PREPARED / XA COMMIT succeeds on a "
                     "read-only source, after the drain marker", ("prepared transaction",)),
         RefusalKind("session_not_ended", "fence", BOTH,
-                    "an application session could not be ended (privilege)", ("fence privileges",)),
+                    "an application session could not be ended, or its kind is hidden from the fencing role (privilege)",
+                    ("fence privileges",)),
         RefusalKind("still_connected", "fence", POSTGRES,
                     "--already-read-only: application sessions are still connected", (),
                     "only with --already-read-only, where the fence changes nothing: the source stays as the operator "
@@ -65,6 +66,9 @@ FENCE_REFUSALS: dict[str, RefusalKind] = {
         RefusalKind("drain_timeout", "drain", BOTH,
                     "the marker did not reach the target in time (not selected by the mappings, or replication behind)",
                     ("drain marker table",)),
+        RefusalKind("sequence_unreadable", "sequences", POSTGRES,
+                    "a sequence the source or target user may not read (SELECT privilege)",
+                    ("sequence sync", "target sequences")),
         RefusalKind("sequence_missing", "sequences", BOTH, "a source sequence has no counterpart on the target",
                     ("sequence sync",)),
         RefusalKind("sequence_mismatch", "sequences", POSTGRES,

@@ -85,7 +85,7 @@ def test_names_that_join_to_the_same_string_stay_two_sequences(pg_db: Callable[[
     ddl = 'CREATE SCHEMA "a.b"; CREATE SCHEMA a; CREATE SEQUENCE "a.b"."c"; CREATE SEQUENCE a."b.c"'
     source.execute(ddl)
     target.execute(ddl)
-    source.execute("SELECT nextval('\"a.b\".\"c\"') FROM generate_series(1, 70)")
+    source.execute('SELECT nextval(\'"a.b"."c"\') FROM generate_series(1, 70)')
     source.execute("SELECT nextval('a.\"b.c\"') FROM generate_series(1, 9)")
 
     report = sync_sequences(source.endpoint(), target.endpoint(), gap=100)
@@ -95,7 +95,7 @@ def test_names_that_join_to_the_same_string_stay_two_sequences(pg_db: Callable[[
         ('"a"."b.c"', 10, 110),
         ('"a.b"."c"', 71, 171),
     ]
-    assert target.query("SELECT nextval('\"a.b\".\"c\"'), nextval('a.\"b.c\"')") == [(171, 110)]
+    assert target.query('SELECT nextval(\'"a.b"."c"\'), nextval(\'a."b.c"\')') == [(171, 110)]
 
 
 def test_descending_and_near_limit_sequences_are_synced_in_their_own_direction(
@@ -145,7 +145,7 @@ def test_no_value_fits_under_the_targets_limit_is_refused_and_left_alone(
 
 def _many_sequences(database: PgDatabase, count: int) -> None:
     database.execute(
-        "DO $$ BEGIN FOR i IN 1..%s LOOP EXECUTE format('CREATE SEQUENCE %%I', 'many_' || i); END LOOP; END $$" % count
+        f"DO $$ BEGIN FOR i IN 1..{int(count)} LOOP EXECUTE format('CREATE SEQUENCE %I', 'many_' || i); END LOOP; END $$"
     )
 
 
@@ -236,7 +236,7 @@ def test_mariadb_statements_per_side_do_not_grow_with_the_number_of_tables(
                 ddl = f"CREATE TABLE `{name.replace('`', '``')}` (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB"
                 source.execute(ddl)
                 target_server.execute(ddl, source.name)
-                source.execute(f"INSERT INTO `{name.replace('`', '``')}` VALUES (7)")
+                source.execute(f"INSERT INTO `{name.replace('`', '``')}` VALUES (7)")  # noqa: S608  (quoted)
             tables = [TableName(source.name, name) for name in names]
             target = parse_url(target_server.url(source.name))
 
