@@ -23,7 +23,7 @@ from tap_operator.writer_move import Databases, MoveOptions, fence_and_flip
 from tests.unit.cutover.fakes import fake_engine
 
 from .conftest import APP_PASSWORD, mappings, unique
-from .test_writer_move import Pair, insert_fails_read_only, replicated, write_fence_world  # noqa: F401  (fixture)
+from .test_writer_move import Pair, insert_fails_read_only, replicated, run_cli, write_fence_world  # noqa: F401  (fixture)
 
 ALL_PUBLIC = mappings(("public", "%", "include"))
 WITHOUT_MARKER = mappings(("public", "orders", "include"), ("public", "events", "include"))
@@ -213,3 +213,41 @@ def test_preflight_blocks_where_the_fence_would_refuse(kind: str, replicated: Pa
     finally:
         for cleanup in reversed(scenario.cleanups):
             cleanup()
+
+
+# --------------------------------------------------------------------------------------
+# The CLI move with a prepared transaction pending at the fence
+
+
+@pytest.mark.parametrize("on_refusal", ["hold", "reopen"])
+def test_cli_fence_refuses_a_pending_prepared_transaction_and_leaves_the_writer(
+    on_refusal: str,
+    replicated: Pair,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    source = replicated.source
+    gid = unique("tap-cli-gid")
+    with psycopg.connect(source.url(), autocommit=True) as connection:
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO orders (note) VALUES ('prepared, never acknowledged')")
+        connection.execute(f"PREPARE TRANSACTION '{gid}'")
+    urls = ["--source-url", source.url(), "--target-url", replicated.target.url()]
+    no_outputs = ["--outputs", str(tmp_path / "absent.json"), "--operator", "alice", "--json"]
+    world = write_fence_world()
+    try:
+        code, body, text = run_cli([*no_outputs, "fence", "--confirm", "--on-refusal", on_refusal, *urls], world)
+
+        assert code != 0, text
+        assert world.aurora_weights()["writer"] == 0 and world.state().fence_proven_at is None
+        message = str(body["message"])
+        assert "writer NOT flipped" in message and f"prepared transaction '{gid}' (owner tap" in message
+        assert f"ROLLBACK PREPARED '{gid}'" in message
+        assert [r["kind"] for r in body["details"]["refusals"]] == ["prepared_transaction"]  # type: ignore[index]
+        assert "marker" not in body["details"]  # type: ignore[operator]
+        if on_refusal == "hold":
+            assert insert_fails_read_only(source) and "held read-only" in message
+        else:
+            assert not insert_fails_read_only(source) and "reopened" in message
+        assert source.server.password not in text
+    finally:
+        source.execute(f"ROLLBACK PREPARED '{gid}'")
