@@ -595,6 +595,32 @@ def _hidden_sessions(connection: Connection, database: str) -> list[str]:
     ]
 
 
+# Processes on a database that the fence neither ends nor needs to: walsenders only read, autovacuum writes no
+# row, a parallel worker serves a leader that is ended with it. Any other background process started before the
+# fence keeps the read-write default it started with (checked: a subscription's apply worker keeps applying).
+_HARMLESS_BACKENDS = ("client backend", "walsender", "autovacuum worker", "autovacuum launcher", "parallel worker")
+
+
+def background_writers(connection: Connection, database: str) -> list[tuple[int, str, str]]:
+    """(pid, backend type, user) of background processes on the database that can still write once it is fenced."""
+    return [
+        (int(pid), str(kind), str(user or ""))
+        for pid, kind, user in connection.execute(
+            "SELECT pid, backend_type, usename FROM pg_stat_activity WHERE datname = %s AND backend_type IS NOT NULL "
+            "AND backend_type <> ALL(%s) AND pid <> pg_backend_pid() ORDER BY pid",
+            (database, list(_HARMLESS_BACKENDS)),
+        ).fetchall()
+    ]
+
+
+def background_fix(database: str) -> str:
+    return (
+        f"stop it before the fence: ALTER SUBSCRIPTION … DISABLE for a subscription into {database} (its changes would "
+        "land after the marker and never reach the target), unschedule pg_cron jobs, stop pglogical; or "
+        "SELECT pg_terminate_backend(<pid>) if it restarts read-only"
+    )
+
+
 def _terminate(connection: Connection, database: str) -> tuple[list[Session], list[str]]:
     ended: list[Session] = []
     failures: list[str] = _hidden_sessions(connection, database)
@@ -725,11 +751,21 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
             ended, failures = _terminate(connection, database)
         # After the sessions ended: a prepared transaction outlives its session and commits through read-only.
         prepared = prepared_transactions(connection, database)
+        workers = background_writers(connection, database)
         escapes = _read_only_escapes(connection, database)
         setting = _database_read_only(connection, database)
     proved, proof_result, proof_kind = _prove(prover, marker_schema)
     state = f"database {database} has default_transaction_read_only={setting or 'unset'}"
     refusals = _fence_refusals(database, escapes, prepared, failures, remaining)
+    refusals += [
+        Refusal(
+            refusal_kind("background_writer"),
+            f"pid {pid}",
+            f"{kind} (pid {pid}, {user}) started before the fence and can still write",
+            background_fix(database),
+        )
+        for pid, kind, user in workers
+    ]
     if proof_kind is not None:
         refusals.append(Refusal(proof_kind, prover.user, proof_result, ""))
     problems: list[str] = []
@@ -831,6 +867,18 @@ def fence_checks(endpoint: Endpoint) -> list[Check]:
             )
         if not checks:
             checks.append(ok("read-only override", "source", "no role overrides default_transaction_read_only"))
+        workers = background_writers(connection, database)
+        checks += [
+            block(
+                "background writers",
+                f"pid {pid}",
+                f"{kind} of {user}: the fence cannot stop it, and it keeps writing into the fenced database",
+                background_fix(database),
+            )
+            for pid, kind, user in workers
+        ]
+        if not workers:
+            checks.append(ok("background writers", "source", "no background process writes into the database"))
         superuser, owner, signaller, reader = connection.execute(
             "SELECT r.rolsuper, pg_has_role(current_user, d.datdba, 'USAGE'), "
             "pg_has_role(current_user, 'pg_signal_backend', 'USAGE'), pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') "

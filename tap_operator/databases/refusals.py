@@ -41,6 +41,10 @@ FENCE_REFUSALS: dict[str, RefusalKind] = {
         RefusalKind("prepared_transaction", "fence", BOTH,
                     "a prepared (two-phase / XA) transaction is pending: its COMMIT PREPARED / XA COMMIT succeeds on a "
                     "read-only source, after the drain marker", ("prepared transaction",)),
+        RefusalKind("background_writer", "fence", POSTGRES,
+                    "a background process already running on the database (a logical replication apply worker of a "
+                    "subscription, pg_cron or pglogical workers) keeps the read-write default it started with",
+                    ("background writers",)),
         RefusalKind("session_not_ended", "fence", BOTH,
                     "an application session could not be ended, or its kind is hidden from the fencing role (privilege)",
                     ("fence privileges",)),

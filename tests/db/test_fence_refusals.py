@@ -10,6 +10,7 @@ against the source code: every refusal in it is registered, every registered kin
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,8 +23,15 @@ from tap_operator.databases import FENCE_REFUSALS, Endpoint, PreflightOptions, T
 from tap_operator.writer_move import Databases, MoveOptions, fence_and_flip
 from tests.unit.cutover.fakes import fake_engine
 
-from .conftest import APP_PASSWORD, mappings, unique
-from .test_writer_move import Pair, insert_fails_read_only, replicated, run_cli, write_fence_world  # noqa: F401  (fixture)
+from .conftest import APP_PASSWORD, PgDatabase, mappings, unique
+from .test_writer_move import (  # noqa: F401  (replicated: a fixture)
+    Pair,
+    Subscription,
+    insert_fails_read_only,
+    replicated,
+    run_cli,
+    write_fence_world,
+)
 
 ALL_PUBLIC = mappings(("public", "%", "include"))
 WITHOUT_MARKER = mappings(("public", "orders", "include"), ("public", "events", "include"))
@@ -120,6 +128,34 @@ def session_not_ended(pair: Pair, scenario: Scenario) -> None:
     scenario.databases = replace(scenario.databases, source=pair.source.endpoint(fencer, APP_PASSWORD))
 
 
+def background_writer(pair: Pair, scenario: Scenario) -> None:
+    """A subscription INTO the source database: its apply worker keeps applying after the fence."""
+    upstream = PgDatabase(pair.source.server, unique("upstream"))
+    upstream.server.create_database(upstream.name)
+    upstream.execute("CREATE TABLE feed (id int PRIMARY KEY); CREATE PUBLICATION feed FOR TABLE feed")
+    pair.source.execute("CREATE TABLE feed (id int PRIMARY KEY)")
+    inbound = Subscription(upstream, pair.source, unique("inbound"))
+    inbound.create(copy_data=False)
+    for _ in range(200):
+        if pair.source.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'logical replication worker'",
+            (pair.source.name,),
+        ) != [(0,)]:
+            break
+        time.sleep(0.05)
+
+    def drop() -> None:
+        with pair.source.server.connect(pair.source.name) as connection:
+            connection.execute("SET default_transaction_read_only = off")
+            connection.execute(f"ALTER SUBSCRIPTION {inbound.name} DISABLE")
+            connection.execute(f"ALTER SUBSCRIPTION {inbound.name} SET (slot_name = NONE)")
+            connection.execute(f"DROP SUBSCRIPTION {inbound.name}")
+        upstream.execute("SELECT pg_drop_replication_slot(%s)", (inbound.name,))
+        upstream.server.drop_database(upstream.name)
+
+    scenario.cleanups.append(drop)
+
+
 def marker_table_missing(pair: Pair, scenario: Scenario) -> None:
     pair.source.execute("DROP TABLE tap_migrate_cutover_marker")
 
@@ -163,7 +199,8 @@ def sequence_unreadable(pair: Pair, scenario: Scenario) -> None:
 SCENARIOS: dict[str, Callable[[Pair, Scenario], None]] = {
     scenario.__name__: scenario
     for scenario in (
-        read_only_override, proof_write_succeeded, prepared_transaction, session_not_ended, marker_table_missing,
+        read_only_override, proof_write_succeeded, prepared_transaction, background_writer, session_not_ended,
+        marker_table_missing,
         marker_missing_on_target, drain_timeout, sequence_missing, sequence_mismatch, sequence_no_room,
         sequence_not_writable, sequence_unreadable,
     )
