@@ -642,8 +642,8 @@ def xa_fix(transaction: PreparedTransaction) -> str:
 def _xa_refusals(connection: Connection) -> tuple[list[PreparedTransaction], list[Refusal]]:
     try:
         prepared = xa_transactions(connection)
-    except pymysql.err.OperationalError as error:
-        detail = f"cannot list prepared XA transactions: {one_line(str(error.args[-1]))}"
+    except pymysql.Error as error:
+        detail = f"cannot list prepared XA transactions: {one_line(str(error.args[-1] if error.args else error))}"
         fix = "grant XA_RECOVER_ADMIN (MySQL 8) to the fencing account"
         return [], [Refusal(refusal_kind("prepared_transaction"), "XA RECOVER", detail, fix)]
     refusals = [
@@ -722,7 +722,10 @@ def fence_checks(endpoint: Endpoint) -> list[Check]:
     with session(endpoint, "source") as connection:
         checks: list[Check] = []
         _, refusals = _xa_refusals(connection)
-        checks += [block("prepared transaction", r.subject, r.detail, r.fix) for r in refusals]
+        checks += [
+            block("prepared transaction", r.subject, r.detail, f"{r.fix} (the fence rechecks after ending the sessions)")
+            for r in refusals
+        ]
         if not refusals:
             checks.append(ok("prepared transaction", "source", "no prepared XA transaction"))
         exempt = _exempt_accounts(connection, _exempt_privileges(connection))
