@@ -44,6 +44,7 @@ from .databases import (
 # The drain polls the database this often at most (a marker is small: a poll is a primary-key lookup on an open
 # connection), so the fence window ends within a fifth of a second of the marker's arrival.
 MAX_DRAIN_POLL_SECONDS = 0.2
+_FENCE_STARTED = "the fence started and did not finish"
 # Bound on waiting out the old record TTL before the flip, beyond the TTL itself.
 _FLIP_WAIT_SLACK_SECONDS = 5.0
 
@@ -192,6 +193,8 @@ def _fail_safe(progress: _Progress, outcome: Result, databases: Databases, optio
             after = f"could NOT reopen {source.label}, make it writable by hand: {err}"
         else:
             after = f"{source.label} reopened (writable again, --on-refusal reopen); run the fence again to move the writer"
+    elif progress.details["fence"].get("summary") == _FENCE_STARTED:
+        after = f"{source.label} left as the interrupted fence left it (--on-refusal hold): check whether it is read-only"
     else:
         after = (
             f"{source.label} held read-only (--on-refusal hold): the application has no writer until you fix the cause "
@@ -225,7 +228,7 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     if fenced.status != "changed":
         # Refused by the state machine (wrong phase, DNS differs from the state, a lock): no database was touched.
         raise progress.stop(fenced.status, f"fence refused before any database was touched: {fenced.message}", fenced)
-    progress.details["fence"] = {"ok": False, "summary": "the fence started"}  # the source may change from here on
+    progress.details["fence"] = {"ok": False, "summary": _FENCE_STARTED}  # the source may change from here on
     proof = fence_source(databases.source, databases.proof, options.already_read_only, options.marker_schema)
     progress.details["fence"] = proof.to_dict()
     if not proof.ok:

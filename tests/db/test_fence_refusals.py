@@ -288,3 +288,24 @@ def test_cli_fence_refuses_a_pending_prepared_transaction_and_leaves_the_writer(
         assert source.server.password not in text
     finally:
         source.execute(f"ROLLBACK PREPARED '{gid}'")
+
+
+@pytest.mark.parametrize("on_refusal", ["hold", "reopen"])
+def test_an_error_inside_the_fence_also_fails_safe(on_refusal: str, replicated: Pair) -> None:  # noqa: F811
+    """An unexpected error part-way (here: the proving session cannot log in) leaves the writer and applies the choice."""
+    source = replicated.source
+    wrong = replace(source.endpoint(), password="not-the-password")
+    databases = replace(replicated.databases(), proof=wrong)
+    world = write_fence_world()
+
+    options = MoveOptions(on_refusal="hold" if on_refusal == "hold" else "reopen")
+    result = fence_and_flip(fake_engine(world), databases, "alice", options=options)
+
+    assert result.status == "error" and "writer NOT flipped" in result.message and "authentication failed" in result.message
+    assert world.aurora_weights()["writer"] == 0
+    if on_refusal == "hold":
+        assert "left as the interrupted fence left it" in result.message
+        assert insert_fails_read_only(source)  # the fence had made it read-only before the proof failed
+    else:
+        assert "reopened" in result.message and not insert_fails_read_only(source)
+    assert "not-the-password" not in result.message
