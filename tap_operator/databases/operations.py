@@ -71,7 +71,10 @@ def sequence_checks(source: Endpoint, target: Endpoint, tables: Sequence[TableNa
     checks: list[Check] = []
     for row in report.rows:
         value = f"source next {row.source}, target next {row.target_before}: {row.note}"
-        if row.refusal is not None:
+        if row.refusal == "sequence_missing":
+            fix = "create it on the target with the schema (pg_dump --schema-only / mysqldump --no-data): DMS creates none"
+            checks.append(block("sequence sync", row.name, value, f"{fix}, and the sync after the fence would refuse it"))
+        elif row.refusal is not None:
             checks.append(block("sequence sync", row.name, value, "the sync after the fence would refuse it: fix it now"))
         elif row.gap is not None and row.gap < DEFAULT_GAP:
             checks.append(warn("sequence sync", row.name, value, "the sync will use this smaller gap; raise the limit for more"))
