@@ -224,6 +224,13 @@ def _parser() -> argparse.ArgumentParser:
         help="flip even with no proof that the data is the same (no clean compare, DMS validation incomplete); "
         "the reason is recorded in the state and sent in an alert",
     )
+    fence.add_argument(
+        "--on-refusal",
+        choices=("hold", "reopen"),
+        default="hold",
+        help="when a step after the fence refuses (writer not moved): keep the source read-only (hold, default) "
+        "or make it writable again (reopen)",
+    )
     _database_arguments(fence)
     note = commands.add_parser(
         "note", help="record an audited decision in the state's history (e.g. a replacement allowed by ./tap up)"
@@ -305,6 +312,7 @@ def _with_databases(
             already_read_only=args.already_read_only,
             sequence_gap=args.sequence_gap,
             without_data_proof=args.without_data_proof,
+            on_refusal=args.on_refusal,
         )
         access = databases()
         reverse = reverse or access.reverse_replication(engine.settings, say)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from tap_cutover.data_proof import DATA_PROOF_HELP
 from tap_cutover.engine import Engine, Result, Status, compare_live
@@ -35,6 +35,7 @@ from .databases import (
     DrainProof,
     Endpoint,
     Marker,
+    RefusedError,
     TableName,
     fence_source,
     sync_sequences,
@@ -43,8 +44,10 @@ from .databases import (
     write_marker,
 )
 
-# The drain polls the database at least this often (a marker is small: a poll is a primary-key lookup).
-MAX_DRAIN_POLL_SECONDS = 1.0
+# The drain polls the database this often at most (a marker is small: a poll is a primary-key lookup on an open
+# connection), so the fence window ends within a fifth of a second of the marker's arrival.
+MAX_DRAIN_POLL_SECONDS = 0.2
+_FENCE_STARTED = "the fence started and did not finish"
 # Bound on waiting out the old record TTL before the flip, beyond the TTL itself.
 _FLIP_WAIT_SLACK_SECONDS = 5.0
 
@@ -75,6 +78,9 @@ class Databases:
     tables: Sequence[TableName] | None = None
 
 
+OnRefusal = Literal["hold", "reopen"]
+
+
 @dataclass(frozen=True)
 class MoveOptions:
     already_read_only: bool = False
@@ -82,6 +88,9 @@ class MoveOptions:
     marker_schema: str = DEFAULT_MARKER_SCHEMA
     # 'fence --confirm --without-data-proof REASON': flip without proof that the data is the same (recorded, alerted).
     without_data_proof: str | None = None
+    # When a step after the fence refuses (the writer does not move): keep the source read-only ("hold", the
+    # application stays without a writer until someone decides) or make it writable again ("reopen").
+    on_refusal: OnRefusal = "hold"
 
 
 class _MoveStoppedError(Exception):
@@ -158,9 +167,12 @@ def fence_and_flip(
     try:
         marker = _fence_and_prove(progress, databases, options)
     except _MoveStoppedError as stopped:
-        return stopped.result
+        return _fail_safe(progress, stopped.result, databases, options)
     except DatabaseError as err:
-        return progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
+        if isinstance(err, RefusedError):
+            progress.details["refusals"] = [{"kind": err.kind, "detail": str(err)}]
+        failed = progress.fail("database error during the fence", f"writer NOT flipped: {err}").result
+        return _fail_safe(progress, failed, databases, options)
     try:
         if reverse is not None:
             _start_reverse(progress, reverse, marker)
@@ -168,9 +180,35 @@ def fence_and_flip(
     except _MoveStoppedError as not_flipped:
         outcome = not_flipped.result
     except DatabaseError as err:
-        outcome = progress.fail("reverse replication not started", f"writer NOT flipped, the source stays fenced: {err}").result
+        outcome = progress.fail("reverse replication not started", f"writer NOT flipped: {err}").result
     if reverse is not None:
         outcome.details["reverse_replication_abandoned"] = _abandon(reverse)
+    return _fail_safe(progress, outcome, databases, options)
+
+
+def _fail_safe(progress: _Progress, outcome: Result, databases: Databases, options: MoveOptions) -> Result:
+    """The writer did not move: leave the source as the operator chose (held read-only, or reopened) and say which."""
+    if "fence" not in progress.details:
+        return outcome  # refused before any database was touched, or the fence itself could not run
+    source = databases.source
+    if options.on_refusal == "reopen":
+        try:
+            unfence_source(source)
+        except DatabaseError as err:
+            after = f"could NOT reopen {source.label}, make it writable by hand: {err}"
+        else:
+            after = f"{source.label} reopened (writable again, --on-refusal reopen); run the fence again to move the writer"
+    elif progress.details["fence"].get("summary") == _FENCE_STARTED:
+        after = f"{source.label} left as the interrupted fence left it (--on-refusal hold): check whether it is read-only"
+    else:
+        after = (
+            f"{source.label} held read-only (--on-refusal hold): the application has no writer until you fix the cause "
+            "and run the fence again, or roll back"
+        )
+    outcome.details["source_after_refusal"] = after
+    outcome.message = f"{outcome.message}; {after}"
+    outcome.reasons.append(after)
+    progress.say(after)
     return outcome
 
 
@@ -196,9 +234,11 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
         # Refused by the state machine (wrong phase, DNS differs from the state, a lock): no database was touched.
         raise progress.stop(fenced.status, f"fence refused before any database was touched: {fenced.message}", fenced)
     recheck = _data_proof_before_fence(progress, fenced, options.without_data_proof)
+    progress.details["fence"] = {"ok": False, "summary": _FENCE_STARTED}  # the source may change from here on
     proof = fence_source(databases.source, databases.proof, options.already_read_only, options.marker_schema)
     progress.details["fence"] = proof.to_dict()
     if not proof.ok:
+        progress.details["refusals"] = [refusal.to_dict() for refusal in proof.refusals]
         raise progress.fail("fence not proven", f"writer NOT flipped: {proof.summary}")
     progress.say(proof.summary)
     progress.record(Evidence.FENCE_PROVEN, proof.summary)
@@ -207,12 +247,16 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
     progress.say(marker.summary)
     drain = progress.drain(databases.target, marker)
     if not drain.ok:
-        raise progress.fail("drain not reached", f"writer NOT flipped, the source stays fenced: {drain.summary}", "drain_failed")
+        progress.details["refusals"] = [{"kind": drain.refusal, "detail": drain.summary}]
+        raise progress.fail("drain not reached", f"writer NOT flipped: {drain.summary}", "drain_failed")
     progress.record(Evidence.DRAIN_REACHED, drain.summary)
     sequences = sync_sequences(databases.source, databases.target, options.sequence_gap, databases.tables)
     progress.details["sequences"] = sequences.to_dict()
     if not sequences.ok:
-        raise progress.fail("sequences not synced", f"writer NOT flipped, the source stays fenced: {sequences.summary}")
+        progress.details["refusals"] = [
+            {"kind": row.refusal, "detail": f"{row.name}: {row.note}"} for row in sequences.rows if not row.ok
+        ]
+        raise progress.fail("sequences not synced", f"writer NOT flipped: {sequences.summary}")
     progress.record(Evidence.SEQUENCES_SYNCED, sequences.summary)
     if recheck:
         _data_proof_after_drain(progress, options.without_data_proof)
@@ -284,7 +328,7 @@ def _flip(progress: _Progress) -> Result:
         progress.say(f"waiting {max(left, 0):.0f}s for the old record TTL to expire before the flip")
         engine.wait(min(max(left, 0.05), 5.0))
     if result.status != "changed":
-        raise progress.fail("writer not flipped", f"writer NOT flipped, the source stays fenced: {result.message}")
+        raise progress.fail("writer not flipped", f"writer NOT flipped: {result.message}")
     return progress.finish("changed", f"writer flipped to Aurora: {result.message}", result)
 
 

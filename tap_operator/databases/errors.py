@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
+from .refusals import refusal_kind
+
 REDACTED = "***"
 # Drivers echo connection strings in their messages: `password=...` pairs and `user:pass@` in URLs.
 _KEYWORD_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
@@ -16,6 +18,14 @@ class DatabaseError(Exception):
     """A database could not be reached or used; the message names the problem and the fix, never a password."""
 
 
+class RefusedError(DatabaseError):
+    """A step of the writer move refuses for a registered reason: `kind` is a key of refusals.FENCE_REFUSALS."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class EndpointError(DatabaseError):
     """A database URL or secret is malformed or incomplete."""
 
@@ -24,10 +34,11 @@ class MappingError(DatabaseError):
     """DMS table mappings that cannot be applied to the source's catalog."""
 
 
-def marker_missing_on_target(qualified_table: str, ddl: str) -> DatabaseError:
-    return DatabaseError(
+def marker_missing_on_target(qualified_table: str, ddl: str) -> RefusedError:
+    return RefusedError(
         f"target: table {qualified_table} does not exist; create it on the target ({ddl}) "
-        "and make sure the task's mappings select it"
+        "and make sure the task's mappings select it",
+        refusal_kind("marker_missing_on_target"),
     )
 
 

@@ -9,18 +9,19 @@ SUPER holders from read_only until super_read_only is on, which write_marker tur
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import secrets
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pymysql
 import pymysql.cursors
-from pymysql.constants import ER
+from pymysql.constants import CLIENT, ER
 
 from .checks import (
     MARKER_TABLE,
@@ -43,11 +44,13 @@ from .checks import (
     target_table_checks,
     warn,
 )
+from .counting import record
 from .endpoints import Endpoint, ca_file
-from .errors import DatabaseError, marker_missing_on_target, one_line
+from .errors import DatabaseError, RefusedError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
-from .results import FenceProof, Marker, Session
-from .sequences import SequenceState, to_raise
+from .refusals import refusal_kind
+from .results import FenceProof, Marker, PreparedTransaction, Refusal, Session
+from .sequences import SequenceKey, SequenceState, plans
 from .shapes import ColumnShape, TableShape
 
 if TYPE_CHECKING:
@@ -128,8 +131,27 @@ def _ssl_options(endpoint: Endpoint, ca_path: str | None) -> dict[str, Any] | No
     return {"ca": ca_path, "check_hostname": endpoint.ssl_mode == "verify-full"} if ca_path else {"check_hostname": False}
 
 
-def _open(endpoint: Endpoint, ssl_options: dict[str, Any] | None, autocommit: bool, role: str) -> Connection:
+class _CountingCursor(pymysql.cursors.Cursor):
+    """Counts each statement for counting.count_statements(), under the role the session was opened as."""
+
+    role = "database"
+
+    def execute(self, query: Any, args: Any = None) -> int:
+        record(self.role, str(query))
+        return int(super().execute(query, args))
+
+
+@functools.cache
+def _cursor_class(role: str) -> type[_CountingCursor]:
+    return type(f"_CountingCursor_{role}", (_CountingCursor,), {"role": role})
+
+
+def _open(
+    endpoint: Endpoint, ssl_options: dict[str, Any] | None, autocommit: bool, role: str, multi_statements: bool = False
+) -> Connection:
     return pymysql.connect(
+        cursorclass=_cursor_class(role),
+        client_flag=CLIENT.MULTI_STATEMENTS if multi_statements else 0,
         host=endpoint.host,
         port=endpoint.port,
         user=endpoint.user,
@@ -143,16 +165,18 @@ def _open(endpoint: Endpoint, ssl_options: dict[str, Any] | None, autocommit: bo
     )
 
 
-def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Connection:
+def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True, multi_statements: bool = False) -> Connection:
+    """`multi_statements`: one execute may carry several `;`-separated statements (one round trip); only the
+    AUTO_INCREMENT sync asks for it, with every identifier quoted by _name."""
     with ca_file(endpoint) as ca_path:
         try:
             try:
-                connection = _open(endpoint, _ssl_options(endpoint, ca_path), autocommit, role)
+                connection = _open(endpoint, _ssl_options(endpoint, ca_path), autocommit, role, multi_statements)
             except pymysql.err.OperationalError as error:
                 # PyMySQL has no "preferred" mode: it refuses a server without TLS once asked for it.
                 if endpoint.ssl_mode != "prefer" or _code(error) != CLIENT_SSL_REQUIRED:
                     raise
-                connection = _open(endpoint, None, autocommit, role)
+                connection = _open(endpoint, None, autocommit, role, multi_statements)
         except (pymysql.Error, OSError) as error:
             raise DatabaseError(_describe_connect_error(endpoint, role, error)) from None
     if endpoint.ssl_mode not in {"prefer", "disable"} and not _uses_ssl(connection):
@@ -170,9 +194,11 @@ def _uses_ssl(connection: Connection) -> bool:
 
 
 @contextlib.contextmanager
-def session(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Iterator[Connection]:
+def session(
+    endpoint: Endpoint, role: str = "database", *, autocommit: bool = True, multi_statements: bool = False
+) -> Iterator[Connection]:
     """A connection whose driver errors come out as DatabaseError, scrubbed of the password."""
-    connection = connect(endpoint, role, autocommit=autocommit)
+    connection = connect(endpoint, role, autocommit=autocommit, multi_statements=multi_statements)
     try:
         yield connection
     except pymysql.Error as error:
@@ -723,7 +749,8 @@ def _read_only_state(connection: Connection) -> str:
     return state + (f", super_read_only={super_read_only}" if super_read_only is not None else " (MariaDB: no super_read_only)")
 
 
-def _prove(proof: Endpoint, database: str) -> tuple[bool, str]:
+def _prove(proof: Endpoint, database: str) -> tuple[bool, str, str | None]:
+    """(proved, what happened, the refusal kind when not proved)."""
     with session(proof, "proof", autocommit=False) as connection:
         try:
             _rows(
@@ -735,12 +762,55 @@ def _prove(proof: Endpoint, database: str) -> tuple[bool, str]:
             connection.rollback()
             code = _code(error)
             if code in READ_ONLY_ERRORS:
-                return True, f"a fresh session of {proof.user} got: {one_line(str(error.args[-1]))}"
+                return True, f"a fresh session of {proof.user} got: {one_line(str(error.args[-1]))}", None
             if code == ER.NO_SUCH_TABLE:
-                return False, f"the proof needs the marker table, which is missing: {marker_ddl(database)}"
-            return False, f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+                missing = f"the proof needs the marker table, which is missing: {marker_ddl(database)}"
+                return False, missing, refusal_kind("marker_table_missing")
+            other = f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+            return False, other, refusal_kind("proof_failed")
         connection.rollback()
-        return False, f"a fresh session of {proof.user} could INSERT into {database}.{MARKER_TABLE}"
+        wrote = f"a fresh session of {proof.user} could INSERT into {database}.{MARKER_TABLE}"
+        return False, wrote, refusal_kind("proof_write_succeeded")
+
+
+def xa_transactions(connection: Connection) -> list[PreparedTransaction]:
+    """Prepared XA transactions (server-wide): each can still XA COMMIT on a read_only server.
+
+    XA RECOVER names neither owner nor age; its `data` is the gtrid followed by the bqual.
+    """
+    found: list[PreparedTransaction] = []
+    for format_id, gtrid_length, bqual_length, data in _rows(connection, "XA RECOVER"):
+        raw = data if isinstance(data, bytes) else str(data).encode()
+        gtrid, bqual = raw[: int(gtrid_length)], raw[int(gtrid_length) : int(gtrid_length) + int(bqual_length)]
+        gid = f"X'{gtrid.hex()}',X'{bqual.hex()}',{int(format_id)}"
+        found.append(PreparedTransaction(gid, "", "", "", None))
+    return found
+
+
+def xa_fix(transaction: PreparedTransaction) -> str:
+    return (
+        f"decide with its owner: XA COMMIT {transaction.gid} (its rows then commit before the marker and reach the "
+        f"target) or XA ROLLBACK {transaction.gid}"
+    )
+
+
+def _xa_refusals(connection: Connection) -> tuple[list[PreparedTransaction], list[Refusal]]:
+    try:
+        prepared = xa_transactions(connection)
+    except pymysql.Error as error:
+        detail = f"cannot list prepared XA transactions: {one_line(str(error.args[-1] if error.args else error))}"
+        fix = "grant XA_RECOVER_ADMIN (MySQL 8) to the fencing account"
+        return [], [Refusal(refusal_kind("prepared_transaction"), "XA RECOVER", detail, fix)]
+    refusals = [
+        Refusal(
+            refusal_kind("prepared_transaction"),
+            transaction.gid,
+            f"{transaction.description} can still XA COMMIT on the read_only source, after the drain marker",
+            xa_fix(transaction) + ", then run the fence again",
+        )
+        for transaction in prepared
+    ]
+    return prepared, refusals
 
 
 def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool) -> FenceProof:
@@ -756,6 +826,8 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool) -> 
             ended, kill_failures = _kill(connection)
             failures += kill_failures
             seen_users = {session.user for session in ended}
+        # After the sessions ended: a prepared XA transaction outlives its session and commits through read_only.
+        prepared, refusals = _xa_refusals(connection)
         state = _read_only_state(connection)
         super_read_only_on = "super_read_only=ON" in state
         exempt = {} if super_read_only_on else _exempt_accounts(connection, _exempt_privileges(connection))
@@ -765,22 +837,26 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool) -> 
         for user in sorted(seen_users - {source.user})
         for account in sorted(exempt.get(user, ()))
     ]
-    proved, proof_result = _prove(prover, database)
-    problems: list[str] = []
+    proved, proof_result, proof_kind = _prove(prover, database)
     if "read_only=ON" not in state:
-        problems.append("read_only is OFF")
-    if escapes:
-        problems.append("; ".join(escapes) + " (revoke it, or turn on super_read_only on MySQL)")
-    if failures:
-        problems.append("sessions that could not be ended: " + "; ".join(failures))
-    if not proved:
-        problems.append(proof_result)
-    fenced = proved and not problems
+        refusals.insert(
+            0, Refusal(refusal_kind("not_read_only"), "source", "read_only is OFF", "fence without --already-read-only")
+        )
+    fix = "revoke it, or turn on super_read_only on MySQL"
+    refusals += [Refusal(refusal_kind("read_only_override"), escape.split()[1], escape, fix) for escape in escapes]
+    refusals += [
+        Refusal(refusal_kind("session_not_ended"), "source", f"a session could not be ended: {failure}", "grant CONNECTION ADMIN")
+        for failure in failures
+    ]
+    if proof_kind is not None:
+        refusals.append(Refusal(proof_kind, prover.user, proof_result, ""))
+    fenced = proved and not refusals
     action = "left unchanged (already_read_only)" if already_read_only else f"{len(ended)} application session(s) killed"
     if fenced:
         summary = f"source {source.host}:{source.port} is fenced: {state}; {action}; {proof_result}"
     else:
-        summary = f"source {source.host}:{source.port} is NOT proven read-only: {state}; {action}; " + "; ".join(problems)
+        problems = "; ".join(refusal.text for refusal in refusals)
+        summary = f"source {source.host}:{source.port} is NOT proven read-only: {state}; {action}; {problems}"
     return FenceProof(
         ok=fenced,
         summary=summary,
@@ -791,7 +867,50 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool) -> 
         proof_user=prover.user,
         proof_result=proof_result,
         escapes=tuple(escapes),
+        prepared=tuple(prepared),
+        refusals=tuple(refusals),
     )
+
+
+def fence_checks(endpoint: Endpoint) -> list[Check]:
+    """What `fence --confirm` would refuse about the fence itself, announced by the preflight (refusals.py)."""
+    with session(endpoint, "source") as connection:
+        checks: list[Check] = []
+        _, refusals = _xa_refusals(connection)
+        checks += [
+            block("prepared transaction", r.subject, r.detail, f"{r.fix} (the fence rechecks after ending the sessions)")
+            for r in refusals
+        ]
+        if not refusals:
+            checks.append(ok("prepared transaction", "source", "no prepared XA transaction"))
+        exempt = _exempt_accounts(connection, _exempt_privileges(connection))
+        connected = {user for _, user, _ in _client_sessions(connection)} - {endpoint.user}
+        escapes = sorted(account for user in connected for account in exempt.get(user, ()))
+        checks += [
+            block(
+                "read-only override",
+                account,
+                f"connected account {account} holds a privilege that writes through read_only: the fence would refuse",
+                f"REVOKE READ_ONLY ADMIN, SUPER, CONNECTION_ADMIN ON *.* FROM {account} (the ones it holds)",
+            )
+            for account in escapes
+        ]
+        if not escapes:
+            checks.append(ok("read-only override", "source", "no connected application account writes through read_only"))
+        privileges = _global_privileges(connection)
+        everything = bool(privileges & {"ALL", "ALL PRIVILEGES"})
+        missing: list[str] = []
+        if not everything and not privileges & set(_exempt_privileges(connection)):
+            missing.append(f"writing the marker through read_only needs {' or '.join(_exempt_privileges(connection))}")
+        if not everything and not privileges & {"SUPER", "CONNECTION ADMIN", "CONNECTION_ADMIN"}:
+            missing.append("ending the application's sessions needs CONNECTION ADMIN (or SUPER)")
+        if missing:
+            checks.append(
+                block("fence privileges", endpoint.user, "; ".join(missing), f"GRANT … ON *.* TO '{endpoint.user}'@'%'")
+            )
+        else:
+            checks.append(ok("fence privileges", endpoint.user, "may set read_only, end sessions and write the marker"))
+    return checks
 
 
 def unfence(source: Endpoint) -> None:
@@ -846,12 +965,16 @@ def write_marker(source: Endpoint) -> Marker:
         except pymysql.Error as error:
             code = _code(error)
             if code in READ_ONLY_ERRORS:
-                raise DatabaseError(
+                raise RefusedError(
                     f"source: user {source.user} cannot write while read_only is on; fence and write the marker with an "
-                    "account holding READ_ONLY ADMIN (MariaDB) or CONNECTION_ADMIN / SUPER (MySQL)"
+                    "account holding READ_ONLY ADMIN (MariaDB) or CONNECTION_ADMIN / SUPER (MySQL)",
+                    refusal_kind("marker_not_writable"),
                 ) from None
             if code == ER.NO_SUCH_TABLE:
-                raise DatabaseError(f"source: the drain marker table is missing; create it: {marker_ddl(database)}") from None
+                raise RefusedError(
+                    f"source: the drain marker table is missing; create it: {marker_ddl(database)}",
+                    refusal_kind("marker_table_missing"),
+                ) from None
             raise
         finally:
             if has_super_read_only and (_variable(connection, "read_only") or "").upper() == "ON":
@@ -885,20 +1008,18 @@ def _fresh_statistics(connection: Connection) -> None:
         _rows(connection, "SET SESSION information_schema_stats_expiry = 0")
 
 
-def list_auto_increments(connection: Connection, tables: Sequence[TableName]) -> dict[str, SequenceState]:
-    """The AUTO_INCREMENT counter (next value) of each given table that has one."""
+def list_auto_increments(connection: Connection, tables: Sequence[TableName]) -> dict[SequenceKey, SequenceState]:
+    """The AUTO_INCREMENT counter (next value) of each given table that has one: one query for all of them."""
     wanted = set(tables)
     schemas = sorted({table.schema for table in tables})
     if not schemas:
         return {}
-    _fresh_statistics(connection)
-    increment = int(_value(connection, "SELECT @@auto_increment_increment") or 1)
-    found: dict[str, SequenceState] = {}
-    for schema, name, counter, data_type, column_type in _rows(
+    found: dict[SequenceKey, SequenceState] = {}
+    for schema, name, counter, data_type, column_type, increment in _rows(
         connection,
-        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.DATA_TYPE, c.COLUMN_TYPE FROM information_schema.TABLES t "
-        "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME "
-        "AND c.EXTRA LIKE '%%auto_increment%%' WHERE t.TABLE_SCHEMA IN %s",
+        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.DATA_TYPE, c.COLUMN_TYPE, @@auto_increment_increment "
+        "FROM information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA "
+        "AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%%auto_increment%%' WHERE t.TABLE_SCHEMA IN %s",
         (schemas,),
     ):
         table = TableName(_as_bytes(schema), _as_bytes(name))
@@ -907,13 +1028,14 @@ def list_auto_increments(connection: Connection, tables: Sequence[TableName]) ->
         maximum = INTEGER_MAX.get(_as_bytes(data_type).lower(), INTEGER_MAX["bigint"])
         if "unsigned" in _as_bytes(column_type).lower():
             maximum = maximum * 2 + 1
-        state = SequenceState(table.schema, table.name, int(counter or 1), increment, maximum)
+        state = SequenceState(table.schema, table.name, int(counter or 1), int(increment or 1), maximum, 1, "`")
         found[state.key] = state
     return found
 
 
-def read_auto_increments(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[str, SequenceState]:
+def read_auto_increments(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[SequenceKey, SequenceState]:
     with session(endpoint, role) as connection:
+        _fresh_statistics(connection)
         return list_auto_increments(connection, _tables_or_database(connection, endpoint, tables))
 
 
@@ -925,15 +1047,29 @@ def _tables_or_database(connection: Connection, endpoint: Endpoint, tables: Sequ
     return [table for table in catalog(connection) if table.schema == endpoint.database]
 
 
-def raise_auto_increments(
-    target: Endpoint, wanted: dict[str, int], tables: Sequence[TableName] | None
-) -> dict[str, SequenceState]:
-    """ALTER TABLE … AUTO_INCREMENT = n for each counter below its wanted value (only upward), then read them back."""
-    with session(target, "target") as connection:
+def sync_auto_increments(
+    target: Endpoint, source_states: Mapping[SequenceKey, SequenceState], gap: int, tables: Sequence[TableName] | None
+) -> tuple[dict[SequenceKey, SequenceState], dict[SequenceKey, SequenceState]]:
+    """Read every counter, raise those the plans raise, read back: (before, after).
+
+    ALTER TABLE takes one table at a time, so every ALTER TABLE … AUTO_INCREMENT goes in ONE multi-statement
+    round trip (CLIENT_MULTI_STATEMENTS, on this session only); the server still runs them one by one.
+    """
+    with session(target, "target", multi_statements=True) as connection:
+        _fresh_statistics(connection)
         scope = _tables_or_database(connection, target, tables)
-        for state, next_value in to_raise(list_auto_increments(connection, scope), wanted):
-            _rows(connection, f"ALTER TABLE {_table(state.schema, state.object_name)} AUTO_INCREMENT = {int(next_value)}")
-        return list_auto_increments(connection, scope)
+        before = list_auto_increments(connection, scope)
+        alters = [
+            f"ALTER TABLE {_table(*plan.source.key)} AUTO_INCREMENT = {int(plan.set_to)}"
+            for plan in plans(source_states, before, gap)
+            if plan.set_to is not None
+        ]
+        if alters:
+            with connection.cursor() as cursor:
+                cursor.execute(";\n".join(alters))
+                while cursor.nextset():  # each statement's result, so an error in any of them is raised here
+                    pass
+        return before, list_auto_increments(connection, scope)
 
 
 # --------------------------------------------------------------------------------------

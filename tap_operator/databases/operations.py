@@ -11,15 +11,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
 
-from .checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE, Check, PreflightOptions, task_checks
+from .checks import DEFAULT_MARKER_SCHEMA, MARKER_TABLE, Check, PreflightOptions, block, ok, task_checks, warn
 from .drift import check_schema_drift
 from .endpoints import Endpoint
-from .errors import DatabaseError
+from .errors import DatabaseError, RefusedError
 from .mappings import TableName, parse_rules, select_tables
+from .refusals import refusal_kind
 from .results import DrainProof, FenceProof, Marker, SequenceReport
-from .sequences import DEFAULT_GAP, SequenceState, sequence_rows
+from .sequences import DEFAULT_GAP, SequenceKey, SequenceState, sequence_rows
 
 MAX_POLL_SECONDS = 1.0
+DEFAULT_POLL_SECONDS = 0.2  # a poll is one primary-key lookup on an open connection: sub-second costs nothing
 
 
 def _postgres() -> ModuleType:
@@ -45,13 +47,44 @@ def _engine(endpoint: Endpoint) -> ModuleType:
 def run_preflight(source: Endpoint, target: Endpoint | None, mappings_json: str, options: PreflightOptions) -> list[Check]:
     """Source checks, the task settings the drain proof needs, then (given a target) the target checks."""
     source_checks, tables = _engine(source).preflight_source(source, mappings_json, options)
-    checks: list[Check] = [*source_checks, *task_checks(options.task)]
+    checks: list[Check] = [*source_checks, *fence_checks(source), *task_checks(options.task)]
     if target is not None:
         checks += _engine(target).preflight_target(target, tables, options)
         # Tables missing on the target are the "target table" check's; schema drift compares the others.
         checks += check_schema_drift(
             source, target, tables, options=options, prep_mode=options.task.target_table_prep_mode, report_missing=False
         )
+        checks += sequence_checks(source, target, tables)
+    return checks
+
+
+def fence_checks(source: Endpoint) -> list[Check]:
+    """What the fence would refuse about the source itself (role overrides, privileges; MySQL: XA transactions too)."""
+    found: list[Check] = _engine(source).fence_checks(source)
+    return found
+
+
+def sequence_checks(source: Endpoint, target: Endpoint, tables: Sequence[TableName] | None = None) -> list[Check]:
+    """What the sequence sync would refuse, found now by the same plan the sync runs (refusals.py: "sequence sync")."""
+    if source.family != target.family:
+        return [warn("sequence sync", "target", f"{source.engine} -> {target.engine}", "set the target's sequences by hand")]
+    scope = None if source.family == "postgres" else list(tables or [])
+    try:
+        report = compare_sequences(source, target, DEFAULT_GAP, scope)
+    except DatabaseError as error:
+        return [block("sequence sync", "target", f"cannot compare sequences: {error}", "grant SELECT, UPDATE on them")]
+    checks: list[Check] = []
+    for row in report.rows:
+        value = f"source next {row.source}, target next {row.target_before}: {row.note}"
+        if row.refusal == "sequence_missing":
+            fix = "create it on the target with the schema (pg_dump --schema-only / mysqldump --no-data): DMS creates none"
+            checks.append(block("sequence sync", row.name, value, f"{fix}, and the sync after the fence would refuse it"))
+        elif row.refusal is not None:
+            checks.append(block("sequence sync", row.name, value, "the sync after the fence would refuse it: fix it now"))
+        elif row.gap is not None and row.gap < DEFAULT_GAP:
+            checks.append(warn("sequence sync", row.name, value, "the sync will use this smaller gap; raise the limit for more"))
+    if not checks:
+        checks.append(ok("sequence sync", "target", f"{len(report.rows)} sequence(s) can be synced past the source's"))
     return checks
 
 
@@ -116,13 +149,16 @@ def wait_for_marker(
     target: Endpoint,
     marker: Marker | str,
     timeout_s: float,
-    poll_s: float = MAX_POLL_SECONDS,
+    poll_s: float = DEFAULT_POLL_SECONDS,
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     schema: str | None = None,
 ) -> DrainProof:
-    """Poll the target (at least once a second) until the marker row is visible, or until `timeout_s` passes."""
+    """Poll the target (every 0.2 s by default, at least once a second) until the marker row is visible, or `timeout_s` passes.
+
+    A marker table missing on the target is a refusal (`ok` False, `refusal` set), not an exception.
+    """
     if not 0 < poll_s <= MAX_POLL_SECONDS:
         raise ValueError(f"poll_s must be in (0, {MAX_POLL_SECONDS}] seconds, got {poll_s}")
     if timeout_s < 0:
@@ -134,7 +170,10 @@ def wait_for_marker(
     with engine.session(target, "target") as connection:
         while True:
             polls += 1
-            visible = engine.marker_visible(connection, wanted)
+            try:
+                visible = engine.marker_visible(connection, wanted)
+            except RefusedError as missing:
+                return DrainProof(False, str(missing), wanted.id, target.label, clock() - started, polls, missing.kind)
             waited = clock() - started
             if visible:
                 return DrainProof(
@@ -155,6 +194,7 @@ def wait_for_marker(
                     target.label,
                     waited,
                     polls,
+                    refusal_kind("drain_timeout"),
                 )
             sleep(min(poll_s, max(timeout_s - waited, 0.0)))
 
@@ -171,16 +211,16 @@ def _same_family(source: Endpoint, target: Endpoint) -> None:
         )
 
 
-def _read(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[str, SequenceState]:
+def _read(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[SequenceKey, SequenceState]:
     if endpoint.family == "postgres":
-        found: dict[str, SequenceState] = _postgres().read_sequences(endpoint, role)
+        found: dict[SequenceKey, SequenceState] = _postgres().read_sequences(endpoint, role)
     else:
         found = _mysql().read_auto_increments(endpoint, role, tables)
     return found
 
 
-def _report(rows_source: dict[str, SequenceState], before: dict[str, SequenceState],
-            after: dict[str, SequenceState] | None, gap: int) -> SequenceReport:  # fmt: skip
+def _report(rows_source: dict[SequenceKey, SequenceState], before: dict[SequenceKey, SequenceState],
+            after: dict[SequenceKey, SequenceState] | None, gap: int) -> SequenceReport:  # fmt: skip
     rows = tuple(sequence_rows(rows_source, before, after, gap))
     bad = [row for row in rows if not row.ok]
     verb = "synced" if after is not None else "compared"
@@ -189,7 +229,14 @@ def _report(rows_source: dict[str, SequenceState], before: dict[str, SequenceSta
             f"{row.name} ({row.note})" for row in bad[:10]
         )
     else:
+        reduced = [row for row in rows if row.gap is not None and row.gap < gap]
         summary = f"{verb} {len(rows)} sequence(s): every target sequence hands out at least source + {gap} next"
+        if reduced:
+            summary += (
+                f" ({len(reduced)} with a smaller gap near their limit: "
+                + ", ".join(f"{row.name} {row.gap}" for row in reduced[:10])
+                + ")"
+            )
     return SequenceReport(not bad, summary, after is not None, gap, rows)
 
 
@@ -204,17 +251,20 @@ def compare_sequences(
 def sync_sequences(
     source: Endpoint, target: Endpoint, gap: int = DEFAULT_GAP, tables: Sequence[TableName] | None = None
 ) -> SequenceReport:
-    """Raise every target sequence to at least the source's next value + gap (never lower), then read back and check."""
+    """Move every target sequence past the source's next value + gap in its own direction (never back), then read back.
+
+    A constant number of statements whatever the number of sequences (wrap the call in
+    `counting.count_statements()` to see them): PostgreSQL 1 on the source, 4 on the target; MySQL/MariaDB
+    AUTO_INCREMENT a few reads per side and the ALTER TABLEs in one multi-statement round trip.
+    """
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
     _same_family(source, target)
     source_states = _read(source, "source", tables)
-    before = _read(target, "target", tables)
-    wanted = {key: state.next_value + gap for key, state in source_states.items() if state.increment > 0}
     if target.family == "postgres":
-        after: dict[str, SequenceState] = _postgres().raise_sequences(target, wanted)
+        before, after = _postgres().sync_target_sequences(target, source_states, gap)
     else:
-        after = _mysql().raise_auto_increments(target, wanted, tables)
+        before, after = _mysql().sync_auto_increments(target, source_states, gap, tables)
     return _report(source_states, before, after, gap)
 
 

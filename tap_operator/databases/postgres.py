@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -34,11 +36,13 @@ from .checks import (
     target_table_checks,
     warn,
 )
+from .counting import record
 from .endpoints import Endpoint, ca_file
-from .errors import DatabaseError, marker_missing_on_target, one_line
+from .errors import DatabaseError, RefusedError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
-from .results import FenceProof, Marker, Session
-from .sequences import SequenceState, to_raise
+from .refusals import refusal_kind
+from .results import FenceProof, Marker, PreparedTransaction, Refusal, Session
+from .sequences import Plan, SequenceKey, SequenceState, plans, quote_pair
 from .shapes import ColumnShape, TableShape
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -119,6 +123,22 @@ def _describe_connect_error(endpoint: Endpoint, role: str, error: Exception) -> 
     return f"{role}: {message}"
 
 
+class _CountingCursor(psycopg.Cursor[tuple[Any, ...]]):
+    """Counts each statement for counting.count_statements(), under the role the session was opened as."""
+
+    role = "database"
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Self:
+        text = query.as_string(self.connection) if isinstance(query, sql.Composable) else str(query)
+        record(self.role, text)
+        return super().execute(query, *args, **kwargs)
+
+
+@functools.cache
+def _cursor_class(role: str) -> type[_CountingCursor]:
+    return type(f"_CountingCursor_{role}", (_CountingCursor,), {"role": role})
+
+
 def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Connection:
     with ca_file(endpoint) as ca_path:
         try:
@@ -133,6 +153,7 @@ def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = Tr
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name=f"tap-migrate {role}",
                 autocommit=autocommit,
+                cursor_factory=_cursor_class(role),
             )
         except psycopg.Error as error:
             raise DatabaseError(_describe_connect_error(endpoint, role, error)) from None
@@ -636,7 +657,8 @@ def _activity_checks(connection: Connection, options: PreflightOptions) -> list[
                 "prepared transaction",
                 gid,
                 f"prepared by {owner} on {database} at {prepared_at}",
-                f"slot creation waits for it: COMMIT PREPARED '{gid}' or ROLLBACK PREPARED '{gid}'",
+                f"slot creation waits for it, and the fence refuses it (it rechecks: COMMIT PREPARED writes through "
+                f"read-only): COMMIT PREPARED '{gid}' or ROLLBACK PREPARED '{gid}'",
             )
         )
     if not prepared:
@@ -783,9 +805,51 @@ def _client_sessions(connection: Connection, database: str) -> list[tuple[int, s
     ]
 
 
+def _hidden_sessions(connection: Connection, database: str) -> list[str]:
+    """Sessions on the database whose kind this role cannot see (backend_type is NULL without pg_read_all_stats).
+
+    They may be application sessions opened before the fence (still writable): never assumed harmless.
+    """
+    rows = connection.execute(
+        "SELECT pid, usename FROM pg_stat_activity WHERE datname = %s AND backend_type IS NULL AND pid <> pg_backend_pid() "
+        "AND pid NOT IN (SELECT active_pid FROM pg_replication_slots WHERE active_pid IS NOT NULL) ORDER BY pid",
+        (database,),
+    ).fetchall()
+    return [
+        f"session {pid} of {user}: its kind is hidden from this role, so it was not ended (grant pg_read_all_stats)"
+        for pid, user in rows
+    ]
+
+
+# Processes on a database that the fence neither ends nor needs to: walsenders only read, autovacuum writes no
+# row, a parallel worker serves a leader that is ended with it. Any other background process started before the
+# fence keeps the read-write default it started with (checked: a subscription's apply worker keeps applying).
+_HARMLESS_BACKENDS = ("client backend", "walsender", "autovacuum worker", "autovacuum launcher", "parallel worker")
+
+
+def background_writers(connection: Connection, database: str) -> list[tuple[int, str, str]]:
+    """(pid, backend type, user) of background processes on the database that can still write once it is fenced."""
+    return [
+        (int(pid), str(kind), str(user or ""))
+        for pid, kind, user in connection.execute(
+            "SELECT pid, backend_type, usename FROM pg_stat_activity WHERE datname = %s AND backend_type IS NOT NULL "
+            "AND backend_type <> ALL(%s) AND pid <> pg_backend_pid() ORDER BY pid",
+            (database, list(_HARMLESS_BACKENDS)),
+        ).fetchall()
+    ]
+
+
+def background_fix(database: str) -> str:
+    return (
+        f"stop it before the fence: ALTER SUBSCRIPTION … DISABLE for a subscription into {database} (its changes would "
+        "land after the marker and never reach the target), unschedule pg_cron jobs, stop pglogical; or "
+        "SELECT pg_terminate_backend(<pid>) if it restarts read-only"
+    )
+
+
 def _terminate(connection: Connection, database: str) -> tuple[list[Session], list[str]]:
     ended: list[Session] = []
-    failures: list[str] = []
+    failures: list[str] = _hidden_sessions(connection, database)
     for pid, user, application in _client_sessions(connection, database):
         try:
             # PostgreSQL 14+: waits (up to the timeout) until the backend has really exited.
@@ -798,6 +862,31 @@ def _terminate(connection: Connection, database: str) -> tuple[list[Session], li
         elif _value(connection, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)):
             failures.append(f"session {pid} of {user} did not exit within {TERMINATE_WAIT_MS // 1000}s")
     return ended, failures
+
+
+def prepared_transactions(connection: Connection, database: str | None = None) -> list[PreparedTransaction]:
+    """Pending two-phase transactions (of one database, or all): each can still COMMIT PREPARED on a read-only server."""
+    rows = connection.execute(
+        "SELECT gid, owner, database, prepared, extract(epoch FROM now() - prepared)::bigint FROM pg_prepared_xacts "
+        "WHERE %s::text IS NULL OR database = %s ORDER BY prepared",
+        (database, database),
+    ).fetchall()
+    return [
+        PreparedTransaction(str(gid), str(owner), str(name), prepared.isoformat(), int(age))
+        for gid, owner, name, prepared, age in rows
+    ]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def prepared_fix(transaction: PreparedTransaction) -> str:
+    gid = _literal(transaction.gid)
+    return (
+        f"decide with its owner {transaction.owner}, connected to database {transaction.database}: COMMIT PREPARED {gid} "
+        f"(its rows then commit before the marker and reach the target) or ROLLBACK PREPARED {gid}"
+    )
 
 
 def _read_only_escapes(connection: Connection, database: str) -> list[tuple[str, str]]:
@@ -829,8 +918,11 @@ def _database_read_only(connection: Connection, database: str) -> str | None:
     return None if config is None else str(config).split("=", 1)[1]
 
 
-def _prove(proof: Endpoint, schema: str) -> tuple[bool, str]:
-    """A fresh ordinary session tries to write inside BEGIN … ROLLBACK; only a read-only error proves the fence."""
+def _prove(proof: Endpoint, schema: str) -> tuple[bool, str, str | None]:
+    """A fresh ordinary session tries to write inside BEGIN … ROLLBACK; only a read-only error proves the fence.
+
+    Returns (proved, what happened, the refusal kind when not proved).
+    """
     target = _relation(schema, MARKER_TABLE)
     with session(proof, "proof", autocommit=False) as connection:
         effective = _setting(connection, "default_transaction_read_only")
@@ -841,17 +933,23 @@ def _prove(proof: Endpoint, schema: str) -> tuple[bool, str]:
             )
         except pg_errors.ReadOnlySqlTransaction as error:
             connection.rollback()
-            return True, f"a fresh session of {proof.user} got: {one_line(str(error))}"
+            return True, f"a fresh session of {proof.user} got: {one_line(str(error))}", None
         except pg_errors.UndefinedTable:
             connection.rollback()
-            return False, f"the proof needs the marker table, which is missing: {marker_ddl(schema)}"
+            missing = f"the proof needs the marker table, which is missing: {marker_ddl(schema)}"
+            return False, missing, refusal_kind("marker_table_missing")
         except psycopg.Error as error:
             connection.rollback()
-            return False, f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+            other = f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+            return False, other, refusal_kind("proof_failed")
         connection.rollback()
-        return False, (
-            f"a fresh session of {proof.user} (default_transaction_read_only={effective}) could INSERT into "
-            f"{schema}.{MARKER_TABLE}"
+        return (
+            False,
+            (
+                f"a fresh session of {proof.user} (default_transaction_read_only={effective}) could INSERT into "
+                f"{schema}.{MARKER_TABLE}"
+            ),
+            refusal_kind("proof_write_succeeded"),
         )
 
 
@@ -870,31 +968,40 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
         ended: list[Session] = []
         if already_read_only:
             remaining = _client_sessions(connection, database)
+            failures = _hidden_sessions(connection, database)
         else:
             _administer(connection)
             connection.execute(
                 sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database))
             )
             ended, failures = _terminate(connection, database)
+        # After the sessions ended: a prepared transaction outlives its session and commits through read-only.
+        prepared = prepared_transactions(connection, database)
+        workers = background_writers(connection, database)
         escapes = _read_only_escapes(connection, database)
         setting = _database_read_only(connection, database)
-    proved, proof_result = _prove(prover, marker_schema)
+    proved, proof_result, proof_kind = _prove(prover, marker_schema)
     state = f"database {database} has default_transaction_read_only={setting or 'unset'}"
+    refusals = _fence_refusals(database, escapes, prepared, failures, remaining)
+    refusals += [
+        Refusal(
+            refusal_kind("background_writer"),
+            f"pid {pid}",
+            f"{kind} (pid {pid}, {user}) started before the fence and can still write",
+            background_fix(database),
+        )
+        for pid, kind, user in workers
+    ]
+    if proof_kind is not None:
+        refusals.append(Refusal(proof_kind, prover.user, proof_result, ""))
     problems: list[str] = []
     if escapes:
         roles = ", ".join(sorted({role for role, _ in escapes}))
         problems.append("but " + "; ".join(text for _, text in escapes) + f"; sessions of {roles} can still write")
-    if failures:
-        problems.append("sessions that could not be ended and may still write: " + "; ".join(failures))
-    if remaining:
-        who = ", ".join(f"{pid} ({user})" for pid, user, _ in remaining[:10])
-        problems.append(
-            f"{len(remaining)} application session(s) are still connected ({who}); sessions opened before the database "
-            "became read-only can still write: end them, or fence without already_read_only"
-        )
-    if not proved:
+    problems += [refusal.text for refusal in refusals if refusal.kind not in ("read_only_override", "proof_write_succeeded")]
+    if proof_kind == "proof_write_succeeded":
         problems.append(proof_result)
-    fenced = proved and not problems
+    fenced = proved and not refusals
     action = "left unchanged (already_read_only)" if already_read_only else f"{len(ended)} application session(s) terminated"
     if fenced:
         summary = f"source {database} is fenced: {state}; {action}; {proof_result}"
@@ -912,7 +1019,127 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
         proof_user=prover.user,
         proof_result=proof_result,
         escapes=tuple(text for _, text in escapes),
+        prepared=tuple(prepared),
+        refusals=tuple(refusals),
     )
+
+
+def _fence_refusals(
+    database: str,
+    escapes: Sequence[tuple[str, str]],
+    prepared: Sequence[PreparedTransaction],
+    failures: Sequence[str],
+    remaining: Sequence[tuple[int, str, str]],
+) -> list[Refusal]:
+    """Each way the fenced database can still change, found after fencing, as a refusal naming it and its fix."""
+    refusals = [
+        Refusal(
+            refusal_kind("read_only_override"),
+            role,
+            text,
+            f'ALTER ROLE "{role}" IN DATABASE "{database}" RESET default_transaction_read_only (or ALTER ROLE … RESET)',
+        )
+        for role, text in escapes
+    ]
+    refusals += [
+        Refusal(
+            refusal_kind("prepared_transaction"),
+            transaction.gid,
+            f"{transaction.description} can still COMMIT PREPARED on the read-only source, after the drain marker",
+            prepared_fix(transaction) + ", then run the fence again",
+        )
+        for transaction in prepared
+    ]
+    refusals += [
+        Refusal(
+            refusal_kind("session_not_ended"),
+            "source",
+            f"a session that could not be ended may still write: {failure}",
+            "fence with a superuser or a member of pg_signal_backend",
+        )
+        for failure in failures
+    ]
+    if remaining:
+        who = ", ".join(f"{pid} ({user})" for pid, user, _ in remaining[:10])
+        refusals.append(
+            Refusal(
+                refusal_kind("still_connected"),
+                "source",
+                f"{len(remaining)} application session(s) are still connected ({who}); sessions opened before the database "
+                "became read-only can still write",
+                "end them, or fence without already_read_only",
+            )
+        )
+    return refusals
+
+
+def fence_checks(endpoint: Endpoint) -> list[Check]:
+    """What `fence --confirm` would refuse about the fence itself, announced by the preflight (refusals.py).
+
+    Prepared transactions are the preflight's "prepared transaction" check (in the activity checks).
+    """
+    database = endpoint.database
+    with session(endpoint, "source") as connection:
+        checks: list[Check] = []
+        for role, text in _read_only_escapes(connection, database):
+            checks.append(
+                block(
+                    "read-only override",
+                    role,
+                    f"{text}: the fence would make the database read-only, but sessions of {role} could still write",
+                    f'ALTER ROLE "{role}" IN DATABASE "{database}" RESET default_transaction_read_only; '
+                    f'(a role-wide setting: ALTER ROLE "{role}" RESET default_transaction_read_only;)',
+                )
+            )
+        if not checks:
+            checks.append(ok("read-only override", "source", "no role overrides default_transaction_read_only"))
+        workers = background_writers(connection, database)
+        checks += [
+            block(
+                "background writers",
+                f"pid {pid}",
+                f"{kind} of {user}: the fence cannot stop it, and it keeps writing into the fenced database",
+                background_fix(database),
+            )
+            for pid, kind, user in workers
+        ]
+        if not workers:
+            checks.append(ok("background writers", "source", "no background process writes into the database"))
+        superuser, owner, signaller, reader = connection.execute(
+            "SELECT r.rolsuper, pg_has_role(current_user, d.datdba, 'USAGE'), "
+            "pg_has_role(current_user, 'pg_signal_backend', 'USAGE'), pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') "
+            "FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = %s",
+            (database,),
+        ).fetchone() or (False, False, False, False)
+        missing: list[str] = []
+        if not (superuser or owner):
+            missing.append(f"ALTER DATABASE needs the owner of {database} or a superuser")
+        if not (superuser or signaller):
+            missing.append("ending the application's sessions needs pg_signal_backend")
+        if not (superuser or reader):
+            missing.append("telling application sessions from replication ones needs pg_read_all_stats")
+        elif not superuser:
+            supers = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.datname = %s "
+                "AND a.backend_type = 'client backend' AND r.rolsuper AND a.pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()
+            if supers and supers[0]:
+                missing.append(f"{supers[0]} superuser session(s) on {database}: only a superuser can end them")
+        if missing:
+            checks.append(
+                block(
+                    "fence privileges",
+                    endpoint.user,
+                    "; ".join(missing),
+                    f'fence with a superuser, or GRANT pg_signal_backend, pg_read_all_stats TO "{endpoint.user}" and make '
+                    "it the database owner (and keep superusers off the application's connections)",
+                )
+            )
+        else:
+            how = "superuser" if superuser else "database owner with pg_signal_backend and pg_read_all_stats"
+            checks.append(ok("fence privileges", endpoint.user, how))
+    return checks
 
 
 def unfence(source: Endpoint) -> None:
@@ -942,7 +1169,10 @@ def write_marker(source: Endpoint, marker_schema: str) -> Marker:
             ).fetchone()
         except pg_errors.UndefinedTable:
             connection.execute("ROLLBACK")
-            raise DatabaseError(f"source: the drain marker table is missing; create it: {marker_ddl(marker_schema)}") from None
+            raise RefusedError(
+                f"source: the drain marker table is missing; create it: {marker_ddl(marker_schema)}",
+                refusal_kind("marker_table_missing"),
+            ) from None
         connection.execute("COMMIT")
         position = str(_value(connection, "SELECT pg_current_wal_lsn()::text"))
     written_at: datetime = row[0]  # type: ignore[index]
@@ -961,40 +1191,91 @@ def marker_visible(connection: Connection, marker: Marker) -> bool:
 # Sequences
 
 
-def list_sequences(connection: Connection) -> dict[str, SequenceState]:
-    """Every sequence (serial and identity ones included) outside the system schemas, with its next value."""
-    found: dict[str, SequenceState] = {}
-    rows = connection.execute(
-        "SELECT schemaname, sequencename, increment_by, max_value FROM pg_sequences "
-        "WHERE schemaname <> ALL(%s) ORDER BY schemaname, sequencename",
-        (list(SYSTEM_SCHEMAS),),
-    ).fetchall()
-    for schema, name, increment, max_value in rows:
-        last_value, is_called = connection.execute(
-            sql.SQL("SELECT last_value, is_called FROM {}").format(_relation(schema, name))
-        ).fetchone()  # type: ignore[misc]
+# Every sequence and its state in ONE statement, whatever their number: pg_sequences lists them (and their
+# bounds), and query_to_xml reads each one's last_value / is_called server-side (pg_sequences.last_value is
+# NULL for a sequence never called or set with is_called = false, which is exactly what a sync leaves behind).
+# A sequence the session may not read yields NULL instead of failing the whole statement.
+_READ_SEQUENCES = """
+SELECT s.schemaname, s.sequencename, s.increment_by, s.min_value, s.max_value,
+       CASE WHEN has_sequence_privilege(r.oid, 'SELECT')
+            THEN query_to_xml(format('SELECT last_value, is_called FROM %%I.%%I', s.schemaname, s.sequencename),
+                              false, true, '')::text END,
+       has_sequence_privilege(r.oid, 'UPDATE')
+FROM pg_sequences s
+CROSS JOIN LATERAL (SELECT format('%%I.%%I', s.schemaname, s.sequencename)::regclass::oid AS oid) r
+WHERE s.schemaname <> ALL(%s)
+ORDER BY s.schemaname, s.sequencename
+"""
+_XML_LAST_VALUE = re.compile(r"<last_value>(-?\d+)</last_value>")
+_XML_IS_CALLED = re.compile(r"<is_called>(true|false)</is_called>")
+# Every wanted value set in ONE statement: setval over arrays of quoted names and values (regclass resolves each).
+_SET_SEQUENCES = (
+    "SELECT setval(w.relation::regclass, w.next_value, false) FROM unnest(%s::text[], %s::bigint[]) AS w(relation, next_value)"
+)
+
+
+def list_sequences(connection: Connection) -> dict[SequenceKey, SequenceState]:
+    """Every sequence (serial, identity and free-standing ones) outside the system schemas, with its next value."""
+    found: dict[SequenceKey, SequenceState] = {}
+    unreadable: list[str] = []
+    for schema, name, increment, min_value, max_value, xml, can_update in connection.execute(
+        _READ_SEQUENCES, (list(SYSTEM_SCHEMAS),)
+    ).fetchall():
+        last_value = _XML_LAST_VALUE.search(xml or "")
+        is_called = _XML_IS_CALLED.search(xml or "")
+        if last_value is None or is_called is None:
+            unreadable.append(quote_pair(schema, name))
+            continue
         # is_called = false (fresh, or setval(..., false)): nextval returns last_value itself.
-        next_value = int(last_value) + int(increment) if is_called else int(last_value)
-        state = SequenceState(schema, name, next_value, int(increment), int(max_value))
+        value = int(last_value.group(1))
+        next_value = value + int(increment) if is_called.group(1) == "true" else value
+        state = SequenceState(schema, name, next_value, int(increment), int(max_value), int(min_value), '"', bool(can_update))
         found[state.key] = state
+    if unreadable:
+        # A driver error, so that session() words it with the endpoint and preflight_target reports it as a block.
+        raise pg_errors.InsufficientPrivilege(
+            f"permission denied: cannot read {len(unreadable)} sequence(s): {', '.join(unreadable[:10])}; "
+            "GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA <schema> TO <this user>"
+        )
     return found
 
 
-def read_sequences(endpoint: Endpoint, role: str) -> dict[str, SequenceState]:
-    with session(endpoint, role) as connection:
+def _listed(connection: Connection, endpoint: Endpoint, role: str) -> dict[SequenceKey, SequenceState]:
+    try:
         return list_sequences(connection)
+    except pg_errors.InsufficientPrivilege as error:
+        message = f"{role} {endpoint.label}: {one_line(str(error))}"
+        raise RefusedError(message, refusal_kind("sequence_unreadable")) from None
 
 
-def raise_sequences(target: Endpoint, wanted: dict[str, int]) -> dict[str, SequenceState]:
-    """setval each target sequence to the wanted next value (only upward), then read every sequence back."""
+def read_sequences(endpoint: Endpoint, role: str) -> dict[SequenceKey, SequenceState]:
+    with session(endpoint, role) as connection:
+        return _listed(connection, endpoint, role)
+
+
+def set_sequences(connection: Connection, plans: Sequence[Plan]) -> None:
+    """One setval statement for every plan that has a value to set (the plans only ever move a sequence forward)."""
+    chosen = [(plan.source.key, plan.set_to) for plan in plans if plan.set_to is not None]
+    if not chosen:
+        return
+    relations = [_relation(*key).as_string(connection) for key, _ in chosen]
+    connection.execute(_SET_SEQUENCES, (relations, [value for _, value in chosen])).fetchall()
+
+
+def sync_target_sequences(
+    target: Endpoint, source_states: Mapping[SequenceKey, SequenceState], gap: int
+) -> tuple[dict[SequenceKey, SequenceState], dict[SequenceKey, SequenceState]]:
+    """On the target, in one session: read every sequence, set those the plans raise, read back. Returns (before, after).
+
+    Four statements whatever the number of sequences: opt out of read-only, read, set, read back.
+    """
     with session(target, "target") as connection:
         # The side being raised may be fenced (a writer rollback syncs Aurora's sequences back to the fenced
         # source): this maintenance session opts out of the read-only default, as the marker's session does.
         connection.execute("SET default_transaction_read_only = off")
-        for state, next_value in to_raise(list_sequences(connection), wanted):
-            relation = _relation(state.schema, state.object_name).as_string(connection)
-            connection.execute("SELECT setval(%s::regclass, %s, false)", (relation, next_value))
-        return list_sequences(connection)
+        before = _listed(connection, target, "target")
+        set_sequences(connection, plans(source_states, before, gap))
+        return before, list_sequences(connection)
 
 
 # --------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .refusals import refusal_kind
+
 
 @dataclass(frozen=True)
 class Session:
@@ -24,6 +26,55 @@ class Session:
 
 
 @dataclass(frozen=True)
+class PreparedTransaction:
+    """A transaction prepared for two-phase commit: it commits later, read-only or not, unless it is resolved first."""
+
+    gid: str
+    owner: str
+    database: str
+    prepared_at: str  # ISO-8601, or "" where the server does not say (MySQL/MariaDB XA RECOVER)
+    age_seconds: int | None
+
+    @property
+    def description(self) -> str:
+        age = "age unknown" if self.age_seconds is None else f"prepared {self.age_seconds}s ago"
+        owner, database = self.owner or "unknown", self.database or "unknown"
+        return f"prepared transaction {self.gid!r} (owner {owner}, database {database}, {age})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gid": self.gid,
+            "owner": self.owner,
+            "database": self.database,
+            "prepared_at": self.prepared_at,
+            "age_seconds": self.age_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason the fence (or the marker, drain or sequence step after it) refuses to let the writer move.
+
+    `kind` is a key of refusals.FENCE_REFUSALS, which names the preflight check that announces it.
+    """
+
+    kind: str
+    subject: str
+    detail: str
+    fix: str
+
+    def __post_init__(self) -> None:
+        refusal_kind(self.kind)
+
+    @property
+    def text(self) -> str:
+        return f"{self.detail}; fix: {self.fix}" if self.fix else self.detail
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "subject": self.subject, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
 class FenceProof:
     ok: bool
     summary: str
@@ -34,6 +85,8 @@ class FenceProof:
     proof_user: str
     proof_result: str  # what the proof write got back (the read-only error, or why the proof failed)
     escapes: tuple[str, ...]  # roles / accounts that can still write despite the fence
+    prepared: tuple[PreparedTransaction, ...] = ()  # pending two-phase transactions found after the sessions ended
+    refusals: tuple[Refusal, ...] = ()  # why ok is False, each of a registered kind
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +99,8 @@ class FenceProof:
             "proof_user": self.proof_user,
             "proof_result": self.proof_result,
             "escapes": list(self.escapes),
+            "prepared": [transaction.to_dict() for transaction in self.prepared],
+            "refusals": [refusal.to_dict() for refusal in self.refusals],
         }
 
 
@@ -89,6 +144,7 @@ class DrainProof:
     target: str  # endpoint label
     waited_seconds: float
     polls: int
+    refusal: str | None = None  # a refusal kind when not ok
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,12 +154,16 @@ class DrainProof:
             "target": self.target,
             "waited_seconds": round(self.waited_seconds, 3),
             "polls": self.polls,
+            "refusal": self.refusal,
         }
 
 
 @dataclass(frozen=True)
 class SequenceRow:
-    """One sequence (PostgreSQL) or AUTO_INCREMENT table (MySQL/MariaDB); values are the NEXT value each would hand out."""
+    """One sequence (PostgreSQL) or AUTO_INCREMENT table (MySQL/MariaDB); values are the NEXT value each would hand out.
+
+    `name` is the (schema, object) pair quoted for display; `schema` and `object_name` are the pair itself.
+    """
 
     name: str
     source: int | None
@@ -111,15 +171,23 @@ class SequenceRow:
     target_after: int | None
     ok: bool
     note: str = ""
+    schema: str = ""
+    object_name: str = ""
+    refusal: str | None = None  # a refusal kind (refusals.py) when the sync cannot make it safe
+    gap: int | None = None  # the gap the sync aims for (smaller than asked near the target's limit)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "schema": self.schema,
+            "object_name": self.object_name,
             "source": self.source,
             "target_before": self.target_before,
             "target_after": self.target_after,
             "ok": self.ok,
             "note": self.note,
+            "refusal": self.refusal,
+            "gap": self.gap,
         }
 
 

@@ -123,7 +123,7 @@ def test_credentials_from_the_stacks_secrets(tmp_path: Path, pg_db: Callable[[],
         assert "(target): PostgreSQL 15" in out
         code, out, err = run(dbcli.sequences, ["--config", config, "--outputs", str(outputs), "--json"], session_factory=session)
         assert code == 2  # the target's orders_id_seq is behind the source's
-        assert json.loads(out)["rows"][0]["name"] == "public.orders_id_seq"
+        assert json.loads(out)["rows"][0]["name"] == '"public"."orders_id_seq"'
 
         outputs.write_text(json.dumps({"source_secret_arns": {"onprem": broken_arn}, "target_secret_arn": target_arn}))
         code, out, err = run(dbcli.preflight, ["--config", config, "--outputs", str(outputs)], session_factory=session)
@@ -138,14 +138,15 @@ def test_sequences_check_then_sync(tmp_path: Path, pg_db: Callable[[], PgDatabas
     base = ["--source-url", source.url(), "--target-url", target.url(), "--config", config]
     code, out, _ = run(dbcli.sequences, [*base, "--check"])
     assert code == 2
-    assert "[DIFF] public.orders_id_seq: source next 11, target next 1" in out
+    assert '[DIFF] "public"."orders_id_seq": source next 11, target next 1' in out
     code, out, _ = run(dbcli.sequences, [*base, "--sync", "--gap", "50", "--json"])
     assert code == 0
     report = json.loads(out)
     assert set(report) == {"ok", "summary", "synced", "gap", "rows"}
     assert report["rows"] == [
-        {"name": "public.orders_id_seq", "source": 11, "target_before": 1, "target_after": 61, "ok": True, "note": ""}
-    ]
+        {"name": '"public"."orders_id_seq"', "schema": "public", "object_name": "orders_id_seq", "source": 11,
+         "target_before": 1, "target_after": 61, "ok": True, "note": "", "refusal": None, "gap": 50}
+    ]  # fmt: skip
     assert run(dbcli.sequences, [*base, "--gap", "50"])[0] == 0
     code, _, err = run(dbcli.sequences, [*base, "--check", "--sync"])
     assert code == 1 and "not allowed with argument" in err

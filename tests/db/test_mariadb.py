@@ -228,3 +228,62 @@ def test_unfence_makes_mariadb_writable_again(fenced: MariaDatabase) -> None:
     with pymysql.connect(host=source.server.host, port=source.server.port, user=app, password=APP_PASSWORD,
                          database=source.name, autocommit=True) as connection, connection.cursor() as cursor:  # fmt: skip
         cursor.execute("INSERT INTO orders (note) VALUES ('writable again')")
+
+
+def test_a_prepared_xa_transaction_stops_the_fence_and_is_named(fenced: MariaDatabase) -> None:
+    """A prepared XA transaction outlives its killed session and can XA COMMIT later: the fence refuses it."""
+    source = fenced
+    app = source.create_app_user()
+    gtrid = "tap-xa-" + source.name
+    application = pymysql.connect(host=source.server.host, port=source.server.port, user=app, password=APP_PASSWORD,
+                                  database=source.name, autocommit=True)  # fmt: skip
+    with application.cursor() as cursor:
+        cursor.execute(f"XA START '{gtrid}'")
+        cursor.execute("INSERT INTO orders (note) VALUES ('prepared before the fence')")
+        cursor.execute(f"XA END '{gtrid}'")
+        cursor.execute(f"XA PREPARE '{gtrid}'")
+    xid = f"X'{gtrid.encode().hex()}',X'',1"
+    try:
+        proof = fence_source(source.endpoint(), source.endpoint(app, APP_PASSWORD))
+
+        assert not proof.ok
+        assert [refusal.kind for refusal in proof.refusals] == ["prepared_transaction"]
+        assert [transaction.gid for transaction in proof.prepared] == [xid]
+        assert app in {session.user for session in proof.terminated}  # its session ended, the transaction did not
+        assert f"XA COMMIT {xid}" in proof.summary and f"XA ROLLBACK {xid}" in proof.summary
+        # Why: read_only is ON; MariaDB 10.11 refuses the XA COMMIT to the application's account, but any account
+        # holding READ_ONLY ADMIN (a DBA, a transaction manager) still commits the row, after the marker.
+        fresh = pymysql.connect(host=source.server.host, port=source.server.port, user=app, password=APP_PASSWORD,
+                                database=source.name, autocommit=True)  # fmt: skip
+        with fresh, fresh.cursor() as cursor, pytest.raises(pymysql.err.OperationalError, match="read-only"):
+            cursor.execute(f"XA COMMIT {xid}")
+        source.server.execute(f"XA COMMIT {xid}")
+        assert source.query("SELECT COUNT(*) FROM orders WHERE note = 'prepared before the fence'") == [(1,)]
+        assert fence_source(source.endpoint(), source.endpoint(app, APP_PASSWORD)).ok
+    finally:
+        with contextlib.suppress(pymysql.Error):
+            application.close()
+        with contextlib.suppress(pymysql.Error):
+            source.server.execute(f"XA ROLLBACK {xid}")
+
+
+def test_preflight_announces_what_the_mariadb_fence_would_refuse(fenced: MariaDatabase) -> None:
+    source = fenced
+    admin_app = source.create_app_user(("READ_ONLY ADMIN ON *.*",))
+    gtrid = "tap-xa-pre-" + source.name
+    application = pymysql.connect(host=source.server.host, port=source.server.port, user=admin_app, password=APP_PASSWORD,
+                                  database=source.name, autocommit=True)  # fmt: skip
+    with application.cursor() as cursor:
+        cursor.execute(f"XA START '{gtrid}'")
+        cursor.execute("INSERT INTO orders (note) VALUES ('prepared')")
+        cursor.execute(f"XA END '{gtrid}'")
+        cursor.execute(f"XA PREPARE '{gtrid}'")
+    try:
+        checks = run_preflight(source.endpoint(), None, everything(source), PreflightOptions())
+        blocked = {(c.name, c.subject) for c in checks if c.verdict == "block"}
+        assert ("prepared transaction", f"X'{gtrid.encode().hex()}',X'',1") in blocked
+        assert ("read-only override", f"'{admin_app}'@'%'") in blocked
+        assert [c.verdict for c in checks if c.name == "fence privileges"] == ["ok"]
+    finally:
+        application.close()
+        source.server.execute(f"XA ROLLBACK '{gtrid}'")

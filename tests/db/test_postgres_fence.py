@@ -177,3 +177,34 @@ def test_wait_for_marker_reports_the_timeout(pg_db: Callable[[], PgDatabase]) ->
     assert all(0 < pause <= 1.0 for pause in sleeps)
     with pytest.raises(ValueError, match="poll_s"):
         wait_for_marker(target.endpoint(), "x", timeout_s=3, poll_s=2.0)
+
+
+def test_a_prepared_transaction_stops_the_fence_and_is_named(fenced_source: PgDatabase) -> None:
+    """COMMIT PREPARED writes through default_transaction_read_only: the fence must refuse while one is pending."""
+    source = fenced_source
+    gid = "tap-pending-" + source.name
+    with psycopg.connect(source.url(), autocommit=True) as connection:
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO orders (note) VALUES ('prepared before the fence')")
+        connection.execute(f"PREPARE TRANSACTION '{gid}'")
+    try:
+        proof = fence_source(source.endpoint())
+
+        assert not proof.ok
+        assert [refusal.kind for refusal in proof.refusals] == ["prepared_transaction"]
+        (pending,) = proof.prepared
+        assert (pending.gid, pending.owner, pending.database) == (gid, "tap", source.name)
+        assert pending.age_seconds is not None and pending.age_seconds >= 0
+        assert f"prepared transaction '{gid}' (owner tap, database {source.name}, prepared" in proof.summary
+        assert f"COMMIT PREPARED '{gid}'" in proof.summary and f"ROLLBACK PREPARED '{gid}'" in proof.summary
+        assert proof.to_dict()["prepared"][0]["gid"] == gid
+        # Why: the source is read-only now, and yet the pending transaction still commits its row.
+        with psycopg.connect(source.url(), autocommit=True) as fresh:
+            assert fresh.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+            fresh.execute(f"COMMIT PREPARED '{gid}'")
+        assert source.query("SELECT count(*) FROM orders WHERE note = 'prepared before the fence'") == [(1,)]
+        # Resolved: the fence proves.
+        assert fence_source(source.endpoint()).ok
+    finally:
+        if source.query("SELECT count(*) FROM pg_prepared_xacts WHERE gid = %s", (gid,)) != [(0,)]:
+            source.execute(f"ROLLBACK PREPARED '{gid}'")
