@@ -59,7 +59,7 @@ def test_extra_tables_are_made_replicated_and_their_sequences_synced_through_the
     names = schema.extra_table_names(EXTRA, descending=True)
     assert len(names) == len(set(names)) == EXTRA + 1
     odd = [name for name in names if not name.startswith("extra_")]
-    assert {'Extra.Dots.1', 'extra "quoted" 2', "Extra_MixedCase_3", "extra with spaces 4", "Extra.Dots.251"} <= set(odd)
+    assert {"Extra.Dots.1", 'extra "quoted" 2', "Extra_MixedCase_3", "extra with spaces 4", "Extra.Dots.251"} <= set(odd)
     assert set(names) <= _tables(source)
     assert set(names) <= _tables(target)
     for name in [*odd, "extra_00005", "extra_00300"]:
