@@ -335,18 +335,24 @@ def rehearsal(tables: int, rtt_ms: float, duration: float, rows: int) -> dict[st
         report: dict[str, Any] = json.loads(done.stdout)
     except ValueError:
         return {"error": f"exit {done.returncode}, no report", "stderr_tail": done.stderr.strip().splitlines()[-15:]}
+    numbers = rehearsal_numbers(report)
+    numbers["wall_s"] = round(time.monotonic() - started, 1)
+    return numbers
+
+
+def rehearsal_numbers(report: dict[str, Any]) -> dict[str, Any]:
+    """The fence window's figures from a rehearsal report (`python -m tools.rehearsal --json`)."""
     keys = (
         "passed", "problems", "extra_tables", "rtt_ms", "record_ttl_s", "write_unavailable_s", "longest_write_pause_s",
         "drain_s", "sequence_sync_s", "fence_round_trips", "writes_acknowledged", "writes_lost", "writes_duplicated",
         "duplicate_keys_after_flip", "setup_s",
     )  # fmt: skip
     numbers: dict[str, Any] = {key: report.get(key) for key in keys}
-    fence_cli = [c for c in report.get("cli") or [] if c.get("argv", [None])[0] == "fence"]
+    fence_cli = [c for c in report.get("cli") or [] if (c.get("argv") or [None])[0] == "fence"]
     numbers["fence_command_s"] = fence_cli[0]["seconds"] if fence_cli else None
     outage, ttl = numbers["write_unavailable_s"], numbers["record_ttl_s"]
     numbers["outage_limit_s"] = None if ttl is None else ttl + OUTAGE_SLACK_SECONDS
     numbers["outage_target_met"] = None if outage is None or ttl is None else outage <= ttl + OUTAGE_SLACK_SECONDS
-    numbers["wall_s"] = round(time.monotonic() - started, 1)
     return numbers
 
 
