@@ -184,13 +184,26 @@ def _links(src: Cluster, tgt: Cluster, rtt_ms: float) -> Iterator[list[Link]]:
         yield [direct, proxied]
 
 
+@contextmanager
+def _package_counter() -> Iterator[Callable[[], dict[str, int] | None]]:
+    """The databases package's own statement counter (per session role) where the merged code has one."""
+    try:
+        from tap_operator.databases.counting import count_statements  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        yield lambda: None
+        return
+    with count_statements() as counted:
+        yield lambda: dict(counted.to_dict())
+
+
 def _measure(
     name: str, sequences: int, link: Link, sides: tuple[Side, Side], action: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     offsets = [side.log_size() for side in sides]
     trips = [proxy.stats.to_dict() for proxy in link.proxies] if link.proxies else None
     started = time.monotonic()
-    details = action()
+    with _package_counter() as package_counts:
+        details = action()
     seconds = time.monotonic() - started
     time.sleep(0.2)  # the servers' log lines are written before the answers; a little slack for the file
     statements = [side.statements_since(offset) for side, offset in zip(sides, offsets, strict=True)]
@@ -206,6 +219,7 @@ def _measure(
         "connections_source": None,
         "connections_target": None,
         "target_met": max(statements) <= STATEMENT_TARGET,
+        "package_counts": package_counts(),  # tap_operator.databases.counting, per session role, when it exists
         **details,
     }
     if link.proxies and trips:

@@ -79,8 +79,11 @@ def test_extra_tables_are_made_replicated_and_their_sequences_synced_through_the
         seconds = time.monotonic() - started
         trips = {role: proxy.stats.turns for role, proxy in proxies.items()}
     assert proxied.source.operator_url() != source.admin_url()
+    # Every ascending sequence raised; the descending one is refused ("set it by hand") or, by a sync that moves
+    # each sequence in its own direction, synced too.
     bad = [row for row in report.rows if not row.ok]
-    assert [row.name for row in bad] == [f"public.{schema.DESCENDING_TABLE}_id_seq"], report.summary
+    assert all(schema.DESCENDING_TABLE in str(row.name) for row in bad), report.summary
+    assert len(report.rows) >= EXTRA + 1
     assert trips["source"] > 0 and trips["target"] > 0
     assert seconds >= 0.002 * (trips["source"] + trips["target"]) * 0.9  # each round trip paid the RTT
     with target.admin() as connection:
