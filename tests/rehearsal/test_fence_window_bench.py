@@ -27,19 +27,20 @@ def test_only_the_operators_statements_are_counted(tmp_path: Path) -> None:
     assert side.statements_since(0) == 4
 
 
-def test_the_outage_is_judged_against_the_record_ttl_plus_five_seconds() -> None:
+def test_the_outage_is_judged_against_the_ttl_at_the_flip_plus_five_seconds() -> None:
     report = {
         "passed": True,
         "extra_tables": 2000,
         "rtt_ms": 20.0,
         "record_ttl_s": 60,
-        "write_unavailable_s": 64.2,
+        "cutover_ttl_s": 5,
+        "write_unavailable_s": 9.2,
         "cli": [{"argv": ["advance"], "seconds": 1.0}, {"argv": ["fence", "--confirm"], "seconds": 3.5}],
         "fence_round_trips": {"source": {"round_trips": 40, "connections": 3}},
     }
     numbers = fence_window.rehearsal_numbers(report)
-    assert numbers["outage_limit_s"] == 65
+    assert numbers["outage_limit_s"] == 10  # the TTL at the flip (CUTOVER_TTL) + 5 s, not RECORD_TTL
     assert numbers["outage_target_met"] is True
     assert numbers["fence_command_s"] == 3.5
-    assert fence_window.rehearsal_numbers({**report, "write_unavailable_s": 80.0})["outage_target_met"] is False
+    assert fence_window.rehearsal_numbers({**report, "write_unavailable_s": 12.0})["outage_target_met"] is False
     assert fence_window.rehearsal_numbers({})["outage_target_met"] is None

@@ -429,7 +429,9 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
             report["png"] = str(options.png)
             say(f"timeline written to {options.png}")
     report["setup_s"] = dict(run.setup_s)
-    report["extra_tables"], report["rtt_ms"], report["record_ttl_s"] = options.tables, options.rtt_ms, settings.record_ttl
+    report["extra_tables"], report["rtt_ms"] = options.tables, options.rtt_ms
+    # The records' TTL while the writer flips is CUTOVER_TTL (lowered at the fence); RECORD_TTL before and after.
+    report["record_ttl_s"], report["cutover_ttl_s"] = settings.record_ttl, settings.cutover_ttl
     report["operator_round_trips"] = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()} or None
     report["fence_round_trips"] = dict(run.fence_round_trips) or None
     return report
