@@ -1,4 +1,6 @@
-"""python -m tools.rehearsal [--duration S] [--rate N] [--rows N] [--rollback] [--break-replication] [--json] [--png PATH]
+"""python -m tools.rehearsal [--duration S] [--rate N] [--rows N] [--tables N] [--rtt-ms MS] [--rollback] [--json] ...
+
+Also [--break-replication] [--writers N] [--readers N] [--png PATH].
 
 Exit codes: 0 the expected outcome was proven, 1 a verdict failed, 2 the rehearsal could not run.
 Progress goes to stderr; the summary (or with --json the report object) to stdout.
@@ -35,6 +37,16 @@ def _positive(kind: type[int] | type[float]) -> type:
     return parse  # type: ignore[return-value]
 
 
+def _at_least_zero(kind: type[int] | type[float]) -> type:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.rehearsal", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument(
@@ -42,6 +54,18 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rate", type=_positive(float), default=200.0, help="writer transactions per second in total (200)")
     p.add_argument("--rows", type=_positive(int), default=DEFAULT_ROWS, help=f"rows loaded on the source ({DEFAULT_ROWS})")
+    p.add_argument(
+        "--tables",
+        type=_at_least_zero(int),
+        default=0,
+        help="extra tables on the source, each with its own serial/identity sequence and a few rows (0)",
+    )
+    p.add_argument(
+        "--rtt-ms",
+        type=_at_least_zero(float),
+        default=0.0,
+        help="round-trip time the operator CLI's database connections pay, as over a VPN (0: direct)",
+    )
     p.add_argument("--writers", type=_positive(int), default=4, help="writer threads (4)")
     p.add_argument("--readers", type=_positive(int), default=2, help="reader threads (2)")
     mode = p.add_mutually_exclusive_group()
@@ -73,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         writers=args.writers,
         readers=args.readers,
         png=args.png,
+        tables=args.tables,
+        rtt_ms=args.rtt_ms,
     )
     try:
         report = rehearse(options)

@@ -3,11 +3,17 @@
 Both come from tools.dbservers (a temporary folder each, 127.0.0.1 only, stopped and deleted when the
 block exits for any reason). Each holds the application database and an ordinary application role;
 the superuser `tap` is what the operator CLI and the replication use.
+
+With `--rtt-ms`, `operator_proxies` puts a latency proxy (tools.rehearsal.latency_proxy) in front of
+each cluster and the operator CLI connects through it (`Cluster.operator_url`): its fence, drain and
+sequence sync pay the round-trip time a VPN to AWS would. Everything else (the application, the
+replication, the lag monitor, the verdicts) stays direct.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from tools.dbservers import PostgresServer, postgres_server
+from tools.rehearsal.latency_proxy import LatencyProxy
 
 Role = Literal["source", "target"]
 APP_DATABASE = "appdb"
@@ -30,6 +37,10 @@ _REPLICATION = {
     "max_connections": "80",
     "max_worker_processes": "16",
     "max_logical_replication_workers": "8",
+    # --tables N: the initial copy of thousands of (empty) tables goes four at a time, not two.
+    "max_sync_workers_per_subscription": "4",
+    # One transaction may lock thousands of relations (pg_dump --schema-only of a large schema).
+    "max_locks_per_transaction": "256",
 }
 CLUSTER_SETTINGS: dict[Role, dict[str, str]] = {
     "source": {**_REPLICATION, "cluster_name": "rehearsal-source"},
@@ -46,6 +57,7 @@ class Cluster:
     app_password: str = field(repr=False)
     database: str = APP_DATABASE
     app_user: str = APP_USER
+    operator_port: int | None = None  # a latency proxy's port on 127.0.0.1 for the operator CLI (--rtt-ms)
 
     @property
     def host(self) -> str:
@@ -66,6 +78,12 @@ class Cluster:
     def admin_url(self, database: str | None = None) -> str:
         """The superuser over TCP (what the operator CLI and a subscription connect with)."""
         return self.server.url(database or self.database)
+
+    def operator_url(self, database: str | None = None) -> str:
+        """The superuser URL the operator CLI gets: through the latency proxy with --rtt-ms, else admin_url."""
+        if self.operator_port is None:
+            return self.admin_url(database)
+        return dataclasses.replace(self.server, port=self.operator_port).url(database or self.database)
 
     def app_url(self) -> str:
         credentials = f"{quote(self.app_user, safe='')}:{quote(self.app_password, safe='')}"
@@ -135,3 +153,18 @@ def rehearsal_clusters() -> Iterator[Clusters]:
         postgres_server(settings=CLUSTER_SETTINGS["target"]) as target,
     ):
         yield Clusters(prepare_cluster("source", source), prepare_cluster("target", target))
+
+
+@contextlib.contextmanager
+def operator_proxies(clusters: Clusters, rtt_ms: float) -> Iterator[tuple[Clusters, dict[Role, LatencyProxy]]]:
+    """A latency proxy in front of each cluster; yields the clusters whose operator_url goes through them."""
+    with contextlib.ExitStack() as stack:
+        proxies: dict[Role, LatencyProxy] = {
+            cluster.role: stack.enter_context(LatencyProxy((cluster.host, cluster.port), rtt_ms))
+            for cluster in (clusters.source, clusters.target)
+        }
+        proxied = Clusters(
+            dataclasses.replace(clusters.source, operator_port=proxies["source"].port),
+            dataclasses.replace(clusters.target, operator_port=proxies["target"].port),
+        )
+        yield proxied, proxies

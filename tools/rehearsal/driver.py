@@ -27,7 +27,8 @@ from lib.constants import Output
 from tap_operator.cli import settings_from_lambda
 from tap_operator.writer_move import ReverseReplication
 from tools.rehearsal import cutover, schema
-from tools.rehearsal.clusters import Cluster, Clusters, grant_application, rehearsal_clusters
+from tools.rehearsal.clusters import Cluster, Clusters, Role, grant_application, operator_proxies, rehearsal_clusters
+from tools.rehearsal.latency_proxy import LatencyProxy
 from tools.rehearsal.monitor import Monitor
 from tools.rehearsal.replication import LagMeter, Link, RehearsalReverse, start_forward, wait_for_initial_copy
 from tools.rehearsal.report import human_summary, longest_gap, longest_pause, phase_durations, seconds_between
@@ -64,6 +65,8 @@ class Options:
     read_rate: float = 50.0
     png: Path | None = None
     seed: int = 14
+    tables: int = 0  # extra tables, each with its own sequence (schema.create_extra_tables)
+    rtt_ms: float = 0.0  # round-trip time the operator CLI's connections pay (clusters.operator_proxies)
 
     @property
     def mode(self) -> str:
@@ -88,6 +91,8 @@ class Run:
     data_counts: dict[str, int] = field(default_factory=dict)
     final_phase: str | None = None
     final_writer: str | None = None
+    proxies: dict[Role, LatencyProxy] = field(default_factory=dict)  # --rtt-ms: the operator's latency proxies
+    fence_round_trips: dict[str, dict[str, int]] = field(default_factory=dict)  # what `fence --confirm` paid per side
 
 
 def _logger(stream: TextIO, started: float) -> Callable[[str], None]:
@@ -120,8 +125,8 @@ def _cli(run: Run, engine: Engine, command: list[str], clusters: Clusters, rever
     outcome = cutover.run_cli(
         engine,
         command,
-        source_url=clusters.source.admin_url(),
-        target_url=clusters.target.admin_url(),
+        source_url=clusters.source.operator_url(),
+        target_url=clusters.target.operator_url(),
         reverse=reverse,
         echo=run.say,
     )
@@ -202,7 +207,7 @@ def _start(run: Run, engine: Engine, clusters: Clusters, *, monitor: Monitor, pe
 
 def _quiet_advance(run: Run, engine: Engine, clusters: Clusters) -> cutover.CliRun:
     outcome = cutover.run_cli(
-        engine, ["advance"], source_url=clusters.source.admin_url(), target_url=clusters.target.admin_url(), reverse=None
+        engine, ["advance"], source_url=clusters.source.operator_url(), target_url=clusters.target.operator_url(), reverse=None
     )
     run.cli_runs.append(outcome)
     if outcome.result is not None:
@@ -256,7 +261,11 @@ def _cutover(
         )
         reverse = cutover.MirroredReverse(native, dms, settings) if settings.dms_reverse_replication_arn else native
     watcher = MarkerWatcher(clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0).start()
+    before = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()}
     run.fence = _cli(run, engine, ["fence", "--confirm"], clusters, reverse)
+    for role, proxy in run.proxies.items():
+        after = proxy.stats.to_dict()
+        run.fence_round_trips[role] = {key: after[key] - before[role][key] for key in ("round_trips", "connections")}
     watcher.finish()
     _keep_watch(run, watcher)
     _events_from(timeline, run.fence)
@@ -326,10 +335,14 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
                 cleanup.callback(_leave_fresh, engine, dms, say)
         with _timed(run, "clusters"):
             clusters = cleanup.enter_context(rehearsal_clusters())
+            if options.rtt_ms > 0:
+                clusters, run.proxies = cleanup.enter_context(operator_proxies(clusters, options.rtt_ms))
+                say(f"--rtt-ms {options.rtt_ms:g}: the operator CLI connects through a latency proxy in front of each cluster")
         say(f"clusters: {clusters.source.label} (on-premises source), {clusters.target.label} (stands in for Aurora)")
         with _timed(run, "load"):
             schema.create_schema(clusters.source)
             run.data_counts = schema.load_data(clusters.source, options.rows)
+            schema.create_extra_tables(clusters.source, options.tables)
             schema.copy_schema(clusters.source, clusters.target)
             for cluster in (clusters.source, clusters.target):
                 grant_application(cluster)
@@ -366,7 +379,7 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
         with _timed(run, "initial_copy"):
             link = start_forward(clusters.source, clusters.target)
             monitor.measure(LagMeter(link))
-            wait_for_initial_copy(link, len(schema.TABLES), INITIAL_COPY_TIMEOUT_SECONDS)
+            wait_for_initial_copy(link, len(schema.TABLES) + options.tables, INITIAL_COPY_TIMEOUT_SECONDS)
         timeline.event("initial copy done")
         say(
             f"initial copy done in {run.setup_s['initial_copy']:.1f}s while the application wrote; "
@@ -416,6 +429,11 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
             report["png"] = str(options.png)
             say(f"timeline written to {options.png}")
     report["setup_s"] = dict(run.setup_s)
+    report["extra_tables"], report["rtt_ms"] = options.tables, options.rtt_ms
+    # The records' TTL while the writer flips is CUTOVER_TTL (lowered at the fence); RECORD_TTL before and after.
+    report["record_ttl_s"], report["cutover_ttl_s"] = settings.record_ttl, settings.cutover_ttl
+    report["operator_round_trips"] = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()} or None
+    report["fence_round_trips"] = dict(run.fence_round_trips) or None
     return report
 
 
