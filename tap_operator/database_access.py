@@ -82,7 +82,7 @@ class DatabaseAccess:
         proof = parse_url(proof_url, "proof") if proof_url else None
         # PostgreSQL syncs every sequence; MySQL/MariaDB AUTO_INCREMENT belongs to the mapped tables.
         tables = self.tables() if self.source.family != "postgres" else None
-        return Databases(self.source, self.target, proof, tables)
+        return Databases(self.source, self.target, proof, tables, mapped=self.tables())
 
     def reverse_replication(self, settings: Settings, say: Callable[[str], None]) -> ReverseReplication | None:
         """The stack's reverse DMS replication, when the Lambda is configured with one (cutover.reverse_replication)."""

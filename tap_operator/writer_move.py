@@ -43,6 +43,8 @@ from .databases import (
     wait_for_marker,
     write_marker,
 )
+from .databases.drift import check_schema_drift
+from .databases.refusals import refusal_kind
 
 # The drain polls the database this often at most (a marker is small: a poll is a primary-key lookup on an open
 # connection), so the fence window ends within a fifth of a second of the marker's arrival.
@@ -76,6 +78,8 @@ class Databases:
     proof: Endpoint | None = None
     # The tables the task maps: MySQL/MariaDB AUTO_INCREMENT is synced for these (PostgreSQL syncs every sequence).
     tables: Sequence[TableName] | None = None
+    # The tables the task's mappings select (both engines): the fence re-checks their schema on the target.
+    mapped: Sequence[TableName] | None = None
 
 
 OnRefusal = Literal["hold", "reopen"]
@@ -258,9 +262,30 @@ def _fence_and_prove(progress: _Progress, databases: Databases, options: MoveOpt
         ]
         raise progress.fail("sequences not synced", f"writer NOT flipped: {sequences.summary}")
     progress.record(Evidence.SEQUENCES_SYNCED, sequences.summary)
+    _no_schema_drift(progress, databases)
     if recheck:
         _data_proof_after_drain(progress, options.without_data_proof)
     return marker
+
+
+def _no_schema_drift(progress: _Progress, databases: Databases) -> None:
+    """Just before the flip, the catalog once more: a mapped table missing on the target or differing in columns,
+    types or key (created or altered on the source after the task started) would not arrive; the flip stops.
+
+    A fixed number of catalog queries per side whatever the number of tables. Preflight runs the same check
+    ("schema drift", "target table"), so a green preflight only meets this refusal after a late DDL change.
+    """
+    if databases.mapped is None:
+        return  # the caller did not read the mappings (tests of the other steps)
+    checks = check_schema_drift(databases.source, databases.target, databases.mapped, prep_mode=None)
+    progress.details["schema_drift"] = [check.to_dict() for check in checks if check.verdict != "ok"]
+    blocking = [check for check in checks if check.verdict == "block"]
+    if blocking:
+        kind = refusal_kind("schema_drift")
+        progress.details["refusals"] = [{"kind": kind, "detail": f"{c.subject}: {c.value}"} for c in blocking]
+        listed = "; ".join(f"{check.subject}: {check.value} ({check.fix})" for check in blocking[:5])
+        raise progress.fail("schema drift", f"writer NOT flipped: the target's schema differs: {listed}")
+    progress.say(f"schema re-checked on {len(databases.mapped)} mapped table(s): the target matches the source")
 
 
 def _data_proof_before_fence(progress: _Progress, fenced: Result, waiver: str | None) -> bool:
@@ -309,6 +334,7 @@ def _data_proof_after_drain(progress: _Progress, waiver: str | None) -> None:
     if waiver is not None:
         progress.record(Evidence.DATA_PROOF_WAIVED, waiver)
         return
+    progress.details["refusals"] = [{"kind": refusal_kind("data_unproven"), "detail": proven.message}]
     raise progress.fail(
         "data not proven",
         f"writer NOT flipped, the source stays fenced: no proof that the data is the same ({proven.message}); {DATA_PROOF_HELP}",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Step = Literal["fence", "marker", "drain", "sequences"]
+Step = Literal["fence", "marker", "drain", "sequences", "schema", "data"]
 POSTGRES = frozenset({"postgres"})
 MYSQL = frozenset({"mysql"})
 BOTH = POSTGRES | MYSQL
@@ -82,6 +82,14 @@ FENCE_REFUSALS: dict[str, RefusalKind] = {
                     ("sequence sync",)),
         RefusalKind("sequence_not_writable", "sequences", POSTGRES,
                     "the target user may not set the sequence (UPDATE privilege)", ("sequence sync",)),
+        RefusalKind("data_unproven", "data", BOTH,
+                    "DMS validation still had records pending after the fence and the drain timeout", (),
+                    "the fence starts on pending validation only (writes in flight, validated once the fence stops them); "
+                    "`./cutover compare --record` before the fence, or DMS validation complete, avoids this wait"),
+        RefusalKind("schema_drift", "schema", BOTH,
+                    "a mapped table is missing on the target or differs in columns, types, nullability or key (created "
+                    "or altered on the source after the task started): its rows would not arrive",
+                    ("schema drift", "target table")),
     )
 }  # fmt: skip
 

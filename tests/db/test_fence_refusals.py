@@ -19,7 +19,15 @@ import psycopg
 import pytest
 
 from lib.config import PROJECT_ROOT
-from tap_operator.databases import FENCE_REFUSALS, Endpoint, PreflightOptions, TaskSettings, run_preflight
+from tap_operator.databases import (
+    FENCE_REFUSALS,
+    Endpoint,
+    PreflightOptions,
+    TableName,
+    TaskSettings,
+    run_preflight,
+    selected_tables,
+)
 from tap_operator.writer_move import Databases, MoveOptions, fence_and_flip
 from tests.unit.cutover.fakes import fake_engine
 
@@ -36,7 +44,7 @@ from .test_writer_move import (  # noqa: F401  (replicated: a fixture)
 ALL_PUBLIC = mappings(("public", "%", "include"))
 WITHOUT_MARKER = mappings(("public", "orders", "include"), ("public", "events", "include"))
 # Kinds no preflight can foresee, each with its reason in the registry; adding one is a decision made here.
-UNANNOUNCED = {"still_connected", "not_read_only", "proof_failed"}
+UNANNOUNCED = {"still_connected", "not_read_only", "proof_failed", "data_unproven"}
 _KIND_IN_CODE = re.compile(r"""refusal_kind\(\s*["']([a-z_]+)["']\s*\)""")
 
 
@@ -70,7 +78,8 @@ def test_every_refusal_path_of_the_move_carries_a_registered_kind() -> None:
     move = text[text.index("def _fence_and_prove") : text.index("def _flip")]
     failures = move.count("raise progress.fail(")
     assert failures == move.count('progress.details["refusals"] ='), "a failure after the fence without its refusal kinds"
-    assert failures == 3  # fence not proven, drain not reached, sequences not synced (marker: RefusedError)
+    # fence not proven, drain not reached, sequences not synced, schema drift, data not proven (marker: RefusedError)
+    assert failures == 5
 
 
 # --------------------------------------------------------------------------------------
@@ -196,13 +205,21 @@ def sequence_unreadable(pair: Pair, scenario: Scenario) -> None:
     scenario.databases = replace(scenario.databases, target=pair.target.endpoint(user, APP_PASSWORD))
 
 
+def schema_drift(pair: Pair, scenario: Scenario) -> None:
+    """A table created on the source after replication started: the mappings select it, the target lacks it."""
+    pair.source.execute("CREATE TABLE created_late (id int PRIMARY KEY, note text)")
+    mapped = selected_tables(scenario.databases.source, scenario.mappings_json)
+    assert TableName("public", "created_late") in mapped
+    scenario.databases = replace(scenario.databases, mapped=mapped)
+
+
 SCENARIOS: dict[str, Callable[[Pair, Scenario], None]] = {
     scenario.__name__: scenario
     for scenario in (
         read_only_override, proof_write_succeeded, prepared_transaction, background_writer, session_not_ended,
         marker_table_missing,
         marker_missing_on_target, drain_timeout, sequence_missing, sequence_mismatch, sequence_no_room,
-        sequence_not_writable, sequence_unreadable,
+        sequence_not_writable, sequence_unreadable, schema_drift,
     )
 }  # fmt: skip
 
