@@ -50,7 +50,10 @@ def _at_least_zero(kind: type[int] | type[float]) -> type:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.rehearsal", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument(
-        "--duration", type=_positive(float), default=300.0, help="seconds the application writes, cutover included (300)"
+        "--duration",
+        type=_positive(float),
+        default=None,
+        help="seconds the application writes, cutover included (default: until the scenario is done, at most 600)",
     )
     p.add_argument("--rate", type=_positive(float), default=200.0, help="writer transactions per second in total (200)")
     p.add_argument("--rows", type=_positive(int), default=DEFAULT_ROWS, help=f"rows loaded on the source ({DEFAULT_ROWS})")
@@ -89,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     options = Options(
-        duration_s=args.duration,
+        duration_s=args.duration if args.duration is not None else Options.duration_s,
+        write_until_duration=args.duration is not None,
         rate=args.rate,
         rows=args.rows,
         rollback=args.rollback,

@@ -23,7 +23,8 @@ from tap_cutover.logic import PairChange, Tick
 from tap_cutover.settings import Settings
 from tap_cutover.state import State, StateError
 
-from tap_operator import cli
+from tap_operator import cli, compare
+from tap_operator.databases import parse_url
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -216,3 +217,31 @@ def evidence_times(result: Mapping[str, Any] | None) -> dict[str, datetime]:
     """fence_proven_at, drain_reached_at, sequences_synced_at, ... from a CLI result's state evidence."""
     evidence = (result or {}).get("evidence") or {}
     return {name: datetime.fromisoformat(value) for name, value in evidence.items() if isinstance(value, str)}
+
+
+def prove_data(engine: Engine, source_url: str, target_url: str, echo: Callable[[str], None]) -> dict[str, Any]:
+    """`./cutover compare --record` as the operator runs it before the fence: the data proof the flip requires.
+
+    Compares the tables the deployed task's mappings select, on the live replicating pair (a difference
+    counts only if it persists once the replication applied what the source had), and records a clean
+    result through this engine. Returns what the report shows.
+    """
+    from lib.config import load_config  # noqa: PLC0415  (the rehearsal's own config, read once here)
+
+    config = load_config(env={"TAP_TARGET": "aws"})  # the deployed stack's task mappings; the target needs no URL
+    task_key = config.cutover.task_key if config.cutover else next(iter(config.dms.tasks))
+    mappings = config.dms.tasks[task_key].table_mappings
+    echo("operator: ./cutover compare --record (schema and checksummed primary-key chunks on both sides)")
+    report = compare.compare_databases(parse_url(source_url, "source"), parse_url(target_url, "target"), mappings)
+    echo(f"operator: ./cutover compare -> {report.summary}")
+    recorded = compare.record_data_proof(engine, OPERATOR, report) if report.ok else None
+    if recorded is not None:
+        echo(f"operator: data proof {recorded.status}: {recorded.message}")
+    return {
+        "equal": report.ok,
+        "summary": report.summary,
+        "seconds": round(report.seconds, 2),
+        "live": report.live,
+        "tables": len(report.tables),
+        "recorded": None if recorded is None else f"{recorded.status}: {recorded.message}",
+    }

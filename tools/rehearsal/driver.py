@@ -55,7 +55,8 @@ class RehearsalTimeoutError(RuntimeError):
 
 @dataclass
 class Options:
-    duration_s: float = 300.0
+    duration_s: float = 600.0  # the bound on the whole scenario; with --duration, also how long the application writes
+    write_until_duration: bool = False  # --duration given: keep writing after the scenario until it ends
     rate: float = 200.0
     rows: int = schema.DEFAULT_ROWS
     rollback: bool = False
@@ -84,6 +85,7 @@ class Run:
     cli_runs: list[cutover.CliRun] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     comparisons: list[SnapshotComparison] = field(default_factory=list)
+    data_proof: dict[str, Any] | None = None  # `./cutover compare --record` before the fence
     fence: cutover.CliRun | None = None
     rollback: cutover.CliRun | None = None
     completed: cutover.CliRun | None = None
@@ -249,6 +251,9 @@ def _cutover(
         run.say(f"waiting {settle:.0f}s for answers cached with RECORD_TTL {settings.record_ttl}s to expire before fencing")
         deadline.check("RECORD_TTL to expire")
         _keep_ticking(run, engine, min(settle, max(deadline.left(), 0.0)))
+    # The flip needs a data proof: a clean compare on the live pair, recorded as the operator would, before the
+    # fence (and, with --break-replication, before the replication breaks: the drain is what must catch it).
+    run.data_proof = cutover.prove_data(engine, clusters.source.operator_url(), clusters.target.operator_url(), run.say)
     if options.break_replication:
         link.disable()
         timeline.event("replication broken")
@@ -315,7 +320,12 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
     started = time.monotonic()
     run = Run(options, _logger(out, started))
     say = run.say
-    say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, --duration {options.duration_s:.0f}s")
+    ends = (
+        f"--duration {options.duration_s:.0f}s"
+        if options.write_until_duration
+        else f"when done (at most {options.duration_s:.0f}s)"
+    )
+    say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, ends {ends}")
     with contextlib.ExitStack() as cleanup:
         with _timed(run, "stack"):
             stack = cleanup.enter_context(emulator_stack(say))
@@ -397,7 +407,7 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]: 
                 deadline=deadline,
                 dms=dms,
             )
-            if deadline.left() > 0:
+            if options.write_until_duration and deadline.left() > 0:
                 say(f"writing on until --duration ends ({deadline.left():.0f}s)")
                 _keep_ticking(run, engine, deadline.left())
         except (RuntimeError, RehearsalTimeoutError) as problem:
@@ -468,6 +478,7 @@ def build_report(
         outcome = "replication broken before the fence: the drain never reached the marker, the writer stayed on the source"
     else:
         checks["tables equal on both sides at the fence"] = bool(run.comparisons) and run.comparisons[0].ok
+        checks["compare before the fence found the tables equal"] = bool(run.data_proof and run.data_proof["equal"])
         checks["the writer flipped after the fence, drain and sequence sync"] = flipped
         if options.rollback:
             checks["the writer moved back keeping the target's writes"] = (
@@ -524,6 +535,7 @@ def build_report(
         "rows": run.data_counts,
         "name_table": run.name_table,
         "verdict_examples": verdict.examples,
+        "compare_before_fence": run.data_proof,
         "tables_at_fence": [comparison.to_dict() for comparison in run.comparisons],
         "table_lines": summarize(run.comparisons),
         "cli": [

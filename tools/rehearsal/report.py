@@ -91,7 +91,10 @@ def human_summary(report: Mapping[str, Any]) -> str:
             f"duplicated {rollback['writes_duplicated']}, in doubt {rollback['writes_in_doubt']}; write unavailable "
             f"{_s(rollback['write_unavailable_s'])}; reverse drain {_s(rollback['drain_s'])}"
         )
-    lines += ["", *report["table_lines"], "", "checks:"]
+    proof = report.get("compare_before_fence")
+    if proof:
+        lines.append(f"compare before the fence (./cutover compare --record, {proof['seconds']}s): {proof['summary']}")
+    lines += ["", "at the fence (target equals the fenced source up to the marker):", *report["table_lines"], "", "checks:"]
     lines += [f"  [{'ok' if ok else 'FAIL'}] {name}" for name, ok in report["checks"].items()]
     if report.get("problems"):
         lines += ["", "problems:", *(f"  - {problem}" for problem in report["problems"])]
