@@ -314,137 +314,227 @@ def _keep_watch(run: Run, watcher: MarkerWatcher) -> None:
         run.problems.append(f"tables at the fence were not compared ({watcher.caught_up.label}): {watcher.error}")
 
 
-def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:  # noqa: PLR0915  (the run, in order, in one ExitStack)
-    """Run the whole rehearsal; returns the report (see report.py). Raises only for setup failures."""
-    out = stream or sys.stderr
-    started = time.monotonic()
-    run = Run(options, _logger(out, started))
-    say = run.say
-    ends = (
-        f"--duration {options.duration_s:.0f}s"
-        if options.write_until_duration
-        else f"when done (at most {options.duration_s:.0f}s)"
+@dataclass
+class _Deployment:
+    """The deployed stack as the rehearsal drives it: its settings, the in-process engine and AWS clients."""
+
+    settings: Settings
+    engine: Engine
+    engine_log: cutover.EngineLog
+    dms: Any
+    cloudwatch: Any
+    route53: Any
+
+
+def _deployment(run: Run, cleanup: contextlib.ExitStack) -> _Deployment:
+    options, say = run.options, run.say
+    with _timed(run, "stack"):
+        stack = cleanup.enter_context(emulator_stack(say))
+        stack.activate()
+        session = stack.session()
+        deployed = settings_from_lambda(session, str(stack.outputs[Output.CUTOVER_FUNCTION_NAME]))
+        settings = cutover.rehearsal_settings(
+            deployed, drain_timeout_seconds=BREAK_DRAIN_TIMEOUT_SECONDS if options.break_replication else None
+        )
+        engine_log = cutover.EngineLog()
+        engine = cutover.build_engine(settings, session, engine_log)
+        found = _Deployment(
+            settings, engine, engine_log, stack.client("dms"), stack.client("cloudwatch"), stack.client("route53")
+        )
+        for line in cutover.reset_cutover(engine, found.dms):
+            say(f"reset: {line}")
+        if not stack.started_emulator:
+            # A deployment somebody else may use is left as a fresh one (the report keeps what happened).
+            cleanup.callback(_leave_fresh, engine, found.dms, say)
+    return found
+
+
+def _loaded_clusters(run: Run, cleanup: contextlib.ExitStack, settings: Settings) -> tuple[Clusters, NameTable[Cluster]]:
+    """Two clusters with the rehearsal's schema and data (behind latency proxies with --rtt-ms), and the names."""
+    options, say = run.options, run.say
+    with _timed(run, "clusters"):
+        clusters = cleanup.enter_context(rehearsal_clusters())
+        if options.rtt_ms > 0:
+            clusters, run.proxies = cleanup.enter_context(operator_proxies(clusters, options.rtt_ms))
+            say(f"--rtt-ms {options.rtt_ms:g}: the operator CLI connects through a latency proxy in front of each cluster")
+    say(f"clusters: {clusters.source.label} (on-premises source), {clusters.target.label} (stands in for Aurora)")
+    with _timed(run, "load"):
+        schema.create_schema(clusters.source)
+        run.data_counts = schema.load_data(clusters.source, options.rows)
+        schema.create_extra_tables(clusters.source, options.tables)
+        schema.copy_schema(clusters.source, clusters.target)
+        for cluster in (clusters.source, clusters.target):
+            grant_application(cluster)
+    say(f"source data: {run.data_counts}; target schema from pg_dump --schema-only")
+    names = _name_table(settings, clusters)
+    run.name_table = describe(names, lambda cluster: cluster.label)
+    say("Route 53 names -> clusters:")
+    for line in run.name_table:
+        say(f"  {line}")
+    return clusters, names
+
+
+def _workload(run: Run, deployment: _Deployment, names: NameTable[Cluster], timeline: Timeline) -> Workload:
+    options, settings = run.options, deployment.settings
+    config = WorkloadConfig(
+        rate=options.rate,
+        writers=options.writers,
+        readers=options.readers,
+        read_rate=options.read_rate,
+        customers=run.data_counts["customers"],
+        ledger_seed_rows=run.data_counts["ledger"],
+        seed=options.seed,
     )
-    say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, ends {ends}")
+
+    def resolver(name: str, offset: int) -> Callable[[int], WeightedResolver]:
+        route53, zone = deployment.route53, settings.hosted_zone_id
+        return lambda index: WeightedResolver(route53, zone, name, rng=random.Random(options.seed * 100 + offset + index))  # noqa: S311
+
+    return Workload(config, names, resolver(settings.writer_record_name, 0), resolver(settings.reader_record_name, 50), timeline)
+
+
+def _judge(run: Run, engine: Engine, clusters: Clusters, workload: Workload) -> WriteVerdict:
+    """Where the writer record points now, and every acknowledged write judged on that cluster."""
+    state = cutover.read_state(engine)
+    run.final_phase = state.phase.value
+    writer = engine.adapters.records.read().get("writer")
+    on_aurora = writer is not None and writer.records.get("aurora") is not None and writer.records["aurora"].weight == 100
+    final = clusters.target if on_aurora else clusters.source
+    run.final_writer = final.role
+    run.say(f"workload stopped; the writer record points at the {final.role}; judging every acknowledged write there")
+    with final.admin() as connection:
+        return judge_writes(connection, workload.records, final.label)
+
+
+def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
+    """Run the whole rehearsal; returns the report (see report.py). Raises only for setup failures."""
+    run = Run(options, _logger(stream or sys.stderr, time.monotonic()))
+    bound = f"{options.duration_s:.0f}s"
+    ends = f"after --duration {bound}" if options.write_until_duration else f"when the scenario is done (at most {bound})"
+    run.say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, ends {ends}")
     with contextlib.ExitStack() as cleanup:
-        with _timed(run, "stack"):
-            stack = cleanup.enter_context(emulator_stack(say))
-            stack.activate()
-            session = stack.session()
-            deployed = settings_from_lambda(session, str(stack.outputs[Output.CUTOVER_FUNCTION_NAME]))
-            settings = cutover.rehearsal_settings(
-                deployed, drain_timeout_seconds=BREAK_DRAIN_TIMEOUT_SECONDS if options.break_replication else None
-            )
-            engine_log = cutover.EngineLog()
-            engine = cutover.build_engine(settings, session, engine_log)
-            dms, cloudwatch, route53 = stack.client("dms"), stack.client("cloudwatch"), stack.client("route53")
-            for line in cutover.reset_cutover(engine, dms):
-                say(f"reset: {line}")
-            if not stack.started_emulator:
-                # A deployment somebody else may use is left as a fresh one (the report keeps what happened).
-                cleanup.callback(_leave_fresh, engine, dms, say)
-        with _timed(run, "clusters"):
-            clusters = cleanup.enter_context(rehearsal_clusters())
-            if options.rtt_ms > 0:
-                clusters, run.proxies = cleanup.enter_context(operator_proxies(clusters, options.rtt_ms))
-                say(f"--rtt-ms {options.rtt_ms:g}: the operator CLI connects through a latency proxy in front of each cluster")
-        say(f"clusters: {clusters.source.label} (on-premises source), {clusters.target.label} (stands in for Aurora)")
-        with _timed(run, "load"):
-            schema.create_schema(clusters.source)
-            run.data_counts = schema.load_data(clusters.source, options.rows)
-            schema.create_extra_tables(clusters.source, options.tables)
-            schema.copy_schema(clusters.source, clusters.target)
-            for cluster in (clusters.source, clusters.target):
-                grant_application(cluster)
-        say(f"source data: {run.data_counts}; target schema from pg_dump --schema-only")
-        names = _name_table(settings, clusters)
-        run.name_table = describe(names, lambda cluster: cluster.label)
-        say("Route 53 names -> clusters:")
-        for line in run.name_table:
-            say(f"  {line}")
+        deployment = _deployment(run, cleanup)
+        settings, engine = deployment.settings, deployment.engine
+        clusters, names = _loaded_clusters(run, cleanup, settings)
         timeline = Timeline()
-        monitor = Monitor(None, cloudwatch, settings, engine.adapters.records.read, timeline).start()
+        monitor = Monitor(None, deployment.cloudwatch, settings, engine.adapters.records.read, timeline).start()
         cleanup.callback(monitor.stop)
-        config = WorkloadConfig(
-            rate=options.rate,
-            writers=options.writers,
-            readers=options.readers,
-            read_rate=options.read_rate,
-            customers=run.data_counts["customers"],
-            ledger_seed_rows=run.data_counts["ledger"],
-            seed=options.seed,
-        )
-        zone = settings.hosted_zone_id
-
-        def resolver(name: str, offset: int) -> Callable[[int], WeightedResolver]:
-            return lambda index: WeightedResolver(route53, zone, name, rng=random.Random(options.seed * 100 + offset + index))  # noqa: S311
-
-        workload = Workload(
-            config, names, resolver(settings.writer_record_name, 0), resolver(settings.reader_record_name, 50), timeline
-        )
+        workload = _workload(run, deployment, names, timeline)
         workload.start()
         cleanup.callback(workload.stop)
         deadline = Deadline(options.duration_s)
-        say("native logical replication stands in for AWS DMS: publication on the source, subscription on the target")
+        run.say("native logical replication stands in for AWS DMS: publication on the source, subscription on the target")
         with _timed(run, "initial_copy"):
             link = start_forward(clusters.source, clusters.target)
             monitor.measure(LagMeter(link))
             wait_for_initial_copy(link, len(schema.TABLES) + options.tables, INITIAL_COPY_TIMEOUT_SECONDS)
         timeline.event("initial copy done")
-        say(
-            f"initial copy done in {run.setup_s['initial_copy']:.1f}s while the application wrote; "
-            + cutover.start_dms_task(dms, settings.dms_replication_arn)
-        )
+        started_task = cutover.start_dms_task(deployment.dms, settings.dms_replication_arn)
+        run.say(f"initial copy done in {run.setup_s['initial_copy']:.1f}s while the application wrote; {started_task}")
         try:
-            _cutover(
-                run,
-                engine=engine,
-                settings=settings,
-                clusters=clusters,
-                link=link,
-                monitor=monitor,
-                timeline=timeline,
-                deadline=deadline,
-                dms=dms,
-            )
+            _cutover(run, engine=engine, settings=settings, clusters=clusters, link=link, monitor=monitor,
+                     timeline=timeline, deadline=deadline, dms=deployment.dms)  # fmt: skip
             if options.write_until_duration and deadline.left() > 0:
-                say(f"writing on until --duration ends ({deadline.left():.0f}s)")
+                run.say(f"writing on until --duration ends ({deadline.left():.0f}s)")
                 _keep_ticking(run, engine, deadline.left())
         except (RuntimeError, RehearsalTimeoutError) as problem:
             run.problems.append(str(problem))
-            say(f"PROBLEM: {problem}")
+            run.say(f"PROBLEM: {problem}")
         workload.stop()
         monitor.stop()
-        state = cutover.read_state(engine)
-        run.final_phase = state.phase.value
-        live = engine.adapters.records.read()
-        writer = live.get("writer")
-        on_aurora = writer is not None and writer.records.get("aurora") is not None and writer.records["aurora"].weight == 100
-        final = clusters.target if on_aurora else clusters.source
-        run.final_writer = final.role
-        say(f"workload stopped; the writer record points at the {final.role}; judging every acknowledged write there")
-        with final.admin() as connection:
-            verdict = judge_writes(connection, workload.records, final.label)
-        report = build_report(
-            run,
-            workload=workload,
-            verdict=verdict,
-            timeline=timeline,
-            engine_log=engine_log,
-            monitor_failures=monitor.failures,
-        )
-        if options.png is not None:
-            title = f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows"
-            render_png(timeline, options.png, {"source": "source", "target": "target (Aurora)"}, title)
-            report["png"] = str(options.png)
-            say(f"timeline written to {options.png}")
+        verdict = _judge(run, engine, clusters, workload)
+        report = build_report(run, workload=workload, verdict=verdict, timeline=timeline,
+                              engine_log=deployment.engine_log, monitor_failures=monitor.failures)  # fmt: skip
+        _picture(run, timeline, report)
+    return _with_setup(run, settings, report)
+
+
+def _picture(run: Run, timeline: Timeline, report: dict[str, Any]) -> None:
+    options = run.options
+    if options.png is not None:
+        title = f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows"
+        render_png(timeline, options.png, {"source": "source", "target": "target (Aurora)"}, title)
+        report["png"] = str(options.png)
+        run.say(f"timeline written to {options.png}")
+
+
+def _with_setup(run: Run, settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
     report["setup_s"] = dict(run.setup_s)
-    report["extra_tables"], report["rtt_ms"] = options.tables, options.rtt_ms
+    report["extra_tables"], report["rtt_ms"] = run.options.tables, run.options.rtt_ms
     # The records' TTL while the writer flips is CUTOVER_TTL (lowered at the fence); RECORD_TTL before and after.
     report["record_ttl_s"], report["cutover_ttl_s"] = settings.record_ttl, settings.cutover_ttl
     report["operator_round_trips"] = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()} or None
     report["fence_round_trips"] = dict(run.fence_round_trips) or None
     return report
+
+
+def _checks(
+    run: Run, verdict: WriteVerdict, counts: Mapping[str, Any], duplicate_keys: int, engine_log: cutover.EngineLog
+) -> tuple[dict[str, bool], str]:
+    """What must hold for this mode, and the outcome it expects."""
+    options = run.options
+    flipped = run.fence is not None and run.fence.status == "changed"
+    checks: dict[str, bool] = {
+        "no acknowledged write lost": verdict.lost == 0,
+        "no acknowledged write duplicated": verdict.duplicated == 0,
+        "no insert on the target hit a duplicate key": duplicate_keys == 0,
+        "no workload thread crashed": not counts["crashed_threads"],
+    }
+    if options.break_replication:
+        alerts = [alert for alert in engine_log.alerts() if "drain" in str(alert.get("alert", "")).lower()]
+        checks["the writer stayed on the source"] = run.final_writer == "source" and not flipped
+        checks["the drain timed out and alerted"] = run.fence is not None and run.fence.status == "drain_failed" and bool(alerts)
+        return checks, "replication broken before the fence: the drain never reached the marker, the writer stayed on the source"
+    checks["tables equal on both sides at the fence"] = bool(run.comparisons) and run.comparisons[0].ok
+    checks["compare before the fence found the tables equal"] = bool(run.data_proof and run.data_proof["equal"])
+    checks["the writer flipped after the fence, drain and sequence sync"] = flipped
+    if options.rollback:
+        checks["the writer moved back keeping the target's writes"] = (
+            run.rollback is not None and run.rollback.status == "changed" and run.final_writer == "source"
+        )
+        checks["tables equal on both sides at the rollback's fence"] = len(run.comparisons) > 1 and run.comparisons[1].ok
+        return checks, "writer moved to the target and back; every write made on the target was carried back to the source"
+    checks["cutover completed with the writer on the target"] = run.final_phase == "completed" and run.final_writer == "target"
+    return checks, "writer moved to the target with every acknowledged write"
+
+
+def _rollback_section(run: Run, workload: Workload, verdict: WriteVerdict) -> dict[str, Any] | None:
+    """The writes made on the target between the flip and the rollback, judged with everything else on the source."""
+    if not run.options.rollback:
+        return None
+    on_target = [record for record in workload.records if record.database == "target"]
+    acknowledged = {record.txn_id for record in on_target if record.outcome == "acknowledged"}
+    drain = ((run.rollback.result or {}).get("details") or {}).get("drain") if run.rollback else None
+    return {
+        "writes_acknowledged": len(acknowledged),
+        "writes_lost": len(verdict.lost_txns & acknowledged),
+        "writes_duplicated": len(verdict.duplicated_txns & {record.txn_id for record in on_target}),
+        "writes_in_doubt": sum(1 for record in on_target if record.outcome == "in_doubt"),
+        "write_unavailable_s": longest_gap(workload.records, "target", "source"),
+        "drain_s": drain.get("waited_seconds") if isinstance(drain, Mapping) else None,
+        "command_s": round(run.rollback.ended_at - run.rollback.started_at, 3) if run.rollback else None,
+    }
+
+
+def _operator_record(run: Run, engine_log: cutover.EngineLog) -> dict[str, Any]:
+    """What the operator ran and what the engine said, as the report lists them."""
+    return {
+        "cli": [
+            {
+                "argv": list(c.argv),
+                "exit": c.exit_code,
+                "status": c.status,
+                "message": c.message,
+                "seconds": round(c.ended_at - c.started_at, 3),
+            }
+            for c in run.cli_runs
+            if c.status != "rejected" or c is run.cli_runs[-1]
+        ],
+        "alerts": [{"alert": a.get("alert"), "message": a.get("message")} for a in engine_log.alerts()],
+        "transitions": [
+            {key: t.get(key) for key in ("at", "transition", "from", "to", "trigger", "reason")} for t in run.transitions
+        ],
+    }
 
 
 def build_report(
@@ -464,49 +554,7 @@ def build_report(
         for (who, kind, db), n in workload.error_counts.items()
         if who == "writer" and kind == "duplicate_key" and db == "target"
     )
-    flipped = run.fence is not None and run.fence.status == "changed"
-    checks: dict[str, bool] = {
-        "no acknowledged write lost": verdict.lost == 0,
-        "no acknowledged write duplicated": verdict.duplicated == 0,
-        "no insert on the target hit a duplicate key": duplicate_keys == 0,
-        "no workload thread crashed": not counts["crashed_threads"],
-    }
-    if options.break_replication:
-        alerts = [alert for alert in engine_log.alerts() if "drain" in str(alert.get("alert", "")).lower()]
-        checks["the writer stayed on the source"] = run.final_writer == "source" and not flipped
-        checks["the drain timed out and alerted"] = run.fence is not None and run.fence.status == "drain_failed" and bool(alerts)
-        outcome = "replication broken before the fence: the drain never reached the marker, the writer stayed on the source"
-    else:
-        checks["tables equal on both sides at the fence"] = bool(run.comparisons) and run.comparisons[0].ok
-        checks["compare before the fence found the tables equal"] = bool(run.data_proof and run.data_proof["equal"])
-        checks["the writer flipped after the fence, drain and sequence sync"] = flipped
-        if options.rollback:
-            checks["the writer moved back keeping the target's writes"] = (
-                run.rollback is not None and run.rollback.status == "changed" and run.final_writer == "source"
-            )
-            checks["tables equal on both sides at the rollback's fence"] = len(run.comparisons) > 1 and run.comparisons[1].ok
-            outcome = "writer moved to the target and back; every write made on the target was carried back to the source"
-        else:
-            checks["cutover completed with the writer on the target"] = (
-                run.final_phase == "completed" and run.final_writer == "target"
-            )
-            outcome = "writer moved to the target with every acknowledged write"
-    ended = datetime.now(UTC)
-    rollback_section = None
-    if options.rollback:
-        # The writes made on the target between the flip and the rollback, judged with everything else on the source.
-        on_target = [record for record in workload.records if record.database == "target"]
-        acknowledged = {record.txn_id for record in on_target if record.outcome == "acknowledged"}
-        drain = ((run.rollback.result or {}).get("details") or {}).get("drain") if run.rollback else None
-        rollback_section = {
-            "writes_acknowledged": len(acknowledged),
-            "writes_lost": len(verdict.lost_txns & acknowledged),
-            "writes_duplicated": len(verdict.duplicated_txns & {record.txn_id for record in on_target}),
-            "writes_in_doubt": sum(1 for record in on_target if record.outcome == "in_doubt"),
-            "write_unavailable_s": longest_gap(workload.records, "target", "source"),
-            "drain_s": drain.get("waited_seconds") if isinstance(drain, Mapping) else None,
-            "command_s": round(run.rollback.ended_at - run.rollback.started_at, 3) if run.rollback else None,
-        }
+    checks, outcome = _checks(run, verdict, counts, duplicate_keys, engine_log)
     return {
         "mode": options.mode,
         "passed": all(checks.values()) and not run.problems,
@@ -527,8 +575,8 @@ def build_report(
         "longest_write_pause_s": longest_pause(workload.records),
         "drain_s": seconds_between(evidence.get("fence_proven_at"), evidence.get("drain_reached_at")),
         "sequence_sync_s": seconds_between(evidence.get("drain_reached_at"), evidence.get("sequences_synced_at")),
-        "phases": phase_durations(run.transitions, ended),
-        "rollback": rollback_section,
+        "phases": phase_durations(run.transitions, datetime.now(UTC)),
+        "rollback": _rollback_section(run, workload, verdict),
         "final_writer": run.final_writer,
         "final_phase": run.final_phase,
         "rate": options.rate,
@@ -538,21 +586,7 @@ def build_report(
         "compare_before_fence": run.data_proof,
         "tables_at_fence": [comparison.to_dict() for comparison in run.comparisons],
         "table_lines": summarize(run.comparisons),
-        "cli": [
-            {
-                "argv": list(c.argv),
-                "exit": c.exit_code,
-                "status": c.status,
-                "message": c.message,
-                "seconds": round(c.ended_at - c.started_at, 3),
-            }
-            for c in run.cli_runs
-            if c.status != "rejected" or c is run.cli_runs[-1]
-        ],
-        "alerts": [{"alert": a.get("alert"), "message": a.get("message")} for a in engine_log.alerts()],
-        "transitions": [
-            {key: t.get(key) for key in ("at", "transition", "from", "to", "trigger", "reason")} for t in run.transitions
-        ],
+        **_operator_record(run, engine_log),
         "monitor_failures": list(monitor_failures),
         "timeline": timeline.to_dict(),
         "setup_s": dict(run.setup_s),
