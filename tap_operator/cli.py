@@ -424,7 +424,8 @@ def main(
                 session = boto3.session.Session(region_name=region or region_from_outputs(args.outputs))
             name = args.function_name or function_name_from_outputs(args.outputs)
             settings = settings_from_lambda(session, name)
-            engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr)
+            # The engine's structured log lines are for machines: with --json on stderr, for a person the summary says it all.
+            engine = Engine(settings, build_adapters(settings, session), emit=_emit_stderr if args.json else _discard)
         databases = _resolve_once(args, session) if _wants_databases(args, os.environ) else None
         result = execute(engine, args, operator, databases, reverse)
     except (CliError, dbcli.UsageError) as err:
@@ -461,6 +462,10 @@ def compare_recorder(session: Session | None = None) -> compare.Recorder:
         return f"{result.status}: {result.message}"
 
     return record
+
+
+def _discard(record: Mapping[str, Any]) -> None:
+    """Human output: the rendered result carries what the engine's log line would say (the state keeps the history)."""
 
 
 def _emit_stderr(record: Mapping[str, Any]) -> None:
