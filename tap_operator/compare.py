@@ -101,6 +101,9 @@ class TableResult:
     differences: list[Difference] = field(default_factory=list)
     more_differing_ranges: int = 0
     resolved_by_recheck: int = 0
+    # Live pair: ranges whose rows the application was still changing on the reference at every re-check.
+    # Not a difference (replication applies them like any change; the fence's drain proves they arrived).
+    in_flux: int = 0
     seconds: float = 0.0
     note: str = ""
 
@@ -123,6 +126,8 @@ class TableResult:
             text = f"equal: {rows}, {self.chunks} chunk(s)"
             if self.resolved_by_recheck:
                 text += f"; {self.resolved_by_recheck} range(s) differed until replication caught up"
+            if self.in_flux:
+                text += f"; {self.in_flux} range(s) still changing on the {reference} (the fence's drain covers them)"
         elif self.status == "missing":
             text = f"MISSING on the {compared}"
         elif self.status == "extra":
@@ -332,17 +337,32 @@ class _TableCompare:
             result.compared_rows += cmp.rows
             self.pacer.pace(max(ref.rows, cmp.rows))
             if not ref.matches(cmp):
-                self.narrow(after, upto, ref, cmp)
+                self._differing_chunk(result, _Candidate(after, upto, ref, cmp))
             if upto is None:
                 break
             after = upto
         for candidate in self.candidates:
-            difference = self.recheck(candidate)
-            if difference is None:
+            verdict = self.recheck(candidate)
+            if verdict == "equal":
                 result.resolved_by_recheck += 1
+            elif verdict == "in_flux":
+                result.in_flux += 1
             else:
-                result.differences.append(difference)
+                result.differences.append(verdict)
         result.more_differing_ranges = self.unnarrowed
+
+    def _differing_chunk(self, result: TableResult, chunk: _Candidate) -> None:
+        """A live pair first reads a differing chunk again once the replication caught up (most differences are
+        lag); only what still differs is narrowed, so a busy table does not exhaust max_differences on lag."""
+        if not self.live:
+            self.narrow(chunk.after, chunk.upto, chunk.reference, chunk.compared)
+            return
+        if self.recheck(chunk, attempts=1) == "equal":
+            result.resolved_by_recheck += 1
+        else:
+            # Still differing, or busy: narrow it (on settled reads), so a stable difference among rows that the
+            # application is changing is still found row by row; only a single busy row is excused as in flux.
+            self.narrow(chunk.after, chunk.upto, chunk.reference, chunk.compared)
 
     def narrow(self, after: Key | None, upto: Key | None, ref: ChunkSum, cmp: ChunkSum) -> None:
         """Halve a differing range (cut at the middle key of the side with more rows) down to single rows."""
@@ -356,41 +376,59 @@ class _TableCompare:
             self.candidates.append(_Candidate(after, upto, ref, cmp))
             return
         for low, high in ((after, middle), (middle, upto)):
-            ref_half = self.reference.checksum(self.columns, low, high)
-            cmp_half = self.compared.checksum(self.columns, low, high)
+            if self.live:
+                ref_half, cmp_half = self._settled_read(_Candidate(low, high, ref, cmp))
+            else:
+                ref_half = self.reference.checksum(self.columns, low, high)
+                cmp_half = self.compared.checksum(self.columns, low, high)
             self.pacer.pace(max(ref_half.rows, cmp_half.rows))
             if not ref_half.matches(cmp_half):
                 self.narrow(low, high, ref_half, cmp_half)
 
-    def recheck(self, candidate: _Candidate) -> Difference | None:
-        """On a live pair, read the range again once the replication applied what the reference had: None if equal."""
+    def recheck(self, candidate: _Candidate, attempts: int | None = None) -> Difference | Literal["equal", "in_flux"]:
+        """On a live pair, read the range again once the replication applied what the reference had.
+
+        "equal" once both sides match; "in_flux" when the reference's own rows changed between every two reads
+        (the application is writing there right now: replication carries those changes like any other and the
+        fence's drain proves they arrived, so a compare cannot judge them); else the Difference that stayed.
+        """
         ref, cmp = candidate.reference, candidate.compared
         waited = 0.0
-        attempts = self.options.rechecks if self.live else 0
+        attempts = (self.options.rechecks if attempts is None else attempts) if self.live else 0
         if attempts and candidate.upto is None:
             # The open end of the key space takes every new insert: bound it at the reference's highest key now,
             # so rows inserted from here on (on either side) are not chased.
             last: Key | None = self.reference.engine.last_key(self.reference.connection, self.reference.shape)
             if last is not None and (candidate.after is None or self._after(last, candidate.after)):
                 candidate = _Candidate(candidate.after, last, ref, cmp)
+        changing = False
         for _ in range(attempts):
             started = self.clock()
-            ref, position = self.reference.engine.snapshot_checksum(
-                self.reference.connection, self.reference.shape, self.columns, candidate.after, candidate.upto
-            )
-            measured = None
-            if self.options.lag_seconds is None:
-                measured = self.reference.engine.wait_applied(self.reference.connection, position, self.options.max_lag_wait_s)
-            if measured is None:
-                lag = self.options.lag_seconds
-                if lag is None:
-                    lag = DEFAULT_MYSQL_LAG_SECONDS if self.reference.engine.__name__.endswith("mysql") else 1.0
-                self.sleep(lag)
-            cmp = self.compared.checksum(self.columns, candidate.after, candidate.upto)
+            previous = ref
+            ref, cmp = self._settled_read(candidate)
             waited += self.clock() - started
             if ref.matches(cmp):
-                return None
+                return "equal"
+            changing = not ref.matches(previous)
+        if changing:
+            return "in_flux"
         return self._difference(candidate, ref, cmp, attempts, waited)
+
+    def _settled_read(self, candidate: _Candidate) -> tuple[ChunkSum, ChunkSum]:
+        """The reference's range at a replication position, then the compared side once it applied that position."""
+        ref, position = self.reference.engine.snapshot_checksum(
+            self.reference.connection, self.reference.shape, self.columns, candidate.after, candidate.upto
+        )
+        measured = None
+        if self.options.lag_seconds is None:
+            measured = self.reference.engine.wait_applied(self.reference.connection, position, self.options.max_lag_wait_s)
+        if measured is None:
+            lag = self.options.lag_seconds
+            if lag is None:
+                lag = DEFAULT_MYSQL_LAG_SECONDS if self.reference.engine.__name__.endswith("mysql") else 1.0
+            self.sleep(lag)
+        cmp = self.compared.checksum(self.columns, candidate.after, candidate.upto)
+        return ref, cmp
 
     def _after(self, key: Key, other: Key) -> bool:
         """Whether `key` sorts after `other` on the reference (asked of the server: collations and types decide)."""

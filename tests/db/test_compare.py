@@ -492,7 +492,8 @@ def test_mysql_rechecks_wait_the_given_lag_and_a_difference_that_heals_does_not_
     assert [(d.kind, d.key) for d in orders.differences] == [("changed", "(2000)")]
     assert orders.differences[0].rechecks == 4
     assert orders.differences[0].waited_s >= 4 * 0.5
-    assert orders.resolved_by_recheck == 1
+    # Row 100 healed while the compare waited out the lag (on the chunk's or a half's settled read): not counted.
+    assert orders.in_flux == 0
 
 
 # --------------------------------------------------------------------------------------
