@@ -360,8 +360,9 @@ class _TableCompare:
         if self.recheck(chunk, attempts=1) == "equal":
             result.resolved_by_recheck += 1
         else:
-            # Still differing, or busy: narrow it (on settled reads), so a stable difference among rows that the
-            # application is changing is still found row by row; only a single busy row is excused as in flux.
+            # Still differing, or busy: narrow it, so a stable difference among rows that the application is
+            # changing is still found row by row; each narrowed range is re-checked on settled reads, and only a
+            # single row still changing at every re-check is excused as in flux.
             self.narrow(chunk.after, chunk.upto, chunk.reference, chunk.compared)
 
     def narrow(self, after: Key | None, upto: Key | None, ref: ChunkSum, cmp: ChunkSum) -> None:
@@ -376,11 +377,9 @@ class _TableCompare:
             self.candidates.append(_Candidate(after, upto, ref, cmp))
             return
         for low, high in ((after, middle), (middle, upto)):
-            if self.live:
-                ref_half, cmp_half = self._settled_read(_Candidate(low, high, ref, cmp))
-            else:
-                ref_half = self.reference.checksum(self.columns, low, high)
-                cmp_half = self.compared.checksum(self.columns, low, high)
+            # Plain reads: a half that differs only by lag becomes a candidate, and its re-check (settled) clears it.
+            ref_half = self.reference.checksum(self.columns, low, high)
+            cmp_half = self.compared.checksum(self.columns, low, high)
             self.pacer.pace(max(ref_half.rows, cmp_half.rows))
             if not ref_half.matches(cmp_half):
                 self.narrow(low, high, ref_half, cmp_half)
