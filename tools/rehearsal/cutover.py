@@ -244,4 +244,13 @@ def prove_data(engine: Engine, source_url: str, target_url: str, echo: Callable[
         "live": report.live,
         "tables": len(report.tables),
         "recorded": None if recorded is None else f"{recorded.status}: {recorded.message}",
+        "not_equal": [
+            {
+                "table": table.line(report.reference_role, report.compared_role),
+                "differences": [d.describe(report.reference_role, report.compared_role) for d in table.differences[:5]],
+                "in_flux": table.in_flux,
+            }
+            for table in report.tables
+            if not table.equal
+        ],
     }

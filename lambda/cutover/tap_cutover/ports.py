@@ -42,7 +42,11 @@ def aws_call(service: str, operation: str) -> Iterator[None]:
 
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
-            raise AwsError(service, operation, str(error.get("Code", "Unknown")), str(error.get("Message", exc))) from exc
+            message = str(error.get("Message", exc))
+            if message.lstrip().lower().startswith(("<!doctype", "<html")):
+                # A proxy's or an emulator's error page, not an AWS error: its HTML says nothing an operator can use.
+                message = "the endpoint answered with an HTML error page (not an AWS error); is the operation supported there?"
+            raise AwsError(service, operation, str(error.get("Code", "Unknown")), message) from exc
         if isinstance(exc, BotoCoreError):
             raise AwsError(service, operation, type(exc).__name__, str(exc)) from exc
         raise

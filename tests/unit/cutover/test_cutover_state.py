@@ -123,3 +123,16 @@ def test_serialised_state_fits_ssm_standard_tier_and_keeps_newest_history() -> N
     assert parsed.history[-1].version == 40
     assert all(len(e.reason) <= 200 for e in parsed.history)
     assert json.loads(text)["version"] == 40
+
+
+def test_an_html_error_page_becomes_a_message_an_operator_can_read() -> None:
+    from botocore.exceptions import ClientError
+    from tap_cutover.ports import AwsError, aws_call
+
+    page = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>"
+    with pytest.raises(AwsError) as raised, aws_call("dms", "DescribeTableStatistics"):
+        raise ClientError({"Error": {"Code": "500", "Message": page}}, "DescribeTableStatistics")
+    assert "<" not in str(raised.value) and "HTML error page" in str(raised.value)
+    with pytest.raises(AwsError) as raised, aws_call("ssm", "GetParameter"):
+        raise ClientError({"Error": {"Code": "ParameterNotFound", "Message": "no such parameter"}}, "GetParameter")
+    assert "no such parameter" in str(raised.value)
