@@ -216,7 +216,10 @@ def run_cli(
 def evidence_times(result: Mapping[str, Any] | None) -> dict[str, datetime]:
     """fence_proven_at, drain_reached_at, sequences_synced_at, ... from a CLI result's state evidence."""
     evidence = (result or {}).get("evidence") or {}
-    return {name: datetime.fromisoformat(value) for name, value in evidence.items() if isinstance(value, str)}
+    # Only the moments: the evidence also carries what the data proof was (its kind and summary).
+    return {
+        name: datetime.fromisoformat(value) for name, value in evidence.items() if name.endswith("_at") and isinstance(value, str)
+    }
 
 
 def prove_data(engine: Engine, source_url: str, target_url: str, echo: Callable[[str], None]) -> dict[str, Any]:
