@@ -23,7 +23,7 @@ and its write outage (`write_unavailable_s`) against the records' TTL at the fli
 CUTOVER_TTL, `cutover_ttl_s`) + 5 s.
 
     .venv/bin/python -m benchmarks.fence_window [--sizes 10,1000,5000] [--rtt-ms 20] [--json]
-    .venv/bin/python -m benchmarks.fence_window --rehearsal [--tables 2000] [--rtt-ms 20] [--duration 420] [--no-micro]
+    .venv/bin/python -m benchmarks.fence_window --rehearsal [--tables 2000] [--rtt-ms 20] [--duration S] [--no-micro]
 
 Targets (issue 24): <= 10 statements per side whatever N; write outage <= the record TTL (at the flip:
 CUTOVER_TTL) + 5 s at 2,000 sequences and 20 ms RTT.
@@ -330,12 +330,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([header, sub, *(_line(row) for row in rows)])
 
 
-def rehearsal(tables: int, rtt_ms: float, duration: float, rows: int) -> dict[str, Any]:
+def rehearsal(tables: int, rtt_ms: float, duration: float | None, rows: int) -> dict[str, Any]:
     """`python -m tools.rehearsal --tables N --rtt-ms R --json`: the write outage against CUTOVER_TTL + 5 s."""
     started = time.monotonic()
     argv = [
         sys.executable, "-m", "tools.rehearsal", "--json", "--tables", str(tables), "--rtt-ms", str(rtt_ms),
-        "--duration", str(duration), "--rows", str(rows),
+        "--rows", str(rows), *(["--duration", str(duration)] if duration is not None else []),
     ]  # fmt: skip
     done = subprocess.run(
         argv,
@@ -344,7 +344,7 @@ def rehearsal(tables: int, rtt_ms: float, duration: float, rows: int) -> dict[st
         capture_output=True,
         text=True,
         check=False,
-        timeout=duration + 1200,
+        timeout=(duration or 600.0) + 1200,
     )
     try:
         report: dict[str, Any] = json.loads(done.stdout)
@@ -390,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-micro", action="store_true", help="skip part 1 (the throwaway servers)")
     parser.add_argument("--rehearsal", action="store_true", help="also run the rehearsal (part 2; needs the emulator)")
     parser.add_argument("--tables", type=int, default=2000, help="the rehearsal's --tables (2000)")
-    parser.add_argument("--duration", type=float, default=480.0, help="the rehearsal's --duration (480)")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="the rehearsal's --duration (default: it ends when the scenario is done)"
+    )
     parser.add_argument("--rows", type=int, default=50_000, help="the rehearsal's --rows (50000)")
     args = parser.parse_args(argv)
 
@@ -401,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_micro:
         result["micro"] = micro(args.sizes, args.rtt_ms, args.budget, say)
     if args.rehearsal:
-        say(f"rehearsal --tables {args.tables} --rtt-ms {args.rtt_ms:g} --duration {args.duration:g} ...")
+        say(f"rehearsal --tables {args.tables} --rtt-ms {args.rtt_ms:g} ...")
         result["rehearsal"] = rehearsal(args.tables, args.rtt_ms, args.duration, args.rows)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -899,8 +899,14 @@ def prepared_transactions(connection: Connection, database: str | None = None) -
         "WHERE %s::text IS NULL OR database = %s ORDER BY prepared",
         (database, database),
     ).fetchall()
+    return _prepared_from(rows)
+
+
+def _prepared_from(rows: Sequence[Sequence[Any]]) -> list[PreparedTransaction]:
     return [
-        PreparedTransaction(str(gid), str(owner), str(name), prepared.isoformat(), int(age))
+        PreparedTransaction(
+            str(gid), str(owner), str(name), prepared if isinstance(prepared, str) else prepared.isoformat(), int(age)
+        )
         for gid, owner, name, prepared, age in rows
     ]
 
@@ -919,7 +925,6 @@ def prepared_fix(transaction: PreparedTransaction) -> str:
 
 def _read_only_escapes(connection: Connection, database: str) -> list[tuple[str, str]]:
     """(role, description) of role and role-in-database settings that turn default_transaction_read_only off."""
-    escapes: list[tuple[str, str]] = []
     rows = connection.execute(
         "SELECT r.rolname, s.setdatabase <> 0, cfg FROM pg_db_role_setting s "
         "JOIN pg_roles r ON r.oid = s.setrole CROSS JOIN LATERAL unnest(s.setconfig) AS cfg "
@@ -927,23 +932,17 @@ def _read_only_escapes(connection: Connection, database: str) -> list[tuple[str,
         "AND cfg LIKE 'default\\_transaction\\_read\\_only=%%' ORDER BY r.rolname",
         (database,),
     ).fetchall()
+    return _escapes_from(rows, database)
+
+
+def _escapes_from(rows: Sequence[Sequence[Any]], database: str) -> list[tuple[str, str]]:
+    escapes: list[tuple[str, str]] = []
     for role, in_database, config in rows:
         value = str(config).split("=", 1)[1]
         if value.strip().lower() not in TRUE_WORDS:
             scope = f"in database {database}" if in_database else "on every database"
             escapes.append((str(role), f"role {role} overrides it {scope} (default_transaction_read_only={value})"))
     return escapes
-
-
-def _database_read_only(connection: Connection, database: str) -> str | None:
-    config = _value(
-        connection,
-        "SELECT cfg FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS cfg "
-        "WHERE s.setrole = 0 AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = %s) "
-        "AND cfg LIKE 'default\\_transaction\\_read\\_only=%%'",
-        (database,),
-    )
-    return None if config is None else str(config).split("=", 1)[1]
 
 
 def _prove(proof: Endpoint, schema: str) -> tuple[bool, str, str | None]:
@@ -987,6 +986,46 @@ def _administer(connection: Connection) -> None:
     connection.execute("SET default_transaction_read_only = off")
 
 
+# Everything the fence reads once the sessions ended, in one statement (one round trip inside the fence window):
+# pending prepared transactions, background writers, role settings that override read-only, the database's own.
+_AFTER_THE_FENCE = """
+SELECT
+  (SELECT coalesce(json_agg(json_build_array(gid, owner, database, prepared,
+                                             extract(epoch FROM now() - prepared)::bigint) ORDER BY prepared), '[]')
+     FROM pg_prepared_xacts WHERE database = %(db)s),
+  (SELECT coalesce(json_agg(json_build_array(pid, backend_type, usename) ORDER BY pid), '[]')
+     FROM pg_stat_activity WHERE datname = %(db)s AND backend_type IS NOT NULL
+      AND backend_type <> ALL(%(harmless)s) AND pid <> pg_backend_pid()),
+  (SELECT coalesce(json_agg(json_build_array(r.rolname, s.setdatabase <> 0, cfg) ORDER BY r.rolname), '[]')
+     FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole CROSS JOIN LATERAL unnest(s.setconfig) AS cfg
+    WHERE s.setrole <> 0 AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = %(db)s))
+      AND cfg LIKE 'default\\_transaction\\_read\\_only=%%'),
+  (SELECT cfg FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS cfg
+    WHERE s.setrole = 0 AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = %(db)s)
+      AND cfg LIKE 'default\\_transaction\\_read\\_only=%%' LIMIT 1)
+"""
+
+
+@dataclass(frozen=True)
+class _AfterTheFence:
+    prepared: list[PreparedTransaction]
+    workers: list[tuple[int, str, str]]
+    escapes: list[tuple[str, str]]
+    setting: str | None
+
+
+def _after_the_fence(connection: Connection, database: str) -> _AfterTheFence:
+    row = connection.execute(_AFTER_THE_FENCE, {"db": database, "harmless": list(_HARMLESS_BACKENDS)}).fetchone()
+    assert row is not None  # a SELECT of scalar subqueries always returns one row
+    prepared, workers, escapes, setting = row
+    return _AfterTheFence(
+        _prepared_from(prepared),
+        [(int(pid), str(kind), str(user or "")) for pid, kind, user in workers],
+        _escapes_from(escapes, database),
+        None if setting is None else str(setting).split("=", 1)[1],
+    )
+
+
 def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, marker_schema: str) -> FenceProof:
     database = source.database
     prover = proof or source
@@ -1004,10 +1043,8 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
             )
             ended, failures = _terminate(connection, database)
         # After the sessions ended: a prepared transaction outlives its session and commits through read-only.
-        prepared = prepared_transactions(connection, database)
-        workers = background_writers(connection, database)
-        escapes = _read_only_escapes(connection, database)
-        setting = _database_read_only(connection, database)
+        after = _after_the_fence(connection, database)
+        prepared, workers, escapes, setting = after.prepared, after.workers, after.escapes, after.setting
     proved, proof_result, proof_kind = _prove(prover, marker_schema)
     state = f"database {database} has default_transaction_read_only={setting or 'unset'}"
     refusals = _fence_refusals(database, escapes, prepared, failures, remaining)
