@@ -425,13 +425,16 @@ def _privilege_checks(connection: Connection, endpoint: Endpoint, tables: Sequen
                 f'ALTER ROLE "{endpoint.user}" REPLICATION; (RDS/Aurora: GRANT rds_replication TO "{endpoint.user}";)',
             )
         )
-    missing = [
-        table
-        for table in tables
-        if not _value(
-            connection, "SELECT has_table_privilege(%s::regclass, 'SELECT')", (_relation(*_pair(table)).as_string(connection),)
-        )
-    ]
+    # One statement for every table (a VPN round trip per table made preflight minutes long on thousands).
+    refused = {
+        (str(schema), str(name))
+        for schema, name in connection.execute(
+            "SELECT s, n FROM unnest(%s::text[], %s::text[]) AS t(s, n) "
+            "WHERE NOT has_table_privilege((quote_ident(s) || '.' || quote_ident(n))::regclass, 'SELECT')",
+            ([t.schema for t in tables], [t.name for t in tables]),
+        ).fetchall()
+    }
+    missing = [table for table in tables if _pair(table) in refused]
     checks += select_privilege_checks(
         endpoint.user, tables, missing, lambda table: f'GRANT SELECT ON {_quoted(table)} TO "{endpoint.user}";'
     )
@@ -472,52 +475,94 @@ def _key_checks(connection: Connection, tables: Sequence[TableName], columns: Se
     return checks
 
 
+LOB_TABLES_PER_STATEMENT = 100  # tables measured per statement; a batch out of budget is measured table by table
+
+
 def _lob_sizes(connection: Connection, columns: Sequence[_Column], options: PreflightOptions) -> Callable[[_Column], LobSize]:
     """Each LOB column's largest value in bytes, as DMS reads it, without scanning a large table.
 
-    Two queries per table with LOB columns: its size, then the measure. A table of at most
-    `lob_sample_pages` heap pages (pg_relation_size, never a stale statistic) is measured whole; a larger
-    one through TABLESAMPLE SYSTEM, which reads about `lob_sample_pages` random pages. octet_length of
-    text and bytea reads the TOAST header only, never the value. Out of budget: largest None.
+    One query for every table's size, then the measures batched (a round trip per table made preflight
+    minutes long over a VPN on thousands of tables). A table of at most `lob_sample_pages` heap pages
+    (pg_relation_size, never a stale statistic) is measured whole; a larger one through TABLESAMPLE
+    SYSTEM, which reads about `lob_sample_pages` random pages. octet_length of text and bytea reads the
+    TOAST header only, never the value. A batch out of budget is measured table by table, so only the
+    tables that really are out of budget end as "not checked" (largest None).
     """
     by_table: dict[TableName, list[_Column]] = {}
     for column in columns:
         if column.is_lob:
             by_table.setdefault(column.table, []).append(column)
     sizes: dict[tuple[TableName, str], LobSize] = {}
-    for table, lobs in by_table.items():
+    pages: dict[TableName, int] = {}
+    try:
+        pages = _table_pages(connection, list(by_table))
+    except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable):
+        for table, lobs in by_table.items():  # one table locked or slow: only it is left unchecked
+            try:
+                pages.update(_table_pages(connection, [table]))
+            except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
+                spent = budget_spent(error, options) or "budget"
+                sizes.update({(table, column.name): LobSize(None, False, spent) for column in lobs})
+    tables = [table for table in by_table if table in pages]
+    for start in range(0, len(tables), LOB_TABLES_PER_STATEMENT):
+        batch = tables[start : start + LOB_TABLES_PER_STATEMENT]
         try:
-            # pg_relation_size takes the table's ACCESS SHARE lock: inside the try, like the measurement.
-            size = int(
-                _value(
-                    connection,
-                    # pg_partition_tree is empty for a table that is neither partitioned nor a partition.
-                    "SELECT coalesce((SELECT sum(pg_relation_size(t.relid)) FROM pg_partition_tree(%s::regclass) t), "
-                    "pg_relation_size(%s::regclass)) / current_setting('block_size')::int",
-                    (_relation(*_pair(table)).as_string(connection),) * 2,
-                )
-            )
-            whole = size <= options.lob_sample_pages
-            measures = sql.SQL(", ").join(
-                (_BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE).format(sql.Identifier(column.name))
-                for column in lobs
-            )
-            query = sql.SQL("SELECT {} FROM {}").format(measures, _relation(*_pair(table)))
-            if whole:
-                scope = f"whole table, {size} page(s)"
-            else:
-                percent = 100.0 * options.lob_sample_pages / size
-                query = sql.SQL("{} TABLESAMPLE SYSTEM ({})").format(query, sql.SQL(f"{percent:.6f}"))
-                scope = f"a sample of ~{options.lob_sample_pages} of {size} pages ({percent:.2f}%)"
-            row = connection.execute(query).fetchone() or ()
-        except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
-            spent = budget_spent(error, options) or "budget"
-            for column in lobs:
-                sizes[(table, column.name)] = LobSize(None, False, spent)
-            continue
-        for column, largest in zip(lobs, row, strict=False):
-            sizes[(table, column.name)] = LobSize(int(largest or 0), whole, scope)
+            sizes.update(_measure_lobs(connection, batch, by_table, pages, options))
+        except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable):
+            for table in batch:
+                try:
+                    sizes.update(_measure_lobs(connection, [table], by_table, pages, options))
+                except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
+                    spent = budget_spent(error, options) or "budget"
+                    sizes.update({(table, column.name): LobSize(None, False, spent) for column in by_table[table]})
     return lambda column: sizes[(column.table, column.name)]
+
+
+def _table_pages(connection: Connection, tables: Sequence[TableName]) -> dict[TableName, int]:
+    """Heap pages of each table (a partitioned one: all its partitions), in one statement."""
+    rows = connection.execute(
+        # pg_partition_tree is empty for a table that is neither partitioned nor a partition.
+        "SELECT s, n, coalesce((SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(r) p), pg_relation_size(r)) "
+        "/ current_setting('block_size')::int FROM unnest(%s::text[], %s::text[]) AS t(s, n), "
+        "LATERAL (SELECT (quote_ident(s) || '.' || quote_ident(n))::regclass AS r) AS c",
+        ([t.schema for t in tables], [t.name for t in tables]),
+    ).fetchall()
+    return {TableName(str(schema), str(name)): int(size) for schema, name, size in rows}
+
+
+def _measure_lobs(
+    connection: Connection,
+    tables: Sequence[TableName],
+    by_table: Mapping[TableName, Sequence[_Column]],
+    pages: Mapping[TableName, int],
+    options: PreflightOptions,
+) -> dict[tuple[TableName, str], LobSize]:
+    """One statement: per table, an array of its LOB columns' largest sizes (whole, or on a page sample)."""
+    parts = []
+    scopes: dict[TableName, tuple[bool, str]] = {}
+    for index, table in enumerate(tables):
+        size = pages.get(table, 0)
+        measures = sql.SQL(", ").join(
+            (_BYTEA_SIZE if column.type_name == "bytea" else _TEXT_SIZE).format(sql.Identifier(column.name))
+            for column in by_table[table]
+        )
+        part = sql.SQL("SELECT {}::int, ARRAY[{}]::bigint[] FROM {}").format(
+            sql.Literal(index), measures, _relation(*_pair(table))
+        )
+        if size <= options.lob_sample_pages:
+            scopes[table] = (True, f"whole table, {size} page(s)")
+        else:
+            percent = 100.0 * options.lob_sample_pages / size
+            part = sql.SQL("{} TABLESAMPLE SYSTEM ({})").format(part, sql.SQL(f"{percent:.6f}"))
+            scopes[table] = (False, f"a sample of ~{options.lob_sample_pages} of {size} pages ({percent:.2f}%)")
+        parts.append(sql.SQL("({})").format(part))
+    found: dict[tuple[TableName, str], LobSize] = {}
+    for index, largest in connection.execute(sql.SQL(" UNION ALL ").join(parts)).fetchall():
+        table = tables[int(index)]
+        whole, scope = scopes[table]
+        for column, value in zip(by_table[table], largest or [], strict=False):
+            found[(table, column.name)] = LobSize(int(value or 0), whole, scope)
+    return found
 
 
 _BYTEA_SIZE = sql.SQL("max(octet_length({}))")
