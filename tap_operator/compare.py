@@ -325,6 +325,8 @@ class _TableCompare:
     clock: Callable[[], float]
     candidates: list[_Candidate] = field(default_factory=list)
     unnarrowed: int = 0
+    # Differing ranges beyond max_differences: on a live pair each is read again settled before it counts.
+    overflow: list[_Candidate] = field(default_factory=list)
 
     def run(self, result: TableResult) -> None:
         after: Key | None = None
@@ -349,6 +351,11 @@ class _TableCompare:
                 result.in_flux += 1
             else:
                 result.differences.append(verdict)
+        for candidate in self.overflow:
+            if self.live and self.recheck(candidate) == "equal":
+                result.resolved_by_recheck += 1
+            else:
+                self.unnarrowed += 1
         result.more_differing_ranges = self.unnarrowed
 
     def _differing_chunk(self, result: TableResult, chunk: _Candidate) -> None:
@@ -369,7 +376,7 @@ class _TableCompare:
         """Halve a differing range (cut at the middle key of the side with more rows) down to single rows."""
         rows = max(ref.rows, cmp.rows)
         if len(self.candidates) >= self.options.max_differences:
-            self.unnarrowed += 1
+            self.overflow.append(_Candidate(after, upto, ref, cmp))
             return
         side = self.reference if ref.rows >= cmp.rows else self.compared
         middle = side.next_key(after, rows // 2, upto) if rows > 1 else None
