@@ -26,6 +26,7 @@ def test_every_checked_model_has_its_check_registered() -> None:
         "Project",
         "S3Target",
         "Source",
+        "State",
     }
     assert rule_context.checks_for(schema.Source) is rules.check_source
     assert rule_context.checks_for(schema.Task) is None
