@@ -107,7 +107,10 @@ def _run_cleanups() -> None:
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # SystemExit unwinds the stack, so every `with postgres_server()` block cleans up as on Ctrl-C.
+    # SystemExit unwinds the stack, so every `with postgres_server()` block cleans up as on Ctrl-C. A second
+    # SIGTERM or Ctrl-C while that cleanup runs would abort it half-way and leave a server behind: ignore them.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lib.config import ConfigError, load_config
-from lib.config.placeholders import documentation_addresses
+from lib.config.documentation_addresses import documentation_addresses
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
@@ -369,7 +369,7 @@ def _operator(env: Mapping[str, str]) -> str:
 
 
 def refuse_documentation_addresses(env: Mapping[str, str]) -> None:
-    """A real account gets real addresses: the sample config's RFC 5737/3849 placeholders stop here, before synth."""
+    """A real account gets real addresses: the sample config's RFC 5737/3849 example addresses stop here, before synth."""
     found = documentation_addresses(load_config(env=env))
     if found:
         raise DeployError(

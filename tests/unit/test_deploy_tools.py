@@ -104,7 +104,7 @@ def test_a_real_account_refuses_documentation_addresses_before_anything_runs(
 def test_documentation_ranges_are_exactly_rfc_5737_and_3849(value: str, flagged: bool) -> None:
     from pydantic import BaseModel
 
-    from lib.config.placeholders import documentation_addresses
+    from lib.config.documentation_addresses import documentation_addresses
 
     class Probe(BaseModel):
         nested: dict[str, list[str]]
@@ -113,3 +113,19 @@ def test_documentation_ranges_are_exactly_rfc_5737_and_3849(value: str, flagged:
     assert bool(found) == flagged
     if flagged:
         assert found[0].startswith(f"nested.cidrs[1]: {value} is a documentation address")
+
+
+def test_a_second_signal_cannot_abort_the_servers_cleanup() -> None:
+    import signal
+
+    from tools import dbservers
+
+    saved = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            dbservers._exit_on_sigterm(signal.SIGTERM, None)
+        assert stopped.value.code == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, saved[0])
+        signal.signal(signal.SIGINT, saved[1])

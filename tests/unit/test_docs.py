@@ -29,6 +29,6 @@ def test_every_relative_link_resolves(page: Path) -> None:
 
 
 def test_readme_sample_output_carries_no_stale_counts() -> None:
-    # Counts drift with every resource added; the sample shows placeholders instead of numbers.
+    # Counts drift with every resource added; the sample shows <N>-style stand-ins instead of numbers.
     text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert not re.search(r"Resources: \d+ added|\(\d+ keys\)", text)
