@@ -30,15 +30,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from . import dbcli
 from .databases import DatabaseError, Endpoint, MappingError, TableName, parse_rules, select_tables
 from .databases.compare_common import ChunkSum, Key, Limits, TableShape, key_text
 from .databases.mappings import SelectionRule, pattern_matches
 
-if TYPE_CHECKING:
-    pass
 
 Direction = Literal["forward", "reverse"]
 Status = Literal["equal", "different", "missing", "extra", "not_comparable"]
