@@ -37,7 +37,6 @@ from .databases import DatabaseError, Endpoint, MappingError, TableName, parse_r
 from .databases.compare_common import ChunkSum, Key, Limits, TableShape, key_text
 from .databases.mappings import SelectionRule, pattern_matches
 
-
 Direction = Literal["forward", "reverse"]
 Status = Literal["equal", "different", "missing", "extra", "not_comparable"]
 DEFAULT_CHUNK_ROWS = 10_000
