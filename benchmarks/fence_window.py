@@ -10,7 +10,8 @@ table alone carries the drain marker. Then, for each link (`direct`, and through
 
 * `sync`: `sync_sequences(source, target)` (target sequences reset to their start first);
 * `fence`: the whole fence window as `fence --confirm` runs it: `fence_source` + `write_marker` +
-  `wait_for_marker` (polled every 50 ms) + `sync_sequences` (the source is unfenced afterwards).
+  `wait_for_marker` (polled every 50 ms) + `sync_sequences` (the source is unfenced afterwards). The
+  target's count includes the drain's polls (shown); the target of 10 is judged without them.
 
 Statements per side are counted by the servers themselves: the log lines of the sessions whose
 application_name is the operator's (`tap-migrate ...`), whatever code issues them (a DO block or a
@@ -219,7 +220,8 @@ def _measure(
         "round_trips_target": None,
         "connections_source": None,
         "connections_target": None,
-        "target_met": max(statements) <= STATEMENT_TARGET,
+        # The drain's polls are waiting for replication, not the window's work: shown, not judged.
+        "target_met": max(statements[0], statements[1] - int(details.get("drain_polls", 0))) <= STATEMENT_TARGET,
         "package_counts": package_counts(),  # tap_operator.databases.counting, per session role, when it exists
         **details,
     }
@@ -258,7 +260,7 @@ def _fence(link: Link) -> dict[str, Any]:
         raise RuntimeError(f"the benchmark's drain did not finish: {drain.summary}")
     report = sync_sequences(link.source, link.target)
     step("sync_s")
-    return {"not_synced": sum(1 for row in report.rows if not row.ok), **steps}
+    return {"not_synced": sum(1 for row in report.rows if not row.ok), "drain_polls": drain.polls, **steps}
 
 
 def _skipped(name: str, sequences: int, link: Link, estimate: float) -> dict[str, Any]:
@@ -319,6 +321,7 @@ def _line(row: dict[str, Any]) -> str:
         f"{row['sequences']:>6}  {row['measure']:<6} {row['link']:<12} "
         f"{row['statements_source']:>6} / {row['statements_target']:<6} "
         f"{trips} {row['seconds']:>8.2f}  {'ok' if row['target_met'] else 'NOT met'}"
+        + (f"  (target incl. {row['drain_polls']} drain poll(s))" if row.get("drain_polls") else "")
     )
 
 

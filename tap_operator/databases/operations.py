@@ -254,7 +254,7 @@ def sync_sequences(
     """Move every target sequence past the source's next value + gap in its own direction (never back), then read back.
 
     A constant number of statements whatever the number of sequences (wrap the call in
-    `counting.count_statements()` to see them): PostgreSQL 1 on the source, 4 on the target; MySQL/MariaDB
+    `counting.count_statements()` to see them): PostgreSQL 1 on the source, 3 on the target; MySQL/MariaDB
     AUTO_INCREMENT a few reads per side and the ALTER TABLEs in one multi-statement round trip.
     """
     if gap < 0:

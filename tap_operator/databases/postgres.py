@@ -139,10 +139,16 @@ def _cursor_class(role: str) -> type[_CountingCursor]:
     return type(f"_CountingCursor_{role}", (_CountingCursor,), {"role": role})
 
 
-def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Connection:
+# A session that must write on a fenced database (the fence itself, the drain marker, unfence) opts out of the
+# database's read-only default at connection start: no SET statement, so no round trip inside the fence window.
+_READ_WRITE_OPTION = "-c default_transaction_read_only=off"
+
+
+def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True, read_write: bool = False) -> Connection:
     with ca_file(endpoint) as ca_path:
         try:
             return psycopg.connect(
+                options=_READ_WRITE_OPTION if read_write else "",
                 host=endpoint.host,
                 port=endpoint.port,
                 user=endpoint.user,
@@ -160,9 +166,14 @@ def connect(endpoint: Endpoint, role: str = "database", *, autocommit: bool = Tr
 
 
 @contextlib.contextmanager
-def session(endpoint: Endpoint, role: str = "database", *, autocommit: bool = True) -> Iterator[Connection]:
-    """A connection whose driver errors come out as DatabaseError, scrubbed of the password."""
-    connection = connect(endpoint, role, autocommit=autocommit)
+def session(
+    endpoint: Endpoint, role: str = "database", *, autocommit: bool = True, read_write: bool = False
+) -> Iterator[Connection]:
+    """A connection whose driver errors come out as DatabaseError, scrubbed of the password.
+
+    `read_write`: the session ignores a database-level read-only default (the fence's own sessions).
+    """
+    connection = connect(endpoint, role, autocommit=autocommit, read_write=read_write)
     try:
         yield connection
     except psycopg.Error as error:
@@ -860,10 +871,11 @@ def _hidden_sessions(connection: Connection, database: str) -> list[str]:
         "AND pid NOT IN (SELECT active_pid FROM pg_replication_slots WHERE active_pid IS NOT NULL) ORDER BY pid",
         (database,),
     ).fetchall()
-    return [
-        f"session {pid} of {user}: its kind is hidden from this role, so it was not ended (grant pg_read_all_stats)"
-        for pid, user in rows
-    ]
+    return [_hidden_text(pid, user) for pid, user in rows]
+
+
+def _hidden_text(pid: int, user: str | None) -> str:
+    return f"session {pid} of {user}: its kind is hidden from this role, so it was not ended (grant pg_read_all_stats)"
 
 
 # Processes on a database that the fence neither ends nor needs to: walsenders only read, autovacuum writes no
@@ -901,21 +913,27 @@ _CLIENT_SESSIONS = (
 def _terminate(connection: Connection, database: str) -> tuple[list[Session], list[str]]:
     """End every client session in one statement (one round trip inside the fence window, whatever their number).
 
-    A session this role may not end (a superuser's, without pg_signal_backend) fails the whole statement; then
-    they are ended one by one, so each one that cannot be is named.
+    The same statement names the sessions whose kind this role cannot see (backend_type NULL, without
+    pg_read_all_stats): they are not ended, and never assumed harmless. A session this role may not end (a
+    superuser's, without pg_signal_backend) fails the whole statement; then they are ended one by one, so each
+    one that cannot be is named.
     """
-    failures: list[str] = _hidden_sessions(connection, database)
     try:
         rows = connection.execute(
-            f"SELECT pid, usename, application_name, pg_terminate_backend(pid, %s) {_CLIENT_SESSIONS} ORDER BY pid",
+            "SELECT pid, usename, application_name, backend_type IS NULL, "
+            "CASE WHEN backend_type = 'client backend' THEN pg_terminate_backend(pid, %s) END "
+            "FROM pg_stat_activity WHERE datname = %s AND (backend_type = 'client backend' OR backend_type IS NULL) "
+            "AND pid <> pg_backend_pid() "
+            "AND pid NOT IN (SELECT active_pid FROM pg_replication_slots WHERE active_pid IS NOT NULL) ORDER BY pid",
             (TERMINATE_WAIT_MS, database),
         ).fetchall()
     except pg_errors.InsufficientPrivilege:
         ended, one_by_one = _terminate_each(connection, database)
-        return ended, failures + one_by_one
-    ended = [Session(int(pid), str(user or ""), str(app or "")) for pid, user, app, done in rows if done]
-    for pid, user, _, done in rows:
-        if not done and _value(connection, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)):
+        return ended, _hidden_sessions(connection, database) + one_by_one
+    failures = [_hidden_text(pid, user) for pid, user, _, hidden, _ in rows if hidden]
+    ended = [Session(int(pid), str(user or ""), str(app or "")) for pid, user, app, hidden, done in rows if done]
+    for pid, user, _, hidden, done in rows:
+        if not hidden and not done and _value(connection, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)):
             failures.append(f"session {pid} of {user} did not exit within {TERMINATE_WAIT_MS // 1000}s")
     return ended, failures
 
@@ -990,31 +1008,44 @@ def _escapes_from(rows: Sequence[Sequence[Any]], database: str) -> list[tuple[st
     return escapes
 
 
+# The proof's write, in one statement (one round trip inside the fence window): a DO block inserts a row and,
+# when the insert is allowed, raises this SQLSTATE carrying the session's read-only setting, so nothing commits.
+_WRITE_SUCCEEDED = "TAP01"
+
+
+def _proof_statement(schema: str) -> sql.Composed:
+    tag = "$tap_proof_" + secrets.token_hex(6) + "$"  # a random dollar-quote tag: no identifier can close it
+    return sql.SQL(
+        "DO {tag} BEGIN INSERT INTO {marker} (id, written_at) VALUES ({id}, clock_timestamp()); "
+        "RAISE EXCEPTION USING ERRCODE = {code}, MESSAGE = current_setting('default_transaction_read_only'); END {tag}"
+    ).format(
+        tag=sql.SQL(tag),
+        marker=_relation(schema, MARKER_TABLE),
+        id=sql.Literal("tap-fence-proof-" + secrets.token_hex(8)),
+        code=sql.Literal(_WRITE_SUCCEEDED),
+    )
+
+
 def _prove(proof: Endpoint, schema: str) -> tuple[bool, str, str | None]:
-    """A fresh ordinary session tries to write inside BEGIN … ROLLBACK; only a read-only error proves the fence.
+    """A fresh ordinary session tries to write; only a read-only error proves the fence. Nothing is ever committed.
 
     Returns (proved, what happened, the refusal kind when not proved).
     """
-    target = _relation(schema, MARKER_TABLE)
-    with session(proof, "proof", autocommit=False) as connection:
-        effective = _setting(connection, "default_transaction_read_only")
+    with session(proof, "proof") as connection:
         try:
-            connection.execute(
-                sql.SQL("INSERT INTO {} (id, written_at) VALUES (%s, clock_timestamp())").format(target),
-                ("tap-fence-proof-" + secrets.token_hex(8),),
-            )
+            connection.execute(_proof_statement(schema))
         except pg_errors.ReadOnlySqlTransaction as error:
-            connection.rollback()
             return True, f"a fresh session of {proof.user} got: {one_line(str(error))}", None
         except pg_errors.UndefinedTable:
-            connection.rollback()
             missing = f"the proof needs the marker table, which is missing: {marker_ddl(schema)}"
             return False, missing, refusal_kind("marker_table_missing")
         except psycopg.Error as error:
-            connection.rollback()
-            other = f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
-            return False, other, refusal_kind("proof_failed")
-        connection.rollback()
+            if error.sqlstate != _WRITE_SUCCEEDED:
+                other = f"the proof write failed for another reason than read-only: {one_line(proof.scrub(str(error)))}"
+                return False, other, refusal_kind("proof_failed")
+            effective = error.diag.message_primary or "?"
+        else:  # a DO block that returns normally cannot happen: its insert either fails or raises
+            effective = "?"
         return (
             False,
             (
@@ -1023,12 +1054,6 @@ def _prove(proof: Endpoint, schema: str) -> tuple[bool, str, str | None]:
             ),
             refusal_kind("proof_write_succeeded"),
         )
-
-
-def _administer(connection: Connection) -> None:
-    # A session opened on a fenced database starts read-only; the fencing session itself must be able to
-    # (re)fence and unfence, so it opts out for itself only.
-    connection.execute("SET default_transaction_read_only = off")
 
 
 # Everything the fence reads once the sessions ended, in one statement (one round trip inside the fence window):
@@ -1074,7 +1099,8 @@ def _after_the_fence(connection: Connection, database: str) -> _AfterTheFence:
 def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, marker_schema: str) -> FenceProof:
     database = source.database
     prover = proof or source
-    with session(source, "source") as connection:
+    # read_write: the fencing session itself must be able to (re)fence a database that is already read-only.
+    with session(source, "source", read_write=True) as connection:
         remaining: list[tuple[int, str, str]] = []
         failures: list[str] = []
         ended: list[Session] = []
@@ -1082,7 +1108,6 @@ def fence(source: Endpoint, proof: Endpoint | None, already_read_only: bool, mar
             remaining = _client_sessions(connection, database)
             failures = _hidden_sessions(connection, database)
         else:
-            _administer(connection)
             connection.execute(
                 sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database))
             )
@@ -1254,8 +1279,7 @@ def fence_checks(endpoint: Endpoint) -> list[Check]:
 
 def unfence(source: Endpoint) -> None:
     """Writable again (rollback, tests): remove the database-level default; existing sessions keep theirs until they reconnect."""
-    with session(source, "source") as connection:
-        _administer(connection)
+    with session(source, "source", read_write=True) as connection:
         connection.execute(
             sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(sql.Identifier(source.database))
         )
@@ -1266,27 +1290,28 @@ def unfence(source: Endpoint) -> None:
 
 
 def write_marker(source: Endpoint, marker_schema: str) -> Marker:
+    """One statement on the fenced source: the session opts out of the read-only default at connection start.
+
+    The position is the source's WAL insert position as the marker row was written (its commit follows it).
+    """
     marker_id = "tap-" + secrets.token_hex(16)
-    with session(source, "source") as connection:
-        # The database defaults to read-only once fenced: this one transaction asks for READ WRITE explicitly.
-        connection.execute("BEGIN READ WRITE")
+    with session(source, "source", read_write=True) as connection:
         try:
             row = connection.execute(
-                sql.SQL("INSERT INTO {} (id, written_at) VALUES (%s, clock_timestamp()) RETURNING written_at").format(
-                    _relation(marker_schema, MARKER_TABLE)
-                ),
+                sql.SQL(
+                    "INSERT INTO {} (id, written_at) VALUES (%s, clock_timestamp()) "
+                    "RETURNING written_at, pg_current_wal_insert_lsn()::text"
+                ).format(_relation(marker_schema, MARKER_TABLE)),
                 (marker_id,),
             ).fetchone()
         except pg_errors.UndefinedTable:
-            connection.execute("ROLLBACK")
             raise RefusedError(
                 f"source: the drain marker table is missing; create it: {marker_ddl(marker_schema)}",
                 refusal_kind("marker_table_missing"),
             ) from None
-        connection.execute("COMMIT")
-        position = str(_value(connection, "SELECT pg_current_wal_lsn()::text"))
-    written_at: datetime = row[0]  # type: ignore[index]
-    return Marker(marker_id, written_at, marker_schema, MARKER_TABLE, source.label, position)
+    assert row is not None  # INSERT … RETURNING of one row returns it
+    written_at: datetime = row[0]
+    return Marker(marker_id, written_at, marker_schema, MARKER_TABLE, source.label, str(row[1]))
 
 
 def marker_visible(connection: Connection, marker: Marker) -> bool:
@@ -1301,13 +1326,14 @@ def marker_visible(connection: Connection, marker: Marker) -> bool:
 # Sequences
 
 
-# Every sequence and its state in ONE statement, whatever their number: pg_sequences lists them (and their
-# bounds), and query_to_xml reads each one's last_value / is_called server-side (pg_sequences.last_value is
-# NULL for a sequence never called or set with is_called = false, which is exactly what a sync leaves behind).
-# A sequence the session may not read yields NULL instead of failing the whole statement.
+# Every sequence and its state in ONE statement, whatever their number. pg_sequences lists them with their
+# bounds and, for a sequence already called, its last_value (the same tuple value `SELECT last_value FROM seq`
+# reads): then is_called is true. Only where it is NULL (never called, set with is_called = false, or not
+# readable by this role) is the sequence read itself, server-side through query_to_xml, which costs a query
+# plan per sequence (about 0.2 ms each). A sequence the session may not read yields NULL instead of failing.
 _READ_SEQUENCES = """
-SELECT s.schemaname, s.sequencename, s.increment_by, s.min_value, s.max_value,
-       CASE WHEN has_sequence_privilege(r.oid, 'SELECT')
+SELECT s.schemaname, s.sequencename, s.increment_by, s.min_value, s.max_value, s.last_value,
+       CASE WHEN s.last_value IS NULL AND has_sequence_privilege(r.oid, 'SELECT')
             THEN query_to_xml(format('SELECT last_value, is_called FROM %%I.%%I', s.schemaname, s.sequencename),
                               false, true, '')::text END,
        has_sequence_privilege(r.oid, 'UPDATE')
@@ -1318,27 +1344,37 @@ ORDER BY s.schemaname, s.sequencename
 """
 _XML_LAST_VALUE = re.compile(r"<last_value>(-?\d+)</last_value>")
 _XML_IS_CALLED = re.compile(r"<is_called>(true|false)</is_called>")
-# Every wanted value set in ONE statement: setval over arrays of quoted names and values (regclass resolves each).
-_SET_SEQUENCES = (
-    "SELECT setval(w.relation::regclass, w.next_value, false) FROM unnest(%s::text[], %s::bigint[]) AS w(relation, next_value)"
-)
+# Every wanted next value set in ONE statement (regclass resolves each quoted name). Set as "called" one
+# increment before it where that is within the bounds (computed in numeric: no bigint overflow at the edges),
+# so the read-back takes pg_sequences' fast path; at a bound, as "not called" on the value itself. Either
+# way nextval returns exactly next_value.
+_SET_SEQUENCES = """
+SELECT CASE WHEN w.next_value::numeric - s.seqincrement BETWEEN s.seqmin AND s.seqmax
+            THEN setval(w.relation::regclass, (w.next_value::numeric - s.seqincrement)::bigint, true)
+            ELSE setval(w.relation::regclass, w.next_value, false) END
+FROM unnest(%s::text[], %s::bigint[]) AS w(relation, next_value)
+JOIN pg_sequence s ON s.seqrelid = w.relation::regclass
+"""
 
 
 def list_sequences(connection: Connection) -> dict[SequenceKey, SequenceState]:
     """Every sequence (serial, identity and free-standing ones) outside the system schemas, with its next value."""
     found: dict[SequenceKey, SequenceState] = {}
     unreadable: list[str] = []
-    for schema, name, increment, min_value, max_value, xml, can_update in connection.execute(
+    for schema, name, increment, min_value, max_value, called_value, xml, can_update in connection.execute(
         _READ_SEQUENCES, (list(SYSTEM_SCHEMAS),)
     ).fetchall():
-        last_value = _XML_LAST_VALUE.search(xml or "")
-        is_called = _XML_IS_CALLED.search(xml or "")
-        if last_value is None or is_called is None:
-            unreadable.append(quote_pair(schema, name))
-            continue
-        # is_called = false (fresh, or setval(..., false)): nextval returns last_value itself.
-        value = int(last_value.group(1))
-        next_value = value + int(increment) if is_called.group(1) == "true" else value
+        if called_value is not None:
+            next_value = int(called_value) + int(increment)
+        else:
+            last_value = _XML_LAST_VALUE.search(xml or "")
+            is_called = _XML_IS_CALLED.search(xml or "")
+            if last_value is None or is_called is None:
+                unreadable.append(quote_pair(schema, name))
+                continue
+            # is_called = false (fresh, or setval(..., false)): nextval returns last_value itself.
+            value = int(last_value.group(1))
+            next_value = value + int(increment) if is_called.group(1) == "true" else value
         state = SequenceState(schema, name, next_value, int(increment), int(max_value), int(min_value), '"', bool(can_update))
         found[state.key] = state
     if unreadable:
@@ -1377,12 +1413,11 @@ def sync_target_sequences(
 ) -> tuple[dict[SequenceKey, SequenceState], dict[SequenceKey, SequenceState]]:
     """On the target, in one session: read every sequence, set those the plans raise, read back. Returns (before, after).
 
-    Four statements whatever the number of sequences: opt out of read-only, read, set, read back.
+    Three statements whatever the number of sequences: read, set, read back.
     """
-    with session(target, "target") as connection:
-        # The side being raised may be fenced (a writer rollback syncs Aurora's sequences back to the fenced
-        # source): this maintenance session opts out of the read-only default, as the marker's session does.
-        connection.execute("SET default_transaction_read_only = off")
+    # The side being raised may be fenced (a writer rollback syncs Aurora's sequences back to the fenced
+    # source): this maintenance session opts out of the read-only default, as the marker's session does.
+    with session(target, "target", read_write=True) as connection:
         before = _listed(connection, target, "target")
         set_sequences(connection, plans(source_states, before, gap))
         return before, list_sequences(connection)

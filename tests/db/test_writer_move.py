@@ -339,3 +339,37 @@ def test_sequences_sync_into_a_fenced_database(replicated: Pair) -> None:
     replicated.source.server.execute(f"ALTER DATABASE {replicated.source.name} RESET default_transaction_read_only")
     replicated.source.execute("INSERT INTO orders (note) VALUES ('after the sync')")
     assert replicated.source.query("SELECT id FROM orders WHERE note = 'after the sync'")[0][0] >= 51000
+
+
+def _fence_window_statements(pair: Pair) -> tuple[int, int, int]:
+    """Statements per side of the whole fence window as `fence --confirm` runs it, and the drain's polls."""
+    from tap_operator.databases import count_statements, fence_source, sync_sequences, unfence_source, wait_for_marker
+    from tap_operator.databases import write_marker as write
+
+    source, target = pair.source.endpoint(), pair.target.endpoint()
+    try:
+        with count_statements() as counted:
+            proof = fence_source(source)
+            assert proof.ok, proof.summary
+            drain = wait_for_marker(target, write(source), 20, 0.05)
+            assert drain.ok, drain.summary
+            assert sync_sequences(source, target, 1000).ok
+    finally:
+        unfence_source(source)
+    # The proving session is a session on the source too; the drain's polls are waiting, not the window's work.
+    return counted["source"] + counted["proof"], counted["target"] - drain.polls, drain.polls
+
+
+def test_the_whole_fence_window_is_a_constant_number_of_statements(replicated: Pair) -> None:
+    """Issue 24: <= 10 statements per side whatever the number of sequences (each is a round trip over a VPN)."""
+    counts: dict[int, tuple[int, int]] = {}
+    for size in (5, 400):
+        for database in (replicated.source, replicated.target):
+            database.execute("; ".join(f"CREATE SEQUENCE IF NOT EXISTS extra_{n}" for n in range(1, size + 1)))
+        replicated.source.execute("SELECT nextval(format('extra_%%s', g)::regclass) FROM generate_series(1, %s) g", (size,))
+        source_statements, target_statements, _polls = _fence_window_statements(replicated)
+        counts[size] = (source_statements, target_statements)
+    assert counts[5] == counts[400], counts
+    # source: ALTER DATABASE, end sessions, read what could still write, the proof, the marker, read sequences;
+    # target: read, set, read back the sequences.
+    assert counts[400] == (6, 3), counts
