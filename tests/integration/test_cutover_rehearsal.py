@@ -22,6 +22,7 @@ from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 from tap_cutover.settings import Settings
 
 from lib.constants import SET_ID_AURORA, SET_ID_SOURCE, Output
+from tap_operator.history import read_versions
 
 pytestmark = pytest.mark.integration
 Client = Callable[[str], Any]
@@ -187,3 +188,11 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert final["phase"] == "writer_flipped"
     versions = [entry["version"] for entry in final["history"]]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+    # './cutover history' reads every version SSM kept of this rehearsal (all pages), each naming who wrote it.
+    stored = read_versions(aws("ssm"), outputs[Output.CUTOVER_STATE_PARAMETER])
+    kept = [v for v in stored if v.state is not None and v.state.version > start["version"]]
+    assert [v.state.version for v in kept if v.state] == list(range(start["version"] + 1, final["version"] + 1))
+    assert all(v.who and v.who.startswith("arn:") for v in kept)
+    phases = {v.state.phase.value for v in kept if v.state}
+    assert {"reads_shifting", "paused", "write_fence", "writer_flipped"} <= phases
