@@ -171,6 +171,9 @@ def _render_history(result: Result, out: TextIO) -> None:
     state = result.state
     if state is None or not state.history or result.live is None:
         return
+    if state.updated_by:
+        at = state.updated_at.isoformat() if state.updated_at else "?"
+        out.write(f"version {state.version} written {at} by {state.updated_by} ('./cutover history' lists every version)\n")
     out.write("recent transitions:\n")
     for entry in state.history[-5:]:
         who = f" by {entry.operator}" if entry.operator else ""

@@ -83,7 +83,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     """``--since``: an ISO-8601 time or a duration before ``now``; anything else is a HistoryError naming the fix."""
     relative = _RELATIVE.match(text)
     if relative:
-        return now - timedelta(seconds=int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)])
+        return (now - timedelta(seconds=int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)])).replace(microsecond=0)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -153,5 +153,5 @@ def render(versions: list[Version], out: TextIO, *, since: datetime | None = Non
         out.write(f"v{row['version']:<4} {at}  {kind}{moved}{paused}  reader {weights['reader']}% writer {weights['writer']}%\n")
         actor = f"operator {row['operator']}, " if row["operator"] else ""
         trigger = f"{actor}{row['trigger']}" if row["trigger"] else "seeded by Terraform"
-        out.write(f"      by {version.who or 'unrecorded'} ({trigger})\n")
+        out.write(f"      by {version.who or '(not recorded)'} ({trigger})\n")
         out.write(f"      {row['reason']}\n")

@@ -147,3 +147,10 @@ def test_a_missing_parameter_is_an_error_not_a_crash(few: MotoStack, capsys: pyt
     assert "cannot read the history of the state parameter: ssm GetParameterHistory failed: ParameterNotFound" in (
         capsys.readouterr().err
     )
+
+
+def test_status_names_who_wrote_the_current_version(few: MotoStack, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--function-name", FUNCTION, "status"], session=few.session)
+    caller = few.session.client("sts").get_caller_identity()["Arn"]
+    out = capsys.readouterr().out
+    assert f" by {caller} ('./cutover history' lists every version)" in out and "version 6 written 20" in out
