@@ -44,6 +44,7 @@ CUTOVER_ENV: dict[str, str] = {
     "DRAIN_TIMEOUT_SECONDS": "600",
     "DRAIN_POLL_SECONDS": "5",
     "LOCK_TTL_SECONDS": "720",
+    "PREFLIGHT_VALID_SECONDS": "900",
 }
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)

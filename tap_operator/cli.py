@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,6 +26,7 @@ from tap_cutover.state import Phase, State
 from . import cdc_position, compare, dbcli
 from .database_access import DatabaseAccess
 from .databases import DEFAULT_GAP, DatabaseError, Endpoint
+from .history import SINCE_HELP as HISTORY_SINCE_HELP
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -169,6 +171,9 @@ def _render_history(result: Result, out: TextIO) -> None:
     state = result.state
     if state is None or not state.history or result.live is None:
         return
+    if state.updated_by:
+        at = state.updated_at.isoformat() if state.updated_at else "?"
+        out.write(f"version {state.version} written {at} by {state.updated_by} ('./cutover history' lists every version)\n")
     out.write("recent transitions:\n")
     for entry in state.history[-5:]:
         who = f" by {entry.operator}" if entry.operator else ""
@@ -232,6 +237,12 @@ def _parser() -> argparse.ArgumentParser:
         "or make it writable again (reopen)",
     )
     _database_arguments(fence)
+    history = commands.add_parser(
+        "history", help="every stored version of the state: time, phase, weights, who (caller ARN) and why, with the notes"
+    )
+    history.add_argument("--since", help="only versions from then on: " + HISTORY_SINCE_HELP)
+    # Also accepted after the command (./cutover history --json); SUPPRESS keeps './cutover --json history' working.
+    history.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the versions as JSON")
     note = commands.add_parser(
         "note", help="record an audited decision in the state's history (e.g. a replacement allowed by ./tap up)"
     )
@@ -410,18 +421,15 @@ def main(
     if args.command in ("preflight", "sequences", "compare", "cdc-position"):
         sys.stderr.write(f"error: put '{args.command}' first: ./cutover {args.command} [options]\n")
         return 2
+    if args.command == "history":
+        return history_command(args, session, engine)
     operator = args.operator or getpass.getuser()
     try:
         if engine is None:
-            import boto3  # noqa: PLC0415  (lazy: --help and tests with a prepared engine skip it)
             from tap_cutover.aws import build_adapters  # noqa: PLC0415
             from tap_cutover.engine import Engine  # noqa: PLC0415
 
-            if session is None:
-                region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                if not region and args.function_name and not args.outputs.exists():
-                    raise CliError("no AWS region: set AWS_REGION (e.g. export AWS_REGION=us-east-1)")
-                session = boto3.session.Session(region_name=region or region_from_outputs(args.outputs))
+            session = session or _session(args)
             name = args.function_name or function_name_from_outputs(args.outputs)
             settings = settings_from_lambda(session, name)
             # The engine's structured log lines are for machines: with --json on stderr, for a person the summary says it all.
@@ -439,6 +447,46 @@ def main(
     else:
         render(result, sys.stdout)
     return 0 if result.ok else 1
+
+
+def _session(args: argparse.Namespace) -> Session:
+    """A boto3 session in AWS_REGION, or the deployed stack's region from --outputs."""
+    import boto3  # noqa: PLC0415  (lazy: --help and tests with a prepared engine skip it)
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region and args.function_name and not args.outputs.exists():
+        raise CliError("no AWS region: set AWS_REGION (e.g. export AWS_REGION=us-east-1)")
+    return boto3.session.Session(region_name=region or region_from_outputs(args.outputs))
+
+
+def history_command(args: argparse.Namespace, session: Session | None, engine: Engine | None) -> int:
+    """'./cutover history': read-only, so it takes no lock and works whatever the cutover is doing."""
+    from tap_cutover.ports import AwsError  # noqa: PLC0415
+
+    from . import history  # noqa: PLC0415
+
+    try:
+        # A bad --since is refused before any AWS call.
+        since = history.parse_since(args.since, datetime.now(UTC)) if args.since else None
+        aws = session or _session(args)
+        if engine is not None:
+            settings = engine.settings
+        else:
+            settings = settings_from_lambda(aws, args.function_name or function_name_from_outputs(args.outputs))
+        versions = history.read_versions(aws.client("ssm"), settings.state_parameter_name)
+    except (CliError, history.HistoryError) as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    except AwsError as err:
+        sys.stderr.write(f"error: cannot read the history of the state parameter: {err}\n")
+        return 1
+    shown = history.since_filter(versions, since)
+    if args.json:
+        document = {"since": since.isoformat() if since else None, "versions": [v.to_dict() for v in shown]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        history.render(shown, sys.stdout, since=since)
+    return 0
 
 
 def compare_recorder(session: Session | None = None) -> compare.Recorder:

@@ -515,6 +515,14 @@ class Cutover(_Section):
     )
     drain_poll_seconds: int = Field(5, description="how often the Lambda polls while draining", ge=1)
     schedule_rate_minutes: int = Field(5, description="tick schedule", ge=1, le=60)
+    preflight_valid_minutes: Annotated[
+        int, Why("a preflight proves the databases as they were; a start a day later needs a fresh one")
+    ] = Field(
+        15,
+        description="a passed preflight starts the cutover only this long; a refused start voids it",
+        ge=1,
+        le=1440,
+    )
     reverse_replication: bool = Field(
         False,
         description="an Aurora → source CDC task, created stopped; `./cutover fence --confirm` starts it just before the "

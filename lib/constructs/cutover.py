@@ -225,6 +225,7 @@ class Cutover(Construct):
             CutoverEnv.DRAIN_POLL_SECONDS: str(config.drain_poll_seconds),
             # A lock older than one full invocation can only belong to an invocation that died.
             CutoverEnv.LOCK_TTL_SECONDS: str(timeout + INVOCATION_MARGIN_SECONDS),
+            CutoverEnv.PREFLIGHT_VALID_SECONDS: str(config.preflight_valid_minutes * 60),
         }
 
     def _build_lambda(self, targets: CutoverTargets, timeout: int) -> LambdaFunction:
@@ -255,14 +256,18 @@ class Cutover(Construct):
     ) -> None:
         """What invokes the Lambda: the replication's state changes and a periodic tick."""
         prefix = context.prefix
-        # A state change of the replication (stopped, failed, resumed) re-evaluates the gates at once.
-        # DMS Serverless sends a replication config's changes under their own detail-type.
+        # A state change of the replication (stopped, failed, resumed) re-evaluates the gates at once, the
+        # reverse one's too: after the fence it is the gate, and a failure there pauses on the event, not at
+        # the next tick. DMS Serverless sends a replication config's changes under their own detail-type.
+        watched = [targets.dms_replication_arn]
+        if targets.dms_reverse_replication_arn is not None:
+            watched.append(targets.dms_reverse_replication_arn)
         task_events = CloudwatchEventRule(
             self,
             "dms-task-events",
             name=f"{prefix}-cutover-dms-task",
-            description="DMS state changes of the cutover task (or its Serverless replication)",
-            event_pattern=jsonencode(dms_state_change_pattern([targets.dms_replication_arn], serverless=serverless)),
+            description="DMS state changes of the cutover task and its reverse task (or their Serverless replications)",
+            event_pattern=jsonencode(dms_state_change_pattern(watched, serverless=serverless)),
         )
         minutes = config.schedule_rate_minutes
         schedule = CloudwatchEventRule(

@@ -22,6 +22,7 @@ from tap_cutover.logic import Evidence, FlipWriter, RecordEvidence, align
 from tap_cutover.settings import Settings
 
 from lib.constants import SET_ID_AURORA, SET_ID_SOURCE, Output
+from tap_operator.history import read_versions
 
 pytestmark = pytest.mark.integration
 Client = Callable[[str], Any]
@@ -180,6 +181,11 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     # and the data proof the flip requires (here a clean './cutover compare', recorded after the full load).
     for kind in (Evidence.FENCE_PROVEN, Evidence.DRAIN_REACHED, Evidence.SEQUENCES_SYNCED, Evidence.DATA_COMPARED):
         assert engine.run(RecordEvidence(kind, "rehearsal", f"{kind.value} proven")).status == "changed"
+    # The reverse task (the default config has one) started at the fence: from now on it is the dms_task gate.
+    reverse_arn = rehearsal.settings.dms_reverse_replication_arn
+    assert reverse_arn is not None, "the default config has cutover.reverse_replication"
+    aws("dms").start_replication_task(ReplicationTaskArn=reverse_arn, StartReplicationTaskType="start-replication")
+    assert engine.run(RecordEvidence(Evidence.REVERSE_STARTED, "rehearsal", "reverse started")).status == "changed"
     flipped = engine.run(FlipWriter("rehearsal"))
     assert flipped.status == "changed", flipped.message
     assert weights(outputs, aws) == {"reader": 100, "writer": 100}
@@ -187,3 +193,27 @@ def test_rehearsal_shifts_reads_rolls_back_on_a_spike_and_flips_the_writer_only_
     assert final["phase"] == "writer_flipped"
     versions = [entry["version"] for entry in final["history"]]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+    # './cutover history' reads every version SSM kept of this rehearsal (all pages), each naming who wrote it.
+    stored = read_versions(aws("ssm"), outputs[Output.CUTOVER_STATE_PARAMETER])
+    kept = [v for v in stored if v.state is not None and v.state.version > start["version"]]
+    assert [v.state.version for v in kept if v.state] == list(range(start["version"] + 1, final["version"] + 1))
+    assert all(v.who and v.who.startswith("arn:") for v in kept)
+    phases = {v.state.phase.value for v in kept if v.state}
+    assert {"reads_shifting", "paused", "write_fence", "writer_flipped"} <= phases
+
+    # Another task's event changes nothing; the reverse task's failure pauses on its event, the writer staying.
+    reverse_event = {
+        "source": "aws.dms",
+        "detail-type": "DMS Replication Task State Change",
+        "resources": [reverse_arn],
+        "detail": {"eventType": "REPLICATION_TASK_STOPPED"},
+    }
+    other = rehearsal.invoke({**reverse_event, "resources": [reverse_arn.rsplit(":", 1)[0] + ":SOMEONEELSE"]})
+    assert other["status"] == "rejected" and state(outputs, aws) == final
+    assert rehearsal.invoke(reverse_event)["status"] == "no_change"  # still running: nothing to do
+    aws("dms").stop_replication_task(ReplicationTaskArn=reverse_arn)
+    paused = rehearsal.invoke(reverse_event)
+    assert paused["status"] == "changed", paused["message"]
+    assert [t["transition"] for t in paused["transitions"]] == ["gate_pause"]
+    assert state(outputs, aws)["phase"] == "paused" and weights(outputs, aws) == {"reader": 100, "writer": 100}

@@ -95,6 +95,11 @@ HOLES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["cutover.step_hold_seconds", "60", "risk_accepted"],
     ),
     (
+        "a preflight that never expires",
+        {"cutover": {"preflight_valid_minutes": 0}},
+        ["cutover.preflight_valid_minutes", "0", "1..1440", "fresh one"],
+    ),
+    (
         "a CPU alarm that cannot fire",
         {"observability": {"aurora_cpu_max_percent": 100}},
         ["observability.aurora_cpu_max_percent", "100", "1..99"],

@@ -321,7 +321,12 @@ def test_cutover_is_triggered_by_task_events_and_a_schedule(stack_json: dict[str
     rules = {r["name"]: r for r in resources(stack_json, "aws_cloudwatch_event_rule").values()}
     pattern = decode_jsonencode(rules["tap-migrate-dev-cutover-dms-task"]["event_pattern"])
     assert pattern["source"] == ["aws.dms"]
-    assert "replication_task_arn" in pattern["resources"][0]
+    # The forward task and the reverse one (the default config has it): a reverse failure ticks at once.
+    tasks = {task["replication_task_id"]: key for key, task in resources(stack_json, "aws_dms_replication_task").items()}
+    assert pattern["resources"] == [
+        f"${{aws_dms_replication_task.{tasks[name]}.replication_task_arn}}"
+        for name in ("tap-migrate-dev-main", "tap-migrate-dev-main-reverse")
+    ]
     assert rules["tap-migrate-dev-cutover-tick"]["schedule_expression"] == "rate(5 minutes)"
     permissions = resources(stack_json, "aws_lambda_permission")
     assert {p["principal"] for p in permissions.values()} == {f"events.{DNS_SUFFIX}"}

@@ -886,13 +886,16 @@ def test_serverless_cutover_watches_the_replication_config(stacks: Synthesized) 
     actions = _cutover_actions(stack)
     assert {"dms:DescribeReplications", "dms:DescribeReplicationTableStatistics", "cloudwatch:ListMetrics"} <= actions
     assert "dms:DescribeReplicationTasks" not in actions
-    # The replication config's state changes tick the Lambda at once, under their own detail-type.
+    # The replication configs' state changes (forward and reverse) tick the Lambda at once, under their own
+    # detail-type; the Lambda accepts exactly these two.
+    reverse, _ = _named(stack, "aws_dms_replication_config", replication_config_identifier=f"{prefix}-main-reverse")
     _, trigger = _named(stack, "aws_cloudwatch_event_rule", name=f"{prefix}-cutover-dms-task")
     assert decode_jsonencode(trigger["event_pattern"]) == {
         "source": ["aws.dms"],
         "detail-type": ["DMS Replication State Change"],
-        "resources": [_ref("aws_dms_replication_config", replication, "arn")],
+        "resources": [_ref("aws_dms_replication_config", r, "arn") for r in (replication, reverse)],
     }
+    assert variables[CutoverEnv.DMS_REVERSE_REPLICATION_ARN] == _ref("aws_dms_replication_config", reverse, "arn")
     # The instance-based stack is the other way round, so these checks can fail.
     _, instance_stack = stacks[BASE_STAGING]
     instance_actions = _cutover_actions(instance_stack)

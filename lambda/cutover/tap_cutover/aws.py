@@ -534,6 +534,25 @@ class SnsNotifier:
             self._client.publish(TopicArn=self._topic, Subject=notification.subject, Message=notification.message)
 
 
+class StsIdentity:
+    """Who the engine acts as. Calls: sts:GetCallerIdentity (allowed to every principal), once per container or CLI run.
+
+    A Lambda is not told who invoked it (neither EventBridge nor a direct Invoke passes the caller), so a tick
+    or a direct invocation records the function's own role; CloudTrail's lambda:Invoke data events say who invoked.
+    """
+
+    def __init__(self, client: Any) -> None:  # an STS client (no type stubs installed for it)
+        self._client = client
+        self._arn: str | None = None
+
+    def caller_arn(self) -> str:
+        if self._arn is None:
+            with aws_call("sts", "GetCallerIdentity"):
+                arn = self._client.get_caller_identity()["Arn"]
+            self._arn = str(arn)
+        return self._arn
+
+
 def build_adapters(settings: Settings, session: Session | None = None) -> Adapters:
     """Create the boto3 clients; region and endpoint come from the environment (AWS_REGION, AWS_ENDPOINT_URL)."""
     # boto3 costs ~250 ms to import: only on the first invocation, never at handler import.
@@ -551,4 +570,5 @@ def build_adapters(settings: Settings, session: Session | None = None) -> Adapte
         cluster=RdsCluster(session.client("rds", config=config), settings),
         params=SsmParameters(session.client("ssm", config=config), settings),
         notifier=SnsNotifier(session.client("sns", config=config), settings),
+        identity=StsIdentity(session.client("sts", config=config)),
     )

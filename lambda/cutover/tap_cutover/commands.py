@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .data_proof import NO_DATA_PROOF, waiver_voided
@@ -85,19 +86,22 @@ def _fence(ctx: Ctx, cmd: OperatorCommand) -> Decision:
 
 
 def _start(ctx: Ctx, cmd: OperatorCommand) -> Decision:
-    state, gates = ctx.state, gates_of(ctx)
-    if state.phase is Phase.ROLLED_BACK and state.flipped_at is not None:
-        return ctx.reject(
-            "the writer was on Aurora before this rollback, so Aurora and the source have diverged; "
-            "re-seed the DMS task (full load) and reset the state as described in docs/cutover.md"
+    state = ctx.state
+    refusal = _start_refusal(ctx)
+    if refusal is not None:
+        recorded = state.preflight_passed_at
+        if recorded is None:
+            return ctx.reject(refusal)
+        # The preflight was recorded for this start: refused, it proves nothing about a later one.
+        voided = ctx.transition(
+            "preflight_voided",
+            f"start refused: {refusal}. The preflight recorded at {recorded.isoformat()} is voided: the next start "
+            "runs a fresh one ('./cutover advance')",
+            "info",
+            state.phase,
+            preflight_passed_at=None,
         )
-    if state.preflight_passed_at is None:
-        return ctx.reject(
-            "no preflight recorded: start with './cutover advance', which checks the source and target on the "
-            "databases first (the Lambda cannot reach them)"
-        )
-    if not gates.green:
-        return ctx.reject(f"cannot start: gate(s) red: {gates.summary()}")
+        return replace(voided, refused=True)
     first = ctx.settings.read_steps[0]
     return ctx.transition(
         "started",
@@ -113,6 +117,32 @@ def _start(ctx: Ctx, cmd: OperatorCommand) -> Decision:
         preflight_passed_at=None,  # each start needs a fresh preflight
         **NO_EVIDENCE,
     )
+
+
+def _start_refusal(ctx: Ctx) -> str | None:
+    """Why the cutover cannot start now, or None: no divergence, a fresh preflight, every gate green."""
+    state, gates = ctx.state, gates_of(ctx)
+    if state.phase is Phase.ROLLED_BACK and state.flipped_at is not None:
+        return (
+            "the writer was on Aurora before this rollback, so Aurora and the source have diverged; "
+            "re-seed the DMS task (full load) and reset the state as described in docs/cutover.md"
+        )
+    recorded = state.preflight_passed_at
+    if recorded is None:
+        return (
+            "no preflight recorded: start with './cutover advance', which checks the source and target on the "
+            "databases first (the Lambda cannot reach them)"
+        )
+    valid = ctx.settings.preflight_valid_seconds
+    age = (ctx.now - recorded).total_seconds()
+    if age > valid:
+        return (
+            f"the preflight recorded at {recorded.isoformat()} is {age / 60:.0f} min old, older than the "
+            f"{valid // 60} min it is valid (cutover.preflight_valid_minutes): the databases may have changed since"
+        )
+    if not gates.green:
+        return f"cannot start: gate(s) red: {gates.summary()}"
+    return None
 
 
 def _complete(ctx: Ctx, cmd: OperatorCommand) -> Decision:

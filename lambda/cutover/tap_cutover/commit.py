@@ -21,6 +21,11 @@ from .result import Outcome, Result
 from .state import State, StateError
 
 
+def _status(t: Transition) -> Literal["changed", "rejected"]:
+    """A stored refusal (a refused start voiding its preflight) is still a refusal for the caller."""
+    return "rejected" if t.refused else "changed"
+
+
 class Committer:
     def __init__(self, adapters: Adapters, locks: LockKeeper, alerts: Alerts, clock: Callable[[], datetime]) -> None:
         self._adapters = adapters
@@ -81,7 +86,7 @@ class Committer:
             outcome = self._write_failed(t, new_text, err)
             outcome.result.errors[:0] = notes
             return outcome
-        return Outcome(Result("changed", t.reason, [t.reason], t.state, t.gates, [t], errors=notes))
+        return Outcome(Result(_status(t), t.reason, [t.reason], t.state, t.gates, [t], errors=notes))
 
     def _lock_lost(self, t: Transition, notes: list[str]) -> Outcome:
         """DNS moved, but past the budget the lock no longer proves this invocation may write the state."""
@@ -104,7 +109,7 @@ class Committer:
         except AwsError as read_err:
             stored, problem = None, str(read_err)
         if stored == new_text:
-            result = Result("changed", t.reason, [t.reason], t.state, t.gates, [t])
+            result = Result(_status(t), t.reason, [t.reason], t.state, t.gates, [t])
             result.errors.append(f"the state write reported an error ({err}) but the new state is stored")
             return Outcome(result)
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .gates import GateReport, Observation, judged_until
 from .settings import Settings
-from .state import HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State
+from .state import CALLER_MAX, HISTORY_MAX_ENTRIES, HistoryEntry, Phase, State
 from .triggers import PairName, Severity, Trigger, operator_of, trigger_label
 
 
@@ -50,6 +50,8 @@ class Transition:
     operator: str | None
     at: datetime
     gates: GateReport | None = None
+    # A refusal that still writes the state (a refused start voids its preflight): reported as "rejected".
+    refused: bool = False
 
     def details(self) -> dict[str, Any]:
         return {
@@ -112,13 +114,16 @@ class Ctx:
     now: datetime
     obs: Observation | None = field(default=None)
     gates: GateReport | None = field(default=None)
+    # The ARN whose credentials write the new version (the engine asks STS); recorded as ``updated_by``.
+    caller: str | None = field(default=None)
 
     def judged_until(self) -> datetime | None:
         return judged_until(self.settings, self.obs, self.now) if self.obs is not None else None
 
     def transition(self, event: str, reason: str, severity: Severity, phase: Phase, **fields: Any) -> Transition:
         old = self.state
-        new = replace(old, version=old.version + 1, phase=phase, updated_at=self.now, **fields)
+        caller = self.caller[:CALLER_MAX] if self.caller is not None else None
+        new = replace(old, version=old.version + 1, phase=phase, updated_at=self.now, updated_by=caller, **fields)
         entry = HistoryEntry.create(
             version=new.version,
             at=self.now,

@@ -166,11 +166,23 @@ class Engine:
 
     # -- transaction
 
+    def caller(self) -> str:
+        """Who this engine acts as, recorded in every version it writes (asked once; not cached when STS fails).
+
+        An unidentified caller does not block a transition (a red gate must still pause): the version says so,
+        and SSM's own LastModifiedUser of that version still names the principal.
+        """
+        try:
+            return self.adapters.identity.caller_arn()
+        except AwsError as err:
+            return f"unidentified ({err})"
+
     def _transact(self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None) -> Result:
+        caller = self.caller()
         lock = self._locks.take(trigger_label(trigger), now)
         if isinstance(lock, Result):
             return lock
-        outcome = self._locked(trigger, now, obs, expected_version, lock)
+        outcome = self._locked(trigger, now, obs, expected_version, lock, caller=caller)
         result = outcome.result
         if not outcome.keep_lock:
             self._locks.release(lock, result)
@@ -179,7 +191,14 @@ class Engine:
         return result
 
     def _locked(
-        self, trigger: Trigger, now: datetime, obs: Observation | None, expected_version: int | None, lock: HeldLock
+        self,
+        trigger: Trigger,
+        now: datetime,
+        obs: Observation | None,
+        expected_version: int | None,
+        lock: HeldLock,
+        *,
+        caller: str,
     ) -> Outcome:
         state = self._read_locked_state(expected_version)
         if isinstance(state, Outcome):
@@ -203,9 +222,10 @@ class Engine:
                 now,
                 differences=differences,
                 live_writer_on_aurora=aurora_writer is not None and aurora_writer.weight > 0,
+                caller=caller,
             )
         else:
-            decision = decide(self.settings, state, obs, trigger, now)
+            decision = decide(self.settings, state, obs, trigger, now, caller=caller)
         if isinstance(decision, Transition):
             return self._committer.commit(decision, lock)
         status: Status = "no_change" if isinstance(decision, NoChange) else "rejected"

@@ -135,47 +135,105 @@ def judged_until(settings: Settings, obs: Observation, now: datetime) -> datetim
     return min(newest)
 
 
-def hold_coverage(settings: Settings, obs: Observation, since: datetime, now: datetime) -> GateResult:
-    """Every complete period from ``since`` to the newest datapoint has data and is within the threshold.
+@dataclass(frozen=True)
+class HoldCoverage:
+    """The verdict on every period of an ending hold: red, green, or green so far but still waiting for CloudWatch."""
+
+    result: GateResult
+    # The first period of the hold that CloudWatch has not published yet, while it may still do so (None: all in).
+    pending: datetime | None = None
+
+
+def published_by(settings: Settings, now: datetime) -> datetime:
+    """End of the last period that must have been published: CloudWatch may be LATENCY_GRACE_PERIODS late."""
+    return align(now, settings.metric_period_seconds) - timedelta(seconds=LATENCY_GRACE_PERIODS * settings.metric_period_seconds)
+
+
+_HOLD_MISSING_WHY = (
+    "CloudWatch did not publish a period of the hold within the {grace} periods it may be late: the task may have "
+    "stopped publishing CDC latency (see dms_task); once it does, 'resume' starts a new hold"
+)
+
+
+def hold_coverage(settings: Settings, obs: Observation, since: datetime, now: datetime, until: datetime) -> HoldCoverage:
+    """Every period from ``since`` up to the end of the hold (``until``) has data and is within the threshold.
 
     The latency gates look at the last N periods before *now*; when CloudWatch publishes late at
     one tick and on time at the next, the windows of the two ticks need not overlap. The decision
-    that ends a hold therefore re-judges every period since the last judged one.
+    that ends a hold therefore re-judges every period since the last judged one, up to the last one
+    complete when the hold ended. A period missing with later data published is red; a trailing one
+    not published yet keeps the step waiting until it must have been published (``published_by``),
+    and is red after that: no period of the hold is ever skipped.
     """
     period = timedelta(seconds=settings.metric_period_seconds)
     fetched_from, end = fetch_window(settings, now)
     since = align(since, settings.metric_period_seconds)
     if since < fetched_from:
+        return HoldCoverage(
+            GateResult(
+                GATE_HOLD,
+                False,
+                f"periods since {since.isoformat()} are older than the fetched window ({fetched_from.isoformat()}): "
+                "the hold cannot be judged (missing = red); 'resume' starts a new hold",
+            )
+        )
+    # Every period complete when the hold ended; the one the hold ended in is the next hold's first.
+    required_end = align(until, settings.metric_period_seconds)
+    deadline = published_by(settings, now)
+    pending: datetime | None = None
+    worst = -math.inf
+    for name, points in ((GATE_LATENCY_SOURCE, obs.latency_source), (GATE_LATENCY_TARGET, obs.latency_target)):
+        values = _by_period(points, fetched_from, end)
+        newest = max(values) if values else None
+        at = since
+        while at < required_end:
+            value = values.get(at)
+            if value is None:
+                red = _missing_period(settings, name, at, newest, deadline)
+                if red is not None:
+                    return HoldCoverage(red)
+                pending = at if pending is None else min(pending, at)
+                break  # the rest of this series is unpublished too
+            if value > settings.latency_threshold_seconds:
+                threshold = settings.latency_threshold_seconds
+                text = f"{name}: {value:g}s > {threshold:g}s in the period {at.isoformat()} during the hold"
+                return HoldCoverage(GateResult(GATE_HOLD, False, text))
+            worst = max(worst, value)
+            at += period
+    if pending is not None:
+        text = (
+            f"waiting for CloudWatch to publish the hold's periods from {pending.isoformat()} to "
+            f"{(required_end - period).isoformat()} (it may be up to {LATENCY_GRACE_PERIODS} periods late)"
+        )
+        return HoldCoverage(GateResult(GATE_HOLD, True, text), pending)
+    if worst == -math.inf:
+        return HoldCoverage(GateResult(GATE_HOLD, True, f"no period since {since.isoformat()} beyond those the gates judged"))
+    threshold = settings.latency_threshold_seconds
+    return HoldCoverage(
+        GateResult(
+            GATE_HOLD,
+            True,
+            f"every period from {since.isoformat()} to the hold's end {until.isoformat()} judged: max {worst:g}s <= "
+            f"{threshold:g}s",
+        )
+    )
+
+
+def _missing_period(
+    settings: Settings, name: str, at: datetime, newest: datetime | None, deadline: datetime
+) -> GateResult | None:
+    """Red for a period without data that is not merely late (None: CloudWatch may still publish it)."""
+    if newest is not None and at < newest:
+        return GateResult(GATE_HOLD, False, f"{name}: no datapoint for the period {at.isoformat()} in the hold (missing = red)")
+    if at + timedelta(seconds=settings.metric_period_seconds) <= deadline:
         return GateResult(
             GATE_HOLD,
             False,
-            f"periods since {since.isoformat()} are older than the fetched window ({fetched_from.isoformat()}): "
-            "the hold cannot be judged (missing = red); 'resume' starts a new hold",
+            f"{name}: the period {at.isoformat()} of the hold is still not published, {LATENCY_GRACE_PERIODS} periods "
+            "after it ended (missing = red)",
+            _HOLD_MISSING_WHY.format(grace=LATENCY_GRACE_PERIODS),
         )
-    threshold = settings.latency_threshold_seconds
-    worst = -math.inf
-    checked = 0
-    for name, points in ((GATE_LATENCY_SOURCE, obs.latency_source), (GATE_LATENCY_TARGET, obs.latency_target)):
-        values = _by_period(points, fetched_from, end)
-        if not values:
-            return GateResult(GATE_HOLD, False, f"{name}: no datapoints during the hold (missing = red)")
-        newest = max(values)
-        at = since
-        while at <= newest:
-            value = values.get(at)
-            if value is None:
-                missing = f"{name}: no datapoint for the period {at.isoformat()} in the hold (missing = red)"
-                return GateResult(GATE_HOLD, False, missing)
-            if value > threshold:
-                return GateResult(
-                    GATE_HOLD, False, f"{name}: {value:g}s > {threshold:g}s in the period {at.isoformat()} during the hold"
-                )
-            worst = max(worst, value)
-            checked += 1
-            at += period
-    if not checked:
-        return GateResult(GATE_HOLD, True, f"no complete period since {since.isoformat()} beyond those the gates judged")
-    return GateResult(GATE_HOLD, True, f"every period since {since.isoformat()} judged: max {worst:g}s <= {threshold:g}s")
+    return None
 
 
 _NO_LAG_DATA = (

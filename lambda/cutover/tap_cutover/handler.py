@@ -3,7 +3,8 @@
 Accepted events:
   * EventBridge schedule: source ``aws.events``, detail-type ``Scheduled Event``  -> tick
   * EventBridge DMS event: source ``aws.dms`` (e.g. "DMS Replication Task State Change") naming the
-    watched task or replication config in ``resources`` -> tick
+    forward task (or replication config) or the reverse one in ``resources`` -> tick. A reverse failure
+    after the fence is judged on that tick (the reverse gate), so the cutover pauses on the event.
   * direct operator invocation: {"action": ..., "confirm": bool, "writer": bool, "operator": str}
 Anything else returns an error result and changes nothing.
 """
@@ -42,8 +43,12 @@ class CutoverError(RuntimeError):
     """An AWS call failed: nothing changed (or the lock was kept); raised so Lambda counts an error."""
 
 
-def parse_event(event: Any, replication_arn: str) -> Tick | OperatorCommand:
-    """The trigger an event asks for; ``replication_arn`` is the one task or replication config this cutover watches."""
+def parse_event(event: Any, replication_arn: str, reverse_arn: str | None = None) -> Tick | OperatorCommand:
+    """The trigger an event asks for.
+
+    ``replication_arn`` is the forward task or replication config this cutover watches, ``reverse_arn`` the
+    reverse (Aurora -> source) one when the stack has it: a DMS event must name one of exactly these.
+    """
     if not isinstance(event, Mapping):
         raise EventError(f"the event must be a JSON object, got {type(event).__name__}")
     if "action" in event:
@@ -55,21 +60,30 @@ def parse_event(event: Any, replication_arn: str) -> Tick | OperatorCommand:
             raise EventError(f"aws.events event with detail-type {detail_type!r}; expected 'Scheduled Event'")
         return Tick("schedule", str(event.get("time", "")))
     if source == "aws.dms":
-        detail = event.get("detail")
-        if not isinstance(detail_type, str) or not detail_type.startswith("DMS "):
-            raise EventError(f"aws.dms event with detail-type {detail_type!r}; expected a DMS state-change event")
-        if not isinstance(detail, Mapping):
-            raise EventError("aws.dms event without a 'detail' object")
-        # The EventBridge rule filters on the ARN already; a second check here costs nothing and keeps
-        # another task's events (a misconfigured rule, a hand-sent event) from ticking this cutover.
-        resources = event.get("resources")
-        if not isinstance(resources, list) or replication_arn not in resources:
-            raise EventError(f"aws.dms event for {resources!r}, not for this cutover's replication {replication_arn}")
-        what = " ".join(str(detail.get(k, "")) for k in ("eventType", "detailMessage")).strip()
-        return Tick("dms_event", f"{detail_type}: {what}" if what else detail_type)
+        return _parse_dms(event, replication_arn, reverse_arn)
     if source is None:
         raise EventError("unrecognised event: expected an EventBridge event ('source') or an operator 'action'")
     raise EventError(f"unknown event source {source!r}; expected 'aws.events' or 'aws.dms'")
+
+
+def _parse_dms(event: Mapping[str, Any], replication_arn: str, reverse_arn: str | None) -> Tick:
+    detail_type = event.get("detail-type")
+    detail = event.get("detail")
+    if not isinstance(detail_type, str) or not detail_type.startswith("DMS "):
+        raise EventError(f"aws.dms event with detail-type {detail_type!r}; expected a DMS state-change event")
+    if not isinstance(detail, Mapping):
+        raise EventError("aws.dms event without a 'detail' object")
+    # The EventBridge rule filters on the ARNs already; a second check here costs nothing and keeps
+    # another task's events (a misconfigured rule, a hand-sent event) from ticking this cutover.
+    resources = event.get("resources")
+    named = [arn for arn in resources if isinstance(arn, str)] if isinstance(resources, list) else []
+    watched = {replication_arn: "", **({reverse_arn: "reverse replication "} if reverse_arn is not None else {})}
+    which = next((watched[arn] for arn in named if arn in watched), None)
+    if which is None:
+        accepted = f"the replication {replication_arn}" + (f" and the reverse replication {reverse_arn}" if reverse_arn else "")
+        raise EventError(f"aws.dms event for {resources!r}, not for this cutover's replication: it accepts {accepted} only")
+    what = " ".join(str(detail.get(k, "")) for k in ("eventType", "detailMessage")).strip()
+    return Tick("dms_event", f"{which}{detail_type}: {what}" if what else f"{which}{detail_type}")
 
 
 def _parse_operator(event: Mapping[str, Any]) -> OperatorCommand:
@@ -129,7 +143,8 @@ def set_engine(engine: Engine | None) -> None:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
-        trigger = parse_event(event, get_settings().dms_replication_arn)
+        settings = get_settings()
+        trigger = parse_event(event, settings.dms_replication_arn, settings.dms_reverse_replication_arn)
     except EventError as err:
         emit_json({"event": "cutover_invalid_event", "error": str(err)})
         return {"ok": False, "status": "rejected", "message": f"invalid event; nothing changed: {err}"}

@@ -43,6 +43,7 @@ from .gates import (
     Datapoint,
     GateReport,
     GateResult,
+    HoldCoverage,
     Observation,
     TaskObservation,
     align,
@@ -51,6 +52,7 @@ from .gates import (
     hold_coverage,
     judged_until,
     latency_window,
+    published_by,
     watches_reverse,
 )
 from .phases import TICKS
@@ -87,6 +89,7 @@ __all__ = [
     "FlipWriter",
     "GateReport",
     "GateResult",
+    "HoldCoverage",
     "NoChange",
     "Notification",
     "Observation",
@@ -112,15 +115,25 @@ __all__ = [
     "judged_until",
     "latency_window",
     "needs_observation",
+    "published_by",
     "trigger_label",
     "watches_reverse",
 ]
 
 
-def decide(settings: Settings, state: State, obs: Observation | None, trigger: Trigger, now: datetime) -> Decision:
+def decide(
+    settings: Settings,
+    state: State,
+    obs: Observation | None,
+    trigger: Trigger,
+    now: datetime,
+    *,
+    caller: str | None = None,
+) -> Decision:
+    """``caller``: the ARN whose credentials will write the new version, recorded in it as ``updated_by``."""
     if needs_observation(trigger) and obs is None:
         raise ValueError(f"trigger {trigger_label(trigger)} needs an observation")
-    ctx = Ctx(settings, state, trigger, now, obs)
+    ctx = Ctx(settings, state, trigger, now, obs, caller=caller)
     if obs is not None:
         ctx.gates = evaluate_gates(settings, obs, now, state)
     if isinstance(trigger, OperatorCommand):
@@ -152,13 +165,14 @@ def decide_dns_mismatch(
     *,
     differences: tuple[str, ...],
     live_writer_on_aurora: bool,
+    caller: str | None = None,
 ) -> Decision:
     """Live Route 53 differs from the stored state: stop and say so; never 'correct' DNS by itself.
 
     A tick pauses (an alert, no record change); an operator command or a flip is refused. Only
     'pause' and 'status' go ahead, and they go through ``decide`` as usual.
     """
-    ctx = Ctx(settings, state, trigger, now)
+    ctx = Ctx(settings, state, trigger, now, caller=caller)
     summary = "; ".join(differences)
     if isinstance(trigger, Tick):
         if state.phase in PAUSABLE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from .decision import Ctx, Decision, gates_of, hold_left
 from .evidence import evidence_summary
@@ -50,17 +51,24 @@ def _gate_rollback(ctx: Ctx) -> Decision:
 def _tick_reads_shifting(ctx: Ctx) -> Decision:
     state, settings, gates = ctx.state, ctx.settings, gates_of(ctx)
     reader = state.weights.reader
-    if not gates.green:
-        return _gate_rollback(ctx)
     left = hold_left(ctx)
     if left > 0:
+        if not gates.green:
+            return _gate_rollback(ctx)
         return ctx.no_change(f"holding reads at {reader}% on Aurora: {math.ceil(left)}s of the hold left")
     assert ctx.obs is not None and state.step_started_at is not None
     since = state.latency_judged_until or state.step_started_at
-    coverage = hold_coverage(settings, ctx.obs, since, ctx.now)
-    if not coverage.green:
-        ctx.gates = GateReport((*gates.results, coverage))
+    until = state.step_started_at + timedelta(seconds=settings.step_hold_seconds)
+    coverage = hold_coverage(settings, ctx.obs, since, ctx.now, until)
+    if not coverage.result.green or not gates.green:
+        if not coverage.result.green:
+            ctx.gates = GateReport((*gates.results, coverage.result))
         return _gate_rollback(ctx)
+    if coverage.pending is not None:
+        return ctx.no_change(
+            f"reads at {reader}% held {settings.step_hold_seconds}s; the step waits until every period of the hold "
+            f"is judged: {coverage.result.value}"
+        )
     judged = ctx.judged_until()
     if reader < 100:
         nxt = next(step for step in settings.read_steps if step > reader)

@@ -1,6 +1,6 @@
 """The engine's ports: what it needs from AWS, as protocols and value types (no boto3 here).
 
-One protocol per concern (records, metrics, alarms, replication, cluster, parameters, notifier),
+One protocol per concern (records, metrics, alarms, replication, cluster, parameters, notifier, identity),
 bundled in ``Adapters``; ``aws.py`` implements them with boto3 clients and the tests with fakes.
 ``AwsError`` / ``aws_call`` turn any AWS failure into one error type the engine understands.
 """
@@ -157,6 +157,12 @@ class Notifier(Protocol):
     def publish(self, notification: Notification) -> None: ...
 
 
+class Identity(Protocol):
+    def caller_arn(self) -> str:
+        """The ARN of the principal whose credentials the engine runs with (recorded in every state version)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Adapters:
     records: RecordStore
@@ -166,3 +172,4 @@ class Adapters:
     cluster: ClusterSource
     params: ParameterStore
     notifier: Notifier
+    identity: Identity

@@ -65,6 +65,7 @@ ENV_VARS: tuple[tuple[str, str], ...] = (
     ("drain_timeout_seconds", "DRAIN_TIMEOUT_SECONDS"),
     ("drain_poll_seconds", "DRAIN_POLL_SECONDS"),
     ("lock_ttl_seconds", "LOCK_TTL_SECONDS"),
+    ("preflight_valid_seconds", "PREFLIGHT_VALID_SECONDS"),
 )
 
 
@@ -195,6 +196,8 @@ class Settings:
     drain_timeout_seconds: int
     drain_poll_seconds: int
     lock_ttl_seconds: int
+    # A passed preflight starts the cutover only this long after it was recorded (cutover.preflight_valid_minutes).
+    preflight_valid_seconds: int
 
     @property
     def dms_resource_id(self) -> str:
@@ -245,6 +248,7 @@ class Settings:
             drain_timeout_seconds=_int(env, "DRAIN_TIMEOUT_SECONDS", 1, _MAX_DRAIN_TIMEOUT),
             drain_poll_seconds=_int(env, "DRAIN_POLL_SECONDS", 1, _MAX_DRAIN_TIMEOUT),
             lock_ttl_seconds=_int(env, "LOCK_TTL_SECONDS", 1, 86_400),
+            preflight_valid_seconds=_int(env, "PREFLIGHT_VALID_SECONDS", 60, 86_400),
         )
         settings._check_relations(env)
         return settings

@@ -20,6 +20,9 @@ STATE_MAX_BYTES = 4096
 HISTORY_MAX_ENTRIES = 10
 _REASON_MAX = 200
 OPERATOR_MAX = 128
+# The ARN of the principal whose credentials wrote a version (an IAM ARN is at most 2048 characters; real ones are
+# far shorter): kept to this so the state and its history still fit 4 KB.
+CALLER_MAX = 512
 # The kinds of data proof (logic's Evidence values): DMS validation, a clean compare, the operator's waiver.
 DATA_PROOF_WAIVED = "data_proof_waived"
 DATA_PROOF_KINDS = ("data_validated", "data_compared", DATA_PROOF_WAIVED)
@@ -136,6 +139,9 @@ class State:
     data_proof: str | None = None
     flipped_at: datetime | None = None
     updated_at: datetime | None = None
+    # Who wrote this version: the STS caller ARN of the credentials the engine ran with (the Lambda's role for a tick
+    # or a direct invocation, the operator's own for the CLI). Each SSM version of the parameter keeps its own.
+    updated_by: str | None = None
     history: tuple[HistoryEntry, ...] = ()
 
     @property
@@ -165,6 +171,7 @@ class State:
             "data_proof": self.data_proof,
             "flipped_at": _iso_or_none(self.flipped_at),
             "updated_at": _iso_or_none(self.updated_at),
+            "updated_by": self.updated_by,
             "history": [entry.to_dict() for entry in self.history],
         }
 
@@ -212,6 +219,7 @@ class State:
             data_proof=_opt_str(raw, "data_proof"),
             flipped_at=_time(raw, "flipped_at"),
             updated_at=_time(raw, "updated_at"),
+            updated_by=_opt_str(raw, "updated_by"),
             history=_history(raw.get("history", [])),
         )
         state.check()
@@ -294,6 +302,7 @@ _STATE_KEYS = frozenset(
         "data_proof",
         "flipped_at",
         "updated_at",
+        "updated_by",
         "history",
     }
 )

@@ -67,6 +67,8 @@ class World:
     on_apply: list[Callable[[World, Sequence[PairChange]], None]] = field(default_factory=list)
     # CloudWatch publishing late: the newest this many complete periods have no datapoint yet.
     publish_delay_periods: int = 0
+    # What sts:GetCallerIdentity answers: the engine records it in every state version it writes.
+    caller: str | None = "arn:aws:sts::123456789012:assumed-role/tap-migrate-dev-cutover/tap-migrate-dev-cutover"
 
     def __post_init__(self) -> None:
         ttl = self.settings.record_ttl
@@ -251,6 +253,17 @@ class FakeNotifier:
         lost_answer(kind, "sns", "Publish")
 
 
+class FakeIdentity:
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def caller_arn(self) -> str:
+        # Not counted in ``calls``: the real adapter asks once per container, so call indexes stay those of the work.
+        if self.w.caller is None:
+            raise AwsError("sts", "GetCallerIdentity", "ExpiredToken", "injected: the credentials expired")
+        return self.w.caller
+
+
 def fake_adapters(world: World) -> Adapters:
     return Adapters(
         records=FakeRecords(world),
@@ -260,6 +273,7 @@ def fake_adapters(world: World) -> Adapters:
         cluster=FakeCluster(world),
         params=FakeParams(world),
         notifier=FakeNotifier(world),
+        identity=FakeIdentity(world),
     )
 
 

@@ -51,6 +51,7 @@ FUZZ_SETTINGS = Settings.from_env(
         "DRAIN_TIMEOUT_SECONDS": "180",
         "DRAIN_POLL_SECONDS": "20",
         "LOCK_TTL_SECONDS": "300",
+        "PREFLIGHT_VALID_SECONDS": "900",
     }
 )
 

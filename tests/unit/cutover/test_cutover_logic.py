@@ -232,7 +232,16 @@ CASES = [
         weights=Weights(10, 0),
         changes=(PairChange("reader", 10, 60),),
     ),
-    Case("advance refused on red gate", REPLICATING, cmd(Action.ADVANCE), red="aurora_cluster", expect="rejected"),
+    # A refused start voids the preflight recorded for it (a refusal that writes the state, reported as rejected).
+    Case(
+        "advance refused on red gate",
+        REPLICATING,
+        cmd(Action.ADVANCE),
+        red="aurora_cluster",
+        expect="preflight_voided",
+        phase=Phase.REPLICATING,
+        fragment="start refused: cannot start: gate(s) red",
+    ),
     Case(
         "no start without a recorded preflight",
         replace(REPLICATING, preflight_passed_at=None),
@@ -457,7 +466,21 @@ CASES = [
         weights=Weights(10, 0),
         changes=(PairChange("reader", 10, 60),),
     ),
-    Case("no restart after a writer rollback", ROLLED_BACK_AFTER_FLIP, cmd(Action.ADVANCE), expect="rejected"),
+    Case(
+        "no restart after a writer rollback",
+        ROLLED_BACK_AFTER_FLIP,
+        cmd(Action.ADVANCE),
+        expect="preflight_voided",
+        phase=Phase.ROLLED_BACK,
+        fragment="have diverged",
+    ),
+    Case(
+        "no restart after a writer rollback, no preflight",
+        replace(ROLLED_BACK_AFTER_FLIP, preflight_passed_at=None),
+        cmd(Action.ADVANCE),
+        expect="rejected",
+        fragment="have diverged",
+    ),
     Case("advance after completion", COMPLETED, cmd(Action.ADVANCE), expect="rejected"),
     Case("completed tick", COMPLETED, TICK, fragment="completed"),
     Case("rolled back tick", ROLLED_BACK, TICK, fragment="rolled back"),
@@ -779,3 +802,26 @@ def test_green_gates_carry_no_reason(cutover_settings: Settings) -> None:
     report = evaluate_gates(cutover_settings, obs(cutover_settings), NOW)
     assert report.green
     assert all(not gate.why and "why" not in gate.to_dict() for gate in report.results)
+
+
+# ---------------------------------------------------------------- preflight expiry
+
+
+def test_a_preflight_older_than_its_validity_does_not_start_and_is_voided(cutover_settings: Settings) -> None:
+    valid = cutover_settings.preflight_valid_seconds
+    assert valid == 900
+    fresh = replace(REPLICATING, preflight_passed_at=NOW - timedelta(seconds=valid))
+    started = decide(cutover_settings, fresh, obs(cutover_settings), cmd(Action.ADVANCE), NOW)
+    assert isinstance(started, Transition) and started.event == "started" and not started.refused
+    stale = replace(REPLICATING, preflight_passed_at=NOW - timedelta(seconds=valid + 1))
+    refused = decide(cutover_settings, stale, obs(cutover_settings), cmd(Action.ADVANCE), NOW)
+    assert isinstance(refused, Transition) and refused.refused and refused.event == "preflight_voided"
+    assert "15 min old, older than the 15 min it is valid (cutover.preflight_valid_minutes)" in refused.reason
+    assert refused.state.preflight_passed_at is None and refused.changes == ()
+    assert refused.state.phase is Phase.REPLICATING and refused.state.weights == Weights(0, 0)
+    # Configurable: the same preflight starts with a longer validity.
+    longer = replace(cutover_settings, preflight_valid_seconds=3600)
+    assert isinstance(decide(longer, stale, obs(longer), cmd(Action.ADVANCE), NOW), Transition)
+    # After the void, the next start (e.g. a Lambda 'advance' hours later) has nothing to start on.
+    again = decide(cutover_settings, refused.state, obs(cutover_settings), cmd(Action.ADVANCE), NOW)
+    assert isinstance(again, Rejected) and "no preflight recorded" in again.reasons[0]

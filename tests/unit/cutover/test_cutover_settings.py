@@ -113,6 +113,8 @@ def test_normalises_record_names(cutover_env: dict[str, str]) -> None:
         ("DRAIN_POLL_SECONDS", "0", "between 1 and 900"),
         ("DRAIN_POLL_SECONDS", "601", "must not exceed DRAIN_TIMEOUT_SECONDS"),
         ("DRAIN_TIMEOUT_SECONDS", "901", "between 1 and 900"),
+        ("PREFLIGHT_VALID_SECONDS", "30", "between 60 and 86400"),
+        ("PREFLIGHT_VALID_SECONDS", "15m", "expected a whole number"),
         ("DMS_REPLICATION_ARN", "task-id", "replication config ARN"),
         ("SNS_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q", "SNS topic ARN"),
         ("HOSTED_ZONE_ID", "zone", "hosted zone id"),
