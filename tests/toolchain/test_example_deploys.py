@@ -1,12 +1,12 @@
-"""Shipped examples deployed to an emulator of their own, each with an empty plan after apply, and the cutover
-adapters run against what was deployed.
+"""Shipped examples deployed to the emulator, each with an empty plan after apply, and the cutover adapters run
+against what was deployed.
 
 Issue 26 item 5 (a MariaDB → Aurora MySQL cutover with reverse replication), issue 28 items 7 (a source reached
-over the internet: public subnets, NAT, verify-full) and 8 (DMS Serverless). One emulator serves the module
-(its own state directory, never the worktree's `./tap up` one); it is reset between examples, since every stack
-creates the account-wide DMS service roles. Each example is synthesized by main.py as a user would
-(TAP_CONFIG, TAP_TARGET=emulator) into a temporary directory, and its Terraform state lives there too
-(`-backend-config=path=…`), so nothing of the checkout's own deployment is touched.
+over the internet: public subnets, NAT, verify-full) and 8 (DMS Serverless). Each example gets an emulator of
+its own (its own state directory, never the worktree's `./tap up` one; every stack creates the account-wide
+DMS service roles, so they cannot share one), and the three deploy side by side. Each is synthesized by
+main.py as a user would (TAP_CONFIG, TAP_TARGET=emulator) into a temporary directory, and its Terraform state
+lives there too (`-backend-config=path=…`), so nothing of the checkout's own deployment is touched.
 
 The cutover Lambda cannot run in the emulator (no Docker), so its handler runs in-process with its clients
 pointed at the emulator and its settings read from the deployed function's own environment, as
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,16 @@ from tap_cutover.settings import Settings
 
 from lib.config import PROJECT_ROOT
 from lib.constants import STACK_NAME, Output
-from tests.unit.moto_server import reset
 from tools import emulator
 from tools.deploy import deployment_env, flatten_outputs
 from tools.terraform_cli import prepare_workdir, terraform_binary
 
 pytestmark = pytest.mark.terraform
 APPLY_TIMEOUT_S = 900
+MYSQL_CUTOVER = "006-mariadb-to-aurora-mysql-cutover"
+SERVERLESS = "007-dms-serverless-cutover"
+INTERNET_SOURCE = "000-postgres-s3-lakehouse"
+DEPLOYED = (MYSQL_CUTOVER, SERVERLESS, INTERNET_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -58,16 +62,6 @@ class Deployed:
         return session.client(service, endpoint_url=self.endpoint, config=Config(disable_request_compression=True))
 
 
-@pytest.fixture(scope="module")
-def example_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("example-emulator")
-    url = emulator.start(directory)
-    try:
-        yield url
-    finally:
-        emulator.stop(directory)
-
-
 def _run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=APPLY_TIMEOUT_S, check=False)
     assert result.returncode == 0, f"{what} failed (exit {result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
@@ -76,7 +70,6 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> subproce
 
 def deploy_example(name: str, endpoint: str, workdir: Path) -> Deployed:
     """synth (main.py) → init (state in `workdir`) → apply → outputs → plan -detailed-exitcode must say 0."""
-    reset(endpoint)
     config = PROJECT_ROOT / "examples" / name / "tap-migrate.toml"
     env = deployment_env("emulator", endpoint, {**_base_env(), "TAP_CONFIG": str(config), "CDKTF_OUTDIR": str(workdir)})
     _run([sys.executable, "main.py"], PROJECT_ROOT, env, f"synth of {name}")
@@ -133,28 +126,36 @@ def run_status(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> tuple[Set
 
 
 @pytest.fixture(scope="module")
-def deployments(example_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Deployed]:
-    """Deploy each example once per module, on demand; the emulator is reset before each, so the last one asked
-    for is the one live in the emulator (tests use it right after asking)."""
-    done: dict[str, Deployed] = {}
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Deployed]]:
+    """The examples deployed at once, each to an emulator of its own: a deploy mostly waits on the provider's
+    polling, so three side by side take little longer than the slowest one. A failed deploy fails its test."""
+    emulators = {name: tmp_path_factory.mktemp(f"emulator-{name[:3]}") for name in DEPLOYED}
+    results: dict[str, Deployed | BaseException] = {}
+    try:
+        endpoints = {name: emulator.start(directory) for name, directory in emulators.items()}
+        with ThreadPoolExecutor(max_workers=len(DEPLOYED)) as pool:
+            futures = {
+                name: pool.submit(deploy_example, name, endpoints[name], tmp_path_factory.mktemp(name)) for name in DEPLOYED
+            }
+        for name, future in futures.items():
+            error = future.exception()
+            results[name] = error if error is not None else future.result()
 
-    def get(name: str) -> Deployed:
-        if name not in done:
-            done.clear()
-            done[name] = deploy_example(name, example_emulator, tmp_path_factory.mktemp(name))
-        return done[name]
+        def get(name: str) -> Deployed:
+            result = results[name]
+            if isinstance(result, BaseException):
+                raise result
+            return result
 
-    return get
+        yield get
+    finally:
+        for directory in emulators.values():
+            emulator.stop(directory)
 
 
 def gate(status: dict[str, Any], name: str) -> dict[str, Any]:
     (found,) = [entry for entry in status["gates"] if entry["name"] == name]
     return dict(found)
-
-
-MYSQL_CUTOVER = "006-mariadb-to-aurora-mysql-cutover"
-SERVERLESS = "007-dms-serverless-cutover"
-INTERNET_SOURCE = "000-postgres-s3-lakehouse"
 
 
 def test_mariadb_cutover_example_deploys_and_its_cutover_answers_status(
