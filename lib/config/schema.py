@@ -284,7 +284,9 @@ class Source(_Keyed):
         "select the schemas)",
     )
     cidr_blocks: Strings = Field(
-        description="on-premises IPv4 networks DMS may reach (egress on the port only); must not overlap the VPC"
+        description="on-premises IPv4 networks DMS may reach (egress on the port only); must not overlap the VPC. With "
+        '`network.source_access = "internet"`: the source\'s public address(es) as /32s (for a DNS name, the addresses '
+        "it resolves to: routes and security groups cannot follow a name)"
     )
     secret_arn: str = Field(
         "",

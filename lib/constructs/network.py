@@ -33,7 +33,8 @@ BASE_INTERFACE_SERVICES = ("secretsmanager", "kms")
 
 class Network(Construct):
     """No internet gateway and no 0.0.0.0/0 rule: DMS reaches on-premises over the transit gateway or VPN
-    (on_premises.py), or routes the VPC's owner manages (`existing`, `connectivity = "external"`)."""
+    (on_premises.py), or routes the VPC's owner manages (`existing`, `connectivity = "external"`). A source
+    reached over the internet gets NAT gateways and a route per source address in internet_egress.py."""
 
     def __init__(
         self,
