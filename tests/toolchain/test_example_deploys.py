@@ -181,6 +181,13 @@ def test_mariadb_cutover_example_deploys_and_its_cutover_answers_status(
     assert status["phase"] == "replicating" and status["weights"] == {"reader": 0, "writer": 0}, status
     # Nothing was started: the DMS gate reads the stopped task and is red; status changed nothing.
     assert gate(status, "dms_task")["green"] is False and status["version"] == 1 and status["transitions"] == [], status
+    # The adapter reads the forward task's state as DMS reports it, and the reverse task's beside it.
+    adapters = build_adapters(settings)
+    before, reverse_seen = adapters.task.describe_all()
+    assert before.found and before.status != "running" and reverse_seen is not None and reverse_seen.found
+    dms.start_replication_task(ReplicationTaskArn=forward_arn, StartReplicationTaskType="start-replication")
+    after, _ = adapters.task.describe_all()
+    assert after.status == "running" and after.migration_type == "full-load-and-cdc", after
 
 
 def test_dms_serverless_example_deploys_and_the_adapters_read_its_replication_config(
