@@ -116,6 +116,9 @@ class Output:
     VPN_CONNECTION_ID: Final = "vpn_connection_id"
     RESOLVER_ENDPOINT_ID: Final = "resolver_endpoint_id"
     RESOLVER_INBOUND_IPS: Final = "resolver_inbound_ips"  # forward the cutover domain to these
+    # issue 28: network.source_access = "internet": the addresses the source sees DMS come from (allow them)
+    NAT_PUBLIC_IPS: Final = "nat_public_ips"
+    INTERNET_SOURCE_CIDRS: Final = "internet_source_cidrs"  # routed through the NAT gateways
     AURORA_SECURITY_GROUP_ID: Final = "aurora_security_group_id"
     DMS_SECURITY_GROUP_ID: Final = "dms_security_group_id"
     KMS_KEY_ARN: Final = "kms_key_arn"

@@ -28,6 +28,7 @@ class Profile:
     cdc_latency_alarm_seconds: int
     kinesis_stream_mode: str  # PROVISIONED (one cheap shard) or ON_DEMAND (no capacity planning)
     dms_serverless_max_dcu: int
+    nat_gateways: str  # network.source_access = "internet": one NAT gateway (`single`) or one per zone (`per_zone`)
 
 
 PROFILES: Final[dict[str, Profile]] = {
@@ -46,6 +47,7 @@ PROFILES: Final[dict[str, Profile]] = {
         cdc_latency_alarm_seconds=300,
         kinesis_stream_mode="PROVISIONED",
         dms_serverless_max_dcu=4,
+        nat_gateways="single",
     ),
     "staging": Profile(
         deletion_protection=False,
@@ -62,6 +64,7 @@ PROFILES: Final[dict[str, Profile]] = {
         cdc_latency_alarm_seconds=120,
         kinesis_stream_mode="PROVISIONED",
         dms_serverless_max_dcu=16,
+        nat_gateways="single",
     ),
     "prod": Profile(
         deletion_protection=True,
@@ -78,6 +81,7 @@ PROFILES: Final[dict[str, Profile]] = {
         cdc_latency_alarm_seconds=60,
         kinesis_stream_mode="ON_DEMAND",
         dms_serverless_max_dcu=64,
+        nat_gateways="per_zone",
     ),
 }
 
@@ -138,3 +142,6 @@ REVERSE_TASK_SUFFIX: Final = "reverse"
 # network.mode and network.connectivity (issue 16).
 NETWORK_MODES: Final = ("new", "existing")
 CONNECTIVITY_CHOICES: Final = ("stack", "external")
+# network.source_access (issue 28): the sources over private paths only, or over the internet through NAT.
+SOURCE_ACCESS_CHOICES: Final = ("private", "internet")
+NAT_GATEWAY_CHOICES: Final = ("single", "per_zone")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lib.constructs.data_lake import DataLake
     from lib.constructs.dms import Dms
     from lib.constructs.encryption import Encryption
+    from lib.constructs.internet_egress import InternetEgress
     from lib.constructs.network import Network
     from lib.constructs.notifications import Notifications
     from lib.constructs.observability import Observability
@@ -60,6 +61,8 @@ class StackParts(Protocol):
     def on_premises(self) -> OnPremisesConnectivity | None: ...
     @property
     def resolver(self) -> ResolverInbound | None: ...
+    @property
+    def internet_egress(self) -> InternetEgress | None: ...
     @property
     def backup(self) -> Backup | None: ...
     @property
@@ -149,4 +152,7 @@ def _connection_outputs(stack: StackParts) -> dict[str, object]:
     if stack.resolver is not None:
         values[Output.RESOLVER_ENDPOINT_ID] = stack.resolver.endpoint.id
         values[Output.RESOLVER_INBOUND_IPS] = stack.resolver.ip_addresses
+    if stack.internet_egress is not None:
+        values[Output.NAT_PUBLIC_IPS] = stack.internet_egress.public_ips
+        values[Output.INTERNET_SOURCE_CIDRS] = list(stack.config.internet_source_cidrs)
     return values

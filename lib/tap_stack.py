@@ -25,6 +25,7 @@ from lib.constructs.cutover import Cutover, CutoverTargets
 from lib.constructs.data_lake import DataLake
 from lib.constructs.dms import Dms, DmsServiceRoles
 from lib.constructs.encryption import Encryption
+from lib.constructs.internet_egress import InternetEgress
 from lib.constructs.network import Network
 from lib.constructs.notifications import Notifications
 from lib.constructs.observability import KinesisDeliveryNames, Observability, ObservedResources
@@ -56,16 +57,7 @@ class TapStack(TerraformStack):
         )
         self.encryption = Encryption(self, "encryption", context=base)
         self.context = context = replace(base, kms_key_arn=self.encryption.key_arn)
-        self.network = Network(
-            self,
-            "network",
-            context=context,
-            network=config.network,
-            sources=list(config.sources.values()),
-            aurora_port=config.aurora.port if config.aurora else None,
-            needs_s3_endpoint=config.needs_s3_endpoint,
-            needs_kinesis_endpoint=config.needs_kinesis_endpoint,
-        )
+        self.network, self.internet_egress = self._network()
         self.on_premises, self.resolver = self._connections()
         self.secrets = Secrets(
             self,
@@ -118,6 +110,35 @@ class TapStack(TerraformStack):
             else None
         )
         declare_outputs(self, self)
+
+    def _network(self) -> tuple[Network, InternetEgress | None]:
+        """The VPC (or an existing one) with its groups and endpoints; with network.source_access = "internet",
+        NAT gateways in public subnets and routes to the sources' addresses."""
+        config, context = self.config, self.context
+        network = Network(
+            self,
+            "network",
+            context=context,
+            network=config.network,
+            sources=list(config.sources.values()),
+            aurora_port=config.aurora.port if config.aurora else None,
+            needs_s3_endpoint=config.needs_s3_endpoint,
+            needs_kinesis_endpoint=config.needs_kinesis_endpoint,
+            route_table_per_zone=config.network.nat_gateway_count > 1,
+        )
+        if not config.network.internet_sources or network.vpc is None:
+            return network, None
+        return network, InternetEgress(
+            self,
+            "internet-egress",
+            context=context,
+            vpc_id=network.vpc_id,
+            public_subnet_cidrs=config.network.public_subnet_cidrs,
+            zones=network.zones,
+            zones_pinned=bool(config.network.availability_zones),
+            private_route_table_ids=network.route_table_ids,
+            destinations=config.internet_source_cidrs,
+        )
 
     def _connections(self) -> tuple[OnPremisesConnectivity | None, ResolverInbound | None]:
         """The route to on-premises (a new VPC with a transit gateway or VPN) and the DNS way back in."""

@@ -18,6 +18,7 @@ PROFILE_FIELDS: Final = {
     ("aurora", "reader_count"): "aurora_reader_count",
     ("aurora", "deletion_protection"): "deletion_protection",
     ("aurora", "backup_retention_days"): "backup_retention_days",
+    ("network", "nat_gateways"): "nat_gateways",
     ("dms", "instance_class"): "dms_instance_class",
     ("dms", "multi_az"): "dms_multi_az",
     ("dms", "log_retention_days"): "log_retention_days",

@@ -139,6 +139,8 @@ AWS_ID_PATTERNS = {
 NEW_ONLY_FIELDS = ("vpc_cidr", "private_subnet_cidrs", "availability_zones", "transit_gateway_id", "vpn")
 EXISTING_ONLY_FIELDS = ("vpc_id", "subnets", "route_table_ids", "security_group_ids")
 RFC1918 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598): not internet-routed
+IPV4_HOST_PREFIX = 32
 
 
 def _aws_id(found: Found, where: str, value: str, kind: str) -> None:
@@ -168,6 +170,7 @@ def check_network(network: Network, found: Found) -> None:
             'true (false is for mode = "existing" when the VPC has its own)',
         )
     _check_connection(network, found)
+    _check_internet_access(network, found)
     for index, group in enumerate(network.application_security_group_ids):
         _aws_id(found, f"application_security_group_ids[{index}]", group, "sg")
     for index, cidr in enumerate(network.application_cidrs):
@@ -186,6 +189,102 @@ def check_network(network: Network, found: Found) -> None:
             net = _ipv4_block(found, f"resolver.allowed_cidrs[{index}]", cidr, example="192.168.10.0/24")
             if net is not None and net.prefixlen == 0:
                 found.add(f"resolver.allowed_cidrs[{index}]", f"{cidr} opens DNS to every address; name your DNS servers")
+
+
+def _check_internet_access(network: Network, found: Found) -> None:
+    """`source_access = "internet"`: public subnets for the NAT gateways, in a VPC this stack builds."""
+    if network.source_access != "internet":
+        found.check(
+            not network.public_subnet_cidrs,
+            "public_subnet_cidrs",
+            'only for source_access = "internet" (the NAT gateways\' subnets); remove it, or set source_access',
+        )
+        return
+    if network.is_existing:
+        found.add(
+            "source_access",
+            "\"internet\" builds public subnets and NAT gateways, but an existing VPC's internet egress is its owner's; "
+            'remove it (route to the source through the VPC\'s own NAT) or use mode = "new"',
+        )
+        return
+    _internet_subnets(network, found)
+    if network.nat_gateways == "per_zone" and network.connection in ("transit_gateway", "vpn"):
+        found.add(
+            "nat_gateways",
+            f'"per_zone" gives each zone its own private route table, but the {network.connection.replace("_", " ")} '
+            'routes are kept in one shared table; set nat_gateways = "single", or connectivity = "external"',
+        )
+
+
+def _internet_subnets(network: Network, found: Found) -> None:
+    cidrs, count = network.public_subnet_cidrs, len(network.private_subnet_cidrs)
+    example = '["10.20.48.0/24", "10.20.49.0/24", "10.20.50.0/24"]'
+    found.check(
+        len(cidrs) == count,
+        "public_subnet_cidrs",
+        f'{len(cidrs)} given; source_access = "internet" needs {count} blocks inside network.vpc_cidr, one per zone '
+        f"(the NAT gateways' subnets), overlapping no private subnet, e.g. {example}",
+    )
+    vpc = network_or_none(network.vpc_cidr)
+    taken = [(f"private_subnet_cidrs[{i}]", network_or_none(c)) for i, c in enumerate(network.private_subnet_cidrs)]
+    for index, cidr in enumerate(cidrs):
+        where = f"public_subnet_cidrs[{index}]"
+        net = _ipv4_block(found, where, cidr, example="10.20.48.0/24")
+        if net is None:
+            continue
+        if net.prefixlen > VPC_PREFIX_RANGE[1]:
+            found.add(where, f"{cidr} is a /{net.prefixlen}; a subnet must be /{VPC_PREFIX_RANGE[1]} or larger")
+        if isinstance(vpc, ipaddress.IPv4Network) and not net.subnet_of(vpc):
+            found.add(where, f"{cidr} is outside network.vpc_cidr {network.vpc_cidr}; pick a block inside it")
+        for other_where, other in taken:
+            if isinstance(other, ipaddress.IPv4Network) and net.overlaps(other):
+                found.add(where, f"{cidr} overlaps {other_where}; subnets must not overlap")
+        taken.append((where, net))
+
+
+def _internet_sources(app: AppConfig, found: Found) -> None:
+    """Over the internet DMS may reach each source's own address only, and must verify who answers there."""
+    if not app.network.internet_sources:
+        return
+    for key, source in app.sources.items():
+        where = f"sources.{key}"
+        found.check(
+            source.ssl_mode == "verify-full",
+            f"{where}.ssl_mode",
+            f'{source.ssl_mode!r}, but network.source_access = "internet": anyone on the path could pose as the source; '
+            'set ssl_mode = "verify-full" with ca_certificate_file = the PEM of the CA that signed its certificate '
+            "(the certificate must name the host DMS connects to)",
+        )
+        for index, cidr in enumerate(source.cidr_blocks):
+            net = network_or_none(cidr)
+            if not isinstance(net, ipaddress.IPv4Network):
+                continue  # reported by the source's own check
+            problem = _internet_address_problem(net)
+            if problem:
+                found.add(
+                    f"{where}.cidr_blocks[{index}]",
+                    f"{cidr} {problem}; over the internet DMS may reach the source's own public address only: give it as "
+                    "a /32, e.g. '203.0.113.25/32' (the NAT gateways route exactly these)",
+                )
+        literal = network_or_none(source.host)
+        if isinstance(literal, ipaddress.IPv4Network) and source.cidr_blocks != (f"{source.host}/32",):
+            found.add(
+                f"{where}.cidr_blocks",
+                f"{list(source.cidr_blocks)} must be exactly ['{source.host}/32']: the host is that address, and DMS may "
+                "reach nothing else over the internet",
+            )
+
+
+def _internet_address_problem(net: ipaddress.IPv4Network) -> str:
+    """Why `net` is not one public host address ('' when it is). Documentation ranges pass here (emulator configs);
+    a real account refuses them before anything runs (documentation_addresses.py)."""
+    if net.prefixlen != IPV4_HOST_PREFIX:
+        return f"is a /{net.prefixlen}, not one address"
+    address = net.network_address
+    reserved = address.is_loopback or address.is_multicast or address.is_unspecified or address.is_link_local
+    if reserved or address.is_reserved or any(address in block for block in (*RFC1918, SHARED_ADDRESS_SPACE)):
+        return "is not an address the internet routes"
+    return ""
 
 
 def _check_existing_network(network: Network, found: Found) -> None:
@@ -642,6 +741,7 @@ def check_app(app: AppConfig, found: Found, context: Context | None) -> None:
         "define at least one target, e.g. [targets.aurora] kind = 'aurora_postgresql' or [targets.lake] kind = 's3'",
     )
     _network_against_sources(app, found)
+    _internet_sources(app, found)
     found.check(
         sum(target.is_aurora for target in app.targets.values()) <= 1,
         "targets",

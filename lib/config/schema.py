@@ -226,10 +226,39 @@ class Network(_Section):
     resolver: Resolver | None = Field(
         None, description="a Route 53 Resolver inbound endpoint, so on-premises DNS can resolve the cutover's names"
     )
+    source_access: str = Field(
+        "private",
+        description="`private`: DMS reaches the sources over the connection above; `internet` (`new` only): over the "
+        "internet through NAT gateways in public subnets, to each source's own public address (its `cidr_blocks`, "
+        '/32s) only, with `ssl_mode = "verify-full"`',
+        json_schema_extra=_enum(defaults.SOURCE_ACCESS_CHOICES),
+    )
+    public_subnet_cidrs: Strings = Field(
+        (),
+        description="`internet`: 3 IPv4 blocks inside the VPC, one per zone, for the NAT gateways only (nothing else is "
+        "placed there); /28 or larger, overlapping no private subnet",
+    )
+    nat_gateways: str = _profile(
+        "`internet`: `single` (one NAT gateway, in the first zone) or `per_zone` (one per zone, each zone's private "
+        "subnet routed through its own, so one zone's outage does not cut DMS off)",
+        enum=defaults.NAT_GATEWAY_CHOICES,
+    )
 
     @property
     def is_existing(self) -> bool:
         return self.mode == "existing"
+
+    @property
+    def internet_sources(self) -> bool:
+        """The sources are reached over the internet, through NAT gateways in public subnets."""
+        return self.source_access == "internet" and not self.is_existing
+
+    @property
+    def nat_gateway_count(self) -> int:
+        """0 without internet access; else one, or one per private subnet's zone."""
+        if not self.internet_sources:
+            return 0
+        return len(self.private_subnet_cidrs) if self.nat_gateways == "per_zone" else 1
 
     @property
     def connection(self) -> str:
@@ -255,7 +284,9 @@ class Source(_Keyed):
         "select the schemas)",
     )
     cidr_blocks: Strings = Field(
-        description="on-premises IPv4 networks DMS may reach (egress on the port only); must not overlap the VPC"
+        description="on-premises IPv4 networks DMS may reach (egress on the port only); must not overlap the VPC. With "
+        '`network.source_access = "internet"`: the source\'s public address(es) as /32s (for a DNS name, the addresses '
+        "it resolves to: routes and security groups cannot follow a name)"
     )
     secret_arn: str = Field(
         "",
@@ -651,11 +682,19 @@ class AppConfig(_Section):
         """Every network outside the VPC the migration talks to: the sources, the application networks and the DNS
         servers that query the resolver. Each gets a route through the stack's connection (`network.connection`)."""
         network = self.network
-        wanted = [cidr for source in self.sources.values() for cidr in source.cidr_blocks]
+        # Sources reached over the internet go through the NAT gateways, not the on-premises connection.
+        wanted = [] if network.internet_sources else [cidr for s in self.sources.values() for cidr in s.cidr_blocks]
         wanted += [*network.application_cidrs, *(network.resolver.allowed_cidrs if network.resolver else ())]
         return rule_context.outermost(
             cidr for cidr in wanted if not rule_context.inside_new_vpc(cidr, network.vpc_cidr, existing=network.is_existing)
         )
+
+    @property
+    def internet_source_cidrs(self) -> tuple[str, ...]:
+        """The sources' own public addresses, routed through the NAT gateways (network.source_access = "internet")."""
+        if not self.network.internet_sources:
+            return ()
+        return rule_context.outermost(cidr for source in self.sources.values() for cidr in source.cidr_blocks)
 
     @property
     def primary_task_key(self) -> str:

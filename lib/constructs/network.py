@@ -33,7 +33,8 @@ BASE_INTERFACE_SERVICES = ("secretsmanager", "kms")
 
 class Network(Construct):
     """No internet gateway and no 0.0.0.0/0 rule: DMS reaches on-premises over the transit gateway or VPN
-    (on_premises.py), or routes the VPC's owner manages (`existing`, `connectivity = "external"`)."""
+    (on_premises.py), or routes the VPC's owner manages (`existing`, `connectivity = "external"`). A source
+    reached over the internet gets NAT gateways and a route per source address in internet_egress.py."""
 
     def __init__(
         self,
@@ -46,30 +47,35 @@ class Network(Construct):
         aurora_port: int | None,
         needs_s3_endpoint: bool = False,
         needs_kinesis_endpoint: bool = False,
+        route_table_per_zone: bool = False,
     ) -> None:
         """`aurora_port` None: no Aurora target, so no Aurora security group.
 
         DMS writing to S3 or Kinesis from subnets without a NAT needs the S3 gateway endpoint and the
         `kinesis-streams` interface endpoint; they are created only when a target needs them.
+        `route_table_per_zone` (NAT gateways per zone, internet_egress.py): each private subnet gets a route table
+        of its own instead of the shared one.
         """
         super().__init__(scope, id_)
         prefix = context.prefix
         self.vpc: Vpc | None = None
         self.route_table: RouteTable | None = None
         self.private_subnets: list[Subnet] = []
+        self.zones: list[str] = []
+        self.private_route_tables: list[RouteTable] = []  # distinct tables, in subnet order (one shared or one per zone)
         if network.is_existing:
             self.vpc_id = network.vpc_id
             self.private_subnet_ids = list(network.subnets)
             self.route_table_ids = list(network.route_table_ids)
             self._check_existing_subnets(network)
         else:
-            self._new_vpc(context, network)
+            self._new_vpc(context, network, route_table_per_zone=route_table_per_zone)
         self.extra_security_group_ids = list(network.security_group_ids)
         self._security_groups(prefix, network, sources, aurora_port)
         if network.create_vpc_endpoints:
             self._endpoints(context, needs_s3_endpoint=needs_s3_endpoint, needs_kinesis_endpoint=needs_kinesis_endpoint)
 
-    def _new_vpc(self, context: StackContext, network: NetworkConfig) -> None:
+    def _new_vpc(self, context: StackContext, network: NetworkConfig, *, route_table_per_zone: bool) -> None:
         prefix = context.prefix
         vpc = self.vpc = Vpc(
             self,
@@ -83,9 +89,17 @@ class Network(Construct):
         # The default group would otherwise allow all traffic between its members: strip every rule.
         DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-closed"})
         self._flow_logs(context)
-        self.route_table = RouteTable(self, "private-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-private"})
-        self.route_table_ids = [self.route_table.id]
-        for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, self._zones(network), strict=True)):
+        self.zones = self._zones(network)
+        if route_table_per_zone:
+            self.private_route_tables = [
+                RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id, tags={"Name": f"{prefix}-private-{index}"})
+                for index in range(len(self.zones))
+            ]
+        else:
+            self.route_table = RouteTable(self, "private-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-private"})
+            self.private_route_tables = [self.route_table]
+        self.route_table_ids = [table.id for table in self.private_route_tables]
+        for index, (cidr, zone) in enumerate(zip(network.private_subnet_cidrs, self.zones, strict=True)):
             subnet = Subnet(
                 self,
                 f"private-{index}",
@@ -100,7 +114,8 @@ class Network(Construct):
                 if network.availability_zones
                 else TerraformResourceLifecycle(ignore_changes=["availability_zone"]),
             )
-            RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=self.route_table.id)
+            table = self.private_route_tables[index if route_table_per_zone else 0]
+            RouteTableAssociation(self, f"private-{index}-routes", subnet_id=subnet.id, route_table_id=table.id)
             self.private_subnets.append(subnet)
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets]
 

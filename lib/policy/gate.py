@@ -9,6 +9,7 @@ from typing import Any
 from lib.policy import (
     deletion_protection,
     encryption_at_rest,
+    internet_egress,
     log_retention,
     no_open_security_group,
     no_plaintext_secrets,
@@ -29,6 +30,7 @@ RULES: dict[str, Rule] = {
     log_retention.RULE: log_retention.check,
     deletion_protection.RULE: deletion_protection.check,
     no_open_security_group.RULE: no_open_security_group.check,
+    internet_egress.RULE: internet_egress.check,
 }
 SUPPRESSIONS_FILE = Path(__file__).with_name("suppressions.toml")
 

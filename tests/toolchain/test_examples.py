@@ -13,9 +13,10 @@ from tests.toolchain.test_terraform import _validate
 pytestmark = pytest.mark.terraform
 
 
-def test_there_is_one_example_per_seed_system_and_one_for_an_existing_vpc() -> None:
-    assert [name[:3] for name in EXAMPLES] == ["000", "001", "002", "003", "004", "005"]
-    assert EXAMPLES[-1] == "005-existing-vpc"  # not a seed system: network.mode = "existing" (issue 16)
+def test_there_is_one_example_per_seed_system_and_one_per_deployment_variant() -> None:
+    assert [name[:3] for name in EXAMPLES] == ["000", "001", "002", "003", "004", "005", "006", "007"]
+    # Not seed systems: network.mode = "existing" (issue 16), a MySQL-family cutover (issue 26), DMS Serverless (28).
+    assert EXAMPLES[5:] == ["005-existing-vpc", "006-mariadb-to-aurora-mysql-cutover", "007-dms-serverless-cutover"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -44,7 +44,9 @@ FIVE_SYSTEMS = "002-mysql-s3-parquet-five-systems"
 STREAMING = "003-postgres-kinesis-streaming-lake"
 ONPREM_AURORA = "004-onprem-postgres-to-aurora"
 EXISTING_VPC = "005-existing-vpc"
-EXAMPLES = [LAKEHOUSE, VENDOR_MYSQL, FIVE_SYSTEMS, STREAMING, ONPREM_AURORA, EXISTING_VPC]
+MARIADB_CUTOVER = "006-mariadb-to-aurora-mysql-cutover"
+SERVERLESS_EXAMPLE = "007-dms-serverless-cutover"
+EXAMPLES = [LAKEHOUSE, VENDOR_MYSQL, FIVE_SYSTEMS, STREAMING, ONPREM_AURORA, EXISTING_VPC, MARIADB_CUTOVER, SERVERLESS_EXAMPLE]
 
 # Variants built from an example or the base config (names of the `stacks` cache).
 SERVERLESS = "000-serverless"
@@ -400,9 +402,11 @@ def test_dms_reaches_s3_through_the_gateway_endpoint(stacks: Synthesized, name: 
     config, stack = stacks[name]
     gateway, endpoint = _named(stack, "aws_vpc_endpoint", vpc_endpoint_type="Gateway")
     assert endpoint["service_name"] == f"com.amazonaws.{config.project.region}.s3"
-    route_table = _ref("aws_route_table", _only_name(stack, "aws_route_table"), "id")
+    # The private subnets' table (000 also has the public subnets' table: its source is reached over the internet).
+    (private,) = [name for name in resources(stack, "aws_route_table") if name.startswith("network_private-routes")]
+    route_table = _ref("aws_route_table", private, "id")
     assert endpoint["route_table_ids"] == [route_table]
-    associations = resources(stack, "aws_route_table_association").values()
+    associations = [a for a in resources(stack, "aws_route_table_association").values() if "network_private" in a["subnet_id"]]
     assert len(associations) == 3
     assert {a["route_table_id"] for a in associations} == {route_table}
     _, egress = _named(
