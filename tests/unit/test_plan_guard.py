@@ -259,7 +259,21 @@ def test_recorded_stream_firehose_and_lake_bucket_replacements_are_refused() -> 
     bucket: the bucket's own settings follow it (unguarded), the DMS Kinesis endpoint is only updated."""
     plan = _recorded("lake-replace.json")
     refused = _refused_kinds(plan)
-    assert refused == {"aws_kinesis_stream": "replace", "aws_kinesis_firehose_delivery_stream": "replace", "aws_s3_bucket": "replace"}
+    assert refused == {
+        "aws_kinesis_stream": "replace",
+        "aws_kinesis_firehose_delivery_stream": "replace",
+        "aws_s3_bucket": "replace",
+    }
     message = guard(plan, LIVE).message()
     assert "forced by kinesis_source_configuration.0.kinesis_stream_arn" in message
     assert "records not yet delivered are lost" in message and "the lake bucket holds the migrated data" in message
+
+
+def test_recorded_transit_gateway_route_removal_is_refused_while_live_and_passes_otherwise() -> None:
+    """Recorded against the emulator deployment of example 004 with three source CIDRs, planned with the middle one
+    removed: its route through the transit gateway (and its DMS egress rule) go, nothing else."""
+    plan = _recorded("tgw-route-remove.json")
+    (refusal,) = guard(plan, LIVE).refused
+    assert refusal.address == "aws_route.on-premises_to-172-16-0-0-16_796077A6" and refusal.action == "destroy"
+    assert "traffic to that CIDR (the source, or its replies) is dropped" in str(refusal)
+    assert guard(plan, LiveMigration("completed")).ok

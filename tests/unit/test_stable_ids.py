@@ -134,3 +134,13 @@ def test_recorded_plan_removing_a_middle_cidr_destroys_only_its_rule_and_route()
     assert {address.split(".", 1)[0] for address in changed} == {"aws_vpc_security_group_egress_rule", "aws_vpn_connection_route"}
     assert all(cidr_id("172.16.0.0/16") in address for address in changed) and len(changed) == 2
     assert PlanChanges.of(plan).sentence() == "0 to add, 0 to change, 2 to destroy"
+
+
+def test_recorded_plan_removing_a_middle_cidr_through_the_transit_gateway_destroys_only_its_route_and_rule() -> None:
+    """The same against example 004 (transit gateway) deployed with three source CIDRs."""
+    plan = json.loads((FIXTURES / "tgw-route-remove.json").read_text())
+    changed = {r["address"]: r["change"]["actions"] for r in plan["resource_changes"] if r["change"]["actions"] != ["no-op"]}
+    assert sorted(address.split(".", 1)[0] for address in changed) == ["aws_route", "aws_vpc_security_group_egress_rule"]
+    assert all(actions == ["delete"] and cidr_id("172.16.0.0/16") in address for address, actions in changed.items())
+    kept = [r["address"] for r in plan["resource_changes"] if r["type"] == "aws_route"]
+    assert len(kept) == 3  # the routes of 192.168.0.0/16 and 10.99.0.0/16 stay, untouched

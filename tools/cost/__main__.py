@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    print(f"[cost] synthesizing {config.project.prefix} (about 10 s) ...", file=sys.stderr, flush=True)
+    print(f"[cost] synthesizing {config.project.prefix} in a temporary folder (10-60 s) ...", file=sys.stderr, flush=True)
     try:
         result = estimate(synthesized(config), load_prices())
     except CostError as error:
