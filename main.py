@@ -38,6 +38,8 @@ def main(outdir: str | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    for warning in config.warnings:  # acknowledged hazards (lib/config/hazards.py), said at every synth
+        print(f"warning: {warning}", file=sys.stderr)
     from cdktf import App
 
     from lib.tap_stack import TapStack

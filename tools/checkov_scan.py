@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = PROJECT_ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 SUPPRESSIONS = PROJECT_ROOT / "tools" / "checkov" / "suppressions.toml"
 DEFAULT_STACK = PROJECT_ROOT / "cdktf.out" / "stacks" / "tap-migrate" / "cdk.tf.json"
+# Top-level blocks checkov 3.3's terraform_json parser cannot read (a list of `moved` blocks is a parsing
+# error there, though Terraform accepts it). They move state between addresses and configure nothing,
+# so the scan reads the stack without them.
+UNSCANNED_BLOCKS = ("moved",)
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,22 @@ def scan(stack_file: Path, skips: list[Suppression] | None = None) -> ScanResult
     skips = load_skips() if skips is None else skips
     if not CHECKOV.exists():
         raise FileNotFoundError(f"{CHECKOV} is missing: run ./tap setup (it installs tools/checkov/Pipfile.lock)")
+    stack = json.loads(stack_file.read_text(encoding="utf-8"))
+    if not any(block in stack for block in UNSCANNED_BLOCKS):
+        return _scan(stack_file, stack_file, skips)
+    with tempfile.TemporaryDirectory(prefix="tap-checkov-") as folder:
+        readable = Path(folder) / stack_file.name
+        readable.write_text(json.dumps({k: v for k, v in stack.items() if k not in UNSCANNED_BLOCKS}), encoding="utf-8")
+        return _scan(readable, stack_file, skips)
+
+
+def _scan(readable: Path, stack_file: Path, skips: list[Suppression]) -> ScanResult:
+    """checkov on `readable` (the stack as checkov can parse it); errors name `stack_file`."""
     completed = subprocess.run(
         [
             str(CHECKOV),
             "-f",
-            str(stack_file),
+            str(readable),
             "--framework",
             "terraform_json",
             "--quiet",

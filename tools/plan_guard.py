@@ -2,7 +2,10 @@
 
 A change that replaces a DMS task, replication config, endpoint or replication instance restarts
 replication with a full reload or breaks a running CDC; replacing the Aurora cluster or an instance
-loses the target; replacing the weighted records moves clients. While the cutover is between
+loses the target; replacing the weighted records moves clients; replacing the way to the source (the
+VPN connection and its routes, a route through the transit gateway) or what DMS writes to and reads
+with (the Kinesis stream, Firehose, the lake bucket, the secrets, the KMS key) cuts the replication
+off (`PROTECTED`, each with why). While the cutover is between
 `reads_shifting` and `completed` (or paused from there), or while a replication runs, `./tap up`
 and `./tap plan` refuse such a plan and name each resource and the attributes that force it.
 
@@ -20,18 +23,30 @@ from typing import Any
 
 from lib.constants import Output
 
-PROTECTED_TYPES = frozenset(
-    {
-        "aws_dms_replication_task",
-        "aws_dms_replication_config",
-        "aws_dms_endpoint",
-        "aws_dms_s3_endpoint",
-        "aws_dms_replication_instance",
-        "aws_rds_cluster",
-        "aws_rds_cluster_instance",
-        "aws_route53_record",
-    }
-)
+# Each resource type whose replacement or destruction cuts a live migration off, and how.
+PROTECTED: dict[str, str] = {
+    "aws_dms_replication_task": "the task restarts with a full reload (or breaks a running CDC)",
+    "aws_dms_replication_config": "the replication restarts with a full reload",
+    "aws_dms_endpoint": "the task loses its source or target",
+    "aws_dms_s3_endpoint": "the task loses its lake target",
+    "aws_dms_replication_instance": "every task on it stops",
+    "aws_rds_cluster": "the target database is lost",
+    "aws_rds_cluster_instance": "a writer or reader goes away under the clients",
+    "aws_route53_record": "clients are moved",
+    "aws_vpn_connection": "new tunnels with new pre-shared keys: the on-premises device must be reconfigured before "
+    "DMS reaches the source again",
+    "aws_vpn_connection_route": "DMS loses its route to that on-premises CIDR until the route is back",
+    "aws_customer_gateway": "the VPN connection that uses it is replaced (new tunnels and keys)",
+    "aws_vpn_gateway": "the VPN connection that uses it is replaced (new tunnels and keys)",
+    "aws_route": "traffic to that CIDR (the source, or its replies) is dropped until the route is back",
+    "aws_ec2_transit_gateway_vpc_attachment": "every route through the transit gateway is cut until it is attached again",
+    "aws_kinesis_stream": "the stream's records not yet delivered are lost and DMS writes to a new, empty stream",
+    "aws_kinesis_firehose_delivery_stream": "records buffered in Firehose are lost and delivery stops meanwhile",
+    "aws_s3_bucket": "the lake bucket holds the migrated data; a new bucket starts empty",
+    "aws_secretsmanager_secret": "the new secret is empty: DMS and the operator lose the credentials",
+    "aws_kms_key": "the old key is scheduled for deletion: data encrypted with it becomes unreadable",
+}
+PROTECTED_TYPES = frozenset(PROTECTED)
 # The cutover phases in which clients depend on both databases and the records.
 LIVE_PHASES = frozenset({"reads_shifting", "write_fence", "writer_flipped"})
 RUNNING_STATUSES = frozenset({"running", "starting", "resuming"})
@@ -78,7 +93,8 @@ class Refusal:
 
     def __str__(self) -> str:
         forced = f", forced by {', '.join(self.attributes)}" if self.attributes else ""
-        return f"{self.address}: {self.action}{forced}"
+        why = PROTECTED.get(self.address.split(".", 1)[0])
+        return f"{self.address}: {self.action}{forced}" + (f" ({why})" if why else "")
 
 
 @dataclass

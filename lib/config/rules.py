@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lib import defaults
+from lib.config import hazards
 from lib.config.rule_context import HERE, Context, FileReadError, Found, network_or_none, register
 from lib.config.schema import (
     AppConfig,
@@ -754,6 +755,10 @@ def check_app(app: AppConfig, found: Found, context: Context | None) -> None:
     _observability_against_dms(app, found)
     _lake_prefixes(app, found)
     _derived_names(app, found)
+    errors, warnings = hazards.judge(app)
+    for where, text in errors:
+        found.add(where, text)
+    app._warnings = tuple(warnings)
 
 
 def _check_connection(network: Network, found: Found) -> None:
@@ -820,19 +825,15 @@ def _network_against_sources(app: AppConfig, found: Found) -> None:
     _routes_to_on_premises(app, found)
     _endpoints_in_existing_vpc(app, found)
     for subnet, zone in network.subnets.items():
-        found.check(
-            zone.startswith(region) and len(zone) > len(region),
-            f"network.subnets.{subnet}",
-            f"{zone!r} is not a zone of region {region!r}; give the subnet's zone, e.g. '{region}a'",
-        )
+        problem = hazards.zone_problem(zone, region)
+        if problem is not None:
+            found.add(f"network.subnets.{subnet}", f"{problem}; give the subnet's own zone")
     if network.is_existing:
         return
     for zone in network.availability_zones:
-        found.check(
-            zone.startswith(region) and len(zone) > len(region),
-            "network.availability_zones",
-            f"{zone!r} is not a zone of region {region!r}; use names such as '{region}a', or leave the list empty",
-        )
+        problem = hazards.zone_problem(zone, region)
+        if problem is not None:
+            found.add("network.availability_zones", f"{problem}, or leave the list empty (the account's first three)")
     vpc = network_or_none(network.vpc_cidr)
     if not isinstance(vpc, ipaddress.IPv4Network):
         return

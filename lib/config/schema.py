@@ -621,6 +621,18 @@ class AppConfig(_Section):
     cutover_table: Cutover = Field(default_factory=Cutover, alias="cutover", description="the DNS cutover")
     observability: Observability = Field(default_factory=Observability, description="alarms and the alert topic")
     backup: Backup = Field(default_factory=Backup, description="AWS Backup of the Aurora cluster")
+    acknowledge: dict[str, str] = Field(
+        default_factory=dict,
+        description="dangerous-but-valid settings you mean, each hazard code with your reason: `public-cidr`, "
+        "`below-profile-floor` (see Acknowledged hazards); printed as warnings at every synth",
+    )
+    # The acknowledged hazards' warnings (lib/config/hazards.py), set by rules.check_app.
+    _warnings: tuple[str, ...] = PrivateAttr(())
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Acknowledged hazards, said at every synth."""
+        return self._warnings
 
     @model_validator(mode="before")
     @classmethod
@@ -799,6 +811,8 @@ def readme_table() -> str:
                         f"| `targets.<key>.{field_name}` | {_type(target_field)} | {_default(target_field)} ({kind}) | "
                         f"{target_field.description or ''} |"
                     )
+        elif section == "acknowledge":
+            lines.append(f"| `acknowledge.<code>` | string | none | {field.description or ''} |")
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             lines += _rows(section, annotation)
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from constructs import Construct
 from lib.config import NetworkConfig, SourceConfig
 from lib.constructs.context import StackContext
 from lib.constructs.policy_documents import RoleIds, service_role, statement
+from lib.constructs.stable_ids import cidr_id, moved_from_index
 
 HTTPS_PORT = 443
 # DMS fetches endpoint secrets (and KMS data keys) through these; no subnet has a NAT.
@@ -155,10 +156,11 @@ class Network(Construct):
             self._dms_reaches(self.aurora_security_group, "aurora", aurora_port, "DMS writes to Aurora")
             self._applications_reach(self.aurora_security_group, network, aurora_port)
         for source in sources:
-            for index, cidr in enumerate(source.cidr_blocks):
-                VpcSecurityGroupEgressRule(
+            # Keyed by the CIDR (stable_ids.py): removing one block leaves the others' rules alone.
+            for index, cidr in enumerate(dict.fromkeys(source.cidr_blocks)):
+                rule = VpcSecurityGroupEgressRule(
                     self,
-                    f"dms-to-{source.key}-{index}",
+                    f"dms-to-{source.key}-{cidr_id(cidr)}",
                     security_group_id=self.dms_security_group.id,
                     cidr_ipv4=cidr,
                     ip_protocol="tcp",
@@ -166,6 +168,7 @@ class Network(Construct):
                     to_port=source.port,
                     description=f"DMS reads the on-premises source {source.key}",
                 )
+                moved_from_index(rule, f"dms-to-{source.key}-{index}")
         if self.endpoint_security_group is not None:
             self._dms_reaches(
                 self.endpoint_security_group,
@@ -189,10 +192,10 @@ class Network(Construct):
 
     def _applications_reach(self, aurora: SecurityGroup, network: NetworkConfig, port: int) -> None:
         """After the cutover the applications connect to Aurora: its port, from their networks and groups only."""
-        for index, cidr in enumerate(network.application_cidrs):
-            VpcSecurityGroupIngressRule(
+        for index, cidr in enumerate(dict.fromkeys(network.application_cidrs)):
+            rule = VpcSecurityGroupIngressRule(
                 self,
-                f"aurora-from-apps-{index}",
+                f"aurora-from-apps-{cidr_id(cidr)}",
                 security_group_id=aurora.id,
                 cidr_ipv4=cidr,
                 ip_protocol="tcp",
@@ -200,10 +203,11 @@ class Network(Construct):
                 to_port=port,
                 description=f"applications in {cidr} connect to Aurora",
             )
-        for index, group in enumerate(network.application_security_group_ids):
-            VpcSecurityGroupIngressRule(
+            moved_from_index(rule, f"aurora-from-apps-{index}")
+        for index, group in enumerate(dict.fromkeys(network.application_security_group_ids)):
+            rule = VpcSecurityGroupIngressRule(
                 self,
-                f"aurora-from-app-group-{index}",
+                f"aurora-from-app-group-{group}",
                 security_group_id=aurora.id,
                 referenced_security_group_id=group,
                 ip_protocol="tcp",
@@ -211,6 +215,7 @@ class Network(Construct):
                 to_port=port,
                 description=f"applications in {group} connect to Aurora",
             )
+            moved_from_index(rule, f"aurora-from-app-group-{index}")
 
     def _endpoints(self, context: StackContext, *, needs_s3_endpoint: bool, needs_kinesis_endpoint: bool) -> None:
         prefix, region = context.prefix, context.region

@@ -22,6 +22,7 @@ from constructs import Construct
 from lib.config import NetworkConfig
 from lib.config.schema import Vpn as VpnConfig
 from lib.constructs.context import StackContext
+from lib.constructs.stable_ids import cidr_id, moved_from_index
 
 
 class OnPremisesConnectivity(Construct):
@@ -77,17 +78,21 @@ class OnPremisesConnectivity(Construct):
             subnet_ids=list(subnet_ids),
             tags={"Name": f"{prefix}-migration"},
         )
+        # Keyed by the CIDR (stable_ids.py): removing one block destroys its route only.
         self.routes = [
-            Route(
-                self,
+            moved_from_index(
+                Route(
+                    self,
+                    f"to-{cidr_id(cidr)}",
+                    route_table_id=route_table_id,
+                    destination_cidr_block=cidr,
+                    transit_gateway_id=transit_gateway_id,
+                    # The transit gateway drops traffic from a VPC it has no attachment for yet.
+                    depends_on=[attachment],
+                ),
                 f"to-{index}",
-                route_table_id=route_table_id,
-                destination_cidr_block=cidr,
-                transit_gateway_id=transit_gateway_id,
-                # The transit gateway drops traffic from a VPC it has no attachment for yet.
-                depends_on=[attachment],
             )
-            for index, cidr in enumerate(cidrs)
+            for index, cidr in enumerate(dict.fromkeys(cidrs))
         ]
         return attachment
 
@@ -114,8 +119,11 @@ class OnPremisesConnectivity(Construct):
             tags={"Name": f"{prefix}-onprem"},
         )
         if vpn.static_routes_only:
-            for index, cidr in enumerate(cidrs):
-                VpnConnectionRoute(self, f"vpn-route-{index}", vpn_connection_id=connection.id, destination_cidr_block=cidr)
+            for index, cidr in enumerate(dict.fromkeys(cidrs)):
+                route = VpnConnectionRoute(
+                    self, f"vpn-route-{cidr_id(cidr)}", vpn_connection_id=connection.id, destination_cidr_block=cidr
+                )
+                moved_from_index(route, f"vpn-route-{index}")
         # Propagation puts the connection's routes (static or learned by BGP) into the private route table.
         VpnGatewayRoutePropagation(self, "vpn-propagation", vpn_gateway_id=gateway.id, route_table_id=route_table_id)
         return connection

@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from lib.constructs.context import StackContext
+from lib.constructs.stable_ids import cidr_id, moved_from_index
 
 DNS_PORT = 53
 
@@ -42,11 +43,12 @@ class ResolverInbound(Construct):
             vpc_id=vpc_id,
             tags={"Name": name},
         )
-        for index, cidr in enumerate(allowed_cidrs):
+        # Keyed by the CIDR (stable_ids.py): removing one DNS server's block leaves the others' rules alone.
+        for index, cidr in enumerate(dict.fromkeys(allowed_cidrs)):
             for protocol in ("udp", "tcp"):
-                VpcSecurityGroupIngressRule(
+                rule = VpcSecurityGroupIngressRule(
                     self,
-                    f"dns-{protocol}-{index}",
+                    f"dns-{protocol}-{cidr_id(cidr)}",
                     security_group_id=self.security_group.id,
                     cidr_ipv4=cidr,
                     ip_protocol=protocol,
@@ -54,6 +56,7 @@ class ResolverInbound(Construct):
                     to_port=DNS_PORT,
                     description=f"DNS queries ({protocol.upper()}) from {cidr}",
                 )
+                moved_from_index(rule, f"dns-{protocol}-{index}")
         # `protocols` and `resolver_endpoint_type` keep their AWS defaults (Do53, IPV4): left unset on purpose.
         self.endpoint = Route53ResolverEndpoint(
             self,

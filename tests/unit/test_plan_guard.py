@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from lib.constants import Output
-from tools.plan_guard import LiveMigration, Refusal, guard, protected_changes, read_live
+from tools.plan_guard import PROTECTED, LiveMigration, PlanChanges, Refusal, guard, protected_changes, read_live
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 LIVE = LiveMigration("reads_shifting", None, ("main",))
@@ -192,3 +192,88 @@ def test_the_guard_says_why_it_lets_a_plan_through() -> None:
     assert "nothing is live" in guard(PLAN, LiveMigration(), set()).reason()
     allowed = guard(PLAN, LIVE, {r.address for r in protected_changes(PLAN)})
     assert allowed.ok and allowed.reason().startswith("the operator allowed aws_dms_replication_task.dms_task_main_1")
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    plan: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return plan
+
+
+def _refused_kinds(plan: dict[str, Any]) -> dict[str, str]:
+    """resource type -> action, for each refusal of a live migration's guard."""
+    return {refusal.address.split(".", 1)[0]: refusal.action for refusal in guard(plan, LIVE).refused}
+
+
+def test_recorded_vpn_key_and_secret_replacements_are_refused_each_with_why() -> None:
+    """Recorded against the emulator deployment of the default config: `[network.vpn] static_routes_only` turned off
+    (the connection is replaced, so the tunnels get new pre-shared keys, and its static route goes), plus
+    `-replace` of the KMS key and the source secret."""
+    plan = _recorded("vpn-kms-secret-replace.json")
+    refused = _refused_kinds(plan)
+    assert refused["aws_vpn_connection"] == "replace"
+    assert refused["aws_vpn_connection_route"] == "destroy"
+    assert refused["aws_kms_key"] == "replace" and refused["aws_secretsmanager_secret"] == "replace"
+    message = guard(plan, LIVE).message()
+    assert "forced by static_routes_only (new tunnels with new pre-shared keys" in message
+    assert "(the new secret is empty" in message and "data encrypted with it becomes unreadable" in message
+    # Secrets only updated in place (a new KMS key id) are not refused.
+    secrets = [r for r in guard(plan, LIVE).refused if r.address.startswith("aws_secretsmanager_secret.")]
+    assert [r.address for r in secrets] == ["aws_secretsmanager_secret.secrets_source-secret-onprem_A6E78658"]
+
+
+def test_recorded_customer_gateway_replacement_is_refused_and_the_connection_updated_in_place_is_not() -> None:
+    """A new VPN device address: the customer gateway is replaced (the tunnels go down until the device is set up)."""
+    plan = _recorded("customer-gateway-replace.json")
+    assert _refused_kinds(plan) == {"aws_customer_gateway": "replace"}
+    assert guard(plan, LiveMigration()).ok
+
+
+def test_recorded_move_to_cidr_keys_replaces_nothing() -> None:
+    """The first plan of a stack deployed with index-keyed rules and routes, after they became CIDR-keyed: the
+    `moved` blocks move five resources in the state; nothing is added, changed or destroyed."""
+    plan = _recorded("moved-keys.json")
+    moved = [r for r in plan["resource_changes"] if "previous_address" in r]
+    assert len(moved) == 5 and all(r["change"]["actions"] == ["no-op"] for r in moved)
+    assert all(r["previous_address"].split("_")[-2].endswith("-0") for r in moved)
+    assert PlanChanges.of(plan).none and guard(plan, LIVE).ok
+
+
+def test_the_guard_covers_the_way_to_the_source_and_what_dms_reads_and_writes_with() -> None:
+    """Issue 28: the VPN connection and its routes, transit gateway routes, the Kinesis stream, Firehose, the lake
+    bucket, the secrets and the KMS key — each said why in the refusal."""
+    wanted = {
+        "aws_vpn_connection",
+        "aws_vpn_connection_route",
+        "aws_route",
+        "aws_kinesis_stream",
+        "aws_kinesis_firehose_delivery_stream",
+        "aws_s3_bucket",
+        "aws_secretsmanager_secret",
+        "aws_kms_key",
+    }
+    assert wanted <= set(PROTECTED) and all(PROTECTED[kind].strip() for kind in PROTECTED)
+
+
+def test_recorded_stream_firehose_and_lake_bucket_replacements_are_refused() -> None:
+    """Recorded against the emulator deployment of example 003 with `-replace` of the stream, Firehose and the
+    bucket: the bucket's own settings follow it (unguarded), the DMS Kinesis endpoint is only updated."""
+    plan = _recorded("lake-replace.json")
+    refused = _refused_kinds(plan)
+    assert refused == {
+        "aws_kinesis_stream": "replace",
+        "aws_kinesis_firehose_delivery_stream": "replace",
+        "aws_s3_bucket": "replace",
+    }
+    message = guard(plan, LIVE).message()
+    assert "forced by kinesis_source_configuration.0.kinesis_stream_arn" in message
+    assert "records not yet delivered are lost" in message and "the lake bucket holds the migrated data" in message
+
+
+def test_recorded_transit_gateway_route_removal_is_refused_while_live_and_passes_otherwise() -> None:
+    """Recorded against the emulator deployment of example 004 with three source CIDRs, planned with the middle one
+    removed: its route through the transit gateway (and its DMS egress rule) go, nothing else."""
+    plan = _recorded("tgw-route-remove.json")
+    (refusal,) = guard(plan, LIVE).refused
+    assert refusal.address == "aws_route.on-premises_to-172-16-0-0-16_796077A6" and refusal.action == "destroy"
+    assert "traffic to that CIDR (the source, or its replies) is dropped" in str(refusal)
+    assert guard(plan, LiveMigration("completed")).ok
