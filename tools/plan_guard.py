@@ -45,6 +45,10 @@ PROTECTED: dict[str, str] = {
     "aws_s3_bucket": "the lake bucket holds the migrated data; a new bucket starts empty",
     "aws_secretsmanager_secret": "the new secret is empty: DMS and the operator lose the credentials",
     "aws_kms_key": "the old key is scheduled for deletion: data encrypted with it becomes unreadable",
+    # network.source_access = "internet": the source's firewall admits the NAT gateways' public addresses only.
+    "aws_nat_gateway": "DMS loses its way to the internet-reachable source until a new NAT gateway is up",
+    "aws_eip": "the NAT gateway's public address changes: the source's firewall refuses DMS until it admits the new one",
+    "aws_internet_gateway": "the NAT gateways lose the internet: DMS cannot reach the internet-reachable source",
 }
 PROTECTED_TYPES = frozenset(PROTECTED)
 # The cutover phases in which clients depend on both databases and the records.

@@ -277,3 +277,19 @@ def test_recorded_transit_gateway_route_removal_is_refused_while_live_and_passes
     assert refusal.address == "aws_route.on-premises_to-172-16-0-0-16_796077A6" and refusal.action == "destroy"
     assert "traffic to that CIDR (the source, or its replies) is dropped" in str(refusal)
     assert guard(plan, LiveMigration("completed")).ok
+
+
+def test_the_way_out_to_an_internet_reachable_source_is_guarded() -> None:
+    """network.source_access = "internet": replacing the NAT gateway, its Elastic IP (the address the source's
+    firewall admits) or the internet gateway cuts DMS off from the source."""
+    plan = {
+        "resource_changes": [
+            change("aws_nat_gateway.internet-egress_nat-a_1", ["delete", "create"]),
+            change("aws_eip.internet-egress_nat-ip-a_2", ["delete", "create"]),
+            change("aws_internet_gateway.internet-egress_igw_3", ["delete"]),
+        ]
+    }
+    refused = _refused_kinds(plan)
+    assert refused == {"aws_nat_gateway": "replace", "aws_eip": "replace", "aws_internet_gateway": "destroy"}
+    assert "the source's firewall refuses DMS" in guard(plan, LIVE).message()
+    assert guard(plan, LiveMigration("completed")).ok
