@@ -147,8 +147,10 @@ def test_readers_through_a_pool_of_dns_clients_read_where_each_client_points(
     names: NameTable[Cluster] = NameTable({SOURCE_HOST: pair.source, AURORA_WRITER: pair.target, AURORA_READER: pair.target})
     pool = ClientPool(route53, zone, f"reader.{ZONE}", 20, seed=5)
     timeline = Timeline()
-    config = WorkloadConfig(rate=1.0, writers=1, readers=1, read_rate=40.0, customers=pair.counts["customers"],
-                            ledger_seed_rows=pair.counts["ledger"])  # fmt: skip
+    counts = pair.counts
+    config = WorkloadConfig(
+        rate=1.0, writers=1, readers=1, read_rate=40.0, customers=counts["customers"], ledger_seed_rows=counts["ledger"]
+    )
     writer = WeightedResolver(route53, zone, f"writer.{ZONE}", rng=random.Random(1))  # noqa: S311
     with Workload(config, names, lambda _: writer, lambda _: pool, timeline) as workload:
         time.sleep(2.0)

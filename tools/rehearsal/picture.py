@@ -221,9 +221,9 @@ def _zoom(axis: Axes, groups: Sequence[Sequence[NumberedEvent]]) -> None:
     axis.set_xlim(first - margin, last + margin)
     axis.set_ylim(0, len(busiest) + 1)
     axis.set_yticks([])
-    for row, event in enumerate(busiest, start=1):
+    circle = {"boxstyle": "circle,pad=0.15", "facecolor": "white", "edgecolor": "grey"}
+    for row, event in enumerate(busiest, start=1):  # one row each, so numbers a fraction of a second apart stay apart
         axis.axvline(event.t, color="grey", linestyle="--", linewidth=0.7)
-        circle = {"boxstyle": "circle,pad=0.15", "facecolor": "white", "edgecolor": "grey"}
         axis.annotate(
             str(event.number), (event.t, row), ha="center", va="center", fontsize="small", fontweight="bold", bbox=circle
         )
@@ -239,8 +239,8 @@ def _event_list(axis: Axes, lines: Sequence[str]) -> None:
     for column in range(EVENT_LIST_COLUMNS):
         chunk = lines[column * per_column : (column + 1) * per_column]
         if chunk:
-            axis.text(column / EVENT_LIST_COLUMNS, 0.84, "\n".join(chunk), family="monospace", fontsize="small", va="top",
-                      gid="event-list")  # fmt: skip
+            text = "\n".join(chunk)
+            axis.text(column / EVENT_LIST_COLUMNS, 0.84, text, family="monospace", fontsize="small", va="top", gid="event-list")
 
 
 def draw(
@@ -257,8 +257,9 @@ def draw(
     figure = Figure(figsize=(14, 11.5 + list_height), layout="constrained")
     grid = figure.add_gridspec(5, 2, width_ratios=(4.2, 1.4), height_ratios=(3, 2, 2.2, 2.2, list_height))
     writes = figure.add_subplot(grid[0, 0])
-    panels = {"writes": writes, **{name: figure.add_subplot(grid[row, 0], sharex=writes)
-                                   for row, name in enumerate(("errors", "lag", "weights"), start=1)}}  # fmt: skip
+    panels = {"writes": writes}
+    for row, name in enumerate(("errors", "lag", "weights"), start=1):
+        panels[name] = figure.add_subplot(grid[row, 0], sharex=writes)
     _writes_panel(panels["writes"], rows, xs, databases)
     _errors_panel(panels["errors"], rows, xs, databases)
     _lag_panel(panels["lag"], timeline, rows, thresholds or {})
