@@ -164,7 +164,7 @@ def test_readers_through_a_pool_of_dns_clients_read_where_each_client_points(
     assert reads["source"] > 10 and reads["target"] > 10, reads
     assert 0.2 < reads["target"] / (reads["source"] + reads["target"]) < 0.8
     assert readers_on_target == (1,)  # one connection per cluster, kept, not one per read
-    assert pool.lookups == 20  # each client asked Route 53 once: its answer is cached for the TTL
+    assert pool.lookups == 20  # each client resolved once: its answer is cached for the TTL
     assert workload.counts()["read_errors"] == {}
 
 

@@ -1,4 +1,5 @@
-"""The rehearsal's DNS clients (no servers): each caches for the record's TTL, together they follow the weights."""
+"""The rehearsal's DNS clients (no servers): each caches for the record's TTL, together they follow the weights,
+and they share one read of the weighted set per second."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tools.rehearsal.resolver import ClientPool, WeightedResolver
+from tools.rehearsal.resolver import ClientPool, SharedRecordSet, WeightedResolver
 
 ZONE, NAME = "Z1", "reader.db.example"
 SOURCE, AURORA = "onprem.example", "aurora.cluster-ro-x.example"
@@ -54,6 +55,7 @@ def test_each_client_asks_route53_once_per_ttl_and_the_first_answers_expire_spre
     for _ in range(20 * 5):  # five rounds at one moment: every client asked once, then answers from its cache
         assert pool.resolve().target == SOURCE
     assert [client.lookups for client in pool.clients] == [1] * 20
+    assert route53.questions == 1  # the clients asking in the same second share one read of the weighted set
     # Client k's first answer counts as k/20 of a TTL old: it expires at (1 - k/20) * TTL.
     now[0] += TTL / 2 + 0.01
     for _ in range(20):
@@ -64,7 +66,19 @@ def test_each_client_asks_route53_once_per_ttl_and_the_first_answers_expire_spre
     for _ in range(20):
         pool.resolve()
     assert pool.clients[19].lookups == 2
-    assert pool.lookups == route53.questions
+    assert route53.questions == pool.record_set.questions == 3  # one read per moment some cache expired
+
+
+def test_the_pool_reads_the_weights_at_most_once_a_second_and_sees_a_change_within_it() -> None:
+    route53, now = FakeRoute53(), [0.0]
+    shared = SharedRecordSet(route53, ZONE, NAME, max_age_s=1.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert {record.weight for record in shared() if record.set_identifier == "aurora"} == {0}
+    route53.aurora_weight = 100
+    now[0] = 0.99
+    assert [record.weight for record in shared() if record.set_identifier == "aurora"] == [0]  # the same read
+    now[0] = 1.0
+    assert [record.weight for record in shared() if record.set_identifier == "aurora"] == [100]
+    assert route53.questions == shared.questions == 2
 
 
 def test_one_client_keeps_its_answer_for_the_ttl_whatever_the_weights_do() -> None:

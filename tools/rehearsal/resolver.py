@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_route53.client import Route53Client
 
 T = TypeVar("T")
+RECORD_SET_MAX_AGE_SECONDS = 1.0  # a pool's clients share one read of the weighted set for this long
 
 
 class ResolveError(RuntimeError):
@@ -105,18 +106,19 @@ class WeightedResolver:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         first_answer_age: float = 0.0,
+        fetch: Callable[[], list[WeightedRecord]] | None = None,
     ) -> None:
-        """`first_answer_age`: the share of a TTL (0 <= a < 1) the first answer is treated as already cached for."""
+        """`first_answer_age`: the share of a TTL (0 <= a < 1) the first answer is treated as already cached for;
+        `fetch`: where the weighted set comes from (default: ListResourceRecordSets at every cache miss)."""
         if not 0.0 <= first_answer_age < 1.0:
             raise ValueError(f"first_answer_age must be in [0, 1), got {first_answer_age}")
         self._first_answer_age = first_answer_age
-        self._client = client
-        self._zone = zone_id
+        self._fetch = fetch or (lambda: read_weighted(client, zone_id, name))
         self.name = name
         self._rng = rng or random.Random()  # noqa: S311  (picking a record by weight, not cryptography)
         self._clock = clock
         self._cached: Answer | None = None
-        self.lookups = 0  # how often Route 53 was asked (cache misses)
+        self.lookups = 0  # how often the cache missed (and the weighted set was fetched)
         self._lock = threading.Lock()
 
     def resolve(self) -> Answer:
@@ -125,7 +127,7 @@ class WeightedResolver:
             cached = self._cached
             if cached is not None and now < cached.expires_at:
                 return Answer(cached.name, cached.record, cached.resolved_at, from_cache=True)
-            record = pick(read_weighted(self._client, self._zone, self.name), self._rng)
+            record = pick(self._fetch(), self._rng)
             # A client that started earlier asked earlier: its first answer expires sooner than a whole TTL from now.
             resolved_at = now - (self._first_answer_age * record.ttl if self.lookups == 0 else 0.0)
             self.lookups += 1
@@ -139,11 +141,38 @@ class Resolver(Protocol):
     def resolve(self) -> Answer: ...
 
 
+class SharedRecordSet:
+    """The weighted set of one name, read from Route 53 at most once per `max_age_s` for every client of a pool.
+
+    Route 53 holds one set of weights; each client still picks its own record from it. Twenty clients whose
+    caches expire every few seconds (CUTOVER_TTL) would otherwise ask the emulator several times a second,
+    load that a busy machine pays in replication lag; the weights they see are at most `max_age_s` old.
+    """
+
+    def __init__(self, client: Route53Client, zone_id: str, name: str, *, max_age_s: float, clock: Callable[[], float]) -> None:
+        self._client, self._zone, self._name = client, zone_id, name
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._records: list[WeightedRecord] | None = None
+        self._read_at = 0.0
+        self.questions = 0  # how often Route 53 was asked
+        self._lock = threading.Lock()
+
+    def __call__(self) -> list[WeightedRecord]:
+        with self._lock:
+            now = self._clock()
+            if self._records is None or now - self._read_at >= self._max_age_s:
+                self._records, self._read_at = read_weighted(self._client, self._zone, self._name), now
+                self.questions += 1
+            return self._records
+
+
 class ClientPool:
     """`size` DNS clients of one name, each with its own cache, asked in turn (round robin).
 
     Client k's first answer counts as k/size of a TTL old, so the clients' caches expire spread over
-    a TTL and the share of answers naming a target follows the weights as they move.
+    a TTL and the share of answers naming a target follows the weights as they move. The clients share
+    one read of the weighted set per `record_set_max_age_s` (SharedRecordSet); each picks its own record.
     """
 
     def __init__(
@@ -155,10 +184,12 @@ class ClientPool:
         *,
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        record_set_max_age_s: float = RECORD_SET_MAX_AGE_SECONDS,
     ) -> None:
         if size < 1:
             raise ValueError(f"a client pool needs at least one client, got {size}")
         self.name = name
+        self.record_set = SharedRecordSet(client, zone_id, name, max_age_s=record_set_max_age_s, clock=clock)
         self.clients = [
             WeightedResolver(
                 client,
@@ -167,6 +198,7 @@ class ClientPool:
                 rng=random.Random(seed * 1000 + k),  # noqa: S311  (picking a record by weight, not cryptography)
                 clock=clock,
                 first_answer_age=k / size,
+                fetch=self.record_set,
             )
             for k in range(size)
         ]
@@ -181,7 +213,7 @@ class ClientPool:
 
     @property
     def lookups(self) -> int:
-        """How often Route 53 was asked, all clients together."""
+        """How often a client's cache missed, all clients together (Route 53 itself: `record_set.questions`)."""
         return sum(client.lookups for client in self.clients)
 
 
