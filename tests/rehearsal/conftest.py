@@ -11,6 +11,7 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -144,11 +145,13 @@ def run_rehearsal(*arguments: str) -> dict[str, Any]:
     """`python -m tools.rehearsal ... --json` against the deployed emulator stack, as an operator runs it.
 
     Skips when no stack is deployed to a running emulator; fails with the tail of stderr on a non-zero exit.
+    The run's folder is a temporary one: its report.json must be the report printed, its timeline.png a PNG.
     """
     import json
     import os
     import subprocess
     import sys
+    import tempfile
 
     from lib.config import PROJECT_ROOT
     from tools import emulator
@@ -156,15 +159,21 @@ def run_rehearsal(*arguments: str) -> dict[str, Any]:
 
     if not reusable(emulator.endpoint(), read_outputs()):
         pytest.skip("needs the stack deployed to a running emulator (python -m tools.deploy up with TAP_TARGET=emulator)")
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.rehearsal", *arguments, "--json"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'lambda' / 'cutover'}"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report: dict[str, Any] = json.loads(done.stdout)
+    with tempfile.TemporaryDirectory(prefix="rehearsal-") as folder:
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.rehearsal", *arguments, "--json", "--out", folder],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'lambda' / 'cutover'}"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        report: dict[str, Any] = json.loads(done.stdout)
+        written = Path(folder)
+        assert json.loads((written / "report.json").read_text()) == report
+        assert report["png"] == str(written / "timeline.png")
+        assert (written / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"report: {written / 'report.json'}; timeline: {written / 'timeline.png'}" in done.stderr
     return report

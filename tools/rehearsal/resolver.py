@@ -1,11 +1,17 @@
 """How the rehearsal's application finds its database: weighted Route 53 records, cached for their TTL.
 
-A caching stub resolver per application thread: it asks Route 53 (ListResourceRecordSets on the
-emulator stands in for a DNS query) only when its cached answer has expired, picks one record of
-the weighted set with probability weight / sum of weights (all weights 0: every record equally, as
-Route 53 does), and keeps that answer for the record's TTL. A CNAME target is then mapped to a
-cluster through the rehearsal's name table, since the Route 53 names point at hosts that do not exist
-on this machine.
+A caching stub resolver is one DNS client: it asks Route 53 (ListResourceRecordSets on the emulator
+stands in for a DNS query) only when its cached answer has expired, picks one record of the weighted
+set with probability weight / sum of weights (all weights 0: every record equally, as Route 53 does),
+and keeps that answer for the record's TTL. A CNAME target is then mapped to a cluster through the
+rehearsal's name table, since the Route 53 names point at hosts that do not exist on this machine.
+
+One client sees a weight change only when its cache expires, and then moves all at once. An
+application has many clients (hosts, processes) whose caches expire at different moments; a
+ClientPool plays them: N clients, client k's first answer treated as k/N of a TTL old (the steady
+state of clients that started at different times), each picking with its own random source. Asked
+in turn, their answers follow the weights step by step: the share of answers naming a target moves
+towards its weight as the clients' caches expire one after another over a TTL.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from mypy_boto3_route53.client import Route53Client
 
 T = TypeVar("T")
+RECORD_SET_MAX_AGE_SECONDS = 1.0  # a pool's clients share one read of the weighted set for this long
 
 
 class ResolveError(RuntimeError):
@@ -98,14 +105,20 @@ class WeightedResolver:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        first_answer_age: float = 0.0,
+        fetch: Callable[[], list[WeightedRecord]] | None = None,
     ) -> None:
-        self._client = client
-        self._zone = zone_id
+        """`first_answer_age`: the share of a TTL (0 <= a < 1) the first answer is treated as already cached for;
+        `fetch`: where the weighted set comes from (default: ListResourceRecordSets at every cache miss)."""
+        if not 0.0 <= first_answer_age < 1.0:
+            raise ValueError(f"first_answer_age must be in [0, 1), got {first_answer_age}")
+        self._first_answer_age = first_answer_age
+        self._fetch = fetch or (lambda: read_weighted(client, zone_id, name))
         self.name = name
         self._rng = rng or random.Random()  # noqa: S311  (picking a record by weight, not cryptography)
         self._clock = clock
         self._cached: Answer | None = None
-        self.lookups = 0  # how often Route 53 was asked (cache misses)
+        self.lookups = 0  # how often the cache missed (and the weighted set was fetched)
         self._lock = threading.Lock()
 
     def resolve(self) -> Answer:
@@ -114,10 +127,94 @@ class WeightedResolver:
             cached = self._cached
             if cached is not None and now < cached.expires_at:
                 return Answer(cached.name, cached.record, cached.resolved_at, from_cache=True)
+            record = pick(self._fetch(), self._rng)
+            # A client that started earlier asked earlier: its first answer expires sooner than a whole TTL from now.
+            resolved_at = now - (self._first_answer_age * record.ttl if self.lookups == 0 else 0.0)
             self.lookups += 1
-            record = pick(read_weighted(self._client, self._zone, self.name), self._rng)
-            self._cached = Answer(self.name, record, now, from_cache=False)
+            self._cached = Answer(self.name, record, resolved_at, from_cache=False)
             return self._cached
+
+
+class Resolver(Protocol):
+    """What the workload asks before each operation: one client's resolver, or a pool of clients."""
+
+    def resolve(self) -> Answer: ...
+
+
+class SharedRecordSet:
+    """The weighted set of one name, read from Route 53 at most once per `max_age_s` for every client of a pool.
+
+    Route 53 holds one set of weights; each client still picks its own record from it. Twenty clients whose
+    caches expire every few seconds (CUTOVER_TTL) would otherwise ask the emulator several times a second,
+    load that a busy machine pays in replication lag; the weights they see are at most `max_age_s` old.
+    """
+
+    def __init__(self, client: Route53Client, zone_id: str, name: str, *, max_age_s: float, clock: Callable[[], float]) -> None:
+        self._client, self._zone, self._name = client, zone_id, name
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._records: list[WeightedRecord] | None = None
+        self._read_at = 0.0
+        self.questions = 0  # how often Route 53 was asked
+        self._lock = threading.Lock()
+
+    def __call__(self) -> list[WeightedRecord]:
+        with self._lock:
+            now = self._clock()
+            if self._records is None or now - self._read_at >= self._max_age_s:
+                self._records, self._read_at = read_weighted(self._client, self._zone, self._name), now
+                self.questions += 1
+            return self._records
+
+
+class ClientPool:
+    """`size` DNS clients of one name, each with its own cache, asked in turn (round robin).
+
+    Client k's first answer counts as k/size of a TTL old, so the clients' caches expire spread over
+    a TTL and the share of answers naming a target follows the weights as they move. The clients share
+    one read of the weighted set per `record_set_max_age_s` (SharedRecordSet); each picks its own record.
+    """
+
+    def __init__(
+        self,
+        client: Route53Client,
+        zone_id: str,
+        name: str,
+        size: int,
+        *,
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        record_set_max_age_s: float = RECORD_SET_MAX_AGE_SECONDS,
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"a client pool needs at least one client, got {size}")
+        self.name = name
+        self.record_set = SharedRecordSet(client, zone_id, name, max_age_s=record_set_max_age_s, clock=clock)
+        self.clients = [
+            WeightedResolver(
+                client,
+                zone_id,
+                name,
+                rng=random.Random(seed * 1000 + k),  # noqa: S311  (picking a record by weight, not cryptography)
+                clock=clock,
+                first_answer_age=k / size,
+                fetch=self.record_set,
+            )
+            for k in range(size)
+        ]
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Answer:
+        with self._lock:
+            chosen = self.clients[self._next]
+            self._next = (self._next + 1) % len(self.clients)
+        return chosen.resolve()
+
+    @property
+    def lookups(self) -> int:
+        """How often a client's cache missed, all clients together (Route 53 itself: `record_set.questions`)."""
+        return sum(client.lookups for client in self.clients)
 
 
 class NameTable(Generic[T]):
