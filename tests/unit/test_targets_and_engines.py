@@ -155,6 +155,8 @@ def _streaming_without_stream_mode(profile: str) -> AppConfig:
     raw = _example_raw(STREAMING)
     (target,) = raw["targets"].values()
     del target["stream_mode"], target["shard_count"]
+    if profile == "prod":  # the example's dev log retention is below prod's floor: a prod stack takes the profile's
+        raw["dms"].pop("log_retention_days", None)
     return parse_config(raw, env={"TAP_PROFILE": profile}, config_file=_toml_path(STREAMING))
 
 
@@ -752,7 +754,9 @@ def test_a_field_set_in_the_file_wins_over_the_profile(base_config: AppConfig, s
         "observability": {"cdc_latency_alarm_seconds": 45},
         "backup": {"daily_retention_days": 10, "monthly_retention_days": 0},
     }
-    config = config_from(overrides, env={"TAP_PROFILE": "prod"})
+    # Below prod's own floor on purpose: allowed only with a stated reason.
+    acknowledged = {"acknowledge": {"below-profile-floor": "this test shows that the file wins over the profile"}}
+    config = config_from({**overrides, **acknowledged}, env={"TAP_PROFILE": "prod"})
     assert config.project.profile == "prod"
     assert config.aurora is not None
     chosen = {
