@@ -45,9 +45,12 @@ class MariaReverse:
     """The reverse replication at the flip: forward stops, then replica -> primary starts from the replica's
     current GTID position (as the DMS reverse task starts from Aurora's binlog position)."""
 
-    def __init__(self, pair: MariaDbReplicationPair, fail_start: bool = False) -> None:
+    def __init__(
+        self, pair: MariaDbReplicationPair, fail_start: bool = False, on_start: Callable[[], None] | None = None
+    ) -> None:
         self.pair = pair
         self.fail_start = fail_start
+        self.on_start = on_start
         self.started_with: Marker | None = None
         self.calls: list[str] = []
 
@@ -58,6 +61,8 @@ class MariaReverse:
             raise DatabaseError("reverse replication: injected failure at its start")
         position = self.pair.reverse.start()
         self.started_with = marker
+        if self.on_start is not None:
+            self.on_start()
         return f"replica -> primary from GTID {position} after marker {marker.id}"
 
     def stop(self) -> str:
@@ -84,8 +89,8 @@ class Replicated:
         proof = self.source.endpoint(self.app, APP_PASSWORD)
         return replace(Databases(self.source.endpoint(), self.target.endpoint(), proof), **changes)  # type: ignore[arg-type]
 
-    def reverse(self, fail_start: bool = False) -> MariaReverse:
-        made = MariaReverse(self.pair, fail_start)
+    def reverse(self, fail_start: bool = False, on_start: Callable[[], None] | None = None) -> MariaReverse:
+        made = MariaReverse(self.pair, fail_start, on_start)
         self.reverses.append(made)
         return made
 
@@ -249,13 +254,34 @@ def _unchanged(replicated: Replicated, cleanups: list[Callable[[], None]]) -> Da
     return replicated.databases()
 
 
-# step -> (how it fails, the result's status, the refusal kind, whether the reverse start fails)
-STEPS: dict[str, tuple[Callable[[Replicated, list[Callable[[], None]]], Databases], str, str | None, bool]] = {
-    "fence (an account writes through read_only)": (_escapee_proof, "error", "read_only_override", False),
-    "fence (a prepared XA transaction)": (_prepared_xa, "error", "prepared_transaction", False),
-    "drain (replication broken)": (_broken_replication, "drain_failed", "drain_timeout", False),
-    "AUTO_INCREMENT sync (no room on the target)": (_counter_overflows, "error", "sequence_no_room", False),
-    "reverse replication start": (_unchanged, "error", None, True),
+def _dns_moved_under_the_flip(world: World) -> Callable[[], None]:
+    """Someone changes the reader records while the reverse replication starts: the engine refuses to go on."""
+
+    def move() -> None:
+        world.records["reader"]["aurora"] = (50, world.records["reader"]["aurora"][1])
+
+    return move
+
+
+Inject = Callable[[Replicated, list[Callable[[], None]]], Databases]
+
+
+@dataclass(frozen=True)
+class Step:
+    inject: Inject
+    status: str  # the result's status
+    kind: str | None  # the refusal kind, when a database step refused
+    reverse_fails: bool = False
+    during_reverse_start: Callable[[World], Callable[[], None]] | None = None
+
+
+STEPS = {
+    "fence (an account writes through read_only)": Step(_escapee_proof, "error", "read_only_override"),
+    "fence (a prepared XA transaction)": Step(_prepared_xa, "error", "prepared_transaction"),
+    "drain (replication broken)": Step(_broken_replication, "drain_failed", "drain_timeout"),
+    "AUTO_INCREMENT sync (no room on the target)": Step(_counter_overflows, "error", "sequence_no_room"),
+    "reverse replication start": Step(_unchanged, "error", None, reverse_fails=True),
+    "writer flip (live DNS changed under it)": Step(_unchanged, "rejected", None, during_reverse_start=_dns_moved_under_the_flip),
 }
 
 
@@ -264,12 +290,14 @@ STEPS: dict[str, tuple[Callable[[Replicated, list[Callable[[], None]]], Database
 def test_a_failure_at_each_step_leaves_the_writer_and_holds_or_reopens_the_source(
     replicated: Replicated, step: str, on_refusal: OnRefusal
 ) -> None:
-    inject, status, kind, reverse_fails = STEPS[step]
+    chosen = STEPS[step]
+    status, kind = chosen.status, chosen.kind
     cleanups: list[Callable[[], None]] = []
     world = write_fence_world(drain_timeout=2)
     try:
-        databases = inject(replicated, cleanups)
-        reverse = replicated.reverse(fail_start=reverse_fails)
+        databases = chosen.inject(replicated, cleanups)
+        hook = chosen.during_reverse_start(world) if chosen.during_reverse_start else None
+        reverse = replicated.reverse(fail_start=chosen.reverse_fails, on_start=hook)
         options = MoveOptions(on_refusal=on_refusal)
         result = fence_and_flip(fake_engine(world), databases, "alice", options=options, reverse=reverse)
     finally:
