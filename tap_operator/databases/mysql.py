@@ -1122,25 +1122,25 @@ def marker_visible(connection: Connection, marker: Marker) -> bool:
 
 
 def _fresh_statistics(connection: Connection) -> None:
-    # MySQL 8 caches information_schema.TABLES.AUTO_INCREMENT for a day by default; MariaDB has no such cache.
+    # MySQL 8 caches information_schema.TABLES.AUTO_INCREMENT for a day by default; MariaDB has no such cache (and
+    # no such variable): the version from the handshake says which, without a round trip.
+    if "mariadb" in str(getattr(connection, "server_version", "")).lower():
+        return
     with contextlib.suppress(pymysql.err.OperationalError, pymysql.err.InternalError):
         _rows(connection, "SET SESSION information_schema_stats_expiry = 0")
 
 
-def list_auto_increments(connection: Connection, tables: Sequence[TableName]) -> dict[SequenceKey, SequenceState]:
-    """The AUTO_INCREMENT counter (next value) of each given table that has one: one query for all of them."""
+_AUTO_INCREMENTS = (
+    "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.DATA_TYPE, c.COLUMN_TYPE, @@auto_increment_increment "
+    "FROM information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA "
+    "AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%%auto_increment%%' WHERE t.TABLE_SCHEMA IN %s"
+)
+
+
+def _auto_increment_states(rows: Sequence[tuple[Any, ...]], tables: Sequence[TableName]) -> dict[SequenceKey, SequenceState]:
     wanted = set(tables)
-    schemas = sorted({table.schema for table in tables})
-    if not schemas:
-        return {}
     found: dict[SequenceKey, SequenceState] = {}
-    for schema, name, counter, data_type, column_type, increment in _rows(
-        connection,
-        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.DATA_TYPE, c.COLUMN_TYPE, @@auto_increment_increment "
-        "FROM information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA "
-        "AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%%auto_increment%%' WHERE t.TABLE_SCHEMA IN %s",
-        (schemas,),
-    ):
+    for schema, name, counter, data_type, column_type, increment in rows:
         table = TableName(_as_bytes(schema), _as_bytes(name))
         if table not in wanted:
             continue
@@ -1150,6 +1150,14 @@ def list_auto_increments(connection: Connection, tables: Sequence[TableName]) ->
         state = SequenceState(table.schema, table.name, int(counter or 1), int(increment or 1), maximum, 1, "`")
         found[state.key] = state
     return found
+
+
+def list_auto_increments(connection: Connection, tables: Sequence[TableName]) -> dict[SequenceKey, SequenceState]:
+    """The AUTO_INCREMENT counter (next value) of each given table that has one: one query for all of them."""
+    schemas = sorted({table.schema for table in tables})
+    if not schemas:
+        return {}
+    return _auto_increment_states(_rows(connection, _AUTO_INCREMENTS, (schemas,)), tables)
 
 
 def read_auto_increments(endpoint: Endpoint, role: str, tables: Sequence[TableName] | None) -> dict[SequenceKey, SequenceState]:
@@ -1169,10 +1177,11 @@ def _tables_or_database(connection: Connection, endpoint: Endpoint, tables: Sequ
 def sync_auto_increments(
     target: Endpoint, source_states: Mapping[SequenceKey, SequenceState], gap: int, tables: Sequence[TableName] | None
 ) -> tuple[dict[SequenceKey, SequenceState], dict[SequenceKey, SequenceState]]:
-    """Read every counter, raise those the plans raise, read back: (before, after).
+    """Read every counter, raise those the plans raise, read back: (before, after), in two round trips.
 
-    ALTER TABLE takes one table at a time, so every ALTER TABLE … AUTO_INCREMENT goes in ONE multi-statement
-    round trip (CLIENT_MULTI_STATEMENTS, on this session only); the server still runs them one by one.
+    ALTER TABLE takes one table at a time and no MySQL-family statement sets several tables' counters, so every
+    ALTER TABLE … AUTO_INCREMENT goes in ONE multi-statement round trip (CLIENT_MULTI_STATEMENTS, on this session
+    only) together with the read-back; the server still runs them one by one, in order.
     """
     with session(target, "target", multi_statements=True) as connection:
         _fresh_statistics(connection)
@@ -1183,12 +1192,15 @@ def sync_auto_increments(
             for plan in plans(source_states, before, gap)
             if plan.set_to is not None
         ]
-        if alters:
-            with connection.cursor() as cursor:
-                cursor.execute(";\n".join(alters))
-                while cursor.nextset():  # each statement's result, so an error in any of them is raised here
-                    pass
-        return before, list_auto_increments(connection, scope)
+        if not alters:
+            return before, before
+        with connection.cursor() as cursor:
+            read_back = cursor.mogrify(_AUTO_INCREMENTS, (sorted({table.schema for table in scope}),))
+            cursor.execute(";\n".join([*alters, read_back]))
+            while cursor.nextset():  # each statement's result, so an error in any of them is raised here
+                pass
+            after = _auto_increment_states(list(cursor.fetchall()), scope)  # the last result: the read-back
+        return before, after
 
 
 # --------------------------------------------------------------------------------------
