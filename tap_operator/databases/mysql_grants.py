@@ -2,7 +2,8 @@
 with that one statement instead of opening each table.
 
 What the text settles: global privileges (`*.*`), database-level grants naming the table's database exactly, table-level
-grants. What it does not: privileges that come through a role (`GRANT role TO user`: its grants are not listed),
+grants (MariaDB also lists the grants of the session's active default role, which count). What it does not:
+privileges of a role that is not active (`GRANT role TO user` alone: its grants are not listed),
 partial revokes (`REVOKE … ON db.* FROM`, MySQL 8), column-level grants (`SELECT (a, b)`: DMS reads every column),
 and database names that match only as a wildcard pattern (`app%`).
 A table those could cover is left "unproven" and the caller opens it (`SELECT 1 … LIMIT 0`): never a false
