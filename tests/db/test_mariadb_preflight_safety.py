@@ -13,7 +13,7 @@ from tap_operator.databases.checks import MARKER_TABLE
 from tap_operator.databases.drift import check_schema_drift, schema_drift
 from tap_operator.databases.mysql import _comparable_type, preflight_session
 
-from .conftest import MariaDatabase, mappings
+from .conftest import APP_PASSWORD, MariaDatabase, mappings, unique
 
 
 def healthy(make: Callable[[], MariaDatabase]) -> MariaDatabase:
@@ -81,6 +81,19 @@ def test_lock_wait_beyond_lock_wait_timeout_is_a_named_warn(locked_pages: MariaD
     lob = only(checks, "lob size", "warn")
     assert lob.subject == subject + ".body" and "not checked" in lob.value and "--lock-timeout-ms" in lob.fix
     assert only(checks, "replication grants", "ok") and only(checks, "drain marker table", "ok")
+
+
+def test_a_column_grant_on_a_locked_table_is_a_named_warn_in_bounded_time(locked_pages: MariaDatabase) -> None:
+    """SHOW GRANTS cannot settle a column-level grant: the table is opened, and its lock wait ends in the budget."""
+    name = locked_pages.name
+    user = unique("cols")
+    grants = (f"SELECT (id) ON `{name}`.`pages`", f"SELECT ON `{name}`.`orders`", f"SELECT ON `{name}`.`{MARKER_TABLE}`")
+    locked_pages.server.create_user(user, APP_PASSWORD, grants)
+    started = time.monotonic()
+    checks = run_preflight(locked_pages.endpoint(user, APP_PASSWORD), None, everything(locked_pages), PreflightOptions())
+    assert time.monotonic() - started < 15
+    pages = only(checks, "select privilege", "warn")
+    assert pages.subject == f"{name}.pages" and "not checked" in pages.value and "lock_wait_timeout" in pages.value
 
 
 def test_statement_time_expiry_is_a_named_warn(locked_pages: MariaDatabase) -> None:
