@@ -210,6 +210,11 @@ def _parser() -> argparse.ArgumentParser:
         help="with --writer: fence Aurora, drain the reverse replication by marker and sync sequences back first "
         "(implied by database URLs); without --writer: make the fenced source writable again",
     )
+    rollback.add_argument(
+        "--proof-url",
+        help="with --writer: credentials of a session on Aurora that must fail to write once it is fenced (the "
+        "application's user); MySQL/MariaDB need it when the target's account writes through read_only",
+    )
     _database_arguments(rollback)
     fence = commands.add_parser(
         "fence", help="fence the source and prove it, drain by marker, sync sequences, then flip the writer"
@@ -320,7 +325,7 @@ def _with_databases(
     if args.writer and args.confirm:
         access = databases()
         reverse = reverse or access.reverse_replication(engine.settings, say)
-        return rollback_writer(engine, access.pair(None), operator, reverse=reverse, say=say)
+        return rollback_writer(engine, access.pair(args.proof_url), operator, reverse=reverse, say=say)
     before = engine.status().state
     result = execute(engine, args, operator)
     if result.status == "changed" and before is not None and before.fence_confirmed_at is not None:

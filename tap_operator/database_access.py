@@ -113,6 +113,8 @@ class DatabaseAccess:
             task=TaskSettings.from_json(self.task.settings),
             ssl_mode=source_config.ssl_mode,
             task_count=sum(1 for other in self.config.dms.tasks.values() if other.source == self.task.source),
+            reverse_replication=self.config.cutover is not None and self.config.cutover.reverse_replication,
+            rollback_window_hours=self.config.cutover_table.rollback_window_hours,
             long_transaction_seconds=DEFAULT_LONG_TRANSACTION_SECONDS,
             marker_schema=DEFAULT_MARKER_SCHEMA,
         )

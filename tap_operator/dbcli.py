@@ -340,6 +340,8 @@ def preflight(
             task=TaskSettings.from_json(task.settings),
             ssl_mode=source_config.ssl_mode,
             task_count=sum(1 for other in config.dms.tasks.values() if other.source == task.source),
+            reverse_replication=config.cutover is not None and config.cutover.reverse_replication,
+            rollback_window_hours=config.cutover_table.rollback_window_hours,
             long_transaction_seconds=args.long_transaction_seconds,
             marker_schema=args.marker_schema,
             statement_timeout_ms=args.statement_timeout_ms,

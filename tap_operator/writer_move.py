@@ -74,7 +74,9 @@ class ReverseReplication(Protocol):
 class Databases:
     source: Endpoint
     target: Endpoint
-    # Credentials of the session that proves the fence (for example the application's user); default: the source's.
+    # Credentials of the session that proves the fence of the database being fenced (the application's user: on the
+    # source for `fence`, on Aurora for `rollback --writer`); default: the fenced database's own. MySQL/MariaDB need
+    # it whenever that account writes through read_only (READ_ONLY ADMIN, CONNECTION_ADMIN, SUPER).
     proof: Endpoint | None = None
     # The tables the task maps: MySQL/MariaDB AUTO_INCREMENT is synced for these (PostgreSQL syncs every sequence).
     tables: Sequence[TableName] | None = None
@@ -407,7 +409,7 @@ def _check_writer_on_aurora(progress: _Progress) -> None:
 def _drain_back(progress: _Progress, databases: Databases, options: MoveOptions) -> DrainProof:
     """Fence Aurora, bring its last write back to the source by marker, sync sequences back, open the source."""
     target, source = databases.target, databases.source
-    proof = fence_source(target, None, False, options.marker_schema)
+    proof = fence_source(target, databases.proof, False, options.marker_schema)
     progress.details["fence_target"] = proof.to_dict()
     if not proof.ok:
         unfence_source(target)

@@ -6,6 +6,8 @@
     with mariadb_server() as maria:
         maria.create_database("appdb")
         url = maria.url("appdb")         # mysql://tap:<password>@127.0.0.1:<port>/appdb
+    with mariadb_replication_pair() as pair:  # primary -> replica, GTID binlog replication
+        pair.primary.create_database("appdb"); pair.forward.wait_caught_up()
 
 Each server gets a fresh temporary folder (data, unix socket, logs, a self-signed TLS certificate),
 listens on 127.0.0.1 only, on a port the kernel reports free, and is stopped and deleted when the
@@ -38,6 +40,7 @@ from urllib.parse import quote
 
 import psycopg
 import pymysql
+import pymysql.cursors
 from psycopg import sql
 
 HOST = "127.0.0.1"
@@ -485,3 +488,146 @@ def _wait_for_mariadb(server: MariaDbServer, process: subprocess.Popen[bytes], l
         if time.monotonic() > deadline:
             raise DatabaseServerError(f"mariadbd did not accept connections within {START_TIMEOUT_SECONDS:.0f}s:\n{_tail(log)}")
         time.sleep(POLL_SECONDS)
+
+
+# --------------------------------------------------------------------------------------
+# MariaDB primary -> replica (GTID binlog replication)
+
+REPLICATION_USER = "tap_repl"
+# Each server logs its own writes in its own GTID domain (1: primary, 2: replica), and logs what it applies
+# (log-slave-updates) like Aurora logs what DMS writes: a position taken on one server covers both directions.
+MARIADB_PRIMARY_OPTIONS: Mapping[str, str] = {"server-id": "1", "gtid-domain-id": "1", "log-slave-updates": "ON"}
+MARIADB_REPLICA_OPTIONS: Mapping[str, str] = {"server-id": "2", "gtid-domain-id": "2", "log-slave-updates": "ON"}
+
+
+@dataclass
+class MariaDbLink:
+    """GTID binlog replication from `publisher` to `subscriber` (the subscriber's default replication connection).
+
+    `start()` begins at the publisher's current GTID position ("from now": nothing older is replayed), like a
+    DMS task started CDC-only from a position taken at that moment. The subscriber's replica threads write
+    through read_only, as DMS's account does with READ_ONLY ADMIN / CONNECTION_ADMIN.
+    """
+
+    publisher: MariaDbServer
+    subscriber: MariaDbServer
+    user: str
+    password: str = field(repr=False)
+
+    def start(self) -> str:
+        """Replicate every change the publisher commits from now on; returns the GTID position it starts from."""
+        (position,) = self.publisher.query("SELECT @@GLOBAL.gtid_binlog_pos")[0]
+        with self.subscriber.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("STOP SLAVE")
+            cursor.execute("RESET SLAVE ALL")
+            cursor.execute("SET GLOBAL gtid_slave_pos = %s", (position,))
+            cursor.execute(
+                "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, MASTER_PASSWORD = %s, "
+                "MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
+                (self.publisher.host, self.publisher.port, self.user, self.password),
+            )
+            cursor.execute("START SLAVE")
+        self.wait_running()
+        return str(position)
+
+    def status(self) -> dict[str, Any]:
+        """SHOW SLAVE STATUS of the subscriber as a dict ({} when no replication is configured)."""
+        with self.subscriber.connect() as connection, connection.cursor(pymysql.cursors.DictCursor) as cursor:
+            cursor.execute("SHOW SLAVE STATUS")
+            row = cursor.fetchone()
+        return dict(row) if row else {}
+
+    def running(self) -> bool:
+        status = self.status()
+        return status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes"
+
+    def wait_running(self, timeout_s: float = START_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.running():
+            status = self.status()
+            if time.monotonic() > deadline:
+                errors = {k: status.get(k) for k in ("Last_IO_Error", "Last_SQL_Error", "Slave_IO_Running", "Slave_SQL_Running")}
+                raise DatabaseServerError(f"replication {self.publisher.port} -> {self.subscriber.port} did not start: {errors}")
+            time.sleep(POLL_SECONDS)
+
+    def stop(self) -> None:
+        """Stop both replica threads; the position is kept, so `resume()` continues where it stopped."""
+        self.subscriber.execute("STOP SLAVE")
+
+    def resume(self) -> None:
+        self.subscriber.execute("START SLAVE")
+        self.wait_running()
+
+    def remove(self) -> None:
+        """Stop and forget the replication (RESET SLAVE ALL): the subscriber replicates nothing any more."""
+        self.subscriber.execute("STOP SLAVE")
+        self.subscriber.execute("RESET SLAVE ALL")
+
+    def wait_caught_up(self, timeout_s: float = 30.0) -> None:
+        """Wait until the subscriber applied everything the publisher had committed when this was called."""
+        (position,) = self.publisher.query("SELECT @@GLOBAL.gtid_binlog_pos")[0]
+        (reached,) = self.subscriber.query("SELECT MASTER_GTID_WAIT(%s, %s)", params=(position, timeout_s))[0]
+        if reached != 0:
+            raise DatabaseServerError(f"the replica did not reach {position} within {timeout_s:.0f}s: {self.status()}")
+
+
+@dataclass
+class MariaDbReplicationPair:
+    """Two throwaway MariaDB servers: `primary` replicates to `replica` (`forward`); `reverse` is the way back.
+
+    Both run with ROW binlogs, GTIDs (domain 1 on the primary, 2 on the replica) and log-slave-updates;
+    `tap` (every privilege) exists on both, made before the binlogs were reset, so replication carries only
+    what the caller does. A database created on the primary while `forward` runs appears on the replica.
+    """
+
+    primary: MariaDbServer
+    replica: MariaDbServer
+    forward: MariaDbLink
+    reverse: MariaDbLink
+
+    def reset(self) -> None:
+        """Back to the initial direction between two uses: no reverse replication, both servers writable, and
+        forward replication started from now (databases that diverged before stay as they are)."""
+        self.reverse.remove()
+        self.forward.remove()
+        for server in (self.primary, self.replica):
+            server.execute("SET GLOBAL read_only = OFF")
+        self.forward.start()
+
+    def drop_database(self, name: str) -> None:
+        """Drop it on both servers without logging the drop (works whatever the replication's state)."""
+        for server in (self.primary, self.replica):
+            with server.connect() as connection, connection.cursor() as cursor:
+                cursor.execute("SET SESSION sql_log_bin = 0")
+                cursor.execute(f"DROP DATABASE IF EXISTS `{_mysql_name(name)}`")
+
+
+@contextlib.contextmanager
+def mariadb_replication_pair(
+    options: Mapping[str, str | None] | None = None, *, ssl: bool = True
+) -> Iterator[MariaDbReplicationPair]:
+    """Start a primary and a replica (`mariadb_server` each) with forward GTID replication running; stop both on exit.
+
+        with mariadb_replication_pair() as pair:
+            pair.primary.create_database("appdb")          # replicated: appears on pair.replica
+            pair.forward.wait_caught_up()
+            pair.forward.stop(); pair.reverse.start()       # the writer moved: replica -> primary from now
+
+    `options` are extra mariadbd options for both servers (see `mariadb_server`). Cleanup is that of
+    `mariadb_server`: the servers are stopped and their folders deleted whatever ends the block.
+    """
+    password = _password()
+    with contextlib.ExitStack() as servers:
+        primary = servers.enter_context(mariadb_server({**MARIADB_PRIMARY_OPTIONS, **(options or {})}, ssl=ssl))
+        replica = servers.enter_context(mariadb_server({**MARIADB_REPLICA_OPTIONS, **(options or {})}, ssl=ssl))
+        for server in (primary, replica):
+            server.create_user(REPLICATION_USER, password, ("REPLICATION SLAVE, BINLOG MONITOR ON *.*",))
+            server.execute("RESET MASTER")  # the setup's own statements are never replicated
+        pair = MariaDbReplicationPair(
+            primary,
+            replica,
+            MariaDbLink(primary, replica, REPLICATION_USER, password),
+            MariaDbLink(replica, primary, REPLICATION_USER, password),
+        )
+        pair.forward.start()
+        yield pair

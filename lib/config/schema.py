@@ -520,6 +520,14 @@ class Cutover(_Section):
         description="an Aurora → source CDC task, created stopped; `./cutover fence --confirm` starts it just before the "
         "writer flip: the only writer rollback that keeps Aurora's writes. One engine family only",
     )
+    rollback_window_hours: Annotated[int, Why("Aurora MySQL keeps binary logs at most 2160 hours (90 days)")] = Field(
+        24,
+        description="how long after the writer flip `rollback --writer --keep-writes` must stay possible: with "
+        "reverse_replication, the preflight requires Aurora to keep its binary log (MySQL: `binlog retention hours`) "
+        "at least this long",
+        ge=1,
+        le=2160,
+    )
     reverse_settings_file: str = Field(
         "dms/reverse-task-settings.json",
         description="must keep `TargetTablePrepMode = DO_NOTHING`, `BatchApplyEnabled = false`, no drop/truncate replay",

@@ -115,9 +115,13 @@ class PreflightOptions:
     # a larger one by a sample (a sample that finds nothing too large is a warn, not a proof).
     lob_sample_pages: int = DEFAULT_LOB_SAMPLE_PAGES
     lob_sample_rows: int = DEFAULT_LOB_SAMPLE_ROWS
+    # cutover.reverse_replication: the target's binary log must feed the reverse task (MySQL: ON, ROW, FULL) and be
+    # kept at least cutover.rollback_window_hours.
+    reverse_replication: bool = False
+    rollback_window_hours: int = 24
 
     def __post_init__(self) -> None:
-        for name in ("statement_timeout_ms", "lock_timeout_ms", "lob_sample_pages", "lob_sample_rows"):
+        for name in ("statement_timeout_ms", "lock_timeout_ms", "lob_sample_pages", "lob_sample_rows", "rollback_window_hours"):
             if getattr(self, name) < 1:
                 raise EndpointError(f"preflight option {name} must be at least 1, got {getattr(self, name)}")
 

@@ -48,6 +48,7 @@ from .counting import record
 from .endpoints import Endpoint, ca_file
 from .errors import DatabaseError, RefusedError, marker_missing_on_target, one_line
 from .mappings import TableName, parse_rules, select_tables
+from .mysql_grants import Grants
 from .refusals import refusal_kind
 from .results import FenceProof, Marker, PreparedTransaction, Refusal, Session
 from .sequences import SequenceKey, SequenceState, plans
@@ -66,9 +67,12 @@ PROTECTED_USERS = ("system user", "event_scheduler")
 LOB_TYPES = frozenset({"tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json"})
 READ_ONLY_ERRORS = frozenset({ER.OPTION_PREVENTS_STATEMENT, 1792, 1836})  # --read-only; read-only transaction; read-only mode
 MIN_BINLOG_RETENTION_SECONDS = 24 * 3600
+RDS_RETENTION_KEY = "binlog retention hours"
+SP_DOES_NOT_EXIST = 1305  # ER_SP_DOES_NOT_EXIST: not RDS / Aurora
+PROCEDURE_ACCESS_DENIED = 1370  # ER_PROCACCESS_DENIED_ERROR
+RDS_BASEDIR = "/rdsdbbin/"  # where RDS and Aurora MySQL install the server (@@basedir)
 CLIENT_SSL_REQUIRED = 2026  # CR_SSL_CONNECTION_ERROR: "SSL is required but the server doesn't support it"
 INTEGER_MAX = {"tinyint": 127, "smallint": 32767, "mediumint": 8388607, "int": 2147483647, "bigint": 9223372036854775807}
-_GRANT = re.compile(r"^GRANT (.+?) ON (\S+) TO ", re.IGNORECASE)
 
 
 def marker_ddl(database: str) -> str:
@@ -384,25 +388,9 @@ def _binlog_checks(connection: Connection) -> list[Check]:
             checks.append(
                 block(name, "source", found, f"SET GLOBAL {name} = '{wanted}' and in the config file (RDS: parameter group)")
             )
-    seconds_text = _variable(connection, "binlog_expire_logs_seconds")
-    days_text = _variable(connection, "expire_logs_days")
-    seconds = int(float(seconds_text)) if seconds_text not in (None, "") else 0
-    if not seconds and days_text not in (None, ""):
-        seconds = int(float(days_text or 0) * 86400)
-    if seconds == 0:
-        checks.append(ok("binlog retention", "source", "binary logs never expire automatically"))
-    elif seconds >= MIN_BINLOG_RETENTION_SECONDS:
-        checks.append(ok("binlog retention", "source", f"{seconds // 3600} h"))
-    else:
-        checks.append(
-            block(
-                "binlog retention",
-                "source",
-                f"{seconds / 3600:.1f} h",
-                "keep binary logs at least 24 h: SET GLOBAL binlog_expire_logs_seconds = 86400 "
-                "(RDS: CALL mysql.rds_set_configuration('binlog retention hours', 24))",
-            )
-        )
+    checks.append(
+        retention_check("binlog retention", "source", binlog_retention(connection), MIN_BINLOG_RETENTION_SECONDS, "DMS")
+    )
     server_id = int(_variable(connection, "server_id") or 0)
     if server_id:
         checks.append(ok("server_id", "source", str(server_id)))
@@ -411,20 +399,111 @@ def _binlog_checks(connection: Connection) -> list[Check]:
     return checks
 
 
+class RdsConfigurationDeniedError(Exception):
+    """CALL mysql.rds_show_configuration was refused for lack of EXECUTE (it may or may not exist)."""
+
+
+@dataclass(frozen=True)
+class BinlogRetention:
+    """How long the server keeps its binary logs. `seconds` None: not kept at all (RDS `binlog retention hours`
+    NULL); 0: never purged automatically."""
+
+    seconds: int | None
+    setting: str  # what was read, for people
+    rds: bool  # read from mysql.rds_show_configuration (RDS, Aurora MySQL)
+    unknown: str = ""  # why it could not be read (the check becomes a "not checked" warn)
+
+
+def rds_configuration(connection: Connection) -> dict[str, str | None] | None:
+    """`CALL mysql.rds_show_configuration` as name -> value (names lower case), or None where it does not exist.
+
+    RDS for MySQL/MariaDB and Aurora MySQL have it; there `binlog retention hours` decides how long binary logs
+    stay, and binlog_expire_logs_seconds is ignored. One round trip either way.
+    """
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute("CALL mysql.rds_show_configuration")
+        except pymysql.Error as error:
+            if _code(error) == SP_DOES_NOT_EXIST:
+                return None
+            if _code(error) == PROCEDURE_ACCESS_DENIED:
+                # Both servers check EXECUTE before existence: denied says nothing about whether it is there.
+                raise RdsConfigurationDeniedError(one_line(str(error.args[-1]))) from None
+            raise
+        names = [str(column[0]).lower() for column in cursor.description or ()]
+        rows = list(cursor.fetchall())
+        while cursor.nextset():  # a CALL ends with a status result: read it, or the session is out of sync
+            pass
+    if "name" not in names or "value" not in names:
+        raise DatabaseError(f"mysql.rds_show_configuration returned columns {names}; expected name and value")
+    name_at, value_at = names.index("name"), names.index("value")
+    return {_as_bytes(row[name_at]).lower(): None if row[value_at] is None else _as_bytes(row[value_at]) for row in rows}
+
+
+def binlog_retention(connection: Connection) -> BinlogRetention:
+    """RDS/Aurora: `binlog retention hours` from rds_show_configuration; elsewhere binlog_expire_logs_seconds,
+    or expire_logs_days when that is 0 (MariaDB before 10.6 and MySQL 5.7 know only the days)."""
+    try:
+        rds = rds_configuration(connection)
+    except RdsConfigurationDeniedError as denied:
+        if not str(_variable(connection, "basedir") or "").startswith(RDS_BASEDIR):
+            rds = None  # not RDS: the server variables are what counts
+        else:
+            why = f"this account may not CALL mysql.rds_show_configuration ({denied}), where RDS keeps the setting"
+            return BinlogRetention(None, RDS_RETENTION_KEY, True, why)
+    if rds is not None:
+        value = rds.get(RDS_RETENTION_KEY)
+        if value is None or value.strip().upper() in ("", "NULL"):
+            return BinlogRetention(None, f"{RDS_RETENTION_KEY} = NULL", True)
+        hours = float(value)
+        return BinlogRetention(int(hours * 3600), f"{RDS_RETENTION_KEY} = {value}", True)
+    seconds_text = _variable(connection, "binlog_expire_logs_seconds")
+    days_text = _variable(connection, "expire_logs_days")
+    seconds = int(float(seconds_text)) if seconds_text not in (None, "") else 0
+    if seconds:
+        return BinlogRetention(seconds, f"binlog_expire_logs_seconds = {seconds}", False)
+    days = float(days_text) if days_text not in (None, "") else 0.0
+    return BinlogRetention(int(days * 86400), f"expire_logs_days = {days_text}" if days else "no expiry set", False)
+
+
+def retention_check(name: str, subject: str, retention: BinlogRetention, minimum_seconds: int, reader: str) -> Check:
+    """ok when the binary log stays at least `minimum_seconds`; the fix names the setting that counts there."""
+    hours = -(-minimum_seconds // 3600)
+    if retention.unknown:
+        fix = "GRANT EXECUTE ON PROCEDURE mysql.rds_show_configuration to this account, or run the preflight as the master user"
+        return warn(name, subject, f"not checked: {retention.unknown}", fix)
+    if retention.rds:
+        fix = f"CALL mysql.rds_set_configuration('{RDS_RETENTION_KEY}', {hours})"
+    else:
+        fix = f"SET GLOBAL binlog_expire_logs_seconds = {hours * 3600} and in the config file (RDS: parameter group)"
+    if retention.seconds is None:
+        value = f"{retention.setting}: binary logs are not kept for {reader}"
+        return block(name, subject, value, f"keep them at least {hours} h: {fix}")
+    if retention.seconds == 0:
+        return ok(name, subject, f"{retention.setting}: binary logs never expire automatically")
+    if retention.seconds >= minimum_seconds:
+        return ok(name, subject, f"{retention.seconds / 3600:g} h ({retention.setting})")
+    value = f"{retention.seconds / 3600:.1f} h ({retention.setting})"
+    return block(name, subject, value, f"keep binary logs at least {hours} h for {reader}: {fix}")
+
+
+def show_grants(connection: Connection) -> Grants:
+    """The session account's `SHOW GRANTS`, parsed (mysql_grants): one statement."""
+    return Grants.parse(_as_bytes(grant) for (grant,) in _rows(connection, "SHOW GRANTS"))
+
+
 def _global_privileges(connection: Connection) -> set[str]:
-    found: set[str] = set()
-    for (grant,) in _rows(connection, "SHOW GRANTS"):
-        match = _GRANT.match(_as_bytes(grant))
-        if match and match.group(2) == "*.*":
-            found |= {part.strip().upper() for part in match.group(1).split(",")}
-    return found
+    return show_grants(connection).global_privileges()
 
 
 def _grant_checks(
     connection: Connection, endpoint: Endpoint, tables: Sequence[TableName], options: PreflightOptions | None = None
 ) -> list[Check]:
+    """Replication grants and SELECT on every mapped table, from one SHOW GRANTS; only the tables its text cannot
+    prove (roles, partial revokes, column grants, wildcard database names) are opened one by one."""
     checks: list[Check] = []
-    privileges = _global_privileges(connection)
+    grants = show_grants(connection)
+    privileges = grants.global_privileges()
     everything = "ALL PRIVILEGES" in privileges or "ALL" in privileges
     # MariaDB 10.5+ renamed REPLICATION CLIENT to BINLOG MONITOR (the old name is an alias).
     needs = {
@@ -445,20 +524,7 @@ def _grant_checks(
         )
     else:
         checks.append(ok("replication grants", endpoint.user, held))
-    denied: list[TableName] = []
-    unchecked: list[Check] = []
-    for table in tables:
-        try:
-            _rows(connection, f"SELECT 1 FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
-        except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as error:
-            # Opening the table waits for its metadata lock: an ALTER or LOCK TABLES elsewhere runs it out of budget.
-            spent = budget_spent(error, options) if options is not None else None
-            if spent is not None:
-                unchecked.append(not_checked("select privilege", str(table), spent, options or PreflightOptions()))
-                continue
-            if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
-                raise
-            denied.append(table)
+    denied, unchecked = _probe_select(connection, grants.unproven_select(tables), options)
     checks += unchecked
     if unchecked and not denied:
         return checks
@@ -466,6 +532,28 @@ def _grant_checks(
         endpoint.user, tables, denied, lambda table: f"GRANT SELECT ON `{table.schema}`.* TO '{endpoint.user}'@'%';"
     )
     return checks
+
+
+def _probe_select(
+    connection: Connection, tables: Sequence[TableName], options: PreflightOptions | None
+) -> tuple[list[TableName], list[Check]]:
+    """Open each table SHOW GRANTS did not settle: (the ones SELECT is denied on, the ones out of budget)."""
+    denied: list[TableName] = []
+    unchecked: list[Check] = []
+    for table in tables:
+        try:
+            # `*`: SELECT on every column (a column-level grant on some of them is refused), no row read.
+            _rows(connection, f"SELECT * FROM {_table(table.schema, table.name)} LIMIT 0")  # noqa: S608  (quoted by _table)
+        except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as error:
+            # Opening the table waits for its metadata lock: an ALTER or LOCK TABLES elsewhere runs it out of budget.
+            spent = budget_spent(error, options) if options is not None else None
+            if spent is not None:
+                unchecked.append(not_checked("select privilege", str(table), spent, options or PreflightOptions()))
+                continue
+            if _code(error) not in (ER.TABLEACCESS_DENIED_ERROR, ER.COLUMNACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
+                raise
+            denied.append(table)
+    return denied, unchecked
 
 
 def _key_checks(tables: Sequence[TableName], columns: Sequence[_Column]) -> list[Check]:
@@ -605,6 +693,37 @@ def preflight_target(endpoint: Endpoint, tables: Sequence[TableName], options: P
 
         checks += guarded("target table", "target", options, spent, table_checks)
         checks += guarded("target sequences", "target", options, spent, sequence_checks)
+        if options.reverse_replication:
+            checks += guarded("reverse binlog", "target", options, spent, lambda: reverse_binlog_checks(connection, options))
+    return checks
+
+
+REVERSE_BINLOG = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL"}
+
+
+def reverse_binlog_checks(connection: Connection, options: PreflightOptions) -> list[Check]:
+    """cutover.reverse_replication: after the flip the reverse task reads the target's binary log, so it must be ON,
+    row-based with full images, and kept for the whole rollback window (cutover.rollback_window_hours)."""
+    found = {
+        _as_bytes(name).lower(): _as_bytes(value).upper()
+        for name, value in _rows(connection, "SHOW GLOBAL VARIABLES WHERE Variable_name IN %s", (tuple(REVERSE_BINLOG),))
+    }
+    settings = ", ".join(f"{name}={found.get(name, 'unset')}" for name in REVERSE_BINLOG)
+    if all(found.get(name) == wanted for name, wanted in REVERSE_BINLOG.items()):
+        checks = [ok("reverse binlog", "target", settings)]
+    else:
+        checks = [
+            block(
+                "reverse binlog",
+                "target",
+                f"{settings}: the reverse task needs log_bin=ON, binlog_format=ROW, binlog_row_image=FULL",
+                "the stack's Aurora cluster parameter group sets binlog_format=ROW and binlog_row_image=FULL; "
+                "binlog_format takes effect at the next reboot: reboot the writer instance after the deploy",
+            )
+        ]
+    window = options.rollback_window_hours * 3600
+    reader = f"the reverse task over the rollback window (cutover.rollback_window_hours = {options.rollback_window_hours})"
+    checks.append(retention_check("reverse binlog retention", "target", binlog_retention(connection), window, reader))
     return checks
 
 

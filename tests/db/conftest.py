@@ -3,7 +3,9 @@
 `pg` is a healthy source (wal_level=logical, SSL, bounded slot WAL); `pg_plain` is misconfigured on purpose
 (wal_level=replica, no SSL, unbounded slot WAL) and doubles as the logical-replication subscriber and the
 sequences' target. `maria` is a healthy MySQL-family source (ROW binlog, SSL); `maria_plain` has no binlog and
-no SSL, and is the AUTO_INCREMENT target. Each test gets its own databases and users, named uniquely.
+no SSL, and is the AUTO_INCREMENT target. `maria_pair` is a MariaDB primary -> replica pair with GTID binlog
+replication (tools/dbservers.mariadb_replication_pair), for the writer move. Each test gets its own databases
+and users, named uniquely.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ import pytest
 from lib.config import PROJECT_ROOT
 from lib.constants import MARKER_TABLE, marker_schema_for
 from lib.dms_mappings import selected, selections
-from tools.dbservers import DatabaseServerError, MariaDbServer, PostgresServer, mariadb_server, postgres_server
+from tools.dbservers import (
+    DatabaseServerError,
+    MariaDbReplicationPair,
+    MariaDbServer,
+    PostgresServer,
+    mariadb_replication_pair,
+    mariadb_server,
+    postgres_server,
+)
 
 _LAMBDA_DIR = PROJECT_ROOT / "lambda" / "cutover"
 if str(_LAMBDA_DIR) not in sys.path:
@@ -68,6 +78,15 @@ def maria() -> Iterator[MariaDbServer]:
 def maria_plain() -> Iterator[MariaDbServer]:
     yield from _mariadb({"log-bin": None, "binlog-format": None, "binlog-row-image": None,
                          "binlog-expire-logs-seconds": None, "server-id": "2"}, ssl=False)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def maria_pair() -> Iterator[MariaDbReplicationPair]:
+    try:
+        with mariadb_replication_pair() as pair:
+            yield pair
+    except DatabaseServerError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 Server = TypeVar("Server", PostgresServer, MariaDbServer)

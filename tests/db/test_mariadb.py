@@ -88,7 +88,7 @@ def test_binlog_settings_that_break_cdc_block(maria: MariaDbServer, maria_db: Ca
         checks = run_preflight(source.endpoint(), None, everything(source), PreflightOptions())
     assert only(checks, "binlog_format", "block").value == "STATEMENT"
     assert only(checks, "binlog_row_image", "block").value == "MINIMAL"
-    assert only(checks, "binlog retention", "block").value == "1.0 h"
+    assert only(checks, "binlog retention", "block").value == "1.0 h (binlog_expire_logs_seconds = 3600)"
     assert only(checks, "server_id", "ok").value == "1"
     with global_variable(maria, "binlog_expire_logs_seconds", "0"):
         checks = run_preflight(source.endpoint(), None, everything(source), PreflightOptions())

@@ -76,8 +76,8 @@ def test_lock_wait_beyond_lock_wait_timeout_is_a_named_warn(locked_pages: MariaD
     checks = run_preflight(locked_pages.endpoint(), None, everything(locked_pages), PreflightOptions(lock_timeout_ms=1000))
     assert time.monotonic() - started < 15
     subject = f"{locked_pages.name}.pages"
-    privilege = only(checks, "select privilege", "warn")
-    assert privilege.subject == subject and "lock_wait_timeout 1 s" in privilege.value
+    # SELECT is proven from SHOW GRANTS without opening the locked table: no wait, and a verdict.
+    assert only(checks, "select privilege", "ok")
     lob = only(checks, "lob size", "warn")
     assert lob.subject == subject + ".body" and "not checked" in lob.value and "--lock-timeout-ms" in lob.fix
     assert only(checks, "replication grants", "ok") and only(checks, "drain marker table", "ok")

@@ -98,6 +98,12 @@ BAD_FIELDS: list[tuple[str, dict[str, dict[str, Any]], list[str]]] = [
     ("read steps not increasing", {"cutover": {"read_steps": [50, 25, 100]}}, ["cutover.read_steps", "strictly increasing"]),
     ("cutover TTL above record TTL", {"cutover": {"cutover_ttl": 120}}, ["cutover.cutover_ttl", "120"]),
     ("drain longer than a Lambda", {"cutover": {"drain_timeout_seconds": 900}}, ["cutover.drain_timeout_seconds", "900", "840"]),
+    (
+        "rollback window past Aurora's binlog retention",
+        {"cutover": {"rollback_window_hours": 3000}},
+        ["cutover.rollback_window_hours", "3000", "2160", "90 days"],
+    ),
+    ("rollback window of zero hours", {"cutover": {"rollback_window_hours": 0}}, ["cutover.rollback_window_hours", "0"]),
     ("cutover task missing", {"cutover": {"task_key": "orders"}}, ["cutover.task_key", "'orders'", "main"]),
     ("domain with capitals", {"cutover": {"domain": "DB.example"}}, ["cutover.domain", "'DB.example'"]),
     ("DMS class typo", {"dms": {"instance_class": "r5.large"}}, ["dms.instance_class", "'r5.large'", "dms.r6i.large"]),
