@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from tap_operator.databases import parse_url, write_marker
-from tests.rehearsal.conftest import AURORA_READER, AURORA_WRITER, SOURCE_HOST, ZONE, Pair
+from tests.rehearsal.conftest import AURORA_READER, AURORA_WRITER, SOURCE_HOST, ZONE, Pair, weighted_pair
 from tools.rehearsal.clusters import Cluster
+from tools.rehearsal.picture import render_png
 from tools.rehearsal.report import longest_gap, longest_pause, phase_durations, write_gaps
-from tools.rehearsal.resolver import NameTable, WeightedResolver
-from tools.rehearsal.timeline import WRITE_ACKED, Timeline, render_png
+from tools.rehearsal.resolver import ClientPool, NameTable, WeightedResolver
+from tools.rehearsal.timeline import READ_OK, WRITE_ACKED, Timeline
 from tools.rehearsal.verdicts import MarkerWatcher, judge_writes
 from tools.rehearsal.workload import Workload, WorkloadConfig, WriteRecord
 
@@ -134,6 +135,37 @@ def test_verdict_catches_a_deleted_a_stale_and_a_duplicated_acknowledged_write(
     assert not tampered.ok
     assert any(deleted_row.request_id in example and "no row" in example for example in tampered.examples)
     assert any(duplicated_txn.txn_id in example for example in tampered.examples)
+
+
+def test_readers_through_a_pool_of_dns_clients_read_where_each_client_points(
+    make_pair: Callable[..., Pair], aws: Callable[[str], Any], zone: str
+) -> None:
+    """Half the reader weight on Aurora: one reader thread asks 20 clients in turn and reads from both clusters."""
+    pair = make_pair(replicate=False)
+    route53 = aws("route53")
+    weighted_pair(route53, zone, f"reader.{ZONE}", 50, AURORA_READER)
+    names: NameTable[Cluster] = NameTable({SOURCE_HOST: pair.source, AURORA_WRITER: pair.target, AURORA_READER: pair.target})
+    pool = ClientPool(route53, zone, f"reader.{ZONE}", 20, seed=5)
+    timeline = Timeline()
+    counts = pair.counts
+    config = WorkloadConfig(
+        rate=1.0, writers=1, readers=1, read_rate=40.0, customers=counts["customers"], ledger_seed_rows=counts["ledger"]
+    )
+    writer = WeightedResolver(route53, zone, f"writer.{ZONE}", rng=random.Random(1))  # noqa: S311
+    with Workload(config, names, lambda _: writer, lambda _: pool, timeline) as workload:
+        time.sleep(2.0)
+        with pair.target.admin() as admin:
+            readers_on_target = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rehearsal-reader-0'"
+            ).fetchone()
+    reads = {db: sum(second.counts.get(f"{READ_OK}:{db}", 0) for _, second in timeline.snapshot()) for db in ("source", "target")}
+    on_aurora = sum(1 for client in pool.clients if client.resolve().target == AURORA_READER)
+    assert 0 < on_aurora < 20  # the clients' answers differ: some name each cluster
+    assert reads["source"] > 10 and reads["target"] > 10, reads
+    assert 0.2 < reads["target"] / (reads["source"] + reads["target"]) < 0.8
+    assert readers_on_target == (1,)  # one connection per cluster, kept, not one per read
+    assert pool.lookups == 20  # each client asked Route 53 once: its answer is cached for the TTL
+    assert workload.counts()["read_errors"] == {}
 
 
 def test_marker_watcher_compares_both_sides_when_the_marker_arrives_and_sees_a_difference(make_pair: Callable[..., Pair]) -> None:

@@ -1,9 +1,11 @@
 """python -m tools.rehearsal [--duration S] [--rate N] [--rows N] [--tables N] [--rtt-ms MS] [--rollback] [--json] ...
 
-Also [--break-replication] [--writers N] [--readers N] [--png PATH].
+Also [--break-replication] [--writers N] [--readers N] [--dns-clients N] [--out DIR] [--png PATH | --no-png].
 
 Exit codes: 0 the expected outcome was proven, 1 a verdict failed, 2 the rehearsal could not run.
-Progress goes to stderr; the summary (or with --json the report object) to stdout.
+Progress goes to stderr, each line with its own time; the summary (or with --json the report object) to
+stdout. The report is also written as report.json, and the timeline as timeline.png beside it, in
+--out (default .rehearsal/<UTC time>-<mode>/); both paths are printed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -20,11 +23,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tools.dbservers import DatabaseServerError
 from tools.emulator import EmulatorError
-from tools.rehearsal.driver import Options, rehearse, summary
+from tools.rehearsal.driver import DNS_CLIENTS, Options, rehearse, summary
 from tools.rehearsal.schema import DEFAULT_ROWS
 from tools.rehearsal.stack import StackError
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+RUNS_FOLDER = Path(".rehearsal")
+REPORT_NAME, PICTURE_NAME = "report.json", "timeline.png"
 
 
 def _positive(kind: type[int] | type[float]) -> type:
@@ -71,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--writers", type=_positive(int), default=4, help="writer threads (4)")
     p.add_argument("--readers", type=_positive(int), default=2, help="reader threads (2)")
+    p.add_argument(
+        "--dns-clients",
+        type=_positive(int),
+        default=DNS_CLIENTS,
+        help=f"DNS clients the readers resolve through, each caching for the record's TTL ({DNS_CLIENTS})",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--rollback", action="store_true", help="after the flip and some writes on the target, move the writer back"
@@ -78,9 +89,31 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--break-replication", action="store_true", help="disable the subscription before the fence: the writer must stay"
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--png", type=Path, default=None, help="write the timeline PNG here")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (it is also written to report.json)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for {REPORT_NAME} and {PICTURE_NAME} (default: {RUNS_FOLDER}/<UTC time>-<mode>/)",
+    )
+    picture = p.add_mutually_exclusive_group()
+    picture.add_argument("--png", type=Path, default=None, help=f"write the timeline PNG here instead of beside {REPORT_NAME}")
+    picture.add_argument("--no-png", action="store_true", help="draw no timeline")
     return p
+
+
+def _run_folder(args: argparse.Namespace) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    mode = "break-replication" if args.break_replication else "rollback" if args.rollback else "cutover"
+    return RUNS_FOLDER / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{mode}"
+
+
+def _write_report(report: dict[str, object], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / REPORT_NAME
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -91,6 +124,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    folder = _run_folder(args)
+    png = None if args.no_png else args.png if args.png is not None else folder / PICTURE_NAME
     options = Options(
         duration_s=args.duration if args.duration is not None else Options.duration_s,
         write_until_duration=args.duration is not None,
@@ -100,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         break_replication=args.break_replication,
         writers=args.writers,
         readers=args.readers,
-        png=args.png,
+        dns_clients=args.dns_clients,
+        png=png,
         tables=args.tables,
         rtt_ms=args.rtt_ms,
     )
@@ -109,6 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StackError, EmulatorError, DatabaseServerError, BotoCoreError, ClientError, OSError, RuntimeError) as error:
         sys.stderr.write(f"rehearsal could not run: {error}\n")
         return EXIT_ERROR
+    try:
+        written = _write_report(report, folder)
+    except OSError as error:
+        sys.stderr.write(f"could not write the report to {folder}: {error}\n")
+    else:
+        picture = f"; timeline: {report['png']}" if report.get("png") else ""
+        sys.stderr.write(f"report: {written}{picture}\n")
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:

@@ -188,6 +188,36 @@ class CliRun:
         return self.stderr.strip().splitlines()[-1] if self.stderr.strip() else f"exit {self.exit_code}, no result"
 
 
+class _EchoLines(io.TextIOBase):
+    """A stderr that hands every complete line to `echo` the moment it is written, and keeps the whole text."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        super().__init__()
+        self._echo = echo
+        self._pending = ""
+        self._text: list[str] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._text.append(text)
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._echo(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Written lines are echoed already; a partial line waits for its end (or `getvalue`)."""
+
+    def getvalue(self) -> str:
+        if self._pending:
+            self._echo(self._pending)
+            self._pending = ""
+        return "".join(self._text)
+
+
 def run_cli(
     engine: Engine,
     command: Sequence[str],
@@ -197,15 +227,17 @@ def run_cli(
     reverse: ReverseReplication | None,
     echo: Callable[[str], None] = lambda _: None,
 ) -> CliRun:
-    """`cli.main([--operator rehearsal --json] + command + [--source-url ... --target-url ...])` with this engine."""
+    """`cli.main([--operator rehearsal --json] + command + [--source-url ... --target-url ...])` with this engine.
+
+    Its stderr lines reach `echo` as they are written (each with its own time in the rehearsal's log), not
+    after the command returned.
+    """
     argv = ["--operator", OPERATOR, "--json", *command]
-    out, err = io.StringIO(), io.StringIO()
+    out, err = io.StringIO(), _EchoLines(lambda line: echo(f"  cli: {line}"))
     started = time.time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main([*argv, "--source-url", source_url, "--target-url", target_url], engine=engine, reverse=reverse)
     ended = time.time()
-    for line in err.getvalue().splitlines():
-        echo(f"  cli: {line}")
     try:
         loaded = json.loads(out.getvalue()) if out.getvalue().strip() else None
     except ValueError:
@@ -235,7 +267,12 @@ def prove_data(engine: Engine, source_url: str, target_url: str, echo: Callable[
     task_key = config.cutover.task_key if config.cutover else next(iter(config.dms.tasks))
     mappings = config.dms.tasks[task_key].table_mappings
     echo("operator: ./cutover compare --record (schema and checksummed primary-key chunks on both sides)")
-    report = compare.compare_databases(parse_url(source_url, "source"), parse_url(target_url, "target"), mappings)
+    report = compare.compare_databases(
+        parse_url(source_url, "source"),
+        parse_url(target_url, "target"),
+        mappings,
+        progress=lambda index, total, table: echo(f"operator: compare [{index}/{total}] {table.line('source', 'target')}"),
+    )
     echo(f"operator: ./cutover compare -> {report.summary}")
     recorded = compare.record_data_proof(engine, OPERATOR, report) if report.ok else None
     if recorded is not None:

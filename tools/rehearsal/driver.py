@@ -32,9 +32,9 @@ from tools.rehearsal.latency_proxy import LatencyProxy
 from tools.rehearsal.monitor import Monitor
 from tools.rehearsal.replication import LagMeter, Link, RehearsalReverse, start_forward, wait_for_initial_copy
 from tools.rehearsal.report import human_summary, longest_gap, longest_pause, phase_durations, seconds_between
-from tools.rehearsal.resolver import NameTable, WeightedResolver, describe
+from tools.rehearsal.resolver import ClientPool, NameTable, WeightedResolver, describe
 from tools.rehearsal.stack import emulator_stack
-from tools.rehearsal.timeline import Timeline, render_png
+from tools.rehearsal.timeline import Timeline
 from tools.rehearsal.verdicts import MarkerWatcher, SnapshotComparison, WriteVerdict, judge_writes, summarize
 from tools.rehearsal.workload import Workload, WorkloadConfig
 
@@ -47,6 +47,9 @@ BREAK_DRAIN_TIMEOUT_SECONDS = 10
 TTL_SLACK_SECONDS = 0.5
 FIRST_SAMPLE_TIMEOUT_SECONDS = 15.0
 OWN_PERIOD_GRACE_SECONDS = 2.0  # CloudWatch (the emulator) answers for a period right after it ends
+HEARTBEAT_SECONDS = 10.0  # a wait says what it waits for at least this often
+DNS_CLIENTS = 20  # the readers' DNS clients, each with its own cache (resolver.ClientPool)
+LAG_STOPPED_AT_ROLLBACK = "the rollback stopped the reverse replication;\nno replication left whose lag could be measured"
 
 
 class RehearsalTimeoutError(RuntimeError):
@@ -64,7 +67,8 @@ class Options:
     writers: int = 4
     readers: int = 2
     read_rate: float = 50.0
-    png: Path | None = None
+    dns_clients: int = DNS_CLIENTS
+    png: Path | None = None  # where the timeline PNG goes (None: no picture)
     seed: int = 14
     tables: int = 0  # extra tables, each with its own sequence (schema.create_extra_tables)
     rtt_ms: float = 0.0  # round-trip time the operator CLI's connections pay (clusters.operator_proxies)
@@ -95,6 +99,7 @@ class Run:
     final_writer: str | None = None
     proxies: dict[Role, LatencyProxy] = field(default_factory=dict)  # --rtt-ms: the operator's latency proxies
     fence_round_trips: dict[str, dict[str, int]] = field(default_factory=dict)  # what `fence --confirm` paid per side
+    status: Callable[[], str] = lambda: ""  # what a heartbeat line adds (the lag, the writes so far)
 
 
 def _logger(stream: TextIO, started: float) -> Callable[[str], None]:
@@ -166,11 +171,30 @@ def _tick_until(run: Run, engine: Engine, deadline: Deadline, done: Callable[[Re
         time.sleep(TICK_SECONDS)
 
 
-def _keep_ticking(run: Run, engine: Engine, seconds: float) -> None:
+def _wait(run: Run, seconds: float, what: str, step: Callable[[], object] | None = None) -> None:
+    """Wait `seconds`, calling `step` every tick, and say every HEARTBEAT_SECONDS what it waits for: never silent."""
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        _note(run, cutover.tick(engine))
-        time.sleep(max(0.0, min(TICK_SECONDS, end - time.monotonic())))
+    beat = time.monotonic() + HEARTBEAT_SECONDS
+    while (now := time.monotonic()) < end:
+        if now >= beat:
+            if end - now >= 1.0:
+                run.say(f"still {what}: {end - now:.0f}s left{run.status()}")
+            beat += HEARTBEAT_SECONDS
+        if step is not None:
+            step()
+        pause = min(TICK_SECONDS if step is not None else HEARTBEAT_SECONDS, end - time.monotonic(), beat - time.monotonic())
+        time.sleep(max(0.0, pause))
+
+
+def _keep_ticking(run: Run, engine: Engine, seconds: float, what: str) -> None:
+    _wait(run, seconds, what, lambda: _note(run, cutover.tick(engine)))
+
+
+def _status(monitor: Monitor, workload: Workload) -> str:
+    """What a heartbeat line adds: the lag just measured and the writes so far."""
+    sample = monitor.latest()
+    lag = f"lag {sample.target_s:.2f}s" if sample is not None and sample.target_s is not None else "lag not measured"
+    return f" ({lag}, {len(workload.records)} writes logged)"
 
 
 def _name_table(settings: Settings, clusters: Clusters) -> NameTable[Cluster]:
@@ -194,15 +218,18 @@ def _start(run: Run, engine: Engine, clusters: Clusters, *, monitor: Monitor, pe
     if wait > 0:
         run.say(f"waiting {wait:.0f}s until a whole {period_s}s metric period holds only this run's measured lag")
         deadline.check("a metric period of this run's own lag")
-        time.sleep(min(wait, max(deadline.left(), 0.0)))
-    last = ""
+        _wait(run, min(wait, max(deadline.left(), 0.0)), "waiting for a metric period of this run's own lag")
+    last, said_at = "", time.monotonic()
     while True:
         outcome = _cli(run, engine, ["advance"], clusters, None) if not last else _quiet_advance(run, engine, clusters)
         if outcome.status == "changed":
             return
         if outcome.message != last:
             run.say(f"start refused (retrying every {ADVANCE_RETRY_SECONDS:.0f}s): {outcome.message}")
-            last = outcome.message
+            last, said_at = outcome.message, time.monotonic()
+        elif time.monotonic() - said_at >= HEARTBEAT_SECONDS:
+            run.say(f"start still refused, retrying{run.status()}")
+            said_at = time.monotonic()
         deadline.check("the gates to allow the start")
         time.sleep(ADVANCE_RETRY_SECONDS)
 
@@ -250,7 +277,7 @@ def _cutover(
     if settle > 0:
         run.say(f"waiting {settle:.0f}s for answers cached with RECORD_TTL {settings.record_ttl}s to expire before fencing")
         deadline.check("RECORD_TTL to expire")
-        _keep_ticking(run, engine, min(settle, max(deadline.left(), 0.0)))
+        _keep_ticking(run, engine, min(settle, max(deadline.left(), 0.0)), "waiting for RECORD_TTL to expire")
     # The flip needs a data proof: a clean compare on the live pair, recorded as the operator would, before the
     # fence (and, with --break-replication, before the replication breaks: the drain is what must catch it).
     # Direct URLs: compare reads every table chunk by chunk, minutes of round trips over --rtt-ms with thousands of
@@ -263,9 +290,7 @@ def _cutover(
     # A stack with a reverse task starts one at every flip (the CLI would start the DMS task), a rollback needs one.
     reverse: ReverseReplication | None = None
     if options.rollback or settings.dms_reverse_replication_arn is not None:
-        native = RehearsalReverse(
-            link, on_start=lambda reverse_link: monitor.measure(LagMeter(reverse_link)), on_stop=lambda: monitor.measure(None)
-        )
+        native = _measured_reverse(link, monitor, timeline)
         reverse = cutover.MirroredReverse(native, dms, settings) if settings.dms_reverse_replication_arn else native
     watcher = MarkerWatcher(clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0).start()
     before = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()}
@@ -279,11 +304,11 @@ def _cutover(
     if options.break_replication:
         run.rollback = _cli(run, engine, ["rollback", "--confirm"], clusters, None)
         timeline.event("rollback (reads, source writable)")
-        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS)
+        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS, "writing on the source after the rollback")
         return
     if run.fence.status != "changed":
         raise RuntimeError(f"the writer did not flip: {run.fence.message}")
-    _keep_ticking(run, engine, POST_FLIP_SECONDS)
+    _keep_ticking(run, engine, POST_FLIP_SECONDS, "writing on the target after the flip")
     if options.rollback:
         assert reverse is not None
         watcher = MarkerWatcher(clusters.target, clusters.source, clusters.source, settings.drain_timeout_seconds + 60.0).start()
@@ -293,10 +318,28 @@ def _cutover(
         timeline.event("writer rolled back")
         if run.rollback.status != "changed":
             raise RuntimeError(f"the writer did not move back: {run.rollback.message}")
-        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS)
+        _keep_ticking(run, engine, POST_ROLLBACK_SECONDS, "writing on the source after the writer moved back")
         return
     run.completed = _cli(run, engine, ["advance"], clusters, None)
     timeline.event("completed")
+
+
+def _measured_reverse(link: Link, monitor: Monitor, timeline: Timeline) -> RehearsalReverse:
+    """The reverse replication, its lag measured while it runs; the timeline notes why the lag ends when it stops."""
+
+    def started(reverse_link: Link) -> None:
+        timeline.lag_resume()
+        monitor.measure(LagMeter(reverse_link))
+
+    def stopped() -> None:
+        if native.link is None:  # abandoned (the flip did not happen): the forward subscription applies again
+            monitor.measure(LagMeter(link))
+        else:
+            monitor.measure(None)
+            timeline.lag_stop(LAG_STOPPED_AT_ROLLBACK)
+
+    native = RehearsalReverse(link, on_start=started, on_stop=stopped)
+    return native
 
 
 def _leave_fresh(engine: Engine, dms: Any, say: Callable[[str], None]) -> None:
@@ -388,11 +431,14 @@ def _workload(run: Run, deployment: _Deployment, names: NameTable[Cluster], time
         seed=options.seed,
     )
 
-    def resolver(name: str, offset: int) -> Callable[[int], WeightedResolver]:
-        route53, zone = deployment.route53, settings.hosted_zone_id
-        return lambda index: WeightedResolver(route53, zone, name, rng=random.Random(options.seed * 100 + offset + index))  # noqa: S311
+    route53, zone = deployment.route53, settings.hosted_zone_id
 
-    return Workload(config, names, resolver(settings.writer_record_name, 0), resolver(settings.reader_record_name, 50), timeline)
+    def writer(index: int) -> WeightedResolver:  # every writer thread is an application host with its own cache
+        return WeightedResolver(route53, zone, settings.writer_record_name, rng=random.Random(options.seed * 100 + index))  # noqa: S311
+
+    # The readers serve many DNS clients: the share of reads on Aurora follows the reader weight step by step.
+    readers = ClientPool(route53, zone, settings.reader_record_name, options.dns_clients, seed=options.seed * 100 + 50)
+    return Workload(config, names, writer, lambda _: readers, timeline)
 
 
 def _judge(run: Run, engine: Engine, clusters: Clusters, workload: Workload) -> WriteVerdict:
@@ -424,6 +470,7 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
         workload = _workload(run, deployment, names, timeline)
         workload.start()
         cleanup.callback(workload.stop)
+        run.status = lambda: _status(monitor, workload)
         deadline = Deadline(options.duration_s)
         run.say("native logical replication stands in for AWS DMS: publication on the source, subscription on the target")
         with _timed(run, "initial_copy"):
@@ -440,7 +487,7 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
                      timeline=timeline, deadline=deadline, dms=deployment.dms)  # fmt: skip
             if options.write_until_duration and deadline.left() > 0:
                 run.say(f"writing on until --duration ends ({deadline.left():.0f}s)")
-                _keep_ticking(run, engine, deadline.left())
+                _keep_ticking(run, engine, deadline.left(), "writing until --duration ends")
         except (RuntimeError, RehearsalTimeoutError) as problem:
             run.problems.append(str(problem))
             run.say(f"PROBLEM: {problem}")
@@ -449,22 +496,38 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
         verdict = _judge(run, engine, clusters, workload)
         report = build_report(run, workload=workload, verdict=verdict, timeline=timeline,
                               engine_log=deployment.engine_log, monitor_failures=monitor.failures)  # fmt: skip
-        _picture(run, timeline, report)
+        _picture(run, timeline, report, settings)
     return _with_setup(run, settings, report)
 
 
-def _picture(run: Run, timeline: Timeline, report: dict[str, Any]) -> None:
+def _picture(run: Run, timeline: Timeline, report: dict[str, Any], settings: Settings) -> None:
     options = run.options
-    if options.png is not None:
-        title = f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows"
-        render_png(timeline, options.png, {"source": "source", "target": "target (Aurora)"}, title)
-        report["png"] = str(options.png)
-        run.say(f"timeline written to {options.png}")
+    if options.png is None:
+        return
+    from tools.rehearsal.picture import render_png  # noqa: PLC0415  (only the picture needs matplotlib)
+
+    title = (
+        f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows, "
+        f"{options.dns_clients} DNS clients reading, RECORD_TTL {settings.record_ttl} s, CUTOVER_TTL {settings.cutover_ttl} s"
+    )
+    thresholds = {
+        f"LATENCY_THRESHOLD_SECONDS {settings.latency_threshold_seconds:g} s (the gates)": settings.latency_threshold_seconds,
+        f"DRAIN_THRESHOLD_SECONDS {settings.drain_threshold_seconds:g} s (before the flip)": settings.drain_threshold_seconds,
+    }
+    try:
+        render_png(timeline, options.png, {"source": "source", "target": "target (Aurora)"}, title, thresholds=thresholds)
+    except (OSError, ValueError) as error:  # the verdicts stand without the picture
+        report["png_error"] = f"{type(error).__name__}: {error}"
+        run.say(f"could not write the timeline to {options.png}: {report['png_error']}")
+        return
+    report["png"] = str(options.png)
+    run.say(f"timeline written to {options.png}")
 
 
 def _with_setup(run: Run, settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
     report["setup_s"] = dict(run.setup_s)
     report["extra_tables"], report["rtt_ms"] = run.options.tables, run.options.rtt_ms
+    report["dns_clients"] = run.options.dns_clients
     # The records' TTL while the writer flips is CUTOVER_TTL (lowered at the fence); RECORD_TTL before and after.
     report["record_ttl_s"], report["cutover_ttl_s"] = settings.record_ttl, settings.cutover_ttl
     report["operator_round_trips"] = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()} or None

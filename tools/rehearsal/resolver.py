@@ -1,11 +1,17 @@
 """How the rehearsal's application finds its database: weighted Route 53 records, cached for their TTL.
 
-A caching stub resolver per application thread: it asks Route 53 (ListResourceRecordSets on the
-emulator stands in for a DNS query) only when its cached answer has expired, picks one record of
-the weighted set with probability weight / sum of weights (all weights 0: every record equally, as
-Route 53 does), and keeps that answer for the record's TTL. A CNAME target is then mapped to a
-cluster through the rehearsal's name table, since the Route 53 names point at hosts that do not exist
-on this machine.
+A caching stub resolver is one DNS client: it asks Route 53 (ListResourceRecordSets on the emulator
+stands in for a DNS query) only when its cached answer has expired, picks one record of the weighted
+set with probability weight / sum of weights (all weights 0: every record equally, as Route 53 does),
+and keeps that answer for the record's TTL. A CNAME target is then mapped to a cluster through the
+rehearsal's name table, since the Route 53 names point at hosts that do not exist on this machine.
+
+One client sees a weight change only when its cache expires, and then moves all at once. An
+application has many clients (hosts, processes) whose caches expire at different moments; a
+ClientPool plays them: N clients, client k's first answer treated as k/N of a TTL old (the steady
+state of clients that started at different times), each picking with its own random source. Asked
+in turn, their answers follow the weights step by step: the share of answers naming a target moves
+towards its weight as the clients' caches expire one after another over a TTL.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from mypy_boto3_route53.client import Route53Client
@@ -98,7 +104,12 @@ class WeightedResolver:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        first_answer_age: float = 0.0,
     ) -> None:
+        """`first_answer_age`: the share of a TTL (0 <= a < 1) the first answer is treated as already cached for."""
+        if not 0.0 <= first_answer_age < 1.0:
+            raise ValueError(f"first_answer_age must be in [0, 1), got {first_answer_age}")
+        self._first_answer_age = first_answer_age
         self._client = client
         self._zone = zone_id
         self.name = name
@@ -114,10 +125,64 @@ class WeightedResolver:
             cached = self._cached
             if cached is not None and now < cached.expires_at:
                 return Answer(cached.name, cached.record, cached.resolved_at, from_cache=True)
-            self.lookups += 1
             record = pick(read_weighted(self._client, self._zone, self.name), self._rng)
-            self._cached = Answer(self.name, record, now, from_cache=False)
+            # A client that started earlier asked earlier: its first answer expires sooner than a whole TTL from now.
+            resolved_at = now - (self._first_answer_age * record.ttl if self.lookups == 0 else 0.0)
+            self.lookups += 1
+            self._cached = Answer(self.name, record, resolved_at, from_cache=False)
             return self._cached
+
+
+class Resolver(Protocol):
+    """What the workload asks before each operation: one client's resolver, or a pool of clients."""
+
+    def resolve(self) -> Answer: ...
+
+
+class ClientPool:
+    """`size` DNS clients of one name, each with its own cache, asked in turn (round robin).
+
+    Client k's first answer counts as k/size of a TTL old, so the clients' caches expire spread over
+    a TTL and the share of answers naming a target follows the weights as they move.
+    """
+
+    def __init__(
+        self,
+        client: Route53Client,
+        zone_id: str,
+        name: str,
+        size: int,
+        *,
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"a client pool needs at least one client, got {size}")
+        self.name = name
+        self.clients = [
+            WeightedResolver(
+                client,
+                zone_id,
+                name,
+                rng=random.Random(seed * 1000 + k),  # noqa: S311  (picking a record by weight, not cryptography)
+                clock=clock,
+                first_answer_age=k / size,
+            )
+            for k in range(size)
+        ]
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Answer:
+        with self._lock:
+            chosen = self.clients[self._next]
+            self._next = (self._next + 1) % len(self.clients)
+        return chosen.resolve()
+
+    @property
+    def lookups(self) -> int:
+        """How often Route 53 was asked, all clients together."""
+        return sum(client.lookups for client in self.clients)
 
 
 class NameTable(Generic[T]):

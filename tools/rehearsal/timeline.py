@@ -2,7 +2,14 @@
 
 Every thread counts into one Timeline: acknowledged writes per database, client errors by kind,
 reads per database, the measured replication lag and the Aurora weights of both record pairs.
-Events (fence proven, writer flipped, ...) are marked with their wall-clock time.
+Events (fence proven, writer flipped, ...) are marked with their wall-clock time; when the lag stops
+being measured (no replication left to measure), the reason is noted.
+
+The picture numbers the events: each number stands on the time axis above its line, events closer
+together than a label's width share one label ("4-8"), and a list under the panels gives every
+number its time, its name and, within such a group, its offset from the group's first event, so the
+fence's events within a few seconds of a five-minute axis stay readable. The legends stand in their
+own column beside the panels, never over the data.
 """
 
 from __future__ import annotations
@@ -10,9 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 # Counter names, one series each.
@@ -39,6 +45,7 @@ class Timeline:
         self.started_at = clock()
         self._seconds: defaultdict[int, Second] = defaultdict(Second)
         self.events: list[tuple[float, str]] = []
+        self.lag_stopped: tuple[float, str] | None = None  # when the lag stopped being measured, and why
         self._lock = threading.Lock()
 
     def _index(self, at: float | None) -> int:
@@ -62,6 +69,15 @@ class Timeline:
     def event(self, name: str, at: float | None = None) -> None:
         with self._lock:
             self.events.append((self._clock() if at is None else at, name))
+
+    def lag_stop(self, reason: str, at: float | None = None) -> None:
+        """No lag is measured from now on (e.g. the replication was stopped at a rollback): the picture says why."""
+        with self._lock:
+            self.lag_stopped = (self._clock() if at is None else at, reason)
+
+    def lag_resume(self) -> None:
+        with self._lock:
+            self.lag_stopped = None
 
     def snapshot(self) -> list[tuple[int, Second]]:
         with self._lock:
@@ -88,6 +104,9 @@ class Timeline:
             "started_at": self.started_at,
             "seconds": rows,
             "events": [{"t": round(at - self.started_at, 3), "event": name} for at, name in sorted(self.events)],
+            "lag_stopped": None
+            if self.lag_stopped is None
+            else {"t": round(self.lag_stopped[0] - self.started_at, 3), "reason": self.lag_stopped[1]},
         }
 
 
@@ -97,49 +116,3 @@ def _rounded(value: float | None) -> float | None:
 
 def series(rows: list[tuple[int, Second]], key: str) -> list[int]:
     return [second.counts.get(key, 0) for _, second in rows]
-
-
-def render_png(timeline: Timeline, path: Path, databases: Mapping[str, str], title: str) -> Path:
-    """Four panels over time: writes/s per database, client errors/s, measured lag, Aurora weights; events marked."""
-    import matplotlib  # noqa: PLC0415  (only the PNG needs it; everything else runs without matplotlib)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    rows = timeline.snapshot()
-    xs = [index for index, _ in rows]
-    figure, (writes, errors, lag, weights) = plt.subplots(4, 1, sharex=True, figsize=(12, 10), constrained_layout=True)
-    for database, label in databases.items():
-        writes.plot(xs, series(rows, f"{WRITE_ACKED}:{database}"), label=f"acknowledged writes/s on {label}")
-        writes.plot(xs, series(rows, f"{READ_OK}:{database}"), linestyle=":", label=f"reads/s on {label}")
-    writes.set_ylabel("per second")
-    writes.legend(loc="upper right", fontsize="small")
-    errors.plot(xs, [sum(v) for v in zip(*(series(rows, f"{WRITE_REFUSED}:{d}") for d in databases), strict=True)],
-                label="refused writes/s (client saw an error)")  # fmt: skip
-    errors.plot(xs, series(rows, WRITE_IN_DOUBT), label="in-doubt commits/s")
-    errors.plot(xs, [sum(v) for v in zip(*(series(rows, f"{WRITE_DUPLICATE_KEY}:{d}") for d in databases), strict=True)],
-                label="duplicate-key errors/s")  # fmt: skip
-    errors.plot(xs, series(rows, READ_ERROR), linestyle=":", label="read errors/s")
-    errors.set_ylabel("client errors")
-    errors.legend(loc="upper right", fontsize="small")
-    lag.plot(xs, [s.lag_source_s for _, s in rows], label="CDCLatencySource (measured)")
-    lag.plot(xs, [s.lag_target_s for _, s in rows], label="CDCLatencyTarget (measured)")
-    lag.set_ylabel("lag (s)")
-    lag.legend(loc="upper right", fontsize="small")
-    weights.step(xs, [s.reader_weight for _, s in rows], where="post", label="reader.<domain> on Aurora (%)")
-    weights.step(xs, [s.writer_weight for _, s in rows], where="post", label="writer.<domain> on Aurora (%)")
-    weights.set_ylabel("Aurora weight (%)")
-    weights.set_ylim(-5, 105)
-    weights.set_xlabel("seconds since the workload started")
-    weights.legend(loc="center right", fontsize="small")
-    for at, name in timeline.events:
-        x = at - timeline.started_at
-        for axis in (writes, errors, lag, weights):
-            axis.axvline(x, color="grey", linestyle="--", linewidth=0.8)
-        writes.annotate(name, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize="x-small",
-                        va="top", ha="right")  # fmt: skip
-    figure.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path

@@ -9,7 +9,9 @@ connection died during COMMIT) is logged as in doubt: it may or may not have hap
 counted as lost; the thread never touches that row again. Any other error is a refused write the
 client saw (the fence's read-only error, a terminated session, a refused connection): the thread
 closes the connection, waits a moment, re-resolves (its cache still answers until the TTL ends) and
-reconnects. Reader threads do the same through reader.<domain> with SELECTs.
+reconnects. Reader threads do the same through reader.<domain> with SELECTs, each read asking the
+next of a pool of DNS clients (resolver.ClientPool) and reading from the cluster that client's
+cached answer names, so the share of reads on Aurora follows the reader weight.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from psycopg import errors as pg_errors
 
 from tools.rehearsal.clusters import Cluster
-from tools.rehearsal.resolver import NameTable, ResolveError, WeightedResolver
+from tools.rehearsal.resolver import NameTable, ResolveError, Resolver
 from tools.rehearsal.timeline import (
     READ_ERROR,
     READ_OK,
@@ -114,34 +116,43 @@ class _OwnRows:
 
 
 class _Session:
-    """One thread's connection, kept while DNS keeps pointing at its cluster.
+    """One thread's connections, kept while DNS keeps pointing at their cluster.
 
-    Before every operation the thread asks its resolver (answered from the cache until the TTL ends);
-    when the answer names another cluster, the connection is closed and a new one opened there: the
-    behaviour of a pool whose connections live no longer than the DNS answer they were opened from.
+    Before every operation the thread asks its resolver (answered from a cache until the TTL ends).
+    A writer (`one_per_cluster=False`) has one connection: when the answer names another cluster, it is
+    closed and a new one opened there, as a pool whose connections live no longer than the DNS answer
+    they were opened from. A reader serving many DNS clients (`one_per_cluster=True`, a ClientPool whose
+    clients' answers differ while the weights move) keeps one connection per cluster and uses the one
+    the answer names.
     """
 
-    def __init__(self, names: NameTable[Cluster], resolver: WeightedResolver, application: str, *, autocommit: bool) -> None:
+    def __init__(
+        self, names: NameTable[Cluster], resolver: Resolver, application: str, *, autocommit: bool, one_per_cluster: bool = False
+    ) -> None:
         self._names = names
         self._resolver = resolver
         self._application = application
         self._autocommit = autocommit
-        self.connection: psycopg.Connection[Any] | None = None
-        self.cluster: Cluster | None = None  # where the connection goes, or went last
+        self._one_per_cluster = one_per_cluster
+        self._open: dict[str, psycopg.Connection[Any]] = {}  # cluster role -> connection
+        self.cluster: Cluster | None = None  # where the last connection went
 
     def ensure(self) -> tuple[psycopg.Connection[Any], Cluster]:
         wanted = self._names.lookup(self._resolver.resolve().target)
-        if self.connection is not None and (wanted is not self.cluster or self.connection.closed):
+        if not self._one_per_cluster and self.cluster is not None and wanted is not self.cluster:
             self.close()
-        if self.connection is None:
-            self.cluster = wanted
-            self.connection = wanted.app(application_name=self._application, autocommit=self._autocommit)
-        return self.connection, wanted
+        connection = self._open.get(wanted.role)
+        if connection is not None and connection.closed:
+            del self._open[wanted.role]
+            connection = None
+        self.cluster = wanted
+        if connection is None:
+            connection = self._open[wanted.role] = wanted.app(application_name=self._application, autocommit=self._autocommit)
+        return connection, wanted
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+        while self._open:
+            self._open.popitem()[1].close()
 
 
 def classify(error: BaseException) -> str:
@@ -164,8 +175,8 @@ class Workload:
         self,
         config: WorkloadConfig,
         names: NameTable[Cluster],
-        writer_resolver: Callable[[int], WeightedResolver],
-        reader_resolver: Callable[[int], WeightedResolver],
+        writer_resolver: Callable[[int], Resolver],
+        reader_resolver: Callable[[int], Resolver],
         timeline: Timeline,
     ) -> None:
         self.config = config
@@ -347,7 +358,7 @@ class Workload:
     def _reader(self, index: int) -> None:
         name = f"rehearsal-reader-{index}"
         rng = random.Random(self.config.seed * 1000 + 500 + index)  # noqa: S311
-        session = _Session(self.names, self._reader_resolver(index), name, autocommit=True)
+        session = _Session(self.names, self._reader_resolver(index), name, autocommit=True, one_per_cluster=True)
         interval = self.config.readers / self.config.read_rate
         schedule = [time.monotonic()]
         try:
