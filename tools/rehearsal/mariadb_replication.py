@@ -159,6 +159,27 @@ def sample_from(
     )
 
 
+def start_from_now(link: MariaDbLink) -> str:
+    """Start `link` from the publisher's GTID position of now and return it, without waiting for the replica threads.
+
+    As `MariaDbLink.start`, less its wait: a DMS task's start returns before the task runs, and the writer flip
+    waits for this call (it is write outage). Whether it runs shows in the lag (not streaming: the lag grows) and
+    in the rollback's drain, which waits for its marker to arrive through it.
+    """
+    (position,) = link.publisher.query("SELECT @@GLOBAL.gtid_binlog_pos")[0]
+    with contextlib.closing(link.subscriber.connect()) as connection, connection.cursor() as cursor:
+        cursor.execute("STOP SLAVE")
+        cursor.execute("RESET SLAVE ALL")
+        cursor.execute("SET GLOBAL gtid_slave_pos = %s", (position,))
+        cursor.execute(
+            "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, MASTER_PASSWORD = %s, "
+            "MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
+            (link.publisher.host, link.publisher.port, link.user, link.password),
+        )
+        cursor.execute("START SLAVE")
+    return str(position)
+
+
 class GtidReverse:
     """The operator CLI's ReverseReplication for the MariaDB rehearsal: target -> source from the flip on.
 
@@ -184,7 +205,7 @@ class GtidReverse:
     def start(self, marker: Marker) -> str:
         """Forward off (the marker drained), then the source replicates the target from its position of now."""
         self.forward.disable()
-        position = self._reverse.native.start()
+        position = start_from_now(self._reverse.native)
         self.link = self._reverse
         self.started_marker = marker.id
         self._on_start(self.link)
