@@ -133,6 +133,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.engine != "postgres" and (args.tables or args.rtt_ms):
+        parser().error("--tables and --rtt-ms are PostgreSQL only: drop them with --engine mariadb")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     folder = _run_folder(args)
     png = None if args.no_png else args.png if args.png is not None else folder / PICTURE_NAME
@@ -151,8 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         rtt_ms=args.rtt_ms,
         engine=args.engine,
     )
-    if args.engine != "postgres" and (args.tables or args.rtt_ms):
-        parser().error("--tables and --rtt-ms are PostgreSQL only: drop them with --engine mariadb")
     try:
         report = rehearse(options)
     except (StackError, EmulatorError, DatabaseServerError, BotoCoreError, ClientError, OSError, RuntimeError) as error:

@@ -534,7 +534,7 @@ def _picture(run: Run, timeline: Timeline, report: dict[str, Any], settings: Set
     from tools.rehearsal.picture import render_png  # noqa: PLC0415  (only the picture needs matplotlib)
 
     title = (
-        f"tap-migrate rehearsal ({run.databases.name} {run.server_version or '?'}, {options.mode}): "
+        f"{run.databases.name} {_short_version(run.server_version)} rehearsal ({options.mode}): "
         f"{options.rate:g} writes/s, {options.rows} rows, "
         f"{options.dns_clients} DNS clients reading, RECORD_TTL {settings.record_ttl} s, CUTOVER_TTL {settings.cutover_ttl} s"
     )
@@ -550,6 +550,11 @@ def _picture(run: Run, timeline: Timeline, report: dict[str, Any], settings: Set
         return
     report["png"] = str(options.png)
     run.say(f"timeline written to {options.png}")
+
+
+def _short_version(version: str | None) -> str:
+    """'10.11.19-MariaDB-0+deb12u1-log' -> '10.11.19', '15.10 (Debian 15.10-1)' -> '15.10' (the title must fit)."""
+    return (version or "?").replace("-", " ").split(" ", 1)[0]
 
 
 def _with_setup(run: Run, settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
