@@ -1,7 +1,7 @@
-"""A migration rehearsal on real PostgreSQL with live writes (issue 14).
+"""A migration rehearsal on real PostgreSQL (or MariaDB) with live writes (issues 14, 26).
 
-    python -m tools.rehearsal [--duration S] [--rate N] [--rows N] [--rollback] [--break-replication] [--json]
-                              [--dns-clients N] [--out DIR] [--png PATH | --no-png]
+    python -m tools.rehearsal [--engine postgres|mariadb] [--duration S] [--rate N] [--rows N] [--rollback]
+                              [--break-replication] [--json] [--dns-clients N] [--out DIR] [--png PATH | --no-png]
 
 Two throwaway PostgreSQL 15 clusters on loopback play the on-premises source and the Aurora target;
 native logical replication stands in for AWS DMS (full load + CDC) and its measured lag is published
@@ -11,7 +11,8 @@ read at a steady rate (reads through 20 DNS clients, each with its own cache), a
 acknowledged commit. The real cutover engine is ticked in-process and the operator CLI moves the
 writer (fence, marker drain, sequence sync, flip). The verdicts check
 that no acknowledged write was lost or duplicated; report.json and timeline.png are written to
-.rehearsal/<UTC time>-<mode>/. See docs/rehearsal.md.
+.rehearsal/<UTC time>-<mode>/. With --engine mariadb, two MariaDB servers with GTID replication play
+the same parts (engines.py is the seam). See docs/rehearsal.md.
 """
 
 from __future__ import annotations

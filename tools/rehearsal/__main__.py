@@ -1,6 +1,7 @@
 """python -m tools.rehearsal [--duration S] [--rate N] [--rows N] [--tables N] [--rtt-ms MS] [--rollback] [--json] ...
 
-Also [--break-replication] [--writers N] [--readers N] [--dns-clients N] [--out DIR] [--png PATH | --no-png].
+Also [--engine postgres|mariadb] [--break-replication]
+[--writers N] [--readers N] [--dns-clients N] [--out DIR] [--png PATH | --no-png].
 
 Exit codes: 0 the expected outcome was proven, 1 a verdict failed, 2 the rehearsal could not run.
 Progress goes to stderr, each line with its own time; the summary (or with --json the report object) to
@@ -24,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tools.dbservers import DatabaseServerError
 from tools.emulator import EmulatorError
 from tools.rehearsal.driver import DNS_CLIENTS, Options, rehearse, summary
+from tools.rehearsal.engines import ENGINES
 from tools.rehearsal.schema import DEFAULT_ROWS
 from tools.rehearsal.stack import StackError
 
@@ -59,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
         type=_positive(float),
         default=None,
         help="seconds the application writes, cutover included (default: until the scenario is done, at most 600)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="postgres",
+        help="the database both sides run: PostgreSQL 15 with logical replication, or MariaDB with GTID replication "
+        "standing in for DMS (postgres)",
     )
     p.add_argument("--rate", type=_positive(float), default=200.0, help="writer transactions per second in total (200)")
     p.add_argument("--rows", type=_positive(int), default=DEFAULT_ROWS, help=f"rows loaded on the source ({DEFAULT_ROWS})")
@@ -106,7 +115,8 @@ def _run_folder(args: argparse.Namespace) -> Path:
     if args.out is not None:
         return Path(args.out)
     mode = "break-replication" if args.break_replication else "rollback" if args.rollback else "cutover"
-    return RUNS_FOLDER / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{mode}"
+    engine = "" if args.engine == "postgres" else f"{args.engine}-"
+    return RUNS_FOLDER / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{engine}{mode}"
 
 
 def _write_report(report: dict[str, object], folder: Path) -> Path:
@@ -123,6 +133,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.engine != "postgres" and (args.tables or args.rtt_ms):
+        parser().error("--tables and --rtt-ms are PostgreSQL only: drop them with --engine mariadb")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     folder = _run_folder(args)
     png = None if args.no_png else args.png if args.png is not None else folder / PICTURE_NAME
@@ -139,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         png=png,
         tables=args.tables,
         rtt_ms=args.rtt_ms,
+        engine=args.engine,
     )
     try:
         report = rehearse(options)

@@ -226,17 +226,18 @@ def run_cli(
     target_url: str,
     reverse: ReverseReplication | None,
     echo: Callable[[str], None] = lambda _: None,
+    hidden: Sequence[str] = (),
 ) -> CliRun:
-    """`cli.main([--operator rehearsal --json] + command + [--source-url ... --target-url ...])` with this engine.
+    """`cli.main([--operator rehearsal --json] + command + [--source-url ... --target-url ...] + hidden)` with this engine.
 
     Its stderr lines reach `echo` as they are written (each with its own time in the rehearsal's log), not
-    after the command returned.
+    after the command returned. The URLs and `hidden` (arguments that carry credentials) are not recorded.
     """
     argv = ["--operator", OPERATOR, "--json", *command]
     out, err = io.StringIO(), _EchoLines(lambda line: echo(f"  cli: {line}"))
     started = time.time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([*argv, "--source-url", source_url, "--target-url", target_url], engine=engine, reverse=reverse)
+        code = cli.main([*argv, "--source-url", source_url, "--target-url", target_url, *hidden], engine=engine, reverse=reverse)
     ended = time.time()
     try:
         loaded = json.loads(out.getvalue()) if out.getvalue().strip() else None
@@ -254,23 +255,34 @@ def evidence_times(result: Mapping[str, Any] | None) -> dict[str, datetime]:
     }
 
 
-def prove_data(engine: Engine, source_url: str, target_url: str, echo: Callable[[str], None]) -> dict[str, Any]:
+def prove_data(
+    engine: Engine,
+    source_url: str,
+    target_url: str,
+    echo: Callable[[str], None],
+    *,
+    mappings: str | None = None,
+    lag_seconds: float | None = None,
+) -> dict[str, Any]:
     """`./cutover compare --record` as the operator runs it before the fence: the data proof the flip requires.
 
     Compares the tables the deployed task's mappings select, on the live replicating pair (a difference
     counts only if it persists once the replication applied what the source had), and records a clean
-    result through this engine. Returns what the report shows.
+    result through this engine. Returns what the report shows. `lag_seconds` is compare's --lag-seconds: how long
+    a differing chunk waits before it is read again on a pair that tells no applied position (MySQL/MariaDB).
     """
-    from lib.config import load_config  # noqa: PLC0415  (the rehearsal's own config, read once here)
+    if mappings is None:  # the deployed stack's task mappings (the MariaDB rehearsal passes its own)
+        from lib.config import load_config  # noqa: PLC0415  (the rehearsal's own config, read once here)
 
-    config = load_config(env={"TAP_TARGET": "aws"})  # the deployed stack's task mappings; the target needs no URL
-    task_key = config.cutover.task_key if config.cutover else next(iter(config.dms.tasks))
-    mappings = config.dms.tasks[task_key].table_mappings
+        config = load_config(env={"TAP_TARGET": "aws"})  # the target needs no URL
+        task_key = config.cutover.task_key if config.cutover else next(iter(config.dms.tasks))
+        mappings = config.dms.tasks[task_key].table_mappings
     echo("operator: ./cutover compare --record (schema and checksummed primary-key chunks on both sides)")
     report = compare.compare_databases(
         parse_url(source_url, "source"),
         parse_url(target_url, "target"),
         mappings,
+        compare.Options(lag_seconds=lag_seconds),
         progress=lambda index, total, table: echo(f"operator: compare [{index}/{total}] {table.line('source', 'target')}"),
     )
     echo(f"operator: ./cutover compare -> {report.summary}")

@@ -27,15 +27,15 @@ from lib.constants import Output
 from tap_operator.cli import settings_from_lambda
 from tap_operator.writer_move import ReverseReplication
 from tools.rehearsal import cutover, schema
-from tools.rehearsal.clusters import Cluster, Clusters, Role, grant_application, operator_proxies, rehearsal_clusters
+from tools.rehearsal.engines import Forward, NativeReverse, PostgresEngine, RehearsalEngine, engine_for
 from tools.rehearsal.latency_proxy import LatencyProxy
 from tools.rehearsal.monitor import Monitor
-from tools.rehearsal.replication import LagMeter, Link, RehearsalReverse, start_forward, wait_for_initial_copy
 from tools.rehearsal.report import human_summary, longest_gap, longest_pause, phase_durations, seconds_between
 from tools.rehearsal.resolver import ClientPool, NameTable, WeightedResolver, describe
+from tools.rehearsal.sides import Pair, Role, Side
 from tools.rehearsal.stack import emulator_stack
 from tools.rehearsal.timeline import Timeline
-from tools.rehearsal.verdicts import MarkerWatcher, SnapshotComparison, WriteVerdict, judge_writes, summarize
+from tools.rehearsal.verdicts import MarkerWatcher, SnapshotComparison, WriteVerdict, summarize
 from tools.rehearsal.workload import Workload, WorkloadConfig
 
 INITIAL_COPY_TIMEOUT_SECONDS = 600.0
@@ -72,6 +72,7 @@ class Options:
     seed: int = 14
     tables: int = 0  # extra tables, each with its own sequence (schema.create_extra_tables)
     rtt_ms: float = 0.0  # round-trip time the operator CLI's connections pay (clusters.operator_proxies)
+    engine: str = "postgres"  # engines.ENGINES: the database engine both sides run
 
     @property
     def mode(self) -> str:
@@ -84,6 +85,8 @@ class Run:
 
     options: Options
     say: Callable[[str], None]
+    databases: RehearsalEngine = field(default_factory=PostgresEngine)  # what differs per database engine
+    server_version: str | None = None
     setup_s: dict[str, float] = field(default_factory=dict)
     transitions: list[dict[str, Any]] = field(default_factory=list)
     cli_runs: list[cutover.CliRun] = field(default_factory=list)
@@ -127,15 +130,18 @@ def _note(run: Run, result: Result) -> Result:
     return result
 
 
-def _cli(run: Run, engine: Engine, command: list[str], clusters: Clusters, reverse: ReverseReplication | None) -> cutover.CliRun:
-    run.say(f"operator: ./cutover {' '.join(command)}")
+def _cli(run: Run, engine: Engine, command: list[str], clusters: Pair, reverse: ReverseReplication | None) -> cutover.CliRun:
+    shown, hidden = run.databases.cli_arguments(command, clusters)
+    hidden_names = " ".join(argument for argument in hidden if argument.startswith("--"))
+    run.say(f"operator: ./cutover {' '.join([*command, *shown])}" + (f" {hidden_names} ..." if hidden_names else ""))
     outcome = cutover.run_cli(
         engine,
-        command,
+        [*command, *shown],
         source_url=clusters.source.operator_url(),
         target_url=clusters.target.operator_url(),
         reverse=reverse,
         echo=run.say,
+        hidden=hidden,
     )
     run.cli_runs.append(outcome)
     if outcome.result is not None:
@@ -197,7 +203,7 @@ def _status(monitor: Monitor, workload: Workload) -> str:
     return f" ({lag}, {len(workload.records)} writes logged)"
 
 
-def _name_table(settings: Settings, clusters: Clusters) -> NameTable[Cluster]:
+def _name_table(settings: Settings, clusters: Pair) -> NameTable[Side]:
     return NameTable(
         {
             settings.source_host: clusters.source,
@@ -207,7 +213,7 @@ def _name_table(settings: Settings, clusters: Clusters) -> NameTable[Cluster]:
     )
 
 
-def _start(run: Run, engine: Engine, clusters: Clusters, *, monitor: Monitor, period_s: int, deadline: Deadline) -> None:
+def _start(run: Run, engine: Engine, clusters: Pair, *, monitor: Monitor, period_s: int, deadline: Deadline) -> None:
     """'advance' from replicating: preflight on the databases, then the gates on a metric period of this run's own lag."""
     first = monitor.wait_for_first_sample(FIRST_SAMPLE_TIMEOUT_SECONDS)
     if first is None:
@@ -234,9 +240,15 @@ def _start(run: Run, engine: Engine, clusters: Clusters, *, monitor: Monitor, pe
         time.sleep(ADVANCE_RETRY_SECONDS)
 
 
-def _quiet_advance(run: Run, engine: Engine, clusters: Clusters) -> cutover.CliRun:
+def _quiet_advance(run: Run, engine: Engine, clusters: Pair) -> cutover.CliRun:
+    shown, hidden = run.databases.cli_arguments(["advance"], clusters)
     outcome = cutover.run_cli(
-        engine, ["advance"], source_url=clusters.source.operator_url(), target_url=clusters.target.operator_url(), reverse=None
+        engine,
+        ["advance", *shown],
+        source_url=clusters.source.operator_url(),
+        target_url=clusters.target.operator_url(),
+        reverse=None,
+        hidden=hidden,
     )
     run.cli_runs.append(outcome)
     if outcome.result is not None:
@@ -257,8 +269,8 @@ def _cutover(
     *,
     engine: Engine,
     settings: Settings,
-    clusters: Clusters,
-    link: Link,
+    clusters: Pair,
+    link: Forward,
     monitor: Monitor,
     timeline: Timeline,
     deadline: Deadline,
@@ -282,17 +294,27 @@ def _cutover(
     # fence (and, with --break-replication, before the replication breaks: the drain is what must catch it).
     # Direct URLs: compare reads every table chunk by chunk, minutes of round trips over --rtt-ms with thousands of
     # tables; it runs before the fence (no write outage), and the fence window is what --rtt-ms is here to price.
-    run.data_proof = cutover.prove_data(engine, clusters.source.admin_url(), clusters.target.admin_url(), run.say)
+    lag_seconds = run.databases.compare_lag_seconds(_recent_lag(monitor, settings.metric_period_seconds))
+    run.data_proof = cutover.prove_data(
+        engine,
+        clusters.source.admin_url(),
+        clusters.target.admin_url(),
+        run.say,
+        mappings=run.databases.mappings(),
+        lag_seconds=lag_seconds,
+    )
     if options.break_replication:
         link.disable()
         timeline.event("replication broken")
-        run.say(f"--break-replication: subscription {link.name} disabled before the fence; the drain must time out")
+        run.say(f"--break-replication: replication {link.name} disabled before the fence; the drain must time out")
     # A stack with a reverse task starts one at every flip (the CLI would start the DMS task), a rollback needs one.
     reverse: ReverseReplication | None = None
     if options.rollback or settings.dms_reverse_replication_arn is not None:
-        native = _measured_reverse(link, monitor, timeline)
+        native = _measured_reverse(run.databases, link, monitor, timeline)
         reverse = cutover.MirroredReverse(native, dms, settings) if settings.dms_reverse_replication_arn else native
-    watcher = MarkerWatcher(clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0).start()
+    watcher = run.databases.marker_watcher(
+        clusters.source, clusters.target, clusters.target, settings.drain_timeout_seconds + 60.0
+    ).start()
     before = {role: proxy.stats.to_dict() for role, proxy in run.proxies.items()}
     run.fence = _cli(run, engine, ["fence", "--confirm"], clusters, reverse)
     for role, proxy in run.proxies.items():
@@ -311,7 +333,9 @@ def _cutover(
     _keep_ticking(run, engine, POST_FLIP_SECONDS, "writing on the target after the flip")
     if options.rollback:
         assert reverse is not None
-        watcher = MarkerWatcher(clusters.target, clusters.source, clusters.source, settings.drain_timeout_seconds + 60.0).start()
+        watcher = run.databases.marker_watcher(
+            clusters.target, clusters.source, clusters.source, settings.drain_timeout_seconds + 60.0
+        ).start()
         run.rollback = _cli(run, engine, ["rollback", "--writer", "--confirm"], clusters, reverse)
         watcher.finish()
         _keep_watch(run, watcher)
@@ -324,21 +348,28 @@ def _cutover(
     timeline.event("completed")
 
 
-def _measured_reverse(link: Link, monitor: Monitor, timeline: Timeline) -> RehearsalReverse:
+def _recent_lag(monitor: Monitor, seconds: float) -> float | None:
+    """The highest CDCLatencyTarget measured in the last `seconds` (None: nothing measured), as the gates showed it."""
+    since = time.time() - seconds
+    lags = [sample.target_s for sample in list(monitor.samples) if sample.at >= since and sample.target_s is not None]
+    return max(lags) if lags else None
+
+
+def _measured_reverse(databases: RehearsalEngine, link: Forward, monitor: Monitor, timeline: Timeline) -> NativeReverse:
     """The reverse replication, its lag measured while it runs; the timeline notes why the lag ends when it stops."""
 
-    def started(reverse_link: Link) -> None:
+    def started(reverse_link: Any) -> None:
         timeline.lag_resume()
-        monitor.measure(LagMeter(reverse_link))
+        monitor.measure(databases.lag_meter(reverse_link))
 
     def stopped() -> None:
-        if native.link is None:  # abandoned (the flip did not happen): the forward subscription applies again
-            monitor.measure(LagMeter(link))
+        if native.link is None:  # abandoned (the flip did not happen): the forward replication applies again
+            monitor.measure(databases.lag_meter(link))
         else:
             monitor.measure(None)
             timeline.lag_stop(LAG_STOPPED_AT_ROLLBACK)
 
-    native = RehearsalReverse(link, on_start=started, on_stop=stopped)
+    native = databases.reverse(link, started, stopped)
     return native
 
 
@@ -394,23 +425,20 @@ def _deployment(run: Run, cleanup: contextlib.ExitStack) -> _Deployment:
     return found
 
 
-def _loaded_clusters(run: Run, cleanup: contextlib.ExitStack, settings: Settings) -> tuple[Clusters, NameTable[Cluster]]:
-    """Two clusters with the rehearsal's schema and data (behind latency proxies with --rtt-ms), and the names."""
+def _loaded_clusters(run: Run, cleanup: contextlib.ExitStack, settings: Settings) -> tuple[Pair, NameTable[Side]]:
+    """Two servers with the rehearsal's schema and data (behind latency proxies with --rtt-ms), and the names."""
     options, say = run.options, run.say
     with _timed(run, "clusters"):
-        clusters = cleanup.enter_context(rehearsal_clusters())
-        if options.rtt_ms > 0:
-            clusters, run.proxies = cleanup.enter_context(operator_proxies(clusters, options.rtt_ms))
+        clusters, run.proxies = run.databases.servers(cleanup, options.rtt_ms)
+        if run.proxies:
             say(f"--rtt-ms {options.rtt_ms:g}: the operator CLI connects through a latency proxy in front of each cluster")
-    say(f"clusters: {clusters.source.label} (on-premises source), {clusters.target.label} (stands in for Aurora)")
+    run.server_version = run.databases.server_version(clusters)
+    say(f"{run.databases.name} {run.server_version}: {clusters.source.label} (on-premises source), "
+        f"{clusters.target.label} (stands in for Aurora)")  # fmt: skip
     with _timed(run, "load"):
-        schema.create_schema(clusters.source)
-        run.data_counts = schema.load_data(clusters.source, options.rows)
-        schema.create_extra_tables(clusters.source, options.tables)
-        schema.copy_schema(clusters.source, clusters.target)
-        for cluster in (clusters.source, clusters.target):
-            grant_application(cluster)
-    say(f"source data: {run.data_counts}; target schema from pg_dump --schema-only")
+        run.data_counts = run.databases.load(clusters, options.rows, options.tables)
+    copied = "pg_dump --schema-only" if run.databases.name == "postgres" else "the binlog (replicated from the start)"
+    say(f"source data: {run.data_counts}; target schema from {copied}")
     names = _name_table(settings, clusters)
     run.name_table = describe(names, lambda cluster: cluster.label)
     say("Route 53 names -> clusters:")
@@ -419,7 +447,7 @@ def _loaded_clusters(run: Run, cleanup: contextlib.ExitStack, settings: Settings
     return clusters, names
 
 
-def _workload(run: Run, deployment: _Deployment, names: NameTable[Cluster], timeline: Timeline) -> Workload:
+def _workload(run: Run, deployment: _Deployment, names: NameTable[Side], timeline: Timeline) -> Workload:
     options, settings = run.options, deployment.settings
     config = WorkloadConfig(
         rate=options.rate,
@@ -438,10 +466,10 @@ def _workload(run: Run, deployment: _Deployment, names: NameTable[Cluster], time
 
     # The readers serve many DNS clients: the share of reads on Aurora follows the reader weight step by step.
     readers = ClientPool(route53, zone, settings.reader_record_name, options.dns_clients, seed=options.seed * 100 + 50)
-    return Workload(config, names, writer, lambda _: readers, timeline)
+    return Workload(config, names, writer, lambda _: readers, timeline, dialect=run.databases.dialect)
 
 
-def _judge(run: Run, engine: Engine, clusters: Clusters, workload: Workload) -> WriteVerdict:
+def _judge(run: Run, engine: Engine, clusters: Pair, workload: Workload) -> WriteVerdict:
     """Where the writer record points now, and every acknowledged write judged on that cluster."""
     state = cutover.read_state(engine)
     run.final_phase = state.phase.value
@@ -450,13 +478,12 @@ def _judge(run: Run, engine: Engine, clusters: Clusters, workload: Workload) -> 
     final = clusters.target if on_aurora else clusters.source
     run.final_writer = final.role
     run.say(f"workload stopped; the writer record points at the {final.role}; judging every acknowledged write there")
-    with final.admin() as connection:
-        return judge_writes(connection, workload.records, final.label)
+    return run.databases.judge(final, workload.records)
 
 
 def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
     """Run the whole rehearsal; returns the report (see report.py). Raises only for setup failures."""
-    run = Run(options, _logger(stream or sys.stderr, time.monotonic()))
+    run = Run(options, _logger(stream or sys.stderr, time.monotonic()), engine_for(options.engine))
     bound = f"{options.duration_s:.0f}s"
     ends = f"after --duration {bound}" if options.write_until_duration else f"when the scenario is done (at most {bound})"
     run.say(f"mode {options.mode}: {options.rate:g} writes/s, {options.rows} rows, ends {ends}")
@@ -472,13 +499,13 @@ def rehearse(options: Options, stream: TextIO | None = None) -> dict[str, Any]:
         cleanup.callback(workload.stop)
         run.status = lambda: _status(monitor, workload)
         deadline = Deadline(options.duration_s)
-        run.say("native logical replication stands in for AWS DMS: publication on the source, subscription on the target")
+        run.say(run.databases.stand_in)
         with _timed(run, "initial_copy"):
-            link = start_forward(clusters.source, clusters.target)
-            wait_for_initial_copy(link, len(schema.TABLES) + options.tables, INITIAL_COPY_TIMEOUT_SECONDS)
+            link = run.databases.start_forward(clusters)
+            run.databases.wait_for_initial_copy(link, options.tables, INITIAL_COPY_TIMEOUT_SECONDS)
         # CDC lag is measured (and published as the task's CDCLatency*) from the end of the copy, as DMS does: a
         # long copy (thousands of tables) left periods without a datapoint, which the gates rightly call red.
-        monitor.measure(LagMeter(link))
+        monitor.measure(run.databases.lag_meter(link))
         timeline.event("initial copy done")
         started_task = cutover.start_dms_task(deployment.dms, settings.dms_replication_arn)
         run.say(f"initial copy done in {run.setup_s['initial_copy']:.1f}s while the application wrote; {started_task}")
@@ -507,7 +534,8 @@ def _picture(run: Run, timeline: Timeline, report: dict[str, Any], settings: Set
     from tools.rehearsal.picture import render_png  # noqa: PLC0415  (only the picture needs matplotlib)
 
     title = (
-        f"tap-migrate rehearsal ({options.mode}): {options.rate:g} writes/s, {options.rows} rows, "
+        f"{run.databases.name} {_short_version(run.server_version)} rehearsal ({options.mode}): "
+        f"{options.rate:g} writes/s, {options.rows} rows, "
         f"{options.dns_clients} DNS clients reading, RECORD_TTL {settings.record_ttl} s, CUTOVER_TTL {settings.cutover_ttl} s"
     )
     thresholds = {
@@ -524,8 +552,14 @@ def _picture(run: Run, timeline: Timeline, report: dict[str, Any], settings: Set
     run.say(f"timeline written to {options.png}")
 
 
+def _short_version(version: str | None) -> str:
+    """'10.11.19-MariaDB-0+deb12u1-log' -> '10.11.19', '15.10 (Debian 15.10-1)' -> '15.10' (the title must fit)."""
+    return (version or "?").replace("-", " ").split(" ", 1)[0]
+
+
 def _with_setup(run: Run, settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
     report["setup_s"] = dict(run.setup_s)
+    report["engine"], report["server_version"] = run.databases.name, run.server_version
     report["extra_tables"], report["rtt_ms"] = run.options.tables, run.options.rtt_ms
     report["dns_clients"] = run.options.dns_clients
     # The records' TTL while the writer flips is CUTOVER_TTL (lowered at the fence); RECORD_TTL before and after.
@@ -637,6 +671,7 @@ def build_report(
         "writes_refused": counts["refused_total"],
         "writes_refused_by_kind": counts["refused"],
         "read_errors": counts["read_errors"],
+        "crashed_threads": counts["crashed_threads"],
         "duplicate_keys_after_flip": duplicate_keys,
         "write_unavailable_s": longest_gap(workload.records, "source", "target"),
         "longest_write_pause_s": longest_pause(workload.records),

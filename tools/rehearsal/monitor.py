@@ -19,7 +19,7 @@ from typing import Any
 from tap_cutover.ports import AURORA_SET_ID, LivePair
 from tap_cutover.settings import Settings
 
-from tools.rehearsal.replication import LagMeter, LagSample
+from tools.rehearsal.replication import LagSample, Meter
 from tools.rehearsal.timeline import Timeline
 
 INTERVAL_SECONDS = 1.0
@@ -91,7 +91,7 @@ class Monitor:
 
     def __init__(
         self,
-        meter: LagMeter | None,
+        meter: Meter | None,
         cloudwatch: Any,
         settings: Settings,
         read_weights: Callable[[], dict[str, LivePair]],
@@ -108,7 +108,7 @@ class Monitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rehearsal-monitor", daemon=True)
 
-    def measure(self, meter: LagMeter | None) -> None:
+    def measure(self, meter: Meter | None) -> None:
         """Switch to another replication (the reverse one after the flip), or None to stop measuring."""
         with self._lock:
             if self._meter is not None and self._meter is not meter:

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
@@ -190,6 +190,14 @@ class LagSample:
     sent: int | None
     applied: int | None
     streaming: bool  # a walsender is serving the subscription
+
+
+class Meter(Protocol):
+    """What the monitor measures once a second (LagMeter here, mariadb_replication.GtidLagMeter for MariaDB)."""
+
+    def measure(self) -> LagSample: ...
+
+    def close(self) -> None: ...
 
 
 class LagMeter:

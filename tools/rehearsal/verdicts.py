@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from psycopg import sql
 from tap_operator.databases.checks import MARKER_TABLE
 from tools.rehearsal.clusters import Cluster
 from tools.rehearsal.schema import TABLES, TableSum, table_sums
+from tools.rehearsal.sides import Side
 from tools.rehearsal.workload import WriteRecord
 
 EXAMPLES = 10
@@ -70,7 +72,6 @@ def _state_after(record: WriteRecord) -> RowState:
 
 def judge_writes(connection: psycopg.Connection[Any], records: Sequence[WriteRecord], database: str) -> WriteVerdict:
     """Compare the client's log with what `connection`'s database holds (read it after the workload stopped)."""
-    verdict = WriteVerdict(database)
     audit: dict[str, int] = {
         str(txn): int(count)
         for txn, count in connection.execute("SELECT txn_id::text, count(*) FROM public.audit_log GROUP BY txn_id").fetchall()
@@ -81,6 +82,15 @@ def judge_writes(connection: psycopg.Connection[Any], records: Sequence[WriteRec
         "SELECT request_id::text, version, amount, note FROM public.ledger WHERE request_id = ANY(%s::uuid[])", (request_ids,)
     ).fetchall():
         ledger[str(request_id)].append((int(version), Decimal(amount), str(note)))
+    return judge_records(audit, ledger, records, database)
+
+
+def judge_records(
+    audit: Mapping[str, int], ledger: Mapping[str, list[RowState]], records: Sequence[WriteRecord], database: str
+) -> WriteVerdict:
+    """The verdict from what the database holds: audit_log rows per txn_id and the ledger rows per request_id
+    (of the requests the client wrote), whatever engine they were read from."""
+    verdict = WriteVerdict(database)
     lost, duplicated = verdict.lost_txns, verdict.duplicated_txns
 
     def example(text: str) -> None:
@@ -207,14 +217,14 @@ class MarkerWatcher:
     sequence sync and the flip that follow the drain.
     """
 
-    def __init__(self, frozen: Cluster, caught_up: Cluster, next_writer: Cluster, timeout_s: float) -> None:
+    def __init__(self, frozen: Side, caught_up: Side, next_writer: Side, timeout_s: float) -> None:
         self.frozen, self.caught_up, self.next_writer = frozen, caught_up, next_writer
         self.timeout_s = timeout_s
         self.result: SnapshotComparison | None = None
         self.error: str | None = None
         self.seen_at: float | None = None
-        with caught_up.admin() as connection:
-            self._known = marker_ids(connection)
+        with contextlib.closing(self._connect()) as connection:
+            self._known = self._marker_ids(connection)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rehearsal-marker-watcher", daemon=True)
 
@@ -222,21 +232,36 @@ class MarkerWatcher:
         self._thread.start()
         return self
 
+    # What an engine changes (mariadb_verdicts.MariaMarkerWatcher): the session, the query, the comparison.
+    lost_session: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+
+    def _connect(self) -> Any:
+        return self.caught_up.admin()  # type: ignore[attr-defined]
+
+    def _marker_ids(self, connection: Any) -> set[str]:
+        return marker_ids(connection)
+
+    def _closed(self, connection: Any) -> bool:
+        return bool(connection.closed)
+
+    def _compare(self, marker_id: str) -> SnapshotComparison:
+        return compare_snapshots(self.frozen, self.caught_up, marker_id, self.next_writer)  # type: ignore[arg-type]
+
     def _run(self) -> None:
         deadline = time.monotonic() + self.timeout_s
-        connection: psycopg.Connection[Any] | None = None
+        connection: Any = None
         try:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
-                    if connection is None or connection.closed:
-                        connection = self.caught_up.admin()
-                    new = marker_ids(connection) - self._known
-                except psycopg.OperationalError:
+                    if connection is None or self._closed(connection):
+                        connection = self._connect()
+                    new = self._marker_ids(connection) - self._known
+                except self.lost_session:
                     connection = None
                     new = set()
                 if new:
                     self.seen_at = time.time()
-                    self.result = compare_snapshots(self.frozen, self.caught_up, sorted(new)[0], self.next_writer)
+                    self.result = self._compare(sorted(new)[0])
                     return
                 self._stop.wait(MARKER_POLL_SECONDS)
             self.error = "no new drain marker arrived" if not self._stop.is_set() else "stopped before a marker arrived"

@@ -16,6 +16,7 @@ cached answer names, so the share of reads on Aurora follows the reader weight.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -30,8 +31,8 @@ import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 from psycopg import errors as pg_errors
 
-from tools.rehearsal.clusters import Cluster
 from tools.rehearsal.resolver import NameTable, ResolveError, Resolver
+from tools.rehearsal.sides import Side
 from tools.rehearsal.timeline import (
     READ_ERROR,
     READ_OK,
@@ -115,46 +116,6 @@ class _OwnRows:
         return len(self.rows)
 
 
-class _Session:
-    """One thread's connections, kept while DNS keeps pointing at their cluster.
-
-    Before every operation the thread asks its resolver (answered from a cache until the TTL ends).
-    A writer (`one_per_cluster=False`) has one connection: when the answer names another cluster, it is
-    closed and a new one opened there, as a pool whose connections live no longer than the DNS answer
-    they were opened from. A reader serving many DNS clients (`one_per_cluster=True`, a ClientPool whose
-    clients' answers differ while the weights move) keeps one connection per cluster and uses the one
-    the answer names.
-    """
-
-    def __init__(
-        self, names: NameTable[Cluster], resolver: Resolver, application: str, *, autocommit: bool, one_per_cluster: bool = False
-    ) -> None:
-        self._names = names
-        self._resolver = resolver
-        self._application = application
-        self._autocommit = autocommit
-        self._one_per_cluster = one_per_cluster
-        self._open: dict[str, psycopg.Connection[Any]] = {}  # cluster role -> connection
-        self.cluster: Cluster | None = None  # where the last connection went
-
-    def ensure(self) -> tuple[psycopg.Connection[Any], Cluster]:
-        wanted = self._names.lookup(self._resolver.resolve().target)
-        if not self._one_per_cluster and self.cluster is not None and wanted is not self.cluster:
-            self.close()
-        connection = self._open.get(wanted.role)
-        if connection is not None and connection.closed:
-            del self._open[wanted.role]
-            connection = None
-        self.cluster = wanted
-        if connection is None:
-            connection = self._open[wanted.role] = wanted.app(application_name=self._application, autocommit=self._autocommit)
-        return connection, wanted
-
-    def close(self) -> None:
-        while self._open:
-            self._open.popitem()[1].close()
-
-
 def classify(error: BaseException) -> str:
     """The kind of client-visible error, for the counts."""
     if isinstance(error, pg_errors.ReadOnlySqlTransaction):
@@ -170,16 +131,123 @@ def classify(error: BaseException) -> str:
     return type(error).__name__
 
 
+def _pg_closed(connection: Any) -> bool:
+    return bool(connection.closed)
+
+
+def _pg_lost_answer(connection: Any, error: BaseException) -> bool:
+    return bool(connection.broken or connection.closed or isinstance(error, psycopg.OperationalError))
+
+
+def _pg_connect(side: Side, application: str, autocommit: bool) -> Any:
+    return side.app(application_name=application, autocommit=autocommit)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the workload needs of a database family: its errors, its statements, how a connection dies.
+
+    The statements take the same parameters on every engine (DB-API `%s` placeholders):
+    insert (request_id, customer_id, amount, version, note), update (amount, version, note, request_id),
+    delete (request_id), audit (txn_id, request_id, operation, version) and read (ledger id).
+    """
+
+    errors: tuple[type[BaseException], ...]  # what a database call of the driver raises
+    classify: Callable[[BaseException], str]  # the kind of a client-visible error, for the counts
+    lost_answer: Callable[[Any, BaseException], bool]  # a failed COMMIT whose outcome the client cannot know
+    is_closed: Callable[[Any], bool]
+    connect: Callable[[Side, str, bool], Any]  # (side, application name, autocommit) -> an application session
+    insert: str
+    update: str
+    delete: str
+    audit: str
+    read: str
+
+    @property
+    def session_errors(self) -> tuple[type[BaseException], ...]:
+        """What opening or using an application session may raise: the driver's errors, and DNS (Route 53) failures."""
+        return (*self.errors, ResolveError, BotoCoreError, ClientError)
+
+
+POSTGRES = Dialect(
+    errors=(psycopg.Error,),
+    classify=classify,
+    lost_answer=_pg_lost_answer,
+    is_closed=_pg_closed,
+    connect=_pg_connect,
+    insert="INSERT INTO public.ledger (request_id, customer_id, amount, version, note) VALUES (%s, %s, %s, %s, %s)",
+    update="UPDATE public.ledger SET amount = %s, version = %s, note = %s, updated_at = now() WHERE request_id = %s",
+    delete="DELETE FROM public.ledger WHERE request_id = %s",
+    audit="INSERT INTO public.audit_log (txn_id, request_id, operation, version) VALUES (%s, %s, %s, %s)",
+    read="SELECT l.amount, l.version, c.email FROM public.ledger l JOIN public.customers c ON c.id = l.customer_id "
+    "WHERE l.id = %s",
+)
+
+
+class _Session:
+    """One thread's connections, kept while DNS keeps pointing at their cluster.
+
+    Before every operation the thread asks its resolver (answered from a cache until the TTL ends).
+    A writer (`one_per_cluster=False`) has one connection: when the answer names another cluster, it is
+    closed and a new one opened there, as a pool whose connections live no longer than the DNS answer
+    they were opened from. A reader serving many DNS clients (`one_per_cluster=True`, a ClientPool whose
+    clients' answers differ while the weights move) keeps one connection per cluster and uses the one
+    the answer names.
+    """
+
+    def __init__(
+        self,
+        names: NameTable[Side],
+        resolver: Resolver,
+        application: str,
+        *,
+        autocommit: bool,
+        one_per_cluster: bool = False,
+        dialect: Dialect | None = None,
+    ) -> None:
+        self._dialect = dialect or POSTGRES
+        self._names = names
+        self._resolver = resolver
+        self._application = application
+        self._autocommit = autocommit
+        self._one_per_cluster = one_per_cluster
+        self._open: dict[str, Any] = {}  # cluster role -> connection
+        self.cluster: Side | None = None  # where the last connection went
+
+    def ensure(self) -> tuple[Any, Side]:
+        wanted = self._names.lookup(self._resolver.resolve().target)
+        if not self._one_per_cluster and self.cluster is not None and wanted is not self.cluster:
+            self.close()
+        connection = self._open.get(wanted.role)
+        if connection is not None and self._dialect.is_closed(connection):
+            del self._open[wanted.role]
+            connection = None
+        self.cluster = wanted
+        if connection is None:
+            connection = self._open[wanted.role] = self._dialect.connect(wanted, self._application, self._autocommit)
+        return connection, wanted
+
+    def close(self) -> None:
+        while self._open:
+            connection = self._open.popitem()[1]
+            if not self._dialect.is_closed(connection):
+                with contextlib.suppress(*self._dialect.errors):  # PyMySQL raises closing a session the server ended
+                    connection.close()
+
+
 class Workload:
     def __init__(
         self,
         config: WorkloadConfig,
-        names: NameTable[Cluster],
+        names: NameTable[Side],
         writer_resolver: Callable[[int], Resolver],
         reader_resolver: Callable[[int], Resolver],
         timeline: Timeline,
+        *,
+        dialect: Dialect = POSTGRES,
     ) -> None:
         self.config = config
+        self.dialect = dialect
         self.names = names
         self._writer_resolver = writer_resolver
         self._reader_resolver = reader_resolver
@@ -256,7 +324,7 @@ class Workload:
     def _writer(self, index: int) -> None:
         name = f"rehearsal-writer-{index}"
         rng = random.Random(self.config.seed * 1000 + index)  # noqa: S311  (workload shape, not secrets)
-        session = _Session(self.names, self._writer_resolver(index), name, autocommit=False)
+        session = _Session(self.names, self._writer_resolver(index), name, autocommit=False, dialect=self.dialect)
         interval = self.config.writers / self.config.rate
         own = _OwnRows()
         schedule = [time.monotonic()]
@@ -264,8 +332,8 @@ class Workload:
             while self._wait_for_slot(schedule, interval):
                 try:
                     connection, cluster = session.ensure()
-                except (psycopg.Error, ResolveError, BotoCoreError, ClientError) as error:
-                    self._refuse(name, classify(error), session.cluster.role if session.cluster else None, error)
+                except self.dialect.session_errors as error:
+                    self._refuse(name, self.dialect.classify(error), session.cluster.role if session.cluster else None, error)
                     self._stop.wait(ERROR_BACKOFF_SECONDS)
                     continue
                 if not self._write_once(name, index, rng, connection=connection, cluster=cluster, own=own):
@@ -280,9 +348,17 @@ class Workload:
             self.timeline.count(WRITE_DUPLICATE_KEY, database)
         self.timeline.count(WRITE_REFUSED, database or "unresolved")
 
-    def _write_once(  # noqa: PLR0912  (each database outcome of one write is its own branch)
-        self, name: str, index: int, rng: random.Random, *, connection: psycopg.Connection[Any], cluster: Cluster, own: _OwnRows
-    ) -> bool:
+    def _roll_back(self, connection: Any) -> None:
+        """End the failed transaction; a session that cannot even roll back is closed (the next write reconnects)."""
+        if self.dialect.is_closed(connection):
+            return
+        try:
+            connection.rollback()
+        except self.dialect.errors:
+            with contextlib.suppress(*self.dialect.errors):
+                connection.close()
+
+    def _write_once(self, name: str, index: int, rng: random.Random, *, connection: Any, cluster: Side, own: _OwnRows) -> bool:
         """One transaction; False when the connection should be dropped (any error)."""
         roll = rng.random()
         operation: Operation = "insert" if len(own) < MIN_OWN_ROWS or roll < 0.5 else "update" if roll < 0.85 else "delete"
@@ -298,16 +374,12 @@ class Workload:
             with connection.cursor() as cursor:
                 if operation == "insert":
                     cursor.execute(
-                        "INSERT INTO public.ledger (request_id, customer_id, amount, version, note) VALUES (%s, %s, %s, %s, %s)",
-                        (request_id, rng.randint(1, self.config.customers), amount, version, note),
+                        self.dialect.insert, (request_id, rng.randint(1, self.config.customers), amount, version, note)
                     )
                 elif operation == "update":
-                    cursor.execute(
-                        "UPDATE public.ledger SET amount = %s, version = %s, note = %s, updated_at = now() WHERE request_id = %s",
-                        (amount, version, note, request_id),
-                    )
+                    cursor.execute(self.dialect.update, (amount, version, note, request_id))
                 else:
-                    cursor.execute("DELETE FROM public.ledger WHERE request_id = %s", (request_id,))
+                    cursor.execute(self.dialect.delete, (request_id,))
                 if cursor.rowcount != 1:
                     # A row this thread wrote and was told is committed is not there: the verdicts will count it.
                     connection.rollback()
@@ -316,22 +388,15 @@ class Workload:
                     own.forget(request_id)
                     self._refuse(name, "row_missing", cluster.role, f"{operation} of {request_id} matched {cursor.rowcount} rows")
                     return True
-                cursor.execute(
-                    "INSERT INTO public.audit_log (txn_id, request_id, operation, version) VALUES (%s, %s, %s, %s)",
-                    (txn_id, request_id, operation, version),
-                )
-        except psycopg.Error as error:
-            if not connection.closed:
-                try:
-                    connection.rollback()
-                except psycopg.Error:
-                    connection.close()
-            self._refuse(name, classify(error), cluster.role, error)
+                cursor.execute(self.dialect.audit, (txn_id, request_id, operation, version))
+        except self.dialect.errors as error:
+            self._roll_back(connection)
+            self._refuse(name, self.dialect.classify(error), cluster.role, error)
             return False
         try:
             connection.commit()
-        except psycopg.Error as error:
-            if connection.broken or connection.closed or isinstance(error, psycopg.OperationalError):
+        except self.dialect.errors as error:
+            if self.dialect.lost_answer(connection, error):
                 # The server may have committed before the connection died: neither acknowledged nor lost.
                 self._log(
                     WriteRecord(
@@ -342,7 +407,7 @@ class Workload:
                 self._error(name, "in_doubt", cluster.role, error)
                 self.timeline.count(WRITE_IN_DOUBT)
             else:
-                self._refuse(name, classify(error), cluster.role, error)
+                self._refuse(name, self.dialect.classify(error), cluster.role, error)
             return False
         at = time.time()
         self._log(WriteRecord(txn_id, request_id, operation, version, amount, note, "acknowledged", cluster.role, index, at))
@@ -358,20 +423,20 @@ class Workload:
     def _reader(self, index: int) -> None:
         name = f"rehearsal-reader-{index}"
         rng = random.Random(self.config.seed * 1000 + 500 + index)  # noqa: S311
-        session = _Session(self.names, self._reader_resolver(index), name, autocommit=True, one_per_cluster=True)
+        session = _Session(
+            self.names, self._reader_resolver(index), name, autocommit=True, one_per_cluster=True, dialect=self.dialect
+        )
         interval = self.config.readers / self.config.read_rate
         schedule = [time.monotonic()]
         try:
             while self._wait_for_slot(schedule, interval):
                 try:
                     connection, cluster = session.ensure()
-                    connection.execute(
-                        "SELECT l.amount, l.version, c.email FROM public.ledger l "
-                        "JOIN public.customers c ON c.id = l.customer_id WHERE l.id = %s",
-                        (rng.randint(1, self.config.ledger_seed_rows),),
-                    ).fetchall()
-                except (psycopg.Error, ResolveError, BotoCoreError, ClientError) as error:
-                    self._error(name, classify(error), session.cluster.role if session.cluster else None, error)
+                    with connection.cursor() as cursor:
+                        cursor.execute(self.dialect.read, (rng.randint(1, self.config.ledger_seed_rows),))
+                        cursor.fetchall()
+                except self.dialect.session_errors as error:
+                    self._error(name, self.dialect.classify(error), session.cluster.role if session.cluster else None, error)
                     self.timeline.count(READ_ERROR)
                     session.close()
                     self._stop.wait(ERROR_BACKOFF_SECONDS)
