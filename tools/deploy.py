@@ -23,6 +23,7 @@ import getpass
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -38,7 +39,7 @@ from lib.config.documentation_addresses import documentation_addresses
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
 from lib.constructs.provider import state_file
 from tools import emulator
-from tools.deploy_progress import ProgressRenderer, elapsed
+from tools.deploy_progress import Diagnostic, ProgressRenderer, elapsed
 from tools.emulator_support import EMULATOR_EXCLUSIONS, existing_network_spec
 from tools.plan_guard import LiveMigration, PlanChanges, Verdict, guard, read_live
 from tools.terraform_cli import ToolchainError, cli_config, prepare_workdir, terraform_binary
@@ -523,24 +524,48 @@ def down(env_base: Mapping[str, str] | None = None, keep_backup: bool = False) -
     return timings.steps
 
 
+# A delete that fails because the object is not there any more: the goal of a destroy is reached for it.
+_ALREADY_GONE = re.compile(
+    r"StatusCode: 404\b|\bResourceNotFound|\bNotFound(Exception|Fault)?\b|\bNoSuch[A-Z]\w*|does not exist",
+    re.IGNORECASE,
+)
+
+
+def already_gone(errors: Sequence[Diagnostic]) -> list[str] | None:
+    """The addresses whose delete failed only because the object was already gone, when that is every error.
+
+    None when there is no error, or when any error has no address or another cause: that is a real failure.
+    """
+    if not errors:
+        return None
+    addresses: list[str] = []
+    for error in errors:
+        if not error.address or not _ALREADY_GONE.search(f"{error.summary}\n{error.detail}"):
+            return None
+        if error.address not in addresses:
+            addresses.append(error.address)
+    return addresses
+
+
 def destroy(env: Mapping[str, str], timings: Timings) -> ProgressRenderer:
+    """terraform destroy; objects found already gone are dropped from the state and the destroy runs once more.
+
+    Any other failure raises DeployError with Terraform's diagnostic (the caller exits non-zero).
+    """
     log_path, log = open_log("down")
     _log(f"terraform destroy -auto-approve; full log: {log_path}")
+    command = [terraform_binary(env), "destroy", "-json", "-auto-approve", "-input=false"]
     with log:
         init(env, timings, log, log_path)
-        destroyed = _streamed(
-            timings.stream(
-                "destroy",
-                [terraform_binary(env), "destroy", "-json", "-auto-approve", "-input=false"],
-                env,
-                STACK_DIR,
-                log,
-                renderer=ProgressRenderer(),
-            ),
-            "terraform destroy",
-            log_path,
-        )
-    _log(f"destroy took {elapsed(timings.steps['destroy'])}; full log: {log_path}")
+        returncode, destroyed = timings.stream("destroy", command, env, STACK_DIR, log, renderer=ProgressRenderer())
+        gone = already_gone(destroyed.errors) if returncode != 0 else None
+        if gone:
+            _log(f"already gone, so destroyed as far as Terraform is concerned: {', '.join(gone)}; removing from the state")
+            _checked(timings.run("state rm", [terraform_binary(env), "state", "rm", *gone], env, STACK_DIR), "terraform state rm")
+            returncode, destroyed = timings.stream("destroy again", command, env, STACK_DIR, log, renderer=ProgressRenderer())
+        destroyed = _streamed((returncode, destroyed), "terraform destroy", log_path)
+    took = timings.steps["destroy"] + timings.steps.get("destroy again", 0.0)
+    _log(f"destroy took {elapsed(took)}; full log: {log_path}")
     return destroyed
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import run_rehearsal
 
-pytestmark = pytest.mark.integration
+# Long (./tap test --long): the same refusal is proven on real replication in tests/db/test_writer_move.py.
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 
 def test_broken_replication_keeps_the_writer_on_the_source_and_loses_no_acknowledged_write() -> None:
