@@ -36,8 +36,8 @@ from typing import IO, Any
 
 from lib.config import ConfigError, load_config
 from lib.config.documentation_addresses import documentation_addresses
+from lib.config.loader import state_file
 from lib.constants import CORE_OUTPUTS, OUTPUTS_FILE, STACK_NAME, Output
-from lib.constructs.provider import state_file
 from tools import emulator
 from tools.deploy_progress import Diagnostic, ProgressRenderer, elapsed
 from tools.emulator_support import EMULATOR_EXCLUSIONS, existing_network_spec

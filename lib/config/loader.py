@@ -28,6 +28,16 @@ from lib.constants import DEFAULT_CONFIG_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+
+def state_file(target: str, prefix: str) -> Path:
+    """Local state, one file per target and prefix: an emulator deploy never touches a real account's state.
+
+    Here, not beside the backend construct, so that the deploy tool finds it without loading the provider's
+    bindings (about 20 s of jsii on a loaded machine, silent before the first line of `./tap up`).
+    """
+    return PROJECT_ROOT / ".state" / f"{target}-{prefix}.tfstate"
+
+
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     # environment variable -> (section, field); every one is a string field
     "ENVIRONMENT_SUFFIX": ("project", "environment_suffix"),

@@ -8,13 +8,13 @@ is a plain provider that takes standard credentials.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
-from lib.config import PROJECT_ROOT, AppConfig
+from lib.config import AppConfig
+from lib.config.loader import state_file
 
 # Every service the stack (and the Terraform provider's reads) talks to; `lambda_` is the binding's name for lambda.
 EMULATED_SERVICES = (
@@ -46,11 +46,6 @@ def default_tags(config: AppConfig) -> Mapping[str, str]:
         "ManagedBy": "tap-migrate",
         **config.project.tags,
     }
-
-
-def state_file(target: str, prefix: str) -> Path:
-    """Local state, one file per target and prefix: an emulator deploy never touches a real account's state."""
-    return PROJECT_ROOT / ".state" / f"{target}-{prefix}.tfstate"
 
 
 def configure_backend(stack: TerraformStack, config: AppConfig) -> LocalBackend | S3Backend:
