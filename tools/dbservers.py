@@ -516,8 +516,14 @@ class MariaDbLink:
 
     def start(self) -> str:
         """Replicate every change the publisher commits from now on; returns the GTID position it starts from."""
+        position = self.start_without_waiting()
+        self.wait_running()
+        return position
+
+    def start_without_waiting(self) -> str:
+        """As `start`, returning as soon as the replica is told to start (its threads may still be connecting)."""
         (position,) = self.publisher.query("SELECT @@GLOBAL.gtid_binlog_pos")[0]
-        with self.subscriber.connect() as connection, connection.cursor() as cursor:
+        with contextlib.closing(self.subscriber.connect()) as connection, connection.cursor() as cursor:
             cursor.execute("STOP SLAVE")
             cursor.execute("RESET SLAVE ALL")
             cursor.execute("SET GLOBAL gtid_slave_pos = %s", (position,))
@@ -527,7 +533,6 @@ class MariaDbLink:
                 (self.publisher.host, self.publisher.port, self.user, self.password),
             )
             cursor.execute("START SLAVE")
-        self.wait_running()
         return str(position)
 
     def status(self) -> dict[str, Any]:

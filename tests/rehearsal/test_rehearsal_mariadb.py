@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_mariadb_rehearsal_moves_the_writer_there_and_back_losing_no_acknowledged_write() -> None:
-    report = run_rehearsal("--engine", "mariadb", "--rollback", "--rows", "5000", "--rate", "100", "--no-png")
+    report = run_rehearsal("--engine", "mariadb", "--rollback", "--rows", "5000", "--rate", "100")
     assert report["engine"] == "mariadb" and report["server_version"].startswith("10.")
     assert report["passed"], (report["checks"], report["problems"], report["crashed_threads"])
     assert (report["writes_lost"], report["writes_duplicated"]) == (0, 0)

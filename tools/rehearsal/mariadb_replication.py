@@ -166,18 +166,7 @@ def start_from_now(link: MariaDbLink) -> str:
     waits for this call (it is write outage). Whether it runs shows in the lag (not streaming: the lag grows) and
     in the rollback's drain, which waits for its marker to arrive through it.
     """
-    (position,) = link.publisher.query("SELECT @@GLOBAL.gtid_binlog_pos")[0]
-    with contextlib.closing(link.subscriber.connect()) as connection, connection.cursor() as cursor:
-        cursor.execute("STOP SLAVE")
-        cursor.execute("RESET SLAVE ALL")
-        cursor.execute("SET GLOBAL gtid_slave_pos = %s", (position,))
-        cursor.execute(
-            "CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, MASTER_PASSWORD = %s, "
-            "MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
-            (link.publisher.host, link.publisher.port, link.user, link.password),
-        )
-        cursor.execute("START SLAVE")
-    return str(position)
+    return link.start_without_waiting()
 
 
 class GtidReverse:
