@@ -1,6 +1,6 @@
 """What the rehearsal needs of one side (source or target) and of the pair, whatever the database engine.
 
-The PostgreSQL clusters (clusters.Cluster) and the MariaDB servers (mariadb_clusters.MariaSide) both
+The PostgreSQL clusters (clusters.Cluster) and the MariaDB servers (mariadb_servers.MariaSide) both
 fit: the workload, the name table and the operator's commands see only this.
 """
 

@@ -147,7 +147,7 @@ def _pg_connect(side: Side, application: str, autocommit: bool) -> Any:
 class Dialect:
     """What the workload needs of a database family: its errors, its statements, how a connection dies.
 
-    The statements take the same parameters on every engine (DB-API `%s` placeholders):
+    The statements take the same parameters on every engine (DB-API `%s` parameters):
     insert (request_id, customer_id, amount, version, note), update (amount, version, note, request_id),
     delete (request_id), audit (txn_id, request_id, operation, version) and read (ledger id).
     """
